@@ -1,0 +1,356 @@
+//! The probe: installed as the live root's `/sbin/init`, it reports on the
+//! console what the real init sees after liveinit handed over (PID, mounts,
+//! writability of `/`, the live medium, `/run`, its open fds), then syncs and
+//! powers off. Format: `qemu_tests::report`.
+//!
+//! It must never hang and never panic: every step that fails is reported as
+//! `error=…` and the probe goes on. If powering off fails, PID 1 exits, the
+//! kernel panics and QEMU (`panic=-1 -no-reboot`) exits anyway.
+//!
+//! With `liveinit.demo.shell` on the kernel command line and a `/bin/sh` in
+//! the root, it runs that shell on the console after the report (for
+//! `cargo xtask demo`) and powers off when the shell exits.
+
+use std::ffi::CString;
+use std::fs;
+use std::io::{Read, Write};
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use qemu_tests::report::{escape, BEGIN, END};
+
+const LIVE_DIR: &str = "/run/initramfs/live";
+/// Paths under /run that are always reported, present or not.
+const RUN_INTERESTING: &[&str] = &[
+    "/run/rootfsbase",
+    "/run/overlayfs",
+    "/run/ovlwork",
+    "/run/initramfs",
+    "/run/initramfs/live",
+];
+const LIVE_MAX_DEPTH: usize = 3;
+const LIVE_MAX_ENTRIES: usize = 200;
+const WRITE_TEST_FILE: &str = "/.liveinit-probe-write-test";
+
+fn main() {
+    let pid = std::process::id();
+    let mut notes = Vec::new();
+
+    // /proc first (needed for everything else), then PID 1's fds before this
+    // program opens anything, then make sure there is a console to print on.
+    ensure_proc(&mut notes);
+    let fds = pid1_fds();
+    ensure_stdio(&mut notes);
+    let cmdline = fs::read_to_string("/proc/cmdline")
+        .map(|s| s.trim().to_string())
+        .map_err(|e| format!("read /proc/cmdline: {e}"));
+    let saved_loglevel = quiet_console();
+
+    out(BEGIN);
+    out(&format!("pid={pid}"));
+    let argv: Vec<String> = std::env::args_os()
+        .map(|a| escape(&a.to_string_lossy()))
+        .collect();
+    out(&format!("argv={}", argv.join(" ")));
+    match &cmdline {
+        Ok(c) => out(&format!("cmdline={c}")),
+        Err(e) => out(&format!("error={e}")),
+    }
+    match fs::read_to_string("/proc/uptime") {
+        Ok(u) => out(&format!(
+            "uptime={}",
+            u.split_whitespace().next().unwrap_or("?")
+        )),
+        Err(e) => out(&format!("error=read /proc/uptime: {e}")),
+    }
+    for n in &notes {
+        out(&format!("note={n}"));
+    }
+
+    let mountinfo = fs::read_to_string("/proc/self/mountinfo");
+    match &mountinfo {
+        Ok(mi) => mi.lines().for_each(|l| out(&format!("mount={l}"))),
+        Err(e) => out(&format!("error=read /proc/self/mountinfo: {e}")),
+    }
+
+    match write_test() {
+        Ok(()) => out("root.write=ok"),
+        Err(e) => out(&format!("root.write=error {e}")),
+    }
+
+    if let Ok(mi) = &mountinfo {
+        let mounted = mi
+            .lines()
+            .filter_map(|l| l.split(' ').nth(4))
+            .any(|mp| mp == LIVE_DIR);
+        out(&format!(
+            "live.mounted={}",
+            if mounted { "yes" } else { "no" }
+        ));
+    }
+    let mut entries = Vec::new();
+    list_tree(Path::new(LIVE_DIR), "", 0, &mut entries);
+    entries.sort();
+    for e in entries {
+        out(&format!("live.entry={}", escape(&e)));
+    }
+
+    for line in run_entries() {
+        out(&format!("run.entry={line}"));
+    }
+
+    match fds {
+        Ok(fds) => {
+            for (n, target) in fds {
+                out(&format!("fd={n} {}", escape(&target)));
+            }
+        }
+        Err(e) => out(&format!("error={e}")),
+    }
+    out(END);
+    restore_console(saved_loglevel);
+
+    let demo_shell = cmdline
+        .as_ref()
+        .map(|c| c.split_whitespace().any(|w| w == "liveinit.demo.shell"))
+        .unwrap_or(false);
+    if demo_shell && Path::new("/bin/sh").exists() {
+        run_shell();
+    }
+    power_off(pid);
+}
+
+/// Writes one line on stdout in one go (the console is shared with the kernel).
+fn out(line: &str) {
+    let mut buf = String::with_capacity(line.len() + 1);
+    buf.push_str(line);
+    buf.push('\n');
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout.write_all(buf.as_bytes());
+    let _ = stdout.flush();
+}
+
+fn ensure_proc(notes: &mut Vec<String>) {
+    if Path::new("/proc/self").exists() {
+        return;
+    }
+    let _ = fs::create_dir_all("/proc");
+    match mount("proc", "/proc", "proc") {
+        Ok(()) => notes.push("/proc was not mounted; the probe mounted it".into()),
+        Err(e) => notes.push(format!("/proc was not mounted and mounting it failed: {e}")),
+    }
+}
+
+fn mount(source: &str, target: &str, fstype: &str) -> Result<(), String> {
+    let (Ok(s), Ok(t), Ok(f)) = (
+        CString::new(source),
+        CString::new(target),
+        CString::new(fstype),
+    ) else {
+        return Err("NUL in argument".into());
+    };
+    // SAFETY: all pointers are valid NUL-terminated strings that outlive the call.
+    let rc = unsafe { libc::mount(s.as_ptr(), t.as_ptr(), f.as_ptr(), 0, std::ptr::null()) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error().to_string())
+    }
+}
+
+/// PID 1's open fds with their targets. The directory listing opens an fd of
+/// its own; it is gone when the links are read, so it drops out.
+fn pid1_fds() -> Result<Vec<(u32, String)>, String> {
+    let names: Vec<u32> = fs::read_dir("/proc/1/fd")
+        .map_err(|e| format!("read /proc/1/fd: {e}"))?
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+        .collect();
+    let mut fds: Vec<(u32, String)> = names
+        .into_iter()
+        .filter_map(|n| {
+            let target = fs::read_link(format!("/proc/1/fd/{n}")).ok()?;
+            Some((n, target.to_string_lossy().into_owned()))
+        })
+        .collect();
+    fds.sort();
+    Ok(fds)
+}
+
+/// If fds 0–2 are not open, opens /dev/console for them so the report is seen.
+fn ensure_stdio(notes: &mut Vec<String>) {
+    // SAFETY: F_GETFD only queries the descriptor table.
+    let missing: Vec<i32> = (0..3)
+        .filter(|fd| unsafe { libc::fcntl(*fd, libc::F_GETFD) } == -1)
+        .collect();
+    if missing.is_empty() {
+        return;
+    }
+    if !Path::new("/dev/console").exists() {
+        let _ = mount("devtmpfs", "/dev", "devtmpfs");
+    }
+    let Ok(console) = fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/console")
+    else {
+        return;
+    };
+    use std::os::fd::AsRawFd;
+    for fd in &missing {
+        // SAFETY: dup2 onto a closed standard descriptor; `console` stays open
+        // for the duration of the call.
+        unsafe { libc::dup2(console.as_raw_fd(), *fd) };
+    }
+    notes.push(format!(
+        "fds {missing:?} were not open; the probe opened /dev/console"
+    ));
+}
+
+/// Lowers the console log level while the report is printed so kernel
+/// messages do not cut report lines; returns the previous level.
+fn quiet_console() -> Option<String> {
+    let printk = fs::read_to_string("/proc/sys/kernel/printk").ok()?;
+    let level = printk.split_whitespace().next()?.to_string();
+    fs::write("/proc/sys/kernel/printk", "1").ok()?;
+    Some(level)
+}
+
+fn restore_console(level: Option<String>) {
+    if let Some(level) = level {
+        let _ = fs::write("/proc/sys/kernel/printk", level);
+    }
+}
+
+fn write_test() -> Result<(), String> {
+    const DATA: &[u8] = b"liveinit probe write test\n";
+    let mut f = fs::File::create(WRITE_TEST_FILE).map_err(|e| format!("create: {e}"))?;
+    f.write_all(DATA).map_err(|e| format!("write: {e}"))?;
+    f.sync_all().map_err(|e| format!("fsync: {e}"))?;
+    drop(f);
+    let mut back = Vec::new();
+    fs::File::open(WRITE_TEST_FILE)
+        .and_then(|mut f| f.read_to_end(&mut back))
+        .map_err(|e| format!("read back: {e}"))?;
+    if back != DATA {
+        return Err(format!("read back {} bytes that differ", back.len()));
+    }
+    fs::remove_file(WRITE_TEST_FILE).map_err(|e| format!("remove: {e}"))
+}
+
+/// Relative paths below `dir` (directories end with `/`), bounded.
+fn list_tree(dir: &Path, prefix: &str, depth: usize, out: &mut Vec<String>) {
+    if depth >= LIVE_MAX_DEPTH || out.len() >= LIVE_MAX_ENTRIES {
+        return;
+    }
+    let Ok(rd) = fs::read_dir(dir) else { return };
+    let mut children: Vec<_> = rd.filter_map(|e| e.ok()).collect();
+    children.sort_by_key(|e| e.file_name());
+    for entry in children {
+        if out.len() >= LIVE_MAX_ENTRIES {
+            return;
+        }
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let rel = format!("{prefix}{name}");
+        let is_dir = entry.file_type().map(|t| t.is_dir()).unwrap_or(false);
+        if is_dir {
+            out.push(format!("{rel}/"));
+            list_tree(&entry.path(), &format!("{rel}/"), depth + 1, out);
+        } else {
+            out.push(rel);
+        }
+    }
+}
+
+/// `/run` and `/run/initramfs` top-level entries plus the interesting paths.
+fn run_entries() -> Vec<String> {
+    let mut paths: Vec<String> = RUN_INTERESTING.iter().map(|s| s.to_string()).collect();
+    for dir in ["/run", "/run/initramfs"] {
+        if let Ok(rd) = fs::read_dir(dir) {
+            for e in rd.flatten() {
+                paths.push(e.path().to_string_lossy().into_owned());
+            }
+        }
+    }
+    paths.sort();
+    paths.dedup();
+    paths
+        .into_iter()
+        .map(|p| {
+            let kind = match fs::symlink_metadata(&p) {
+                Err(_) => "missing".to_string(),
+                Ok(m) if m.file_type().is_symlink() => match fs::read_link(&p) {
+                    Ok(t) => format!("symlink {}", escape(&t.to_string_lossy())),
+                    Err(_) => "symlink ?".to_string(),
+                },
+                Ok(m) if m.is_dir() => "dir".to_string(),
+                Ok(m) if m.is_file() => "file".to_string(),
+                Ok(_) => "other".to_string(),
+            };
+            format!("{} {kind}", escape(&p))
+        })
+        .collect()
+}
+
+/// Runs `/bin/sh` on the console's real tty (so it gets job control) and
+/// waits for it.
+fn run_shell() {
+    out("probe: starting /bin/sh on the console; `exit` powers the machine off");
+    let mut cmd = Command::new("/bin/sh");
+    cmd.arg0("-sh")
+        .env_clear()
+        .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+        .env("HOME", "/")
+        .env("TERM", "linux")
+        .current_dir("/");
+    if let Some(tty) = console_tty() {
+        if let (Ok(a), Ok(b), Ok(c)) = (tty.try_clone(), tty.try_clone(), tty.try_clone()) {
+            cmd.stdin(Stdio::from(a))
+                .stdout(Stdio::from(b))
+                .stderr(Stdio::from(c));
+        }
+    }
+    // SAFETY: only async-signal-safe calls (setsid, ioctl) between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::setsid();
+            libc::ioctl(0, libc::TIOCSCTTY, 0);
+            Ok(())
+        });
+    }
+    match cmd.spawn() {
+        Ok(mut child) => {
+            let _ = child.wait();
+        }
+        Err(e) => out(&format!("probe: cannot run /bin/sh: {e}")),
+    }
+}
+
+/// The tty behind /dev/console (e.g. /dev/ttyS0): /dev/console itself cannot
+/// be a controlling terminal.
+fn console_tty() -> Option<fs::File> {
+    let active = fs::read_to_string("/sys/class/tty/console/active").ok()?;
+    let name = active.split_whitespace().last()?;
+    fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(format!("/dev/{name}"))
+        .ok()
+}
+
+fn power_off(pid: u32) -> ! {
+    // SAFETY: sync has no preconditions.
+    unsafe { libc::sync() };
+    if pid != 1 {
+        // Never power off a machine the probe was merely run on by hand.
+        out("probe: not PID 1, not powering off");
+        std::process::exit(0);
+    }
+    // SAFETY: reboot(2) with a valid command; it only returns on failure.
+    unsafe { libc::reboot(libc::RB_POWER_OFF) };
+    out(&format!(
+        "probe: power off failed: {}; exiting (the kernel will panic)",
+        std::io::Error::last_os_error()
+    ));
+    std::process::exit(1);
+}

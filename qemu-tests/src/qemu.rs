@@ -1,0 +1,301 @@
+//! Booting QEMU: always TCG (nested KVM hangs on the test machines), serial
+//! console on stdio, `-no-reboot` + `panic=-1` so every ending of the guest
+//! (power off, reboot, kernel panic) ends QEMU, and a hard timeout on top.
+
+use std::ffi::OsString;
+use std::fs::{self, File};
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+
+use crate::tail;
+
+pub const QEMU: &str = "qemu-system-x86_64";
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
+/// Kernel arguments every boot gets, before the case's own.
+pub const BASE_APPEND: &str = "console=ttyS0 panic=-1";
+/// Lines of console shown when a boot times out.
+pub const TAIL_LINES: usize = 40;
+
+/// A disk attached to the VM.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Drive {
+    /// An ISO on an IDE CD-ROM drive (read-only).
+    Cdrom(PathBuf),
+    /// A raw image on a virtio-blk disk.
+    VirtioDisk { path: PathBuf, readonly: bool },
+    /// A raw image on a USB mass-storage device (behind an xHCI controller).
+    UsbDisk { path: PathBuf, readonly: bool },
+}
+
+/// Where the serial console goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Console {
+    /// Captured into this file (created/truncated).
+    Log(PathBuf),
+    /// QEMU's stdio is ours: an interactive session (the demo).
+    Inherit,
+}
+
+/// One boot.
+#[derive(Debug, Clone)]
+pub struct QemuConfig {
+    pub kernel: PathBuf,
+    pub initrd: PathBuf,
+    /// Kernel arguments after [`BASE_APPEND`].
+    pub append: String,
+    pub drives: Vec<Drive>,
+    pub memory_mb: u32,
+    pub smp: u32,
+    /// `None`: no limit (interactive demo only).
+    pub timeout: Option<Duration>,
+    pub console: Console,
+    /// `false` (default): `-nic none`, no network card (and no iPXE ROM).
+    pub network: bool,
+    /// Appended verbatim to QEMU's arguments.
+    pub extra_args: Vec<String>,
+}
+
+impl QemuConfig {
+    pub fn new(kernel: &Path, initrd: &Path, log: &Path) -> Self {
+        QemuConfig {
+            kernel: kernel.to_path_buf(),
+            initrd: initrd.to_path_buf(),
+            append: String::new(),
+            drives: Vec::new(),
+            memory_mb: 1024,
+            smp: 1,
+            timeout: Some(DEFAULT_TIMEOUT),
+            console: Console::Log(log.to_path_buf()),
+            network: false,
+            extra_args: Vec::new(),
+        }
+    }
+
+    /// Adds kernel arguments (space separated, quotes allowed).
+    pub fn append(mut self, args: &str) -> Self {
+        if !self.append.is_empty() && !args.is_empty() {
+            self.append.push(' ');
+        }
+        self.append.push_str(args);
+        self
+    }
+
+    pub fn drive(mut self, drive: Drive) -> Self {
+        self.drives.push(drive);
+        self
+    }
+
+    pub fn timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// The full kernel command line.
+    pub fn cmdline(&self) -> String {
+        if self.append.is_empty() {
+            BASE_APPEND.to_string()
+        } else {
+            format!("{BASE_APPEND} {}", self.append)
+        }
+    }
+
+    /// QEMU's arguments (without the program name).
+    pub fn args(&self) -> Vec<OsString> {
+        let mut a: Vec<OsString> = Vec::new();
+        let mut push = |s: &str| a.push(s.into());
+        push("-machine");
+        push("pc");
+        push("-accel");
+        push("tcg");
+        push("-m");
+        push(&self.memory_mb.to_string());
+        push("-smp");
+        push(&self.smp.to_string());
+        push("-nographic");
+        push("-no-reboot");
+        if !self.network {
+            push("-nic");
+            push("none");
+        }
+        push("-kernel");
+        a.push(self.kernel.clone().into());
+        a.push("-initrd".into());
+        a.push(self.initrd.clone().into());
+        a.push("-append".into());
+        a.push(self.cmdline().into());
+        let mut usb = false;
+        for (i, d) in self.drives.iter().enumerate() {
+            match d {
+                Drive::Cdrom(p) => {
+                    a.push("-drive".into());
+                    a.push(drive_opt(p, "media=cdrom,if=ide,readonly=on"));
+                }
+                Drive::VirtioDisk { path, readonly } => {
+                    a.push("-drive".into());
+                    a.push(drive_opt(
+                        path,
+                        &format!("format=raw,if=virtio{}", ro(*readonly)),
+                    ));
+                }
+                Drive::UsbDisk { path, readonly } => {
+                    if !usb {
+                        a.push("-device".into());
+                        a.push("qemu-xhci,id=xhci".into());
+                        usb = true;
+                    }
+                    a.push("-drive".into());
+                    a.push(drive_opt(
+                        path,
+                        &format!("format=raw,if=none,id=usbdisk{i}{}", ro(*readonly)),
+                    ));
+                    a.push("-device".into());
+                    a.push(format!("usb-storage,bus=xhci.0,drive=usbdisk{i}").into());
+                }
+            }
+        }
+        a.extend(self.extra_args.iter().map(OsString::from));
+        a
+    }
+}
+
+fn ro(readonly: bool) -> &'static str {
+    if readonly {
+        ",readonly=on"
+    } else {
+        ""
+    }
+}
+
+/// `file=<path>,<opts>` with QEMU's comma escaping (`,` → `,,`).
+fn drive_opt(path: &Path, opts: &str) -> OsString {
+    let p = path.to_string_lossy().replace(',', ",,");
+    format!("file={p},{opts}").into()
+}
+
+/// How a boot ended (it ended by itself: timeouts are errors).
+#[derive(Debug, Clone)]
+pub struct BootOutcome {
+    /// The console output (empty for [`Console::Inherit`]).
+    pub log: String,
+    pub log_path: Option<PathBuf>,
+    pub status: ExitStatus,
+    pub elapsed: Duration,
+}
+
+impl BootOutcome {
+    /// The last `n` lines of the console.
+    pub fn tail(&self, n: usize) -> String {
+        tail(&self.log, n)
+    }
+}
+
+/// Boots and waits. If the timeout passes, QEMU is killed and the error
+/// carries the last [`TAIL_LINES`] lines of the console.
+pub fn boot(cfg: &QemuConfig) -> Result<BootOutcome> {
+    let mut cmd = Command::new(QEMU);
+    cmd.args(cfg.args());
+    let log_path = match &cfg.console {
+        Console::Log(path) => {
+            if let Some(parent) = path.parent() {
+                fs::create_dir_all(parent)?;
+            }
+            let f = File::create(path).with_context(|| format!("create {}", path.display()))?;
+            cmd.stdin(Stdio::null()).stdout(f.try_clone()?).stderr(f);
+            Some(path.clone())
+        }
+        Console::Inherit => None,
+    };
+    let start = Instant::now();
+    let mut child = cmd
+        .spawn()
+        .with_context(|| format!("cannot start {QEMU} (is qemu-system-x86 installed?)"))?;
+    let status = loop {
+        if let Some(status) = child.try_wait()? {
+            break status;
+        }
+        if let Some(limit) = cfg.timeout {
+            if start.elapsed() >= limit {
+                let _ = child.kill();
+                let _ = child.wait();
+                let log = read_log(log_path.as_deref());
+                bail!(
+                    "QEMU timed out after {}s and was killed{}; last {TAIL_LINES} console lines:\n{}",
+                    limit.as_secs(),
+                    log_path
+                        .as_ref()
+                        .map(|p| format!(" (full log: {})", p.display()))
+                        .unwrap_or_default(),
+                    tail(&log, TAIL_LINES)
+                );
+            }
+        }
+        thread::sleep(Duration::from_millis(100));
+    };
+    let elapsed = start.elapsed();
+    Ok(BootOutcome {
+        log: read_log(log_path.as_deref()),
+        log_path,
+        status,
+        elapsed,
+    })
+}
+
+fn read_log(path: Option<&Path>) -> String {
+    path.and_then(|p| fs::read(p).ok())
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn command_line_shape() {
+        let cfg = QemuConfig::new(Path::new("/k"), Path::new("/i"), Path::new("/l"))
+            .append("root=\"live:CDLABEL=My Live Disk\"")
+            .drive(Drive::Cdrom("/m/a,b.iso".into()))
+            .drive(Drive::VirtioDisk {
+                path: "/d.img".into(),
+                readonly: true,
+            });
+        let args: Vec<String> = cfg
+            .args()
+            .into_iter()
+            .map(|a| a.into_string().unwrap())
+            .collect();
+        let joined = args.join(" ");
+        assert!(joined.starts_with("-machine pc -accel tcg -m 1024 -smp 1 -nographic -no-reboot"));
+        let i = args.iter().position(|a| a == "-append").unwrap();
+        assert_eq!(
+            args[i + 1],
+            "console=ttyS0 panic=-1 root=\"live:CDLABEL=My Live Disk\""
+        );
+        assert!(args.contains(&"file=/m/a,,b.iso,media=cdrom,if=ide,readonly=on".to_string()));
+        assert!(args.contains(&"file=/d.img,format=raw,if=virtio,readonly=on".to_string()));
+        assert!(!joined.contains("kvm"));
+    }
+
+    #[test]
+    fn usb_disks_share_one_controller() {
+        let cfg = QemuConfig::new(Path::new("/k"), Path::new("/i"), Path::new("/l"))
+            .drive(Drive::UsbDisk {
+                path: "/a".into(),
+                readonly: false,
+            })
+            .drive(Drive::UsbDisk {
+                path: "/b".into(),
+                readonly: false,
+            });
+        let n = cfg
+            .args()
+            .iter()
+            .filter(|a| a.to_str() == Some("qemu-xhci,id=xhci"))
+            .count();
+        assert_eq!(n, 1);
+    }
+}

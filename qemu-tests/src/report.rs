@@ -1,0 +1,402 @@
+//! The probe's report: the line format written by `src/bin/probe.rs` on the
+//! console and its parser, used by the boot tests.
+//!
+//! ```text
+//! PROBE-BEGIN
+//! pid=1
+//! argv=/sbin/init
+//! cmdline=console=ttyS0 panic=-1 root=live:CDLABEL=X
+//! uptime=7.41
+//! mount=<a /proc/self/mountinfo line, verbatim>
+//! root.write=ok                       (or `error <what failed>`)
+//! live.mounted=yes                    (is /run/initramfs/live a mount point)
+//! live.entry=LiveOS/                  (one per entry below it, dirs end in `/`)
+//! live.entry=LiveOS/squashfs.img
+//! run.entry=/run/rootfsbase dir       (kind: dir|file|symlink <target>|other|missing)
+//! fd=0 /dev/console                   (open fds of PID 1 and their targets)
+//! note=…  /  error=…                  (free text)
+//! PROBE-END
+//! ```
+//!
+//! Paths and arguments inside values are escaped like `/proc/self/mountinfo`
+//! does (`\040` for a space, octal for whitespace, `\` and control bytes), so a
+//! value can always be split on spaces. The format is line based because the
+//! console is shared with the kernel: unknown lines are kept aside, not fatal.
+
+use std::fmt::Write as _;
+
+pub const BEGIN: &str = "PROBE-BEGIN";
+pub const END: &str = "PROBE-END";
+
+/// Escapes a path or argument for the report (mountinfo style octal escapes).
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if c == '\\' || c <= ' ' || c == '\u{7f}' {
+            let _ = write!(out, "\\{:03o}", u32::from(c));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Reverses [`escape`] (and the kernel's mountinfo escaping): `\ooo` → byte.
+pub fn unescape(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'\\' && i + 3 < bytes.len() && is_octal_triplet(&bytes[i + 1..i + 4]) {
+            // The first digit is at most 3, so the value fits in a byte.
+            let v = (bytes[i + 1] - b'0') * 64 + (bytes[i + 2] - b'0') * 8 + (bytes[i + 3] - b'0');
+            out.push(v);
+            i += 4;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn is_octal_triplet(b: &[u8]) -> bool {
+    b.len() == 3 && b[0] <= b'3' && b.iter().all(|c| (b'0'..=b'7').contains(c))
+}
+
+/// One `/proc/self/mountinfo` line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MountEntry {
+    pub mount_id: u32,
+    pub parent_id: u32,
+    /// `major:minor`.
+    pub dev: String,
+    /// Root of the mount within its filesystem.
+    pub root: String,
+    pub mount_point: String,
+    /// Per-mount options (`rw,relatime`).
+    pub options: String,
+    pub fstype: String,
+    pub source: String,
+    /// Per-superblock options (`lowerdir=…,upperdir=…`).
+    pub super_options: String,
+}
+
+impl MountEntry {
+    /// Parses a mountinfo line:
+    /// `36 35 98:0 /mnt1 /mnt2 rw,noatime master:1 - ext3 /dev/root rw,errors=continue`.
+    pub fn parse(line: &str) -> Option<MountEntry> {
+        let (left, right) = line.split_once(" - ")?;
+        let mut l = left.split(' ');
+        let mount_id = l.next()?.parse().ok()?;
+        let parent_id = l.next()?.parse().ok()?;
+        let dev = l.next()?.to_string();
+        let root = unescape(l.next()?);
+        let mount_point = unescape(l.next()?);
+        let options = l.next()?.to_string();
+        let mut r = right.split(' ');
+        let fstype = r.next()?.to_string();
+        let source = unescape(r.next()?);
+        let super_options = r.next().unwrap_or("").to_string();
+        Some(MountEntry {
+            mount_id,
+            parent_id,
+            dev,
+            root,
+            mount_point,
+            options,
+            fstype,
+            source,
+            super_options,
+        })
+    }
+
+    /// True if the per-mount options contain `opt` (e.g. `ro`).
+    pub fn has_option(&self, opt: &str) -> bool {
+        self.options.split(',').any(|o| o == opt)
+    }
+
+    /// Value of a superblock option such as `lowerdir`.
+    pub fn super_option(&self, key: &str) -> Option<&str> {
+        self.super_options
+            .split(',')
+            .find_map(|o| match o.split_once('=') {
+                Some((k, v)) if k == key => Some(v),
+                None if o == key => Some(""),
+                _ => None,
+            })
+    }
+}
+
+/// What an entry under `/run` is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RunKind {
+    Dir,
+    File,
+    Symlink(String),
+    Other,
+    Missing,
+}
+
+/// Everything the probe reported. Fields the probe could not determine stay
+/// empty / `None`; `errors` says why.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ProbeReport {
+    pub pid: Option<u32>,
+    pub argv: Vec<String>,
+    pub cmdline: Option<String>,
+    pub uptime_secs: Option<f64>,
+    pub mounts: Vec<MountEntry>,
+    /// `Ok(())` or the failure text of the create/write/read/remove test on `/`.
+    pub root_write: Option<Result<(), String>>,
+    pub live_mounted: Option<bool>,
+    pub live_entries: Vec<String>,
+    pub run_entries: Vec<(String, RunKind)>,
+    pub fds: Vec<(u32, String)>,
+    pub notes: Vec<String>,
+    pub errors: Vec<String>,
+    /// Lines between the markers that are not part of the format (kernel
+    /// messages that interleaved with the report, usually).
+    pub unknown_lines: Vec<String>,
+}
+
+impl ProbeReport {
+    /// Finds the report in a console log (the first `PROBE-BEGIN` … `PROBE-END`).
+    pub fn parse_log(log: &str) -> anyhow::Result<ProbeReport> {
+        let mut lines = log.lines().map(clean_line);
+        if !lines.any(|l| l.ends_with(BEGIN)) {
+            anyhow::bail!("no `{BEGIN}` line in the console log: the probe never ran");
+        }
+        let mut report = ProbeReport::default();
+        for line in lines {
+            if line.ends_with(END) {
+                return Ok(report);
+            }
+            report.add_line(line);
+        }
+        anyhow::bail!("`{BEGIN}` without `{END}`: the probe's report was cut short")
+    }
+
+    fn add_line(&mut self, line: &str) {
+        let Some((key, value)) = line.split_once('=') else {
+            self.unknown_lines.push(line.to_string());
+            return;
+        };
+        let ok = match key {
+            "pid" => value.parse().map(|p| self.pid = Some(p)).is_ok(),
+            "argv" => {
+                self.argv = value
+                    .split(' ')
+                    .filter(|a| !a.is_empty())
+                    .map(unescape)
+                    .collect();
+                true
+            }
+            "cmdline" => {
+                self.cmdline = Some(value.to_string());
+                true
+            }
+            "uptime" => value.parse().map(|u| self.uptime_secs = Some(u)).is_ok(),
+            "mount" => MountEntry::parse(value)
+                .map(|m| self.mounts.push(m))
+                .is_some(),
+            "root.write" => {
+                self.root_write = Some(if value == "ok" {
+                    Ok(())
+                } else {
+                    Err(value.strip_prefix("error ").unwrap_or(value).to_string())
+                });
+                true
+            }
+            "live.mounted" => {
+                self.live_mounted = Some(value == "yes");
+                value == "yes" || value == "no"
+            }
+            "live.entry" => {
+                self.live_entries.push(unescape(value));
+                true
+            }
+            "run.entry" => parse_run_entry(value)
+                .map(|e| self.run_entries.push(e))
+                .is_some(),
+            "fd" => parse_fd(value).map(|e| self.fds.push(e)).is_some(),
+            "note" => {
+                self.notes.push(value.to_string());
+                true
+            }
+            "error" => {
+                self.errors.push(value.to_string());
+                true
+            }
+            _ => false,
+        };
+        if !ok {
+            self.unknown_lines.push(line.to_string());
+        }
+    }
+
+    /// The mount that is `/` for the probe (the last one stacked there).
+    pub fn root_mount(&self) -> Option<&MountEntry> {
+        self.mount_at("/")
+    }
+
+    /// The top-most mount at `path`.
+    pub fn mount_at(&self, path: &str) -> Option<&MountEntry> {
+        self.mounts.iter().rev().find(|m| m.mount_point == path)
+    }
+
+    /// What the probe saw at `path` under /run, if it reported it.
+    pub fn run_entry(&self, path: &str) -> Option<&RunKind> {
+        self.run_entries
+            .iter()
+            .find(|(p, _)| p == path)
+            .map(|(_, k)| k)
+    }
+}
+
+/// Strips the `\r` the serial console adds. (Markers are matched with
+/// `ends_with`, so kernel text glued in front of them does not hide them.)
+fn clean_line(line: &str) -> &str {
+    line.trim_end_matches(['\r', '\n'])
+}
+
+fn parse_run_entry(value: &str) -> Option<(String, RunKind)> {
+    let mut parts = value.split(' ');
+    let path = unescape(parts.next()?);
+    let kind = match parts.next()? {
+        "dir" => RunKind::Dir,
+        "file" => RunKind::File,
+        "symlink" => RunKind::Symlink(unescape(parts.next()?)),
+        "other" => RunKind::Other,
+        "missing" => RunKind::Missing,
+        _ => return None,
+    };
+    Some((path, kind))
+}
+
+fn parse_fd(value: &str) -> Option<(u32, String)> {
+    let (n, target) = value.split_once(' ')?;
+    Some((n.parse().ok()?, unescape(target)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SAMPLE: &str = "\
+[    7.120000] liveinit: switching root\r
+noise before\r
+PROBE-BEGIN\r
+pid=1\r
+argv=/sbin/init a\\040b\r
+cmdline=console=ttyS0 panic=-1 root=live:CDLABEL=LIVEINIT_TEST\r
+uptime=7.52\r
+mount=21 1 0:20 / / rw,relatime - overlay LiveOS_rootfs rw,lowerdir=/run/rootfsbase,upperdir=/run/overlayfs,workdir=/run/ovlwork\r
+mount=25 21 11:0 / /run/initramfs/live ro,relatime - iso9660 /dev/sr0 ro,nojoliet,check=s,map=n,blocksize=2048\r
+mount=26 21 0:5 / /mnt/with\\040space rw - tmpfs tmpfs rw\r
+root.write=ok\r
+live.mounted=yes\r
+live.entry=LiveOS/\r
+live.entry=LiveOS/squashfs.img\r
+run.entry=/run/rootfsbase dir\r
+run.entry=/run/initramfs/live dir\r
+run.entry=/run/ovlwork missing\r
+run.entry=/run/link symlink /run/initramfs/live\r
+fd=0 /dev/console\r
+fd=1 /dev/console\r
+fd=2 /dev/console\r
+[    7.600000] random: crng init done\r
+note=hello\r
+PROBE-END\r
+reboot: Power down\r
+";
+
+    #[test]
+    fn parses_a_full_report() {
+        let r = ProbeReport::parse_log(SAMPLE).unwrap();
+        assert_eq!(r.pid, Some(1));
+        assert_eq!(r.argv, vec!["/sbin/init", "a b"]);
+        assert_eq!(
+            r.cmdline.as_deref(),
+            Some("console=ttyS0 panic=-1 root=live:CDLABEL=LIVEINIT_TEST")
+        );
+        assert_eq!(r.uptime_secs, Some(7.52));
+        assert_eq!(r.mounts.len(), 3);
+        let root = r.root_mount().unwrap();
+        assert_eq!(root.fstype, "overlay");
+        assert_eq!(root.source, "LiveOS_rootfs");
+        assert!(root.has_option("rw"));
+        assert_eq!(root.super_option("lowerdir"), Some("/run/rootfsbase"));
+        let live = r.mount_at("/run/initramfs/live").unwrap();
+        assert_eq!(live.fstype, "iso9660");
+        assert_eq!(live.source, "/dev/sr0");
+        assert!(r.mount_at("/mnt/with space").is_some());
+        assert_eq!(r.root_write, Some(Ok(())));
+        assert_eq!(r.live_mounted, Some(true));
+        assert!(r.live_entries.iter().any(|e| e == "LiveOS/squashfs.img"));
+        assert_eq!(r.run_entry("/run/rootfsbase"), Some(&RunKind::Dir));
+        assert_eq!(r.run_entry("/run/ovlwork"), Some(&RunKind::Missing));
+        assert_eq!(
+            r.run_entry("/run/link"),
+            Some(&RunKind::Symlink("/run/initramfs/live".into()))
+        );
+        assert_eq!(r.fds.len(), 3);
+        assert_eq!(r.fds[2], (2, "/dev/console".to_string()));
+        assert_eq!(r.notes, vec!["hello"]);
+        assert_eq!(
+            r.unknown_lines,
+            vec!["[    7.600000] random: crng init done"]
+        );
+    }
+
+    #[test]
+    fn missing_or_truncated_report_is_an_error() {
+        assert!(ProbeReport::parse_log("nothing here\n").is_err());
+        assert!(ProbeReport::parse_log("PROBE-BEGIN\npid=1\n").is_err());
+    }
+
+    #[test]
+    fn write_error_is_kept() {
+        let r = ProbeReport::parse_log("PROBE-BEGIN\nroot.write=error create: EROFS\nPROBE-END\n")
+            .unwrap();
+        assert_eq!(r.root_write, Some(Err("create: EROFS".into())));
+    }
+
+    #[test]
+    fn escape_round_trips() {
+        for s in [
+            "plain",
+            "My Live Disk",
+            "a\\b",
+            "tab\there",
+            "nl\nx",
+            "ünï cödé x",
+        ] {
+            let e = escape(s);
+            assert!(!e.contains(' ') && !e.contains('\n'), "{e:?}");
+            assert_eq!(unescape(&e), s);
+        }
+        assert_eq!(escape("My Live Disk"), "My\\040Live\\040Disk");
+    }
+
+    #[test]
+    fn unescape_leaves_non_octal_backslashes() {
+        assert_eq!(unescape("My\\x20Disk"), "My\\x20Disk");
+        assert_eq!(unescape("end\\"), "end\\");
+        assert_eq!(unescape("\\04"), "\\04");
+    }
+
+    #[test]
+    fn mountinfo_with_optional_fields() {
+        let m = MountEntry::parse(
+            "36 35 98:0 /mnt1 /mnt2 rw,noatime master:1 shared:2 - ext3 /dev/root rw,errors=continue",
+        )
+        .unwrap();
+        assert_eq!(m.mount_point, "/mnt2");
+        assert_eq!(m.root, "/mnt1");
+        assert_eq!(m.fstype, "ext3");
+        assert_eq!(m.source, "/dev/root");
+        assert_eq!(m.super_option("errors"), Some("continue"));
+        assert!(m.has_option("noatime"));
+    }
+}

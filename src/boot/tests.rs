@@ -1,0 +1,219 @@
+//! The boot sequence against the recording fake: the happy path and a
+//! failure injected at each stage.
+
+use super::*;
+use crate::sys::fake::FakeSys;
+use crate::sys::Errno;
+
+const ISO: &[u8] = include_bytes!("../probe/testdata/iso9660-plain.head");
+const SQUASHFS: &[u8] = include_bytes!("../probe/testdata/squashfs.head");
+const EXT4: &[u8] = include_bytes!("../probe/testdata/ext4.head");
+
+/// A machine with a CD labelled "My Disk" holding a flattened image.
+fn live_machine(cmdline: &str) -> FakeSys {
+    let sys = FakeSys::new();
+    sys.file("/proc/cmdline", cmdline.as_bytes())
+        .file("/sys/class/block/sr0/size", b"4096\n")
+        .file("/sys/class/block/sr0/uevent", b"DEVNAME=sr0\n")
+        .file("/sys/class/block/sr1/size", b"0\n")
+        .file("/dev/sr0", ISO)
+        .file("/run/initramfs/live/LiveOS/squashfs.img", SQUASHFS)
+        .dir("/run/initramfs/squashfs/usr")
+        .executable("/sysroot", "/sbin/init");
+    sys
+}
+
+fn boot(sys: &FakeSys) -> BootError {
+    match run(sys) {
+        Ok(never) => match never {},
+        Err(e) => e,
+    }
+}
+
+#[test]
+fn happy_path_mounts_everything_then_switches_and_execs() {
+    let sys = live_machine(r"root=live:CDLABEL=My\x20Disk -- single");
+    let err = boot(&sys);
+    // The fake's exec fails, so the boot ends there: everything before ran.
+    assert_eq!(err.stage, Stage::ExecInit);
+    let wanted = [
+        "mount proc /proc proc rw",
+        "mount devtmpfs /dev devtmpfs rw mode=0755",
+        "mount tmpfs /run tmpfs rw mode=0755",
+        "mount /dev/sr0 /run/initramfs/live iso9660 ro",
+        "symlink /run/initramfs/livedev /dev/sr0",
+        "attach /run/initramfs/live/LiveOS/squashfs.img ro",
+        "mount /dev/loop0 /run/initramfs/squashfs squashfs ro",
+        "mount /run/initramfs/squashfs /run/rootfsbase - bind",
+        "symlink /run/overlayfs /run/initramfs/overlay/overlayfs",
+        "mount LiveOS_rootfs /sysroot overlay rw \
+         lowerdir=/run/rootfsbase,upperdir=/run/overlayfs,workdir=/run/ovlwork",
+        "detach /run/initramfs/squashfs",
+        "switch_root /sysroot",
+        "exec /sbin/init single",
+    ];
+    let calls = sys.calls();
+    let mut at = 0;
+    for want in wanted {
+        let found = calls[at..].iter().position(|c| c == want);
+        assert!(
+            found.is_some(),
+            "missing or out of order: {want}\ncalls: {calls:#?}"
+        );
+        at += found.unwrap() + 1;
+    }
+}
+
+#[test]
+fn a_missing_label_times_out_after_rd_retry_and_names_the_spec() {
+    let sys = live_machine("root=live:CDLABEL=NOPE rd.retry=3");
+    let err = boot(&sys);
+    assert_eq!(err.stage, Stage::FindMedium);
+    assert_eq!(err.subject, "LABEL=NOPE");
+    assert!(err.to_string().contains("within 3 s"), "{err}");
+    assert!(sys.now() >= Duration::from_secs(3));
+    assert!(sys.now() < Duration::from_secs(4));
+    assert!(sys.calls_starting("mount /dev/sr0").is_empty());
+}
+
+#[test]
+fn a_medium_that_appears_during_the_wait_is_found() {
+    let sys = live_machine("root=live:UUID=2024-01-02-03-04-05-06 rd.retry=10");
+    // The drive is there from the start, but its disc arrives after 4 s.
+    sys.file("/dev/sr0", &[0u8; 4096]);
+    sys.file_at(Duration::from_secs(4), "/dev/sr0", ISO);
+    let err = boot(&sys);
+    assert_eq!(err.stage, Stage::ExecInit, "{err}");
+    assert_eq!(
+        sys.calls_starting("mount /dev/sr0"),
+        ["mount /dev/sr0 /run/initramfs/live iso9660 ro"]
+    );
+    assert!(sys.now() >= Duration::from_secs(4) && sys.now() < Duration::from_secs(5));
+}
+
+#[test]
+fn an_unreadable_drive_is_waited_for_until_the_bound() {
+    let sys = live_machine("root=live:CDLABEL=x rd.retry=2");
+    sys.fail("read /dev/sr0", Errno::NOMEDIUM);
+    let err = boot(&sys);
+    assert_eq!(err.stage, Stage::FindMedium);
+    assert!(sys.calls_starting("read /dev/sr0").len() >= 8);
+}
+
+#[test]
+fn a_failed_medium_mount_names_the_device_and_errno() {
+    let sys = live_machine(r"root=live:CDLABEL=My\x20Disk");
+    sys.fail("mount /dev/sr0", Errno::INVAL);
+    let err = boot(&sys);
+    assert_eq!(
+        err.to_string(),
+        "mount medium: mount /dev/sr0 -> /run/initramfs/live (iso9660, ro): \
+         Invalid argument (os error 22)"
+    );
+}
+
+#[test]
+fn a_missing_image_names_the_path_and_what_the_medium_holds() {
+    let sys = live_machine(r"root=live:CDLABEL=My\x20Disk rd.live.dir=nowhere");
+    let err = boot(&sys);
+    assert_eq!(err.stage, Stage::MountImage);
+    assert_eq!(err.subject, "/run/initramfs/live/nowhere/squashfs.img");
+    let text = err.to_string();
+    assert!(text.contains("rd.live.dir=nowhere"), "{text}");
+    assert!(text.contains("LiveOS"), "{text}");
+}
+
+#[test]
+fn an_image_that_is_not_squashfs_is_refused_before_attaching() {
+    let sys = live_machine(r"root=live:CDLABEL=My\x20Disk");
+    sys.file("/run/initramfs/live/LiveOS/squashfs.img", EXT4);
+    let err = boot(&sys);
+    assert_eq!(err.stage, Stage::MountImage);
+    assert!(err.to_string().contains("is ext4"), "{err}");
+    assert!(sys.calls_starting("attach").is_empty());
+}
+
+#[test]
+fn a_failed_loop_attach_is_reported() {
+    let sys = live_machine(r"root=live:CDLABEL=My\x20Disk");
+    sys.fail("attach", Errno::NXIO);
+    let err = boot(&sys);
+    assert_eq!(err.stage, Stage::MountImage);
+    assert!(err
+        .subject
+        .starts_with("attach loop <- /run/initramfs/live/LiveOS/squashfs.img"));
+}
+
+#[test]
+fn an_image_without_a_root_filesystem_is_refused() {
+    let sys = FakeSys::new();
+    sys.file("/proc/cmdline", br"root=live:CDLABEL=My\x20Disk")
+        .file("/sys/class/block/sr0/size", b"4096\n")
+        .file("/dev/sr0", ISO)
+        .file("/run/initramfs/live/LiveOS/squashfs.img", SQUASHFS);
+    let err = boot(&sys);
+    assert_eq!(err.stage, Stage::AssembleRoot);
+    assert!(err.to_string().contains("neither /usr"), "{err}");
+}
+
+#[test]
+fn a_missing_init_falls_back_to_sbin_init() {
+    let sys = live_machine(r"root=live:CDLABEL=My\x20Disk init=/not/there");
+    let _ = boot(&sys);
+    assert_eq!(sys.calls_starting("exec"), ["exec /sbin/init "]);
+}
+
+#[test]
+fn no_init_at_all_stops_before_the_switch() {
+    let sys = FakeSys::new();
+    sys.file("/proc/cmdline", br"root=live:CDLABEL=My\x20Disk")
+        .file("/sys/class/block/sr0/size", b"4096\n")
+        .file("/dev/sr0", ISO)
+        .file("/run/initramfs/live/LiveOS/squashfs.img", SQUASHFS)
+        .dir("/run/initramfs/squashfs/usr");
+    let err = boot(&sys);
+    assert_eq!(err.stage, Stage::FindInit);
+    assert!(
+        err.to_string()
+            .contains("/sbin/init, /etc/init, /bin/init, /bin/sh"),
+        "{err}"
+    );
+    assert!(sys.calls_starting("switch_root").is_empty());
+}
+
+#[test]
+fn modules_load_in_listed_order_and_a_failure_is_not_fatal() {
+    let sys = live_machine(r"root=live:CDLABEL=My\x20Disk");
+    sys.file(
+        modules::LOAD_LIST,
+        b"/lib/modules/k/a.ko\n\n# comment\n/lib/modules/k/b.ko\n/lib/modules/k/c.ko\n",
+    );
+    sys.fail("load /lib/modules/k/b.ko", Errno::NOEXEC);
+    let err = boot(&sys);
+    assert_eq!(err.stage, Stage::ExecInit);
+    assert_eq!(
+        sys.calls_starting("load"),
+        [
+            "load /lib/modules/k/a.ko",
+            "load /lib/modules/k/b.ko",
+            "load /lib/modules/k/c.ko"
+        ]
+    );
+}
+
+#[test]
+fn a_bad_command_line_stops_at_the_cmdline_stage() {
+    let sys = live_machine("root=/dev/sda1");
+    let err = boot(&sys);
+    assert_eq!(err.stage, Stage::Cmdline);
+    assert!(err.to_string().contains("rd.live.image"), "{err}");
+}
+
+#[test]
+fn emergency_pauses_then_powers_off() {
+    let sys = FakeSys::new();
+    let err = BootError::message(Stage::FindMedium, "LABEL=x", "gone");
+    emergency::fatal(&sys, &err);
+    assert_eq!(sys.now(), emergency::PAUSE);
+    assert_eq!(sys.calls(), ["power_off"]);
+}

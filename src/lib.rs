@@ -1,0 +1,34 @@
+//! liveinit: a static PID-1 initramfs init for live-booting Linux.
+//!
+//! Three layers, each calling only downwards:
+//! 1. the **pure core** — [`cmdline`], [`config`], [`devspec`], [`probe`],
+//!    [`plan`]: bytes and strings in, typed values out; no syscalls, only
+//!    `core` + `alloc`, so it builds without the `std` feature;
+//! 2. the **system seam** — [`sys`]: the only place with `unsafe`, ioctls and
+//!    syscalls, behind the [`sys::Sys`] trait (real and recording fake);
+//! 3. **orchestration** — [`boot`]: the boot sequence, one step per function.
+#![cfg_attr(not(feature = "std"), no_std)]
+#![cfg_attr(
+    test,
+    allow(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::indexing_slicing,
+        clippy::panic
+    )
+)]
+
+extern crate alloc;
+
+pub mod cmdline;
+pub mod config;
+pub mod devspec;
+pub mod plan;
+pub mod probe;
+
+#[cfg(feature = "std")]
+pub mod boot;
+#[cfg(feature = "std")]
+pub mod logger;
+#[cfg(feature = "std")]
+pub mod sys;

@@ -1,0 +1,176 @@
+//! The `log` backend: every record goes to `/dev/kmsg` (so it is in `dmesg`
+//! and the journal after boot) with the `liveinit:` prefix, and to the
+//! console when the kernel would not print it there itself.
+//!
+//! A record is formatted into a fixed stack buffer and written with one
+//! `write()`: the kernel takes each write to `/dev/kmsg` as one record and
+//! rejects records over about 1 KiB, so long lines are truncated. Before
+//! `/dev` is mounted, records go to the console (fd 2) only.
+
+use std::fmt::Write as _;
+use std::fs::File;
+use std::io::Write;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::OnceLock;
+
+use log::{Level, LevelFilter, Log, Metadata, Record};
+
+/// Room for one record; the kernel's limit is a little over 1 KiB.
+const RECORD_MAX: usize = 976;
+const PREFIX: &str = "liveinit: ";
+
+static LOGGER: KmsgLogger = KmsgLogger {
+    kmsg: OnceLock::new(),
+    console_level: AtomicU8::new(DEFAULT_CONSOLE_LEVEL),
+};
+
+/// The kernel's default console log level: records of priority below it are
+/// printed on the console by the kernel.
+const DEFAULT_CONSOLE_LEVEL: u8 = 7;
+
+struct KmsgLogger {
+    kmsg: OnceLock<File>,
+    console_level: AtomicU8,
+}
+
+/// Installs the logger; records go to the console until [`attach_kmsg`].
+pub fn init() {
+    // Only fails if a logger is already set, which is then the one to use.
+    let _ = log::set_logger(&LOGGER);
+    log::set_max_level(LevelFilter::Info);
+}
+
+/// Starts writing to `/dev/kmsg` (once devtmpfs is mounted) and learns the
+/// console log level from `/proc/sys/kernel/printk`.
+pub fn attach_kmsg() {
+    if let Ok(file) = std::fs::OpenOptions::new().write(true).open("/dev/kmsg") {
+        let _ = LOGGER.kmsg.set(file);
+    }
+    if let Ok(text) = std::fs::read_to_string("/proc/sys/kernel/printk") {
+        if let Some(level) = text.split_whitespace().next().and_then(|l| l.parse().ok()) {
+            LOGGER.console_level.store(level, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Enables `debug!` records (`rd.debug` / `rd.live.debug`).
+pub fn set_verbose(verbose: bool) {
+    log::set_max_level(if verbose {
+        LevelFilter::Debug
+    } else {
+        LevelFilter::Info
+    });
+}
+
+/// syslog priority of a level.
+fn priority(level: Level) -> u8 {
+    match level {
+        Level::Error => 3,
+        Level::Warn => 4,
+        Level::Info => 6,
+        Level::Debug | Level::Trace => 7,
+    }
+}
+
+impl Log for KmsgLogger {
+    fn enabled(&self, metadata: &Metadata<'_>) -> bool {
+        metadata.level() <= log::max_level()
+    }
+
+    fn log(&self, record: &Record<'_>) {
+        if !self.enabled(record.metadata()) {
+            return;
+        }
+        let prio = priority(record.level());
+        let mut line = Line::new();
+        let _ = write!(line, "<{prio}>{PREFIX}{}", record.args());
+        line.finish();
+        let kmsg = self.kmsg.get();
+        if let Some(mut kmsg) = kmsg {
+            let _ = kmsg.write(line.as_bytes());
+        }
+        let kernel_prints_it = kmsg.is_some() && prio < self.console_level.load(Ordering::Relaxed);
+        if !kernel_prints_it {
+            let _ = std::io::stderr().write_all(line.without_priority());
+        }
+    }
+
+    fn flush(&self) {}
+}
+
+/// A fixed-size, truncating line buffer: no allocation per record.
+pub(crate) struct Line {
+    buf: [u8; RECORD_MAX],
+    len: usize,
+}
+
+impl Line {
+    pub(crate) fn new() -> Line {
+        Line {
+            buf: [0; RECORD_MAX],
+            len: 0,
+        }
+    }
+
+    /// Ends the record with a newline, replacing the last byte if full.
+    pub(crate) fn finish(&mut self) {
+        if self.len == RECORD_MAX {
+            self.len -= 1;
+        }
+        if let Some(slot) = self.buf.get_mut(self.len) {
+            *slot = b'\n';
+            self.len += 1;
+        }
+    }
+
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        self.buf.get(..self.len).unwrap_or(&[])
+    }
+
+    /// The record without its `<N>` priority, for the console.
+    fn without_priority(&self) -> &[u8] {
+        let bytes = self.as_bytes();
+        match bytes.iter().position(|&b| b == b'>') {
+            Some(end) if bytes.first() == Some(&b'<') => bytes.get(end + 1..).unwrap_or(bytes),
+            _ => bytes,
+        }
+    }
+}
+
+impl std::fmt::Write for Line {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        for byte in s.bytes() {
+            let Some(slot) = self.buf.get_mut(self.len) else {
+                break;
+            };
+            // A record is one line: the kernel would split it otherwise.
+            *slot = if byte == b'\n' { b' ' } else { byte };
+            self.len += 1;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_records_are_truncated_and_end_with_a_newline() {
+        let mut line = Line::new();
+        let long = "x".repeat(5000);
+        write!(line, "<6>{PREFIX}{long}").unwrap();
+        line.finish();
+        assert_eq!(line.as_bytes().len(), RECORD_MAX);
+        assert_eq!(line.as_bytes().last(), Some(&b'\n'));
+    }
+
+    #[test]
+    fn newlines_inside_a_record_become_spaces() {
+        let mut line = Line::new();
+        write!(line, "<3>{PREFIX}a\nb").unwrap();
+        line.finish();
+        assert_eq!(line.as_bytes(), b"<3>liveinit: a b\n");
+        assert_eq!(line.without_priority(), b"liveinit: a b\n");
+    }
+}

@@ -1,0 +1,30 @@
+//! Making sure fds 0, 1 and 2 are the console.
+
+use std::os::fd::BorrowedFd;
+
+use rustix::fs::{self, Mode, OFlags};
+
+/// The kernel opens `/dev/console` as fds 0–2 only if the node exists in
+/// the initramfs; if it did not, open it now that devtmpfs is mounted.
+pub fn attach_console() {
+    let all_open = (0..3).all(|fd| {
+        // SAFETY: the borrowed fd only lives for this fcntl, which merely
+        // asks whether the number is open (EBADF if not).
+        let fd = unsafe { BorrowedFd::borrow_raw(fd) };
+        rustix::io::fcntl_getfd(fd).is_ok()
+    });
+    if all_open {
+        return;
+    }
+    let Ok(console) = fs::open(
+        "/dev/console",
+        OFlags::RDWR | OFlags::NOCTTY | OFlags::CLOEXEC,
+        Mode::empty(),
+    ) else {
+        return;
+    };
+    // The duplicates do not inherit CLOEXEC: the real init gets them.
+    let _ = rustix::stdio::dup2_stdin(&console);
+    let _ = rustix::stdio::dup2_stdout(&console);
+    let _ = rustix::stdio::dup2_stderr(&console);
+}

@@ -1,0 +1,248 @@
+//! A recording fake of [`Sys`] for orchestration tests: an in-memory file
+//! tree, a log of every call, scripted failures and a clock that only moves
+//! when the code sleeps.
+
+use std::cell::{Cell, RefCell};
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use super::{Errno, FileKind, MountFlags, SwitchError, Sys, SysResult};
+
+#[derive(Default)]
+pub struct FakeSys {
+    files: RefCell<BTreeMap<String, Vec<u8>>>,
+    dirs: RefCell<BTreeSet<String>>,
+    links: RefCell<BTreeMap<String, String>>,
+    executables: RefCell<BTreeSet<String>>,
+    calls: RefCell<Vec<String>>,
+    failures: RefCell<Vec<(String, Errno)>>,
+    clock: Cell<Duration>,
+    loops: Cell<u32>,
+    /// Files that appear once the clock reaches a time (hot-plugged media).
+    later: RefCell<Vec<(Duration, String, Vec<u8>)>>,
+}
+
+impl FakeSys {
+    pub fn new() -> FakeSys {
+        FakeSys::default()
+    }
+
+    /// Adds a file (and its parent directories).
+    pub fn file(&self, path: &str, bytes: &[u8]) -> &Self {
+        self.add_parents(path);
+        self.files
+            .borrow_mut()
+            .insert(path.to_owned(), bytes.to_vec());
+        self
+    }
+
+    /// Adds a file once the fake clock reaches `at`, like a disc that is
+    /// inserted, or a USB stick that shows up, during the wait.
+    pub fn file_at(&self, at: Duration, path: &str, bytes: &[u8]) -> &Self {
+        self.later
+            .borrow_mut()
+            .push((at, path.to_owned(), bytes.to_vec()));
+        self
+    }
+
+    pub fn dir(&self, path: &str) -> &Self {
+        self.add_parents(path);
+        self.dirs.borrow_mut().insert(path.to_owned());
+        self
+    }
+
+    /// Marks `path` as executable when resolved inside `root`.
+    pub fn executable(&self, root: &str, path: &str) -> &Self {
+        self.executables
+            .borrow_mut()
+            .insert(format!("{root}{path}"));
+        self
+    }
+
+    /// Makes every call whose record starts with `prefix` fail with `errno`.
+    pub fn fail(&self, prefix: &str, errno: Errno) -> &Self {
+        self.failures.borrow_mut().push((prefix.to_owned(), errno));
+        self
+    }
+
+    /// Every call so far, e.g. `mount /dev/sr0 /run/initramfs/live iso9660 ro`.
+    pub fn calls(&self) -> Vec<String> {
+        self.calls.borrow().clone()
+    }
+
+    /// Calls whose record starts with `prefix`.
+    pub fn calls_starting(&self, prefix: &str) -> Vec<String> {
+        self.calls()
+            .into_iter()
+            .filter(|c| c.starts_with(prefix))
+            .collect()
+    }
+
+    fn add_parents(&self, path: &str) {
+        let mut dirs = self.dirs.borrow_mut();
+        let mut at = path;
+        while let Some((parent, _)) = at.rsplit_once('/') {
+            if parent.is_empty() {
+                break;
+            }
+            dirs.insert(parent.to_owned());
+            at = parent;
+        }
+    }
+
+    /// Records a call and answers with its scripted failure, if any.
+    fn record(&self, call: String) -> SysResult<()> {
+        let failure = self
+            .failures
+            .borrow()
+            .iter()
+            .find(|(prefix, _)| call.starts_with(prefix.as_str()))
+            .map(|(_, errno)| *errno);
+        self.calls.borrow_mut().push(call);
+        failure.map_or(Ok(()), Err)
+    }
+}
+
+impl Sys for FakeSys {
+    fn mount(
+        &self,
+        source: &str,
+        target: &str,
+        fstype: Option<&str>,
+        flags: MountFlags,
+        data: &str,
+    ) -> SysResult<()> {
+        let mode = match (flags.bind, flags.read_only) {
+            (true, _) => "bind",
+            (false, true) => "ro",
+            (false, false) => "rw",
+        };
+        let mut call = format!("mount {source} {target} {} {mode}", fstype.unwrap_or("-"));
+        if !data.is_empty() {
+            call = format!("{call} {data}");
+        }
+        self.record(call)
+    }
+
+    fn detach(&self, target: &str) -> SysResult<()> {
+        self.record(format!("detach {target}"))
+    }
+
+    fn mkdir_all(&self, path: &str) -> SysResult<()> {
+        self.record(format!("mkdir {path}"))?;
+        self.dir(path);
+        Ok(())
+    }
+
+    fn symlink(&self, target: &str, link: &str) -> SysResult<()> {
+        self.record(format!("symlink {link} {target}"))?;
+        self.links
+            .borrow_mut()
+            .insert(link.to_owned(), target.to_owned());
+        Ok(())
+    }
+
+    fn read_file(&self, path: &str) -> SysResult<Vec<u8>> {
+        self.files.borrow().get(path).cloned().ok_or(Errno::NOENT)
+    }
+
+    fn read_head(&self, path: &str, len: usize) -> SysResult<Vec<u8>> {
+        self.record(format!("read {path}"))?;
+        let mut bytes = self.read_file(path)?;
+        bytes.truncate(len);
+        Ok(bytes)
+    }
+
+    fn write_file(&self, path: &str, data: &[u8]) -> SysResult<()> {
+        self.record(format!("write {path}"))?;
+        self.file(path, data);
+        Ok(())
+    }
+
+    fn read_dir(&self, path: &str) -> SysResult<Vec<String>> {
+        if !self.dirs.borrow().contains(path) {
+            return Err(Errno::NOENT);
+        }
+        let prefix = format!("{path}/");
+        let files = self.files.borrow();
+        let dirs = self.dirs.borrow();
+        let names: BTreeSet<String> = files
+            .keys()
+            .chain(dirs.iter())
+            .filter_map(|p| p.strip_prefix(&prefix))
+            .filter_map(|rest| rest.split('/').next())
+            .filter(|name| !name.is_empty())
+            .map(str::to_owned)
+            .collect();
+        Ok(names.into_iter().collect())
+    }
+
+    fn file_kind(&self, path: &str) -> Option<FileKind> {
+        if self.links.borrow().contains_key(path) {
+            Some(FileKind::Symlink)
+        } else if self.dirs.borrow().contains(path) {
+            Some(FileKind::Dir)
+        } else if self.files.borrow().contains_key(path) {
+            Some(FileKind::File)
+        } else {
+            None
+        }
+    }
+
+    fn is_executable_in(&self, root: &str, path: &str) -> bool {
+        self.executables.borrow().contains(&format!("{root}{path}"))
+    }
+
+    fn attach_loop(&self, backing: &str, read_only: bool) -> SysResult<String> {
+        let mode = if read_only { "ro" } else { "rw" };
+        self.record(format!("attach {backing} {mode}"))?;
+        let n = self.loops.get();
+        self.loops.set(n + 1);
+        Ok(format!("/dev/loop{n}"))
+    }
+
+    fn load_module(&self, path: &str) -> SysResult<()> {
+        self.record(format!("load {path}"))
+    }
+
+    fn now(&self) -> Duration {
+        self.clock.get()
+    }
+
+    fn sleep(&self, duration: Duration) {
+        let now = self.clock.get() + duration;
+        self.clock.set(now);
+        let due: Vec<_> = {
+            let mut later = self.later.borrow_mut();
+            let (due, pending) = later.drain(..).partition(|(at, _, _)| *at <= now);
+            *later = pending;
+            due
+        };
+        for (_, path, bytes) in due {
+            self.file(&path, &bytes);
+        }
+    }
+
+    fn switch_root(&self, new_root: &str) -> Result<(), SwitchError> {
+        self.record(format!("switch_root {new_root}"))
+            .map_err(|errno| SwitchError {
+                step: "move mount",
+                path: "/run".to_owned(),
+                errno,
+            })
+    }
+
+    fn exec(&self, path: &str, args: &[String]) -> Errno {
+        let _ = self.record(format!("exec {path} {}", args.join(" ")));
+        Errno::NOEXEC
+    }
+
+    fn attach_console(&self) {
+        let _ = self.record("console".to_owned());
+    }
+
+    fn power_off(&self) -> Errno {
+        let _ = self.record("power_off".to_owned());
+        Errno::PERM
+    }
+}

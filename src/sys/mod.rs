@@ -1,0 +1,94 @@
+//! The system seam: every syscall the init makes goes through [`Sys`].
+//!
+//! [`RealSys`] talks to the kernel (rustix; `unsafe` only in this folder,
+//! each block with a `// SAFETY:` line). The recording fake in `fake.rs`
+//! lets the orchestration and its failure paths run as ordinary unit tests.
+
+mod console;
+mod fsops;
+mod kmod;
+mod loopdev;
+mod mounts;
+mod power;
+mod real;
+mod switch_root;
+
+#[cfg(test)]
+pub mod fake;
+
+use std::time::Duration;
+
+pub use crate::plan::MountFlags;
+pub use real::RealSys;
+pub use rustix::io::Errno;
+
+/// The result of one system call (or a short fixed sequence of them).
+pub type SysResult<T> = Result<T, Errno>;
+
+/// What `lstat` says a path is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileKind {
+    Dir,
+    File,
+    Symlink,
+    Other,
+}
+
+/// Why the switch to the new root failed, naming the step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SwitchError {
+    pub step: &'static str,
+    pub path: String,
+    pub errno: Errno,
+}
+
+/// Every operation the boot performs on the system.
+pub trait Sys {
+    /// `mount(2)`; `fstype` is `None` for bind mounts.
+    fn mount(
+        &self,
+        source: &str,
+        target: &str,
+        fstype: Option<&str>,
+        flags: MountFlags,
+        data: &str,
+    ) -> SysResult<()>;
+    /// Lazy unmount (`MNT_DETACH`).
+    fn detach(&self, target: &str) -> SysResult<()>;
+    /// `mkdir -p` with mode 0755.
+    fn mkdir_all(&self, path: &str) -> SysResult<()>;
+    fn symlink(&self, target: &str, link: &str) -> SysResult<()>;
+    fn read_file(&self, path: &str) -> SysResult<Vec<u8>>;
+    /// Up to `len` bytes from the start of a file or device.
+    fn read_head(&self, path: &str, len: usize) -> SysResult<Vec<u8>>;
+    fn write_file(&self, path: &str, data: &[u8]) -> SysResult<()>;
+    /// Entry names of a directory, sorted.
+    fn read_dir(&self, path: &str) -> SysResult<Vec<String>>;
+    /// `lstat`: what the path itself is (symlinks are not followed).
+    fn file_kind(&self, path: &str) -> Option<FileKind>;
+    /// Whether `path`, resolved with `root` as `/` (absolute symlinks stay
+    /// inside it), is an executable regular file.
+    fn is_executable_in(&self, root: &str, path: &str) -> bool;
+
+    /// Attaches `backing` to a free loop device (autoclear) and returns the
+    /// device node. The device stays attached while the init runs, and is
+    /// released by the kernel once nothing uses it.
+    fn attach_loop(&self, backing: &str, read_only: bool) -> SysResult<String>;
+    /// `finit_module` of a module file without parameters.
+    fn load_module(&self, path: &str) -> SysResult<()>;
+
+    /// Monotonic time since an arbitrary fixed point.
+    fn now(&self) -> Duration;
+    fn sleep(&self, duration: Duration);
+
+    /// Moves `/dev`, `/proc`, `/sys` and `/run` into `new_root`, empties the
+    /// initramfs and makes `new_root` the root (`MS_MOVE` + `chroot`).
+    fn switch_root(&self, new_root: &str) -> Result<(), SwitchError>;
+    /// Replaces the init with `path`; returns only on failure.
+    fn exec(&self, path: &str, args: &[String]) -> Errno;
+    /// Once `/dev` is mounted: makes fds 0–2 the console if the kernel did
+    /// not, and starts logging to `/dev/kmsg`.
+    fn attach_console(&self);
+    /// Flushes filesystems and powers off; returns only if that failed.
+    fn power_off(&self) -> Errno;
+}

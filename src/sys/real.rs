@@ -1,0 +1,121 @@
+//! The real system: each method is one call into the modules beside it.
+
+use std::cell::RefCell;
+use std::os::fd::OwnedFd;
+use std::os::unix::process::CommandExt;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use super::{
+    console, fsops, kmod, loopdev, mounts, power, switch_root, Errno, FileKind, MountFlags,
+    SwitchError, Sys, SysResult,
+};
+
+/// The kernel, as PID 1 sees it.
+pub struct RealSys {
+    started: Instant,
+    /// Open loop devices: each must stay open until a mount holds it. They
+    /// are `O_CLOEXEC`, so the real init never sees them.
+    loops: RefCell<Vec<OwnedFd>>,
+}
+
+impl RealSys {
+    pub fn new() -> RealSys {
+        RealSys {
+            started: Instant::now(),
+            loops: RefCell::new(Vec::new()),
+        }
+    }
+}
+
+impl Default for RealSys {
+    fn default() -> Self {
+        RealSys::new()
+    }
+}
+
+impl Sys for RealSys {
+    fn mount(
+        &self,
+        source: &str,
+        target: &str,
+        fstype: Option<&str>,
+        flags: MountFlags,
+        data: &str,
+    ) -> SysResult<()> {
+        mounts::mount(source, target, fstype, flags, data)
+    }
+
+    fn detach(&self, target: &str) -> SysResult<()> {
+        mounts::detach(target)
+    }
+
+    fn mkdir_all(&self, path: &str) -> SysResult<()> {
+        fsops::mkdir_all(path)
+    }
+
+    fn symlink(&self, target: &str, link: &str) -> SysResult<()> {
+        fsops::symlink(target, link)
+    }
+
+    fn read_file(&self, path: &str) -> SysResult<Vec<u8>> {
+        fsops::read_file(path)
+    }
+
+    fn read_head(&self, path: &str, len: usize) -> SysResult<Vec<u8>> {
+        fsops::read_head(path, len)
+    }
+
+    fn write_file(&self, path: &str, data: &[u8]) -> SysResult<()> {
+        fsops::write_file(path, data)
+    }
+
+    fn read_dir(&self, path: &str) -> SysResult<Vec<String>> {
+        fsops::read_dir(path)
+    }
+
+    fn file_kind(&self, path: &str) -> Option<FileKind> {
+        fsops::file_kind(path)
+    }
+
+    fn is_executable_in(&self, root: &str, path: &str) -> bool {
+        fsops::is_executable_in(root, path)
+    }
+
+    fn attach_loop(&self, backing: &str, read_only: bool) -> SysResult<String> {
+        let (path, fd) = loopdev::attach(backing, read_only)?;
+        self.loops.borrow_mut().push(fd);
+        Ok(path)
+    }
+
+    fn load_module(&self, path: &str) -> SysResult<()> {
+        kmod::load(path)
+    }
+
+    fn now(&self) -> Duration {
+        self.started.elapsed()
+    }
+
+    fn sleep(&self, duration: Duration) {
+        std::thread::sleep(duration);
+    }
+
+    fn switch_root(&self, new_root: &str) -> Result<(), SwitchError> {
+        switch_root::switch_root(new_root)
+    }
+
+    fn exec(&self, path: &str, args: &[String]) -> Errno {
+        // std's exec resets SIGPIPE to its default, as a real init expects.
+        let error = Command::new(path).args(args).exec();
+        fsops::errno(&error)
+    }
+
+    fn attach_console(&self) {
+        console::attach_console();
+        crate::logger::attach_kmsg();
+    }
+
+    fn power_off(&self) -> Errno {
+        power::power_off()
+    }
+}

@@ -1,0 +1,534 @@
+//! Picks the kernel modules a live boot needs out of a `lib/modules/<version>`
+//! tree, with everything they depend on, in an order the init can load them
+//! one by one (it has no modprobe and no decompressor).
+//!
+//! Dependencies come from `modules.dep` when the tree has one. A distribution
+//! package (Debian's linux-image) ships none — depmod writes it at install
+//! time — so then they are read from each module's own `.modinfo depends=`,
+//! which is what depmod itself derives `modules.dep` from.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
+
+use crate::compress;
+
+/// Storage and USB controllers a live medium may sit behind, then the
+/// filesystems and block layers that stack the live root.
+pub const WANTED: &[&str] = &[
+    "virtio_pci",
+    "virtio_blk",
+    "virtio_scsi",
+    "ahci",
+    "ata_piix",
+    "nvme",
+    "sr_mod",
+    "sd_mod",
+    "usb_storage",
+    "uas",
+    "xhci_pci",
+    "xhci_hcd",
+    "ehci_pci",
+    "ehci_hcd",
+    "uhci_hcd",
+    "ohci_pci",
+    "isofs",
+    "squashfs",
+    "erofs",
+    "ext4",
+    "vfat",
+    "nls_cp437",
+    "nls_iso8859_1",
+    "nls_utf8",
+    "overlay",
+    "loop",
+    "dm_mod",
+    "dm_snapshot",
+    // ext4 asks the crypto API for "crc32c" at mount time (metadata_csum is
+    // mkfs's default). That is a soft dependency modules.dep does not list,
+    // and the kernel's on-demand request_module needs a modprobe we lack.
+    "crc32c_generic",
+];
+
+/// A module ready for the archive: decompressed, at its final path.
+#[derive(Debug)]
+pub struct Module {
+    /// e.g. `lib/modules/6.1.0-40-amd64/kernel/drivers/block/virtio_blk.ko`
+    pub archive_path: String,
+    pub data: Vec<u8>,
+}
+
+#[derive(Debug)]
+pub struct Modules {
+    pub version: String,
+    /// In load order: every module after all of its dependencies.
+    pub modules: Vec<Module>,
+}
+
+impl Modules {
+    /// `etc/liveinit/modules.load`: one absolute path per line.
+    pub fn load_list(&self) -> String {
+        self.modules
+            .iter()
+            .map(|m| format!("/{}\n", m.archive_path))
+            .collect()
+    }
+}
+
+/// Resolves `wanted` in the tree at `dir` and reads the modules in.
+/// Missing modules are reported on stderr, not treated as errors: a kernel
+/// may simply not have a given driver.
+pub fn collect(dir: &Path, wanted: &[&str]) -> Result<Modules> {
+    let version = dir
+        .file_name()
+        .and_then(|v| v.to_str())
+        .with_context(|| format!("{}: cannot tell the kernel version", dir.display()))?
+        .to_owned();
+    let builtin = match std::fs::read_to_string(dir.join("modules.builtin")) {
+        Ok(text) => parse_builtin(&text),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => BTreeSet::new(),
+        Err(e) => return Err(e).context(format!("{}/modules.builtin", dir.display())),
+    };
+    let dep_file = dir.join("modules.dep");
+    let (paths, mut deps) = if dep_file.exists() {
+        let text = std::fs::read_to_string(&dep_file)
+            .with_context(|| format!("reading {}", dep_file.display()))?;
+        parse_modules_dep(&text)
+    } else {
+        (find_modules(dir)?, BTreeMap::new())
+    };
+
+    let resolution = resolve(
+        wanted,
+        &builtin,
+        |name| paths.contains_key(name),
+        |name| {
+            if let Some(known) = deps.remove(name) {
+                return Ok(known);
+            }
+            let path = &paths[name];
+            modinfo_depends(&read_module(&dir.join(path))?)
+                .with_context(|| format!(".modinfo of {path}"))
+        },
+    )?;
+    for (name, needed_by) in &resolution.missing {
+        match needed_by {
+            None => eprintln!(
+                "warning: module {name} is neither in {} nor built in",
+                dir.display()
+            ),
+            Some(by) => eprintln!("warning: module {name}, needed by {by}, is missing"),
+        }
+    }
+    for name in &resolution.cycle_breaks {
+        eprintln!("warning: module {name} is in a dependency cycle; loading it early");
+    }
+
+    let mut modules = Vec::new();
+    for name in resolution.order {
+        let path = &paths[&name];
+        let data = read_module(&dir.join(path))?;
+        let plain = strip_compression(path).unwrap_or(path);
+        let archive_path = format!("lib/modules/{version}/{plain}");
+        modules.push(Module { archive_path, data });
+    }
+    Ok(Modules { version, modules })
+}
+
+/// The outcome of a dependency closure, names normalised.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Resolution {
+    pub order: Vec<String>,
+    pub builtin: Vec<String>,
+    /// (module, the module that needed it; None when it was asked for).
+    pub missing: Vec<(String, Option<String>)>,
+    /// Modules emitted before all their dependencies to break a cycle.
+    pub cycle_breaks: Vec<String>,
+}
+
+/// Closes `wanted` under `deps_of`, then orders the set topologically, ties
+/// (and cycles) broken by name so the result is deterministic.
+pub fn resolve(
+    wanted: &[&str],
+    builtin: &BTreeSet<String>,
+    exists: impl Fn(&str) -> bool,
+    mut deps_of: impl FnMut(&str) -> Result<Vec<String>>,
+) -> Result<Resolution> {
+    let mut res = Resolution::default();
+    let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut todo: Vec<(String, Option<String>)> =
+        wanted.iter().map(|w| (module_name(w), None)).collect();
+    while let Some((name, needed_by)) = todo.pop() {
+        if graph.contains_key(&name) {
+            continue;
+        }
+        if !exists(&name) {
+            if builtin.contains(&name) {
+                res.builtin.push(name);
+            } else {
+                res.missing.push((name, needed_by));
+            }
+            continue;
+        }
+        let deps: BTreeSet<String> = deps_of(&name)?.iter().map(|d| module_name(d)).collect();
+        todo.extend(deps.iter().map(|d| (d.clone(), Some(name.clone()))));
+        graph.insert(name, deps);
+    }
+    // Only modules we ship need ordering; built-in or missing ones are gone.
+    let shipped: BTreeSet<String> = graph.keys().cloned().collect();
+    for deps in graph.values_mut() {
+        deps.retain(|d| shipped.contains(d));
+    }
+    while !graph.is_empty() {
+        let ready = graph.iter().find(|(_, deps)| deps.is_empty());
+        let next = match ready {
+            Some((name, _)) => name.clone(),
+            None => {
+                let first = graph.keys().next().cloned().unwrap_or_default();
+                res.cycle_breaks.push(first.clone());
+                first
+            }
+        };
+        graph.remove(&next);
+        for deps in graph.values_mut() {
+            deps.remove(&next);
+        }
+        res.order.push(next);
+    }
+    for list in [&mut res.builtin, &mut res.cycle_breaks] {
+        list.sort();
+        list.dedup();
+    }
+    res.missing.sort();
+    res.missing.dedup_by(|a, b| a.0 == b.0);
+    Ok(res)
+}
+
+/// Kernel module names treat `-` and `_` alike; the kernel itself uses `_`.
+/// Accepts a bare name or a path like `kernel/fs/fat/vfat.ko.xz`.
+pub fn module_name(name_or_path: &str) -> String {
+    let base = name_or_path.rsplit('/').next().unwrap_or(name_or_path);
+    let base = strip_compression(base).unwrap_or(base);
+    base.strip_suffix(".ko").unwrap_or(base).replace('-', "_")
+}
+
+const COMPRESSED: &[&str] = &[".xz", ".zst", ".gz"];
+
+/// `x.ko.xz` → `x.ko`; None when `path` is not a compressed module.
+fn strip_compression(path: &str) -> Option<&str> {
+    COMPRESSED
+        .iter()
+        .find_map(|ext| path.strip_suffix(ext))
+        .filter(|p| p.ends_with(".ko"))
+}
+
+fn is_module_file(path: &str) -> bool {
+    path.ends_with(".ko") || strip_compression(path).is_some()
+}
+
+/// `modules.builtin` lists one module path per line.
+pub fn parse_builtin(text: &str) -> BTreeSet<String> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(module_name)
+        .collect()
+}
+
+/// `kernel/a.ko.xz: kernel/b.ko.xz kernel/c.ko.xz` lines, as
+/// (name → path, name → dependency names).
+pub fn parse_modules_dep(text: &str) -> (BTreeMap<String, String>, BTreeMap<String, Vec<String>>) {
+    let mut paths = BTreeMap::new();
+    let mut deps = BTreeMap::new();
+    for line in text.lines() {
+        let Some((module, needs)) = line.split_once(':') else {
+            continue;
+        };
+        let name = module_name(module.trim());
+        paths.insert(name.clone(), module.trim().to_owned());
+        deps.insert(name, needs.split_whitespace().map(module_name).collect());
+    }
+    (paths, deps)
+}
+
+/// Every module file below `dir` (symlinks such as `build` not followed),
+/// as name → path relative to `dir`; the first path in sorted order wins.
+fn find_modules(dir: &Path) -> Result<BTreeMap<String, String>> {
+    let mut files = Vec::new();
+    walk(dir, "", &mut files)?;
+    let mut paths = BTreeMap::new();
+    for rel in files.into_iter().filter(|f| is_module_file(f)) {
+        paths.entry(module_name(&rel)).or_insert(rel);
+    }
+    Ok(paths)
+}
+
+fn walk(dir: &Path, rel: &str, out: &mut Vec<String>) -> Result<()> {
+    let mut entries: Vec<_> = std::fs::read_dir(dir.join(rel))
+        .with_context(|| format!("listing {}", dir.join(rel).display()))?
+        .collect::<std::io::Result<_>>()?;
+    entries.sort_by_key(|e| e.file_name());
+    for entry in entries {
+        let Some(name) = entry.file_name().to_str().map(str::to_owned) else {
+            continue;
+        };
+        let child = if rel.is_empty() {
+            name
+        } else {
+            format!("{rel}/{name}")
+        };
+        let kind = entry.file_type()?;
+        if kind.is_dir() {
+            walk(dir, &child, out)?;
+        } else if kind.is_file() {
+            out.push(child);
+        }
+    }
+    Ok(())
+}
+
+/// The module as the kernel's finit_module wants it: a plain ELF object.
+fn read_module(path: &Path) -> Result<Vec<u8>> {
+    let raw = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let name = path.to_string_lossy();
+    let data = if name.ends_with(".ko.xz") {
+        compress::xz_decode(&raw)
+    } else if name.ends_with(".ko.zst") {
+        compress::zstd_decode(&raw)
+    } else if name.ends_with(".ko.gz") {
+        compress::gzip_decode(&raw)
+    } else {
+        Ok(raw)
+    }
+    .with_context(|| format!("decompressing {}", path.display()))?;
+    if !data.starts_with(b"\x7fELF") {
+        bail!("{} is not an ELF kernel module", path.display());
+    }
+    Ok(data)
+}
+
+/// The `depends=` list from an ELF module's `.modinfo` section.
+pub fn modinfo_depends(elf: &[u8]) -> Result<Vec<String>> {
+    let info = section(elf, ".modinfo")?.context("no .modinfo section")?;
+    let depends = info
+        .split(|&b| b == 0)
+        .find_map(|kv| kv.strip_prefix(b"depends="))
+        .unwrap_or_default();
+    Ok(String::from_utf8_lossy(depends)
+        .split(',')
+        .filter(|d| !d.is_empty())
+        .map(module_name)
+        .collect())
+}
+
+/// The contents of the named section of a little-endian ELF64 object.
+fn section<'a>(elf: &'a [u8], wanted: &str) -> Result<Option<&'a [u8]>> {
+    if elf.get(4..6) != Some(&[2, 1]) {
+        bail!("not a little-endian 64-bit ELF object");
+    }
+    let shoff = le(elf, 0x28, 8)?;
+    let shentsize = le(elf, 0x3a, 2)?;
+    let shnum = le(elf, 0x3c, 2)?;
+    let shstrndx = le(elf, 0x3e, 2)?;
+    let header = |i: u64| shoff + i * shentsize;
+    let body = |i: u64| -> Result<&'a [u8]> {
+        let (offset, size) = (le(elf, header(i) + 24, 8)?, le(elf, header(i) + 32, 8)?);
+        slice(elf, offset, size)
+    };
+    let names = body(shstrndx)?;
+    for i in 0..shnum {
+        let name_at = usize::try_from(le(elf, header(i), 4)?)?;
+        let name = names.get(name_at..).unwrap_or_default();
+        let name = name.split(|&b| b == 0).next().unwrap_or_default();
+        if name == wanted.as_bytes() {
+            return body(i).map(Some);
+        }
+    }
+    Ok(None)
+}
+
+fn slice(elf: &[u8], offset: u64, len: u64) -> Result<&[u8]> {
+    let start = usize::try_from(offset)?;
+    let end = start.saturating_add(usize::try_from(len)?);
+    elf.get(start..end)
+        .with_context(|| format!("ELF truncated: {len} bytes at {offset:#x}"))
+}
+
+/// A little-endian unsigned field of `width` bytes.
+fn le(elf: &[u8], offset: u64, width: u64) -> Result<u64> {
+    let bytes = slice(elf, offset, width)?;
+    Ok(bytes
+        .iter()
+        .rev()
+        .fold(0, |acc, &b| acc << 8 | u64::from(b)))
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    const DEP: &str = "\
+kernel/drivers/virtio/virtio_ring.ko.xz:
+kernel/drivers/virtio/virtio.ko.xz: kernel/drivers/virtio/virtio_ring.ko.xz
+kernel/drivers/block/virtio_blk.ko.xz: kernel/drivers/virtio/virtio.ko.xz kernel/drivers/virtio/virtio_ring.ko.xz
+kernel/drivers/usb/storage/usb-storage.ko.zst: kernel/drivers/usb/core/usbcore.ko kernel/drivers/scsi/scsi_mod.ko
+kernel/drivers/usb/core/usbcore.ko: kernel/drivers/usb/common/usb-common.ko
+kernel/drivers/usb/common/usb-common.ko:
+kernel/drivers/scsi/scsi_mod.ko: kernel/drivers/scsi/scsi_common.ko
+kernel/drivers/scsi/scsi_common.ko:
+kernel/x/cyc_b.ko: kernel/x/cyc_a.ko
+kernel/x/cyc_a.ko: kernel/x/cyc_b.ko kernel/x/gone.ko
+";
+
+    fn run(wanted: &[&str], builtin: &[&str]) -> Resolution {
+        let (paths, deps) = parse_modules_dep(DEP);
+        let builtin = builtin.iter().map(|b| b.to_string()).collect();
+        resolve(
+            wanted,
+            &builtin,
+            |n| paths.contains_key(n),
+            |n| Ok(deps[n].clone()),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn names_ignore_dashes_paths_and_compression() {
+        assert_eq!(module_name("kernel/a/usb-storage.ko.zst"), "usb_storage");
+        assert_eq!(module_name("nls_iso8859-1"), "nls_iso8859_1");
+        assert_eq!(module_name("x.ko"), "x");
+        assert_eq!(strip_compression("a/b.ko.xz"), Some("a/b.ko"));
+        assert_eq!(strip_compression("a/b.ko"), None);
+        assert_eq!(strip_compression("notes.xz"), None);
+    }
+
+    #[test]
+    fn closure_puts_dependencies_first() {
+        let r = run(&["virtio_blk", "usb-storage"], &[]);
+        assert_eq!(
+            r.order,
+            [
+                "scsi_common",
+                "scsi_mod",
+                "usb_common",
+                "usbcore",
+                "usb_storage",
+                "virtio_ring",
+                "virtio",
+                "virtio_blk"
+            ]
+        );
+        assert!(r.missing.is_empty() && r.builtin.is_empty() && r.cycle_breaks.is_empty());
+    }
+
+    #[test]
+    fn order_does_not_depend_on_the_wanted_order() {
+        let a = run(&["usb_storage", "virtio_blk", "virtio"], &[]);
+        let b = run(&["virtio", "virtio_blk", "usb_storage", "virtio_blk"], &[]);
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn builtin_and_missing_are_reported_not_fatal() {
+        let r = run(&["isofs", "virtio_blk", "nope"], &["isofs"]);
+        assert_eq!(r.builtin, ["isofs"]);
+        assert_eq!(r.missing, [("nope".to_owned(), None)]);
+        assert_eq!(r.order, ["virtio_ring", "virtio", "virtio_blk"]);
+    }
+
+    #[test]
+    fn cycles_terminate_deterministically() {
+        let r = run(&["cyc_b"], &[]);
+        assert_eq!(r.order, ["cyc_a", "cyc_b"]);
+        assert_eq!(r.cycle_breaks, ["cyc_a"]);
+        assert_eq!(r.missing, [("gone".to_owned(), Some("cyc_a".to_owned()))]);
+    }
+
+    #[test]
+    fn builtin_list_parses_paths() {
+        let b = parse_builtin("kernel/fs/isofs/isofs.ko\n\nkernel/drivers/block/loop.ko\n");
+        assert_eq!(b.into_iter().collect::<Vec<_>>(), ["isofs", "loop"]);
+    }
+
+    /// A relocatable ELF64 with just a section-name table and a .modinfo.
+    pub(crate) fn fake_module(modinfo: &[u8]) -> Vec<u8> {
+        let names = b"\0.shstrtab\0.modinfo\0";
+        let mut b = vec![0u8; 64];
+        b[..6].copy_from_slice(b"\x7fELF\x02\x01");
+        let names_at = 64u64;
+        let info_at = names_at + names.len() as u64;
+        let shoff = info_at + modinfo.len() as u64;
+        b.extend_from_slice(names);
+        b.extend_from_slice(modinfo);
+        b[0x28..0x30].copy_from_slice(&shoff.to_le_bytes());
+        b[0x3a..0x3c].copy_from_slice(&64u16.to_le_bytes());
+        b[0x3c..0x3e].copy_from_slice(&3u16.to_le_bytes());
+        b[0x3e..0x40].copy_from_slice(&1u16.to_le_bytes());
+        for (name, at, size) in [
+            (0u32, 0, 0),
+            (1, names_at, names.len() as u64),
+            (11, info_at, modinfo.len() as u64),
+        ] {
+            let mut sh = [0u8; 64];
+            sh[..4].copy_from_slice(&name.to_le_bytes());
+            sh[24..32].copy_from_slice(&at.to_le_bytes());
+            sh[32..40].copy_from_slice(&size.to_le_bytes());
+            b.extend_from_slice(&sh);
+        }
+        b
+    }
+
+    #[test]
+    fn modinfo_depends_is_read_from_the_section() {
+        let m = fake_module(b"license=GPL\0depends=virtio,virtio_ring,dm-mod\0name=x\0");
+        assert_eq!(
+            modinfo_depends(&m).unwrap(),
+            ["virtio", "virtio_ring", "dm_mod"]
+        );
+        let none = fake_module(b"depends=\0name=virtio_ring\0");
+        assert!(modinfo_depends(&none).unwrap().is_empty());
+        assert!(modinfo_depends(&fake_module(b"")).unwrap().is_empty());
+        assert!(modinfo_depends(b"\x7fELF\x02\x01").is_err());
+    }
+
+    fn write(root: &Path, rel: &str, data: &[u8]) {
+        let path = root.join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, data).unwrap();
+    }
+
+    /// A tree like a distribution package: no modules.dep, compressed files.
+    #[test]
+    fn collect_without_modules_dep_reads_modinfo_and_decompresses() {
+        let tmp = crate::initramfs::tests::TempDir::new("kmods");
+        let root = tmp.path().join("6.1.0-test");
+        let ring = fake_module(b"depends=\0");
+        let virtio = fake_module(b"depends=virtio_ring\0");
+        let blk = fake_module(b"depends=virtio,virtio-ring\0");
+        let xz = crate::initramfs::Compression::Xz;
+        let zstd = crate::initramfs::Compression::Zstd;
+        write(&root, "kernel/v/virtio_ring.ko", &ring);
+        write(
+            &root,
+            "kernel/v/virtio.ko.zst",
+            &compress::compress(&virtio, zstd).unwrap(),
+        );
+        write(
+            &root,
+            "kernel/b/virtio_blk.ko.xz",
+            &compress::compress(&blk, xz).unwrap(),
+        );
+        write(&root, "modules.builtin", b"kernel/fs/isofs/isofs.ko\n");
+        let m = collect(&root, &["virtio-blk", "isofs", "absent"]).unwrap();
+        assert_eq!(m.version, "6.1.0-test");
+        assert_eq!(
+            m.load_list(),
+            "/lib/modules/6.1.0-test/kernel/v/virtio_ring.ko\n\
+             /lib/modules/6.1.0-test/kernel/v/virtio.ko\n\
+             /lib/modules/6.1.0-test/kernel/b/virtio_blk.ko\n"
+        );
+        assert_eq!(m.modules[1].data, virtio);
+        assert_eq!(m.modules[2].data, blk);
+    }
+}

@@ -1,0 +1,180 @@
+//! `cargo xtask test`: everything CI checks, in order, stopping at the first
+//! failing stage: host setup, fmt, clippy, the no-std core build, unit tests,
+//! then the QEMU boot tests (kernel, initramfs, probe, boots).
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use qemu_tests::{host, kernel::Kernel, run_streamed};
+
+use crate::initramfs::{self, Compression, PackOptions};
+
+const HELP: &str = "\
+usage: cargo xtask test [--no-boot]
+
+Installs what is missing on the host (Debian packages, the musl target), then
+runs: cargo fmt --check, clippy (-D warnings), the library build without std,
+the unit tests, and the QEMU boot tests (Debian kernel fetched into .cache/,
+initramfs packed into target/qemu-tests/initramfs.img, probe built for musl,
+boots logged to target/qemu-tests/<case>.log).
+
+  --no-boot   stop after the unit tests (quick local check; CI runs everything)
+";
+
+/// Boot tests run at most this many QEMUs at once (TCG, 2 cores).
+const BOOT_TEST_THREADS: &str = "2";
+
+pub fn cmd(args: &[String]) -> Result<()> {
+    let mut boot = true;
+    for a in args {
+        match a.as_str() {
+            "--no-boot" => boot = false,
+            "-h" | "--help" => {
+                print!("{HELP}");
+                return Ok(());
+            }
+            other => bail!("unknown option '{other}'\n\n{HELP}"),
+        }
+    }
+    let mut run = Stages::default();
+    let result = stages(&mut run, boot);
+    run.summary(&result, boot);
+    result
+}
+
+fn stages(run: &mut Stages, boot: bool) -> Result<()> {
+    run.stage("host setup", || {
+        host::ensure_all()?;
+        ensure_rust_components()
+    })?;
+    run.stage("fmt", || {
+        run_streamed(cargo().args(["fmt", "--all", "--check"]))
+    })?;
+    run.stage("clippy", || {
+        run_streamed(cargo().args([
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ]))
+    })?;
+    run.stage("no-std core build", || {
+        run_streamed(cargo().args(["build", "--lib", "--no-default-features"]))
+    })?;
+    run.stage("unit tests", || {
+        run_streamed(cargo().args(["test", "--workspace", "--exclude", "qemu-tests"]))?;
+        // The harness's own unit tests (report parser, QEMU arguments); not the boots.
+        run_streamed(cargo().args(["test", "-p", "qemu-tests", "--lib"]))
+    })?;
+    if !boot {
+        return Ok(());
+    }
+    let kernel = run.stage("kernel", || {
+        let k = Kernel::fetch(&qemu_tests::kernel::default_cache_dir())?;
+        println!("kernel: {} ({})", k.vmlinuz.display(), k.package);
+        Ok(k)
+    })?;
+    let initramfs = qemu_tests::out_dir().join("initramfs.img");
+    run.stage("initramfs", || {
+        initramfs::pack(&PackOptions {
+            modules_dir: kernel.modules_dir.clone(),
+            output: initramfs.clone(),
+            compression: Compression::Zstd,
+            extra_files: Vec::new(),
+        })
+    })?;
+    let probe = run.stage("probe build", qemu_tests::build_probe)?;
+    run.stage("boot tests", || {
+        run_streamed(
+            cargo()
+                .args(["test", "-p", "qemu-tests", "--test", "boot", "--"])
+                .args(["--test-threads", BOOT_TEST_THREADS, "--nocapture"])
+                .env(qemu_tests::ENV_KERNEL, &kernel.vmlinuz)
+                .env(qemu_tests::ENV_INITRAMFS, &initramfs)
+                .env(qemu_tests::ENV_PROBE, &probe),
+        )
+    })?;
+    Ok(())
+}
+
+fn cargo() -> Command {
+    qemu_tests::cargo()
+}
+
+/// rustfmt and clippy come with rustup's default profile, but not with the
+/// minimal one.
+fn ensure_rust_components() -> Result<()> {
+    for (sub, component) in [("fmt", "rustfmt"), ("clippy", "clippy")] {
+        let present = cargo()
+            .args([sub, "--version"])
+            .output()
+            .is_ok_and(|o| o.status.success());
+        if !present {
+            println!("host: rustup component add {component}");
+            run_streamed(Command::new("rustup").args(["component", "add", component]))?;
+        }
+    }
+    Ok(())
+}
+
+/// The stages run so far, for the summary.
+#[derive(Default)]
+struct Stages {
+    done: Vec<(&'static str, Duration)>,
+    failed: Option<&'static str>,
+    start: Option<Instant>,
+}
+
+impl Stages {
+    fn stage<T>(&mut self, name: &'static str, f: impl FnOnce() -> Result<T>) -> Result<T> {
+        self.start.get_or_insert_with(Instant::now);
+        println!("\n==> xtask test: {name}");
+        let t = Instant::now();
+        match f() {
+            Ok(v) => {
+                self.done.push((name, t.elapsed()));
+                Ok(v)
+            }
+            Err(e) => {
+                self.failed = Some(name);
+                Err(e).with_context(|| format!("stage '{name}' failed"))
+            }
+        }
+    }
+
+    fn summary(&self, result: &Result<()>, boot: bool) {
+        let total = self.start.map(|s| s.elapsed()).unwrap_or_default();
+        let times = self
+            .done
+            .iter()
+            .map(|(n, d)| format!("{n} {:.1}s", d.as_secs_f64()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        println!();
+        match (result, self.failed) {
+            (Ok(()), _) => println!(
+                "xtask test: PASSED, {} stages in {:.0}s{} ({times})",
+                self.done.len(),
+                total.as_secs_f64(),
+                if boot {
+                    ""
+                } else {
+                    ", boot tests skipped (--no-boot)"
+                }
+            ),
+            (Err(_), Some(name)) => println!(
+                "xtask test: FAILED at stage '{name}' after {:.0}s (passed: {})",
+                total.as_secs_f64(),
+                if times.is_empty() {
+                    "none".into()
+                } else {
+                    times
+                }
+            ),
+            (Err(_), None) => println!("xtask test: FAILED"),
+        }
+    }
+}
