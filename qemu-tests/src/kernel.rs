@@ -36,26 +36,19 @@ impl Kernel {
         if let Some(k) = Self::cached(cache_dir) {
             return Ok(k);
         }
-        let package = resolve_package()?;
-        eprintln!("kernel: fetching {package} into {}", cache_dir.display());
         fs::create_dir_all(cache_dir).with_context(|| format!("create {}", cache_dir.display()))?;
         let _ = fs::remove_file(cache_dir.join(STAMP));
-
         let download = cache_dir.join("download");
-        let _ = fs::remove_dir_all(&download);
-        fs::create_dir_all(&download)?;
-        run_captured(Command::new("apt-get").current_dir(&download).args([
-            "-q",
-            "-o",
-            "APT::Sandbox::User=root",
-            "download",
-            &package,
-        ]))
-        .with_context(|| format!("apt-get download {package}"))?;
-        let deb = fs::read_dir(&download)?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .find(|p| p.extension().is_some_and(|x| x == "deb"))
-            .with_context(|| format!("apt-get download {package} left no .deb"))?;
+        // Stale apt lists name a version the mirror no longer has: refresh
+        // them once and try again.
+        let (package, deb) = match download_kernel(&download) {
+            Ok(v) => v,
+            Err(e) => {
+                eprintln!("kernel: {e:#}; refreshing the apt lists and retrying");
+                host::apt_update_once()?;
+                download_kernel(&download)?
+            }
+        };
 
         let tmp = cache_dir.join("root.tmp");
         let root = cache_dir.join("root");
@@ -86,6 +79,28 @@ impl Kernel {
         let version_ok = stamp.lines().any(|l| l == format!("version={}", k.version));
         version_ok.then_some(k)
     }
+}
+
+/// Resolves the kernel package and downloads it into `dir`; returns the
+/// package name and the `.deb`.
+fn download_kernel(dir: &Path) -> Result<(String, PathBuf)> {
+    let package = resolve_package()?;
+    eprintln!("kernel: fetching {package} into {}", dir.display());
+    let _ = fs::remove_dir_all(dir);
+    fs::create_dir_all(dir)?;
+    run_captured(Command::new("apt-get").current_dir(dir).args([
+        "-q",
+        "-o",
+        "APT::Sandbox::User=root",
+        "download",
+        &package,
+    ]))
+    .with_context(|| format!("apt-get download {package}"))?;
+    let deb = fs::read_dir(dir)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| p.extension().is_some_and(|x| x == "deb"))
+        .with_context(|| format!("apt-get download {package} left no .deb"))?;
+    Ok((package, deb))
 }
 
 /// Finds vmlinuz and the modules tree in an unpacked package.

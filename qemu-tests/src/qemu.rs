@@ -60,6 +60,8 @@ pub struct QemuConfig {
 }
 
 impl QemuConfig {
+    /// A boot with the defaults (1 GiB, 1 CPU, 120 s timeout, no NIC) whose
+    /// console is captured into `log`.
     pub fn new(kernel: &Path, initrd: &Path, log: &Path) -> Self {
         QemuConfig {
             kernel: kernel.to_path_buf(),
@@ -86,6 +88,11 @@ impl QemuConfig {
 
     pub fn drive(mut self, drive: Drive) -> Self {
         self.drives.push(drive);
+        self
+    }
+
+    pub fn console(mut self, console: Console) -> Self {
+        self.console = console;
         self
     }
 
@@ -244,6 +251,26 @@ pub fn boot(cfg: &QemuConfig) -> Result<BootOutcome> {
     })
 }
 
+/// The last kernel timestamp (`[   12.345678] …`) in a console log: the
+/// guest's uptime when it stopped printing (e.g. at `reboot: Power down`).
+pub fn last_kernel_timestamp(log: &str) -> Option<f64> {
+    log.lines().rev().find_map(kernel_timestamp)
+}
+
+/// The kernel timestamp of the first console line containing `needle`
+/// (e.g. `Run /init as init process`).
+pub fn kernel_timestamp_of(log: &str, needle: &str) -> Option<f64> {
+    log.lines()
+        .filter(|l| l.contains(needle))
+        .find_map(kernel_timestamp)
+}
+
+fn kernel_timestamp(line: &str) -> Option<f64> {
+    let rest = line.trim_start().strip_prefix('[')?;
+    let (secs, _) = rest.split_once(']')?;
+    secs.trim().parse().ok()
+}
+
 fn read_log(path: Option<&Path>) -> String {
     path.and_then(|p| fs::read(p).ok())
         .map(|b| String::from_utf8_lossy(&b).into_owned())
@@ -278,6 +305,15 @@ mod tests {
         assert!(args.contains(&"file=/m/a,,b.iso,media=cdrom,if=ide,readonly=on".to_string()));
         assert!(args.contains(&"file=/d.img,format=raw,if=virtio,readonly=on".to_string()));
         assert!(!joined.contains("kvm"));
+    }
+
+    #[test]
+    fn kernel_timestamps() {
+        let log = "[    1.000000] a\r\nPROBE-END\r\n[   19.702582] reboot: Power down\r\nx\n";
+        assert_eq!(last_kernel_timestamp(log), Some(19.702582));
+        assert_eq!(last_kernel_timestamp("no kernel here"), None);
+        assert_eq!(kernel_timestamp_of(log, "] a"), Some(1.0));
+        assert_eq!(kernel_timestamp_of(log, "PROBE"), None);
     }
 
     #[test]

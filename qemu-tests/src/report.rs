@@ -13,7 +13,8 @@
 //! live.entry=LiveOS/                  (one per entry below it, dirs end in `/`)
 //! live.entry=LiveOS/squashfs.img
 //! run.entry=/run/rootfsbase dir       (kind: dir|file|symlink <target>|other|missing)
-//! fd=0 /dev/console                   (open fds of PID 1 and their targets)
+//! fd=0 /dev/console chr:5:1           (PID 1's open fds: target and what it is:
+//!                                      chr:MAJ:MIN|blk:MAJ:MIN|file|dir|other|?)
 //! note=…  /  error=…                  (free text)
 //! PROBE-END
 //! ```
@@ -138,6 +139,27 @@ pub enum RunKind {
     Missing,
 }
 
+/// One open fd of PID 1.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FdInfo {
+    pub fd: u32,
+    /// The `/proc/1/fd/N` link target (e.g. `/dev/console`, `pipe:[123]`).
+    pub target: String,
+    /// What it refers to: `chr:5:1`, `blk:7:0`, `file`, `dir`, `other`, `?`.
+    pub kind: String,
+}
+
+impl FdInfo {
+    /// A character device: the console (5:1), a serial port (4:64+) or a VT (4:0-63).
+    pub fn is_console(&self) -> bool {
+        match self.kind.strip_prefix("chr:") {
+            Some("5:1") => true,
+            Some(dev) => dev.starts_with("4:"),
+            None => false,
+        }
+    }
+}
+
 /// Everything the probe reported. Fields the probe could not determine stay
 /// empty / `None`; `errors` says why.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -152,7 +174,7 @@ pub struct ProbeReport {
     pub live_mounted: Option<bool>,
     pub live_entries: Vec<String>,
     pub run_entries: Vec<(String, RunKind)>,
-    pub fds: Vec<(u32, String)>,
+    pub fds: Vec<FdInfo>,
     pub notes: Vec<String>,
     pub errors: Vec<String>,
     /// Lines between the markers that are not part of the format (kernel
@@ -274,9 +296,12 @@ fn parse_run_entry(value: &str) -> Option<(String, RunKind)> {
     Some((path, kind))
 }
 
-fn parse_fd(value: &str) -> Option<(u32, String)> {
-    let (n, target) = value.split_once(' ')?;
-    Some((n.parse().ok()?, unescape(target)))
+fn parse_fd(value: &str) -> Option<FdInfo> {
+    let mut parts = value.split(' ');
+    let fd = parts.next()?.parse().ok()?;
+    let target = unescape(parts.next()?);
+    let kind = parts.next().unwrap_or("?").to_string();
+    Some(FdInfo { fd, target, kind })
 }
 
 #[cfg(test)]
@@ -302,9 +327,10 @@ run.entry=/run/rootfsbase dir\r
 run.entry=/run/initramfs/live dir\r
 run.entry=/run/ovlwork missing\r
 run.entry=/run/link symlink /run/initramfs/live\r
-fd=0 /dev/console\r
-fd=1 /dev/console\r
-fd=2 /dev/console\r
+fd=0 /dev/console chr:5:1\r
+fd=1 /dev/console\\040(deleted) chr:5:1\r
+fd=2 /dev/ttyS0 chr:4:64\r
+fd=3 /dev/loop0 blk:7:0\r
 [    7.600000] random: crng init done\r
 note=hello\r
 PROBE-END\r
@@ -340,8 +366,11 @@ reboot: Power down\r
             r.run_entry("/run/link"),
             Some(&RunKind::Symlink("/run/initramfs/live".into()))
         );
-        assert_eq!(r.fds.len(), 3);
-        assert_eq!(r.fds[2], (2, "/dev/console".to_string()));
+        assert_eq!(r.fds.len(), 4);
+        assert_eq!(r.fds[1].target, "/dev/console (deleted)");
+        assert!(r.fds[..3].iter().all(FdInfo::is_console));
+        assert!(!r.fds[3].is_console());
+        assert_eq!(r.fds[3].kind, "blk:7:0");
         assert_eq!(r.notes, vec!["hello"]);
         assert_eq!(
             r.unknown_lines,

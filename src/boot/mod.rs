@@ -23,6 +23,7 @@ use crate::sys::{RealSys, Sys};
 /// Runs the boot as PID 1; never returns.
 pub fn pid1_main() -> ! {
     crate::logger::init();
+    emergency::install_panic_hook();
     let sys = RealSys::new();
     let err = match run(&sys) {
         Ok(never) => match never {},

@@ -27,6 +27,22 @@ pub(crate) fn le32(buf: &[u8], off: usize) -> Option<u32> {
     array(buf, off).map(u32::from_le_bytes)
 }
 
+pub(crate) fn le64(buf: &[u8], off: usize) -> Option<u64> {
+    array(buf, off).map(u64::from_le_bytes)
+}
+
+pub(crate) fn be16(buf: &[u8], off: usize) -> Option<u16> {
+    array(buf, off).map(u16::from_be_bytes)
+}
+
+pub(crate) fn be32(buf: &[u8], off: usize) -> Option<u32> {
+    array(buf, off).map(u32::from_be_bytes)
+}
+
+pub(crate) fn be64(buf: &[u8], off: usize) -> Option<u64> {
+    array(buf, off).map(u64::from_be_bytes)
+}
+
 /// Does `buf` hold `magic` at `off`?
 pub(crate) fn has_magic(buf: &[u8], off: usize, magic: &[u8]) -> bool {
     slice(buf, off, magic.len()) == Some(magic)
@@ -106,6 +122,17 @@ pub(crate) fn utf16_label(raw: &[u8], big_endian: bool) -> Option<String> {
     }
 }
 
+/// A GUID stored the EFI way (first three fields little-endian) as the
+/// byte order of a textual UUID.
+pub(crate) fn swap_guid(raw: [u8; 16]) -> [u8; 16] {
+    let mut out = raw;
+    out.swap(0, 3);
+    out.swap(1, 2);
+    out.swap(4, 5);
+    out.swap(6, 7);
+    out
+}
+
 /// A 16-byte binary UUID as blkid prints it (lower-case 8-4-4-4-12);
 /// nothing when all bytes are zero (`blkid_uuid_is_empty`).
 pub(crate) fn dce_uuid(raw: &[u8; 16]) -> Option<String> {
@@ -132,33 +159,47 @@ pub(crate) fn push_hex(out: &mut String, b: u8) {
     }
 }
 
-/// CRC-32C (Castagnoli) update without pre/post inversion, as the kernel's
-/// and util-linux's `crc32c(seed, buf, len)`: callers pass `!0` as seed.
-/// Nibble-table driven: 64 bytes of table instead of 1 KiB, a few KiB
-/// checksummed once per device.
-pub(crate) fn crc32c(seed: u32, data: &[u8]) -> u32 {
-    const POLY: u32 = 0x82F6_3B78;
-    // Evaluated at compile time, where an out-of-range index is a build
-    // error, not a panic.
-    #[allow(clippy::indexing_slicing)]
-    const TABLE: [u32; 16] = {
-        let mut table = [0u32; 16];
-        let mut i: u32 = 0;
-        while i < 16 {
-            let mut crc = i;
-            let mut bit = 0;
-            while bit < 4 {
-                crc = (crc >> 1) ^ (POLY & (crc & 1).wrapping_neg());
-                bit += 1;
-            }
-            table[i as usize] = crc;
-            i += 1;
+/// A 16-entry table for a reflected CRC-32 with polynomial `poly`.
+const fn nibble_table(poly: u32) -> [u32; 16] {
+    let mut table = [0u32; 16];
+    let mut i = 0;
+    while i < 16 {
+        let mut crc = i as u32;
+        let mut bit = 0;
+        while bit < 4 {
+            crc = (crc >> 1) ^ (poly & (crc & 1).wrapping_neg());
+            bit += 1;
         }
-        table
-    };
-    let step = |crc: u32| (crc >> 4) ^ TABLE.get((crc & 0xF) as usize).copied().unwrap_or(0);
+        // Evaluated at compile time: an out-of-range index is a build error.
+        #[allow(clippy::indexing_slicing)]
+        {
+            table[i] = crc;
+        }
+        i += 1;
+    }
+    table
+}
+
+/// Reflected CRC-32 update with a nibble table (64 bytes instead of 1 KiB;
+/// the probes checksum a few KiB once per device).
+fn crc32_with(table: &[u32; 16], seed: u32, data: &[u8]) -> u32 {
+    let step = |crc: u32| (crc >> 4) ^ table.get((crc & 0xF) as usize).copied().unwrap_or(0);
     data.iter()
         .fold(seed, |crc, &b| step(step(crc ^ u32::from(b))))
+}
+
+/// CRC-32C (Castagnoli) update without pre/post inversion, as the kernel's
+/// and util-linux's `crc32c(seed, buf, len)`: callers pass `!0` as seed.
+pub(crate) fn crc32c(seed: u32, data: &[u8]) -> u32 {
+    const TABLE: [u32; 16] = nibble_table(0x82F6_3B78);
+    crc32_with(&TABLE, seed, data)
+}
+
+/// CRC-32 (IEEE 802.3, the zlib/GPT one) update without pre/post
+/// inversion, as util-linux's `ul_crc32(seed, buf, len)`.
+pub(crate) fn crc32(seed: u32, data: &[u8]) -> u32 {
+    const TABLE: [u32; 16] = nibble_table(0xEDB8_8320);
+    crc32_with(&TABLE, seed, data)
 }
 
 /// `data` with `len` bytes at `off` replaced by zeros (for checksums that
@@ -213,5 +254,7 @@ mod tests {
     fn crc32c_matches_the_standard_check_value() {
         // CRC-32C("123456789") with the usual pre/post inversion is 0xE3069283.
         assert_eq!(!crc32c(!0, b"123456789"), 0xE306_9283);
+        // CRC-32("123456789") is 0xCBF43926.
+        assert_eq!(!crc32(!0, b"123456789"), 0xCBF4_3926);
     }
 }

@@ -2,7 +2,6 @@
 //! busybox) and the initramfs, and boot it in QEMU on this terminal.
 
 use std::io::IsTerminal;
-use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{bail, Result};
@@ -59,11 +58,12 @@ pub fn cmd(args: &[String]) -> Result<()> {
     if interactive {
         append.push_str(" liveinit.demo.shell");
     }
-    let mut cfg = QemuConfig::new(&kernel.vmlinuz, &initrd, Path::new("unused"))
+    let log = work.join("console.log"); // unused: the console is this terminal
+    let cfg = QemuConfig::new(&kernel.vmlinuz, &initrd, &log)
+        .console(Console::Inherit)
         .append(&append)
         .drive(Drive::Cdrom(iso.path.clone()))
         .timeout((!interactive).then_some(UNATTENDED_TIMEOUT));
-    cfg.console = Console::Inherit;
 
     println!("demo: kernel command line: {}", cfg.cmdline());
     if interactive {

@@ -5,7 +5,9 @@
 //! Dependencies come from `modules.dep` when the tree has one. A distribution
 //! package (Debian's linux-image) ships none — depmod writes it at install
 //! time — so then they are read from each module's own `.modinfo depends=`,
-//! which is what depmod itself derives `modules.dep` from.
+//! which is what depmod itself derives `modules.dep` from. Soft
+//! dependencies (`softdep=pre:`) are always read from `.modinfo`, because
+//! modprobe would honour them and the init cannot.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -45,9 +47,10 @@ pub const WANTED: &[&str] = &[
     "loop",
     "dm_mod",
     "dm_snapshot",
-    // ext4 asks the crypto API for "crc32c" at mount time (metadata_csum is
-    // mkfs's default). That is a soft dependency modules.dep does not list,
-    // and the kernel's on-demand request_module needs a modprobe we lack.
+    // ext4, jbd2 and libcrc32c ask the crypto API for "crc32c" (ext4 at
+    // mount time, as metadata_csum is mkfs's default). That is only a soft
+    // dependency on an alias, and the kernel's on-demand request_module needs
+    // a modprobe we lack, so the implementation is asked for by name.
     "crc32c_generic",
 ];
 
@@ -99,17 +102,21 @@ pub fn collect(dir: &Path, wanted: &[&str]) -> Result<Modules> {
         (find_modules(dir)?, BTreeMap::new())
     };
 
+    // Every module is read (and decompressed) once: for its .modinfo while
+    // resolving, then for the archive.
+    let mut plain: BTreeMap<String, Vec<u8>> = BTreeMap::new();
     let resolution = resolve(
         wanted,
         &builtin,
         |name| paths.contains_key(name),
         |name| {
-            if let Some(known) = deps.remove(name) {
-                return Ok(known);
-            }
             let path = &paths[name];
-            modinfo_depends(&read_module(&dir.join(path))?)
-                .with_context(|| format!(".modinfo of {path}"))
+            let data = read_module(&dir.join(path))?;
+            let info = modinfo_deps(&data).with_context(|| format!(".modinfo of {path}"))?;
+            plain.insert(name.to_owned(), data);
+            // depmod's view wins when there is one; soft deps are not in it.
+            let hard = deps.remove(name).unwrap_or(info.hard);
+            Ok(Deps { hard, ..info })
         },
     )?;
     for (name, needed_by) in &resolution.missing {
@@ -128,10 +135,11 @@ pub fn collect(dir: &Path, wanted: &[&str]) -> Result<Modules> {
     let mut modules = Vec::new();
     for name in resolution.order {
         let path = &paths[&name];
-        let data = read_module(&dir.join(path))?;
-        let plain = strip_compression(path).unwrap_or(path);
-        let archive_path = format!("lib/modules/{version}/{plain}");
-        modules.push(Module { archive_path, data });
+        let stored = strip_compression(path).unwrap_or(path);
+        modules.push(Module {
+            archive_path: format!("lib/modules/{version}/{stored}"),
+            data: plain.remove(&name).unwrap_or_default(),
+        });
     }
     Ok(Modules { version, modules })
 }
@@ -147,13 +155,22 @@ pub struct Resolution {
     pub cycle_breaks: Vec<String>,
 }
 
+/// What one module needs loaded before it.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Deps {
+    /// Symbols it links against: must be present.
+    pub hard: Vec<String>,
+    /// `softdep pre:` modules: loaded first when we have them, else ignored.
+    pub soft: Vec<String>,
+}
+
 /// Closes `wanted` under `deps_of`, then orders the set topologically, ties
 /// (and cycles) broken by name so the result is deterministic.
 pub fn resolve(
     wanted: &[&str],
     builtin: &BTreeSet<String>,
     exists: impl Fn(&str) -> bool,
-    mut deps_of: impl FnMut(&str) -> Result<Vec<String>>,
+    mut deps_of: impl FnMut(&str) -> Result<Deps>,
 ) -> Result<Resolution> {
     let mut res = Resolution::default();
     let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
@@ -171,7 +188,9 @@ pub fn resolve(
             }
             continue;
         }
-        let deps: BTreeSet<String> = deps_of(&name)?.iter().map(|d| module_name(d)).collect();
+        let Deps { hard, soft } = deps_of(&name)?;
+        let soft = soft.iter().map(|d| module_name(d)).filter(|d| exists(d));
+        let deps: BTreeSet<String> = hard.iter().map(|d| module_name(d)).chain(soft).collect();
         todo.extend(deps.iter().map(|d| (d.clone(), Some(name.clone()))));
         graph.insert(name, deps);
     }
@@ -308,18 +327,41 @@ fn read_module(path: &Path) -> Result<Vec<u8>> {
     Ok(data)
 }
 
-/// The `depends=` list from an ELF module's `.modinfo` section.
-pub fn modinfo_depends(elf: &[u8]) -> Result<Vec<String>> {
+/// Soft dependencies may name a crypto algorithm, which modprobe would map to
+/// a module through modules.alias; these are the ones our modules ask for.
+const SOFTDEP_ALIASES: &[(&str, &str)] = &[
+    ("crc32c", "crc32c_generic"),
+    ("crypto_crc32c", "crc32c_generic"),
+];
+
+/// `depends=` and the `pre:` part of `softdep=` from an ELF module's
+/// `.modinfo` section.
+pub fn modinfo_deps(elf: &[u8]) -> Result<Deps> {
     let info = section(elf, ".modinfo")?.context("no .modinfo section")?;
-    let depends = info
-        .split(|&b| b == 0)
-        .find_map(|kv| kv.strip_prefix(b"depends="))
-        .unwrap_or_default();
-    Ok(String::from_utf8_lossy(depends)
+    let value = |key: &[u8]| -> String {
+        let found = info.split(|&b| b == 0).find_map(|kv| kv.strip_prefix(key));
+        String::from_utf8_lossy(found.unwrap_or_default()).into_owned()
+    };
+    let hard = value(b"depends=")
         .split(',')
         .filter(|d| !d.is_empty())
         .map(module_name)
-        .collect())
+        .collect();
+    let mut soft = Vec::new();
+    let mut in_pre = false;
+    for word in value(b"softdep=").split_whitespace() {
+        match word {
+            "pre:" => in_pre = true,
+            "post:" => in_pre = false,
+            name if in_pre => {
+                let name = module_name(name);
+                let alias = SOFTDEP_ALIASES.iter().find(|(a, _)| *a == name);
+                soft.push(alias.map_or(name, |(_, module)| module.to_string()));
+            }
+            _ => {}
+        }
+    }
+    Ok(Deps { hard, soft })
 }
 
 /// The contents of the named section of a little-endian ELF64 object.
@@ -382,15 +424,23 @@ kernel/x/cyc_a.ko: kernel/x/cyc_b.ko kernel/x/gone.ko
 ";
 
     fn run(wanted: &[&str], builtin: &[&str]) -> Resolution {
+        run_soft(wanted, builtin, &[])
+    }
+
+    fn run_soft(wanted: &[&str], builtin: &[&str], soft: &[(&str, &str)]) -> Resolution {
         let (paths, deps) = parse_modules_dep(DEP);
         let builtin = builtin.iter().map(|b| b.to_string()).collect();
-        resolve(
-            wanted,
-            &builtin,
-            |n| paths.contains_key(n),
-            |n| Ok(deps[n].clone()),
-        )
-        .unwrap()
+        let soft_of = |n: &str| {
+            let pre = soft.iter().filter(|(m, _)| *m == n);
+            pre.map(|(_, d)| d.to_string()).collect()
+        };
+        let deps_of = |n: &str| {
+            Ok(Deps {
+                hard: deps[n].clone(),
+                soft: soft_of(n),
+            })
+        };
+        resolve(wanted, &builtin, |n| paths.contains_key(n), deps_of).unwrap()
     }
 
     #[test]
@@ -446,6 +496,24 @@ kernel/x/cyc_a.ko: kernel/x/cyc_b.ko kernel/x/gone.ko
     }
 
     #[test]
+    fn soft_deps_order_and_pull_in_only_present_modules() {
+        let soft = [("scsi_common", "virtio-ring"), ("scsi_common", "crc32c")];
+        let r = run_soft(&["usb_storage"], &["crc32c"], &soft);
+        assert_eq!(
+            r.order,
+            [
+                "usb_common",
+                "usbcore",
+                "virtio_ring",
+                "scsi_common",
+                "scsi_mod",
+                "usb_storage"
+            ]
+        );
+        assert!(r.missing.is_empty() && r.builtin.is_empty());
+    }
+
+    #[test]
     fn builtin_list_parses_paths() {
         let b = parse_builtin("kernel/fs/isofs/isofs.ko\n\nkernel/drivers/block/loop.ko\n");
         assert_eq!(b.into_iter().collect::<Vec<_>>(), ["isofs", "loop"]);
@@ -480,16 +548,18 @@ kernel/x/cyc_a.ko: kernel/x/cyc_b.ko kernel/x/gone.ko
     }
 
     #[test]
-    fn modinfo_depends_is_read_from_the_section() {
-        let m = fake_module(b"license=GPL\0depends=virtio,virtio_ring,dm-mod\0name=x\0");
-        assert_eq!(
-            modinfo_depends(&m).unwrap(),
-            ["virtio", "virtio_ring", "dm_mod"]
+    fn modinfo_gives_depends_and_pre_softdeps() {
+        let m = fake_module(
+            b"license=GPL\0depends=virtio,virtio_ring,dm-mod\0\
+              softdep=pre: crypto-crc32c ehci-pci post: zzz\0name=x\0",
         );
+        let deps = modinfo_deps(&m).unwrap();
+        assert_eq!(deps.hard, ["virtio", "virtio_ring", "dm_mod"]);
+        assert_eq!(deps.soft, ["crc32c_generic", "ehci_pci"]);
         let none = fake_module(b"depends=\0name=virtio_ring\0");
-        assert!(modinfo_depends(&none).unwrap().is_empty());
-        assert!(modinfo_depends(&fake_module(b"")).unwrap().is_empty());
-        assert!(modinfo_depends(b"\x7fELF\x02\x01").is_err());
+        assert_eq!(modinfo_deps(&none).unwrap(), Deps::default());
+        assert_eq!(modinfo_deps(&fake_module(b"")).unwrap(), Deps::default());
+        assert!(modinfo_deps(b"\x7fELF\x02\x01").is_err());
     }
 
     fn write(root: &Path, rel: &str, data: &[u8]) {

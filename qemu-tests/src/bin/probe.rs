@@ -102,8 +102,8 @@ fn main() {
 
     match fds {
         Ok(fds) => {
-            for (n, target) in fds {
-                out(&format!("fd={n} {}", escape(&target)));
+            for (n, target, kind) in fds {
+                out(&format!("fd={n} {} {kind}", escape(&target)));
             }
         }
         Err(e) => out(&format!("error={e}")),
@@ -159,22 +159,48 @@ fn mount(source: &str, target: &str, fstype: &str) -> Result<(), String> {
     }
 }
 
-/// PID 1's open fds with their targets. The directory listing opens an fd of
-/// its own; it is gone when the links are read, so it drops out.
-fn pid1_fds() -> Result<Vec<(u32, String)>, String> {
+/// PID 1's open fds: number, link target, and what the fd refers to. The
+/// directory listing opens an fd of its own; it is closed by the time the
+/// links are read, so it drops out.
+fn pid1_fds() -> Result<Vec<(u32, String, String)>, String> {
     let names: Vec<u32> = fs::read_dir("/proc/1/fd")
         .map_err(|e| format!("read /proc/1/fd: {e}"))?
         .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
         .collect();
-    let mut fds: Vec<(u32, String)> = names
+    let mut fds: Vec<(u32, String, String)> = names
         .into_iter()
         .filter_map(|n| {
-            let target = fs::read_link(format!("/proc/1/fd/{n}")).ok()?;
-            Some((n, target.to_string_lossy().into_owned()))
+            let link = format!("/proc/1/fd/{n}");
+            let target = fs::read_link(&link).ok()?;
+            // stat() follows the magic link to the open file itself, even if
+            // its path was deleted.
+            let kind = fs::metadata(&link)
+                .map(|m| fd_kind(&m))
+                .unwrap_or_else(|_| "?".into());
+            Some((n, target.to_string_lossy().into_owned(), kind))
         })
         .collect();
     fds.sort();
     Ok(fds)
+}
+
+fn fd_kind(m: &fs::Metadata) -> String {
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    let dev = m.rdev();
+    let major = ((dev >> 8) & 0xfff) | ((dev >> 32) & !0xfff);
+    let minor = (dev & 0xff) | ((dev >> 12) & !0xff);
+    let t = m.file_type();
+    if t.is_char_device() {
+        format!("chr:{major}:{minor}")
+    } else if t.is_block_device() {
+        format!("blk:{major}:{minor}")
+    } else if t.is_file() {
+        "file".into()
+    } else if t.is_dir() {
+        "dir".into()
+    } else {
+        "other".into()
+    }
 }
 
 /// If fds 0–2 are not open, opens /dev/console for them so the report is seen.
