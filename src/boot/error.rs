@@ -4,7 +4,6 @@
 use std::fmt;
 
 use crate::config::ConfigError;
-use crate::plan::PlanError;
 use crate::sys::Errno;
 
 /// The stages of the boot, in order.
@@ -41,7 +40,6 @@ impl Stage {
 pub enum Cause {
     Sys(Errno),
     Config(ConfigError),
-    Plan(PlanError),
     Message(String),
 }
 
@@ -81,7 +79,6 @@ impl fmt::Display for Cause {
         match self {
             Cause::Sys(errno) => f.write_str(&errno_text(*errno)),
             Cause::Config(e) => e.fmt(f),
-            Cause::Plan(e) => e.fmt(f),
             Cause::Message(text) => f.write_str(text),
         }
     }

@@ -1,10 +1,14 @@
-//! Carrying out plan steps, one system call each.
+//! Carrying out plan steps, one system call (or a short fixed sequence)
+//! each, resolving loop slots and device sizes as they become known.
 
 use log::info;
 
 use super::error::{BootError, Stage};
-use crate::plan::{LoopSlot, Source, Step};
-use crate::sys::Sys;
+use crate::plan::{DmTable, LoopSlot, Sectors, Source, Step};
+use crate::sys::{Errno, Sys};
+
+/// Report a long copy's progress this often (in percent).
+const PROGRESS_STEP: u64 = 10;
 
 /// Runs plan steps and remembers which loop device each slot got.
 pub struct Executor<'a, S: Sys> {
@@ -20,7 +24,8 @@ impl<'a, S: Sys> Executor<'a, S> {
         }
     }
 
-    /// Runs `steps` in order; the first failure names the step.
+    /// Runs `steps` in order; the first failure names the step, with the
+    /// loop devices it involved spelled out.
     pub fn run(&mut self, stage: Stage, steps: &[Step]) -> Result<(), BootError> {
         for step in steps {
             let step = self.resolve(step);
@@ -39,30 +44,47 @@ impl<'a, S: Sys> Executor<'a, S> {
             .map(|(_, dev)| dev.as_str())
     }
 
-    /// Replaces loop slots by the devices they got, for doing and telling.
-    fn resolve(&self, step: &Step) -> Step {
-        match step {
-            Step::Mount {
-                source: Source::Loop(slot),
-                target,
-                fstype,
-                flags,
-                data,
-            } => match self.loop_device(*slot) {
-                Some(dev) => Step::Mount {
-                    source: Source::Path(dev.to_owned()),
-                    target: target.clone(),
-                    fstype: *fstype,
-                    flags: *flags,
-                    data: data.clone(),
-                },
-                None => step.clone(),
+    fn source(&self, source: &Source) -> Source {
+        match source {
+            Source::Loop(slot) => match self.loop_device(*slot) {
+                Some(dev) => Source::Path(dev.to_owned()),
+                None => source.clone(),
             },
-            _ => step.clone(),
+            Source::Path(_) => source.clone(),
         }
     }
 
-    fn perform(&mut self, step: &Step) -> Result<(), crate::sys::Errno> {
+    /// Replaces loop slots and sizes by what they turned out to be.
+    fn resolve(&self, step: &Step) -> Step {
+        let mut step = step.clone();
+        match &mut step {
+            Step::Mount { source, .. } | Step::Symlink { target: source, .. } => {
+                *source = self.source(source);
+            }
+            Step::DmCreate { table, .. } => {
+                table.args = table.args.iter().map(|a| self.source(a)).collect();
+                if let Sectors::Of(slot) = table.length {
+                    if let Some(sectors) = self.sectors(slot) {
+                        table.length = Sectors::Fixed(sectors);
+                    }
+                }
+            }
+            _ => {}
+        }
+        step
+    }
+
+    /// The size of a slot's device in 512-byte sectors, from sysfs.
+    fn sectors(&self, slot: LoopSlot) -> Option<u64> {
+        let name = self.loop_device(slot)?.strip_prefix("/dev/")?;
+        let text = self
+            .sys
+            .read_file(&format!("/sys/class/block/{name}/size"))
+            .ok()?;
+        String::from_utf8_lossy(&text).trim().parse().ok()
+    }
+
+    fn perform(&mut self, step: &Step) -> Result<(), Errno> {
         let sys = self.sys;
         match step {
             Step::MakeDir { path } => sys.mkdir_all(path),
@@ -72,11 +94,7 @@ impl<'a, S: Sys> Executor<'a, S> {
                 fstype,
                 flags,
                 data,
-            } => match source {
-                Source::Path(source) => sys.mount(source, target, *fstype, *flags, data),
-                // A slot that was never attached: a plan bug, not a crash.
-                Source::Loop(_) => Err(crate::sys::Errno::NXIO),
-            },
+            } => sys.mount(resolved(source)?, target, *fstype, *flags, data),
             Step::AttachLoop {
                 slot,
                 backing,
@@ -87,8 +105,60 @@ impl<'a, S: Sys> Executor<'a, S> {
                 self.loops.push((*slot, device));
                 Ok(())
             }
-            Step::Symlink { target, link } => sys.symlink(target, link),
+            Step::CreateSparse { path, bytes } => sys.create_sparse(path, *bytes),
+            Step::CopyFile { from, to } => copy_with_progress(sys, from, to),
+            Step::DmCreate {
+                name,
+                read_only,
+                table,
+            } => {
+                let (sectors, params) = table_text(table)?;
+                let node = sys.dm_create(name, *read_only, sectors, table.target, &params)?;
+                info!("{name} is {node}");
+                Ok(())
+            }
+            Step::DmMessage { name, text } => sys.dm_message(name, text),
+            Step::Symlink { target, link } => sys.symlink(resolved(target)?, link),
+            Step::WriteFile { path, contents } => sys.write_file(path, contents.as_bytes()),
             Step::Detach { path } => sys.detach(path),
         }
     }
+}
+
+/// A source whose loop device was never attached is a plan bug: report it
+/// as "no such device" rather than crash.
+fn resolved(source: &Source) -> Result<&str, Errno> {
+    match source {
+        Source::Path(p) => Ok(p),
+        Source::Loop(_) => Err(Errno::NXIO),
+    }
+}
+
+fn table_text(table: &DmTable) -> Result<(u64, String), Errno> {
+    let Sectors::Fixed(sectors) = table.length else {
+        return Err(Errno::NXIO);
+    };
+    let args = table
+        .args
+        .iter()
+        .map(|a| resolved(a).map(str::to_owned))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((sectors, args.join(" ")))
+}
+
+fn copy_with_progress(sys: &impl Sys, from: &str, to: &str) -> Result<(), Errno> {
+    let mut next = PROGRESS_STEP;
+    let copied = sys.copy_sparse(from, to, &mut |done, total| {
+        let percent = done.saturating_mul(100).checked_div(total).unwrap_or(100);
+        if percent >= next {
+            info!(
+                "copying {from}: {percent}% ({} of {} MiB)",
+                done >> 20,
+                total >> 20
+            );
+            next = percent - percent % PROGRESS_STEP + PROGRESS_STEP;
+        }
+    })?;
+    info!("copied {} MiB to {to}", copied >> 20);
+    Ok(())
 }

@@ -1,85 +1,155 @@
-//! From the found medium to a mounted new root: the three plan phases,
-//! with the checks between them that decide the next phase.
+//! From the found medium to a mounted new root: the three plan phases, with
+//! the looks between them that decide the next phase.
+
+use log::{info, warn};
 
 use super::discover::Found;
-use super::error::{BootError, Cause, Stage};
+use super::error::{BootError, Stage};
 use super::execute::Executor;
 use crate::config::LiveConfig;
-use crate::plan::{self, Medium, SQUASH_MNT};
+use crate::plan::image::{rootfs_img_path, squash_img_path, NESTED_ROOTFS};
+use crate::plan::{
+    self, ImageFacts, ImageSource, Layout, LoopSlot, Medium, MediumPlan, Source, LIVE_MNT,
+    SQUASH_MNT,
+};
 use crate::probe::{self, FsType, PROBE_BYTES};
 use crate::sys::{FileKind, Sys};
 
 /// Mounts the medium, then the image on it, then the writable root.
 pub fn prepare_root<S: Sys>(sys: &S, cfg: &LiveConfig, found: &Found) -> Result<(), BootError> {
+    warn_unsupported(cfg);
     let mut exec = Executor::new(sys);
     let medium = Medium {
         device: &found.device,
         fstype: found.fs.fstype,
     };
-    let steps = plan::mount_medium(cfg, medium)
-        .map_err(|e| BootError::new(Stage::MountMedium, found.device.clone(), Cause::Plan(e)))?;
-    exec.run(Stage::MountMedium, &steps)?;
-
-    let image = plan::image_file(cfg);
-    let fstype = image_fstype(sys, cfg, found, &image)?;
-    exec.run(Stage::MountImage, &plan::mount_image(cfg, fstype))?;
-
-    let layout = plan::classify_image(
-        sys.file_kind(&format!("{SQUASH_MNT}/usr")).is_some(),
-        sys.file_kind(&format!("{SQUASH_MNT}/ostree")).is_some(),
-    )
-    .ok_or_else(|| no_root_in_image(sys, &image))?;
-    exec.run(Stage::AssembleRoot, &plan::assemble_root(layout))
+    let source = match plan::mount_medium(cfg, medium) {
+        MediumPlan::Mount(steps) => {
+            exec.run(Stage::MountMedium, &steps)?;
+            image_on_medium(sys, cfg, found)?
+        }
+        MediumPlan::RawImage(steps) => {
+            exec.run(Stage::MountMedium, &steps)?;
+            info!("{} is itself the image", found.device);
+            ImageSource::SquashedDevice(found.device.clone())
+        }
+    };
+    let layout = match &source {
+        ImageSource::FsImage(path) => Layout::FsImage {
+            path: path.clone(),
+            fstype: image_type(sys, path, Stage::MountImage)?,
+            in_squashfs: false,
+        },
+        ImageSource::SquashedFile(path) => {
+            let fstype = squashed_type(sys, path)?;
+            exec.run(Stage::MountImage, &plan::mount_image(&source, fstype))?;
+            inside_image(sys, Source::Loop(LoopSlot::Image), path)?
+        }
+        ImageSource::SquashedDevice(device) => {
+            exec.run(
+                Stage::MountImage,
+                &plan::mount_image(&source, found.fs.fstype),
+            )?;
+            inside_image(sys, Source::Path(device.clone()), device)?
+        }
+    };
+    info!("writable layer: {:?}", plan::choose_layer(cfg, &layout));
+    exec.run(Stage::AssembleRoot, &plan::assemble_root(cfg, &layout))
 }
 
-/// Checks the image exists and is a squashfs or EROFS image.
-fn image_fstype(
+/// Options that are understood but not carried out yet: say so once.
+fn warn_unsupported(cfg: &LiveConfig) {
+    if let Some(location) = &cfg.overlay.persistent {
+        warn!("persistent overlays (rd.overlay={location}) are not supported yet; changes will not survive a reboot");
+    }
+    if cfg.ram {
+        warn!("rd.live.ram is not supported yet; running from the medium");
+    }
+    if cfg.check {
+        warn!("rd.live.check is not supported yet; the medium is not verified");
+    }
+}
+
+/// Finds `<rd.live.dir>/<rd.live.squashimg>` or `<rd.live.dir>/rootfs.img`.
+fn image_on_medium(
     sys: &impl Sys,
     cfg: &LiveConfig,
     found: &Found,
-    image: &str,
-) -> Result<FsType, BootError> {
-    if sys.file_kind(image) != Some(FileKind::File) {
-        let listing = sys
-            .read_dir(plan::LIVE_MNT)
-            .map(|names| names.join(" "))
-            .unwrap_or_default();
-        return Err(BootError::message(
-            Stage::MountImage,
-            image,
-            format!(
-                "not found on {} (rd.live.dir={}, rd.live.squashimg={}); the medium's top level has: {}",
-                found.device,
-                cfg.live_dir,
-                cfg.squash_img,
-                if listing.is_empty() { "nothing" } else { &listing }
-            ),
-        ));
+) -> Result<ImageSource, BootError> {
+    let squash = squash_img_path(cfg);
+    let rootfs = rootfs_img_path(cfg);
+    let is_file = |p: &str| sys.file_kind(p) == Some(FileKind::File);
+    if let Some(source) = plan::locate_image(cfg, is_file(&squash), is_file(&rootfs)) {
+        return Ok(source);
     }
+    let listing = sys
+        .read_dir(LIVE_MNT)
+        .map(|names| names.join(" "))
+        .unwrap_or_default();
+    Err(BootError::message(
+        Stage::MountImage,
+        squash,
+        format!(
+            "not found on {} (nor {rootfs}; rd.live.dir={}, rd.live.squashimg={}); \
+             the medium's top level has: {}",
+            found.device,
+            cfg.live_dir,
+            cfg.squash_img,
+            if listing.is_empty() {
+                "nothing"
+            } else {
+                &listing
+            }
+        ),
+    ))
+}
+
+/// The filesystem of an image file, from its first bytes.
+fn image_type(sys: &impl Sys, path: &str, stage: Stage) -> Result<FsType, BootError> {
     let head = sys
-        .read_head(image, PROBE_BYTES)
-        .map_err(|e| BootError::sys(Stage::MountImage, image, e))?;
-    match probe::probe(&head).map(|fs| fs.fstype) {
-        Some(t @ (FsType::Squashfs | FsType::Erofs)) => Ok(t),
-        Some(other) => Err(BootError::message(
+        .read_head(path, PROBE_BYTES)
+        .map_err(|e| BootError::sys(stage, path, e))?;
+    probe::probe(&head).map(|fs| fs.fstype).ok_or_else(|| {
+        BootError::message(
+            stage,
+            path,
+            "holds no filesystem liveinit recognises (damaged or truncated?)",
+        )
+    })
+}
+
+/// A compressed image must be squashfs or EROFS.
+fn squashed_type(sys: &impl Sys, path: &str) -> Result<FsType, BootError> {
+    match image_type(sys, path, Stage::MountImage)? {
+        t @ (FsType::Squashfs | FsType::Erofs) => Ok(t),
+        other => Err(BootError::message(
             Stage::MountImage,
-            image,
+            path,
             format!("is {}, expected a squashfs or EROFS image", other.as_str()),
-        )),
-        None => Err(BootError::message(
-            Stage::MountImage,
-            image,
-            "is neither a squashfs nor an EROFS image (damaged or truncated?)",
         )),
     }
 }
 
-fn no_root_in_image(sys: &impl Sys, image: &str) -> BootError {
-    let nested = format!("{SQUASH_MNT}/LiveOS/rootfs.img");
-    let text = if sys.file_kind(&nested).is_some() {
-        "holds LiveOS/rootfs.img; nested root images are not supported yet".to_owned()
-    } else {
-        "holds no root filesystem: neither /usr, /ostree nor LiveOS/rootfs.img".to_owned()
+/// Looks inside the mounted image: nested `LiveOS/rootfs.img`, or flattened.
+fn inside_image(sys: &impl Sys, base: Source, image: &str) -> Result<Layout, BootError> {
+    let at = |name: &str| sys.file_kind(&format!("{SQUASH_MNT}/{name}"));
+    let facts = ImageFacts {
+        liveos_dir: at("LiveOS") == Some(FileKind::Dir),
+        rootfs_img: sys.file_kind(NESTED_ROOTFS) == Some(FileKind::File),
+        usr: at("usr").is_some(),
+        ostree: at("ostree").is_some(),
     };
-    BootError::message(Stage::AssembleRoot, image, text)
+    match plan::classify_image(facts) {
+        Ok(true) => Ok(Layout::FsImage {
+            path: NESTED_ROOTFS.to_owned(),
+            fstype: image_type(sys, NESTED_ROOTFS, Stage::AssembleRoot)?,
+            in_squashfs: true,
+        }),
+        Ok(false) => Ok(Layout::Flattened { base }),
+        Err(why) => Err(BootError::message(
+            Stage::AssembleRoot,
+            image,
+            why.to_string(),
+        )),
+    }
 }

@@ -17,7 +17,7 @@ use log::{info, warn};
 pub use error::{BootError, Cause, Stage};
 
 use crate::cmdline::Cmdline;
-use crate::config::LiveConfig;
+use crate::config::{LiveConfig, LiveRoot};
 use crate::sys::{RealSys, Sys};
 
 /// Runs the boot as PID 1; never returns.
@@ -45,8 +45,14 @@ pub fn run<S: Sys>(sys: &S) -> Result<Infallible, BootError> {
 
     let cfg = read_config(sys)?;
     modules::load_packed(sys);
-    let found =
-        discover::find_medium(sys, &cfg.medium, Duration::from_secs(cfg.retry_secs.into()))?;
+    let LiveRoot::Device(spec) = &cfg.root else {
+        return Err(BootError::message(
+            Stage::FindMedium,
+            format!("root=live:{}", cfg.root),
+            "images inside the initramfs and network roots are not supported yet",
+        ));
+    };
+    let found = discover::find_medium(sys, spec, Duration::from_secs(cfg.retry_secs.into()))?;
     live::prepare_root(sys, &cfg, &found)?;
     let inits = handoff::usable_inits(sys, &cfg)?;
 
@@ -55,21 +61,48 @@ pub fn run<S: Sys>(sys: &S) -> Result<Infallible, BootError> {
 }
 
 fn read_config(sys: &impl Sys) -> Result<LiveConfig, BootError> {
-    let bytes = sys
-        .read_file("/proc/cmdline")
-        .map_err(|e| BootError::sys(Stage::Cmdline, "/proc/cmdline", e))?;
-    let text = String::from_utf8_lossy(&bytes);
-    info!("command line: {}", text.trim());
-    let cmdline = Cmdline::parse(&text);
-    crate::logger::set_verbose(
-        cmdline.bool("rd.debug", false) || cmdline.bool("rd.live.debug", false),
+    let text = cmdline_text(sys)?;
+    info!(
+        "command line: {}",
+        text.split_whitespace().collect::<Vec<_>>().join(" ")
     );
+    let cmdline = Cmdline::parse(&text);
     let cfg = LiveConfig::from_cmdline(&cmdline)
         .map_err(|e| BootError::new(Stage::Cmdline, "", Cause::Config(e)))?;
+    crate::logger::set_verbose(cfg.debug);
     for warning in &cfg.warnings {
         warn!("{warning}");
     }
     Ok(cfg)
+}
+
+/// The command line as dracut assembles it (spec §1.1): configuration
+/// files shipped in the initramfs, then the kernel's, then files written
+/// at run time. The last occurrence of an option wins.
+fn cmdline_text(sys: &impl Sys) -> Result<String, BootError> {
+    let mut parts: Vec<Vec<u8>> = Vec::new();
+    parts.extend(conf_files(sys, "/etc/cmdline.d"));
+    parts.extend(sys.read_file("/etc/cmdline").ok());
+    parts.push(
+        sys.read_file("/proc/cmdline")
+            .map_err(|e| BootError::sys(Stage::Cmdline, "/proc/cmdline", e))?,
+    );
+    parts.extend(conf_files(sys, "/run/initramfs/cmdline.d"));
+    let texts: Vec<String> = parts
+        .iter()
+        .map(|p| String::from_utf8_lossy(p).into_owned())
+        .collect();
+    Ok(texts.join("\n"))
+}
+
+/// The `*.conf` files of a directory, in name order (the shell's glob order).
+fn conf_files(sys: &impl Sys, dir: &str) -> Vec<Vec<u8>> {
+    sys.read_dir(dir)
+        .unwrap_or_default()
+        .iter()
+        .filter(|name| name.ends_with(".conf"))
+        .filter_map(|name| sys.read_file(&format!("{dir}/{name}")).ok())
+        .collect()
 }
 
 #[cfg(test)]

@@ -94,10 +94,7 @@ pub(crate) fn label(raw: &[u8]) -> Option<String> {
 /// U+FFFD here.)
 pub(crate) fn utf16_to_string(raw: &[u8], big_endian: bool) -> String {
     let units = raw.chunks_exact(2).map(|pair| {
-        let pair = [
-            pair.first().copied().unwrap_or(0),
-            pair.get(1).copied().unwrap_or(0),
-        ];
+        let pair: [u8; 2] = pair.try_into().unwrap_or([0, 0]);
         if big_endian {
             u16::from_be_bytes(pair)
         } else {
@@ -162,9 +159,9 @@ pub(crate) fn push_hex(out: &mut String, b: u8) {
 /// A 16-entry table for a reflected CRC-32 with polynomial `poly`.
 const fn nibble_table(poly: u32) -> [u32; 16] {
     let mut table = [0u32; 16];
-    let mut i = 0;
+    let mut i: u32 = 0;
     while i < 16 {
-        let mut crc = i as u32;
+        let mut crc = i;
         let mut bit = 0;
         while bit < 4 {
             crc = (crc >> 1) ^ (poly & (crc & 1).wrapping_neg());
@@ -173,7 +170,7 @@ const fn nibble_table(poly: u32) -> [u32; 16] {
         // Evaluated at compile time: an out-of-range index is a build error.
         #[allow(clippy::indexing_slicing)]
         {
-            table[i] = crc;
+            table[i as usize] = crc;
         }
         i += 1;
     }

@@ -198,7 +198,54 @@ impl Sys for FakeSys {
         self.record(format!("attach {backing} {mode}"))?;
         let n = self.loops.get();
         self.loops.set(n + 1);
+        // 1 MiB devices, so dm tables have a size to read.
+        self.file(&format!("/sys/class/block/loop{n}/size"), b"2048\n");
         Ok(format!("/dev/loop{n}"))
+    }
+
+    fn create_sparse(&self, path: &str, bytes: u64) -> SysResult<()> {
+        self.record(format!("sparse {path} {bytes}"))?;
+        self.file(path, &[]);
+        Ok(())
+    }
+
+    fn copy_sparse(
+        &self,
+        from: &str,
+        to: &str,
+        progress: &mut dyn FnMut(u64, u64),
+    ) -> SysResult<u64> {
+        self.record(format!("copy {from} {to}"))?;
+        let bytes = self.read_file(from)?;
+        let total = bytes.len() as u64;
+        progress(total / 2, total);
+        progress(total, total);
+        self.file(to, &bytes);
+        Ok(total)
+    }
+
+    fn dm_create(
+        &self,
+        name: &str,
+        read_only: bool,
+        sectors: u64,
+        target: &str,
+        params: &str,
+    ) -> SysResult<String> {
+        let ro = if read_only { " ro" } else { "" };
+        self.record(format!(
+            "dm create {name}{ro}: 0 {sectors} {target} {params}"
+        ))?;
+        Ok(format!("/dev/mapper/{name}"))
+    }
+
+    fn dm_message(&self, name: &str, text: &str) -> SysResult<()> {
+        self.record(format!("dm message {name} {text}"))
+    }
+
+    fn dm_status(&self, name: &str) -> SysResult<String> {
+        self.record(format!("dm status {name}"))?;
+        Ok("16/8192 16".to_owned())
     }
 
     fn load_module(&self, path: &str) -> SysResult<()> {

@@ -1,7 +1,7 @@
 //! Files, directories and links. std opens every fd with `O_CLOEXEC`.
 
 use std::fs;
-use std::io::{self, Read};
+use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 
 use rustix::fs::{Mode, OFlags, ResolveFlags};
@@ -91,4 +91,64 @@ pub fn is_executable_in(root: &str, path: &str) -> bool {
     let file = fs::Permissions::from_mode(stat.st_mode);
     rustix::fs::FileType::from_raw_mode(stat.st_mode) == rustix::fs::FileType::RegularFile
         && file.mode() & 0o111 != 0
+}
+
+pub fn create_sparse(path: &str, bytes: u64) -> Result<(), Errno> {
+    let file = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .map_err(|e| errno(&e))?;
+    file.set_len(bytes).map_err(|e| errno(&e))
+}
+
+/// Block size of the copy; zero blocks are skipped (left as holes).
+const COPY_BLOCK: usize = 1 << 20;
+
+pub fn copy_sparse(from: &str, to: &str, progress: &mut dyn FnMut(u64, u64)) -> Result<u64, Errno> {
+    let mut src = fs::File::open(from).map_err(|e| errno(&e))?;
+    let total = src.metadata().map_err(|e| errno(&e))?.len();
+    let mut dst = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(to)
+        .map_err(|e| errno(&e))?;
+    let mut buf = vec![0u8; COPY_BLOCK];
+    let mut done: u64 = 0;
+    loop {
+        let n = read_full(&mut src, &mut buf).map_err(|e| errno(&e))?;
+        let Some(block) = buf.get(..n) else { break };
+        if n == 0 {
+            break;
+        }
+        if block.iter().all(|&b| b == 0) {
+            dst.seek(SeekFrom::Current(n as i64))
+                .map_err(|e| errno(&e))?;
+        } else {
+            dst.write_all(block).map_err(|e| errno(&e))?;
+        }
+        done += n as u64;
+        progress(done, total);
+    }
+    // A trailing hole still needs the file to have its full length.
+    dst.set_len(done).map_err(|e| errno(&e))?;
+    dst.sync_all().map_err(|e| errno(&e))?;
+    Ok(done)
+}
+
+/// Reads until `buf` is full or the file ends.
+fn read_full(file: &mut fs::File, buf: &mut [u8]) -> io::Result<usize> {
+    let mut filled = 0;
+    while let Some(rest) = buf.get_mut(filled..) {
+        if rest.is_empty() {
+            break;
+        }
+        match file.read(rest) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
 }

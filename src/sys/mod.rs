@@ -5,6 +5,7 @@
 //! lets the orchestration and its failure paths run as ordinary unit tests.
 
 mod console;
+mod dm;
 mod fsops;
 mod kmod;
 mod loopdev;
@@ -74,6 +75,30 @@ pub trait Sys {
     /// device node. The device stays attached while the init runs, and is
     /// released by the kernel once nothing uses it.
     fn attach_loop(&self, backing: &str, read_only: bool) -> SysResult<String>;
+    /// Creates a sparse file of `bytes` apparent size (fails if it exists).
+    fn create_sparse(&self, path: &str, bytes: u64) -> SysResult<()>;
+    /// Copies a file, keeping its holes; calls `progress(done, total)` in
+    /// bytes as it goes. Returns the bytes copied.
+    fn copy_sparse(
+        &self,
+        from: &str,
+        to: &str,
+        progress: &mut dyn FnMut(u64, u64),
+    ) -> SysResult<u64>;
+    /// Creates and activates a one-target device-mapper device and its
+    /// `/dev/mapper/<name>` node (there is no udev); returns the node.
+    fn dm_create(
+        &self,
+        name: &str,
+        read_only: bool,
+        sectors: u64,
+        target: &str,
+        params: &str,
+    ) -> SysResult<String>;
+    /// Sends a message to a device-mapper target (sector 0).
+    fn dm_message(&self, name: &str, text: &str) -> SysResult<()>;
+    /// The status line of a device-mapper device's target.
+    fn dm_status(&self, name: &str) -> SysResult<String>;
     /// `finit_module` of a module file without parameters.
     fn load_module(&self, path: &str) -> SysResult<()>;
 

@@ -21,6 +21,8 @@ pub fn mount(
         (flags.nosuid, MsFlags::NOSUID),
         (flags.nodev, MsFlags::NODEV),
         (flags.noexec, MsFlags::NOEXEC),
+        (flags.noatime, MsFlags::NOATIME),
+        (flags.nodiratime, MsFlags::NODIRATIME),
     ] {
         if on {
             ms |= flag;

@@ -7,7 +7,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use super::{
-    console, fsops, kmod, loopdev, mounts, power, switch_root, Errno, FileKind, MountFlags,
+    console, dm, fsops, kmod, loopdev, mounts, power, switch_root, Errno, FileKind, MountFlags,
     SwitchError, Sys, SysResult,
 };
 
@@ -86,6 +86,44 @@ impl Sys for RealSys {
         let (path, fd) = loopdev::attach(backing, read_only)?;
         self.loops.borrow_mut().push(fd);
         Ok(path)
+    }
+
+    fn create_sparse(&self, path: &str, bytes: u64) -> SysResult<()> {
+        fsops::create_sparse(path, bytes)
+    }
+
+    fn copy_sparse(
+        &self,
+        from: &str,
+        to: &str,
+        progress: &mut dyn FnMut(u64, u64),
+    ) -> SysResult<u64> {
+        fsops::copy_sparse(from, to, progress)
+    }
+
+    fn dm_create(
+        &self,
+        name: &str,
+        read_only: bool,
+        sectors: u64,
+        target: &str,
+        params: &str,
+    ) -> SysResult<String> {
+        let table = [dm::Target {
+            start: 0,
+            sectors,
+            kind: target,
+            params,
+        }];
+        dm::create(name, read_only, &table).map(|created| created.node)
+    }
+
+    fn dm_message(&self, name: &str, text: &str) -> SysResult<()> {
+        dm::message(name, 0, text)
+    }
+
+    fn dm_status(&self, name: &str) -> SysResult<String> {
+        dm::status(name)
     }
 
     fn load_module(&self, path: &str) -> SysResult<()> {

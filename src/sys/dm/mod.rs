@@ -1,4 +1,4 @@
-//! Device-mapper control: create, message, status and remove dm devices by
+//! Device-mapper control: create, message and status of dm devices by
 //! talking to `/dev/mapper/control` directly.
 //!
 //! Why in-house: the `devicemapper` crate needs libdevmapper headers,
@@ -127,16 +127,8 @@ pub fn status(name: &str) -> Result<String, Errno> {
     }
 }
 
-/// Removes the dm device `name` (`DM_DEV_REMOVE`; `EBUSY` while it is open
-/// or mounted) and unlinks `/dev/mapper/<name>`. When the kernel has no
-/// such device (`ENXIO`) a stale node is still unlinked, and `ENXIO` is
-/// returned.
-pub fn remove(name: &str) -> Result<(), Errno> {
-    abi::validate_name(name)?;
-    let control = open_control()?;
-    remove_with(&control, name)
-}
-
+/// Removes the dm device `name` (`DM_DEV_REMOVE`) and unlinks its node:
+/// how a half-made device is cleaned up after a failed create.
 fn remove_with(control: &OwnedFd, name: &str) -> Result<(), Errno> {
     let removed = call(
         control,
