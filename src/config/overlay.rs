@@ -65,7 +65,7 @@ impl OverlayConfig {
             // dracut ≥ 110 also turns overlayfs on here (spec §6-B1); the
             // documented meaning, a writable image without any overlay, is
             // what users ask for with `none`, so that is what liveinit does.
-            Some(v) if matches!(v, "none" | "None" | "NONE") => {
+            Some("none" | "None" | "NONE") => {
                 overlay.none = true;
                 overlay.overlayfs = false;
             }
@@ -88,11 +88,10 @@ fn location<'a>(l: &mut Lookup<'a>) -> Option<&'a str> {
         Some(v) if !matches!(v, "0" | "no" | "off" | "" | "1") => Some(v),
         _ => l
             .value("rd.live.overlay", &[])
-            .map(|v| {
+            .inspect(|_| {
                 l.warn(String::from(
                     "kernel command line option 'rd.live.overlay' is deprecated, use 'rd.overlay' instead",
                 ));
-                v
             })
             .or_else(|| l.value("overlay", &[]).inspect(|_| {
                 l.warn(String::from(
