@@ -2,7 +2,7 @@
 //!
 //! Three layers, each calling only downwards:
 //! 1. the **pure core** — [`cmdline`], [`config`], [`devspec`], [`probe`],
-//!    [`plan`]: bytes and strings in, typed values out; no syscalls, only
+//!    [`plan`], [`explain`]: bytes and strings in, typed values out; no syscalls, only
 //!    `core` + `alloc`, so it builds without the `std` feature;
 //! 2. the **system seam** — [`sys`]: the only place with `unsafe`, ioctls and
 //!    syscalls, behind the [`sys::Sys`] trait (real and recording fake);
@@ -23,6 +23,7 @@ extern crate alloc;
 pub mod cmdline;
 pub mod config;
 pub mod devspec;
+pub mod explain;
 pub mod plan;
 pub mod probe;
 

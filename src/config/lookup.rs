@@ -42,10 +42,32 @@ pub const fn legacy(name: &'static str) -> Alias {
     }
 }
 
+/// Every older spelling and its current name, so each one on the command
+/// line is warned about even when the current name made it moot.
+const ALL_ALIASES: [(Alias, &str); 13] = [
+    (legacy("liveimg"), "rd.live.image"),
+    (legacy("live_dir"), "rd.live.dir"),
+    (legacy("live_ram"), "rd.live.ram"),
+    (legacy("check"), "rd.live.check"),
+    (legacy("rdlivedebug"), "rd.live.debug"),
+    (legacy("writable_fsimg"), "rd.writable.fsimg"),
+    (legacy("overlay"), "rd.overlay"),
+    (legacy("readonly_overlay"), "rd.overlay.readonly"),
+    (legacy("reset_overlay"), "rd.overlay.reset"),
+    (deprecated("rd.live.overlay"), "rd.overlay"),
+    (deprecated("rd.live.overlay.overlayfs"), "rd.overlay"),
+    (
+        deprecated("rd.live.overlay.readonly"),
+        "rd.overlay.readonly",
+    ),
+    (deprecated("rd.live.overlay.reset"), "rd.overlay.reset"),
+];
+
 /// Reads options and collects the warnings their spelling deserves.
 pub struct Lookup<'a> {
     pub cmdline: &'a Cmdline,
     pub warnings: Vec<String>,
+    warned: Vec<&'static str>,
 }
 
 impl<'a> Lookup<'a> {
@@ -53,6 +75,16 @@ impl<'a> Lookup<'a> {
         Lookup {
             cmdline,
             warnings: Vec::new(),
+            warned: Vec::new(),
+        }
+    }
+
+    /// Warns about every old spelling present that no lookup consulted.
+    pub fn warn_unused_aliases(&mut self) {
+        for (alias, key) in ALL_ALIASES {
+            if self.cmdline.has(alias.name) {
+                self.note_alias(key, alias);
+            }
         }
     }
 
@@ -78,6 +110,10 @@ impl<'a> Lookup<'a> {
     }
 
     fn note_alias(&mut self, key: &str, alias: Alias) {
+        if self.warned.contains(&alias.name) {
+            return;
+        }
+        self.warned.push(alias.name);
         let text = match alias.kind {
             AliasKind::Deprecated => format!(
                 "kernel command line option '{}' is deprecated, use '{key}' instead",
@@ -119,6 +155,20 @@ impl<'a> Lookup<'a> {
     /// Presence-only options (`rd.live.check`): any spelling turns it on.
     pub fn presence(&mut self, key: &str, aliases: &[Alias]) -> bool {
         self.arg(key, aliases).0 != Arg::Absent
+    }
+}
+
+#[cfg(test)]
+mod sweep_tests {
+    use super::*;
+
+    #[test]
+    fn every_old_spelling_is_warned_about_once() {
+        let c = Cmdline::parse("liveimg rd.live.image check rd.live.check");
+        let mut l = Lookup::new(&c);
+        assert!(l.presence("rd.live.check", &[legacy("check")]));
+        l.warn_unused_aliases();
+        assert_eq!(l.warnings.len(), 2, "{:?}", l.warnings);
     }
 }
 

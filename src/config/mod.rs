@@ -167,6 +167,7 @@ impl LiveConfig {
             retry_secs,
             warnings: Vec::new(),
         };
+        l.warn_unused_aliases();
         let mut warnings = l.warnings;
         warnings.extend(unknown_options(cmdline));
         Ok(LiveConfig { warnings, ..config })

@@ -88,16 +88,7 @@ fn location<'a>(l: &mut Lookup<'a>) -> Option<&'a str> {
         Some(v) if !matches!(v, "0" | "no" | "off" | "" | "1") => Some(v),
         _ => l
             .value("rd.live.overlay", &[])
-            .inspect(|_| {
-                l.warn(String::from(
-                    "kernel command line option 'rd.live.overlay' is deprecated, use 'rd.overlay' instead",
-                ));
-            })
-            .or_else(|| l.value("overlay", &[]).inspect(|_| {
-                l.warn(String::from(
-                    "kernel command line option 'overlay' was removed from dracut in 104, use 'rd.overlay' instead",
-                ));
-            })),
+            .or_else(|| l.value("overlay", &[])),
     }
 }
 
@@ -125,6 +116,7 @@ mod tests {
         let c = Cmdline::parse(text);
         let mut l = Lookup::new(&c);
         let o = OverlayConfig::read(&mut l);
+        l.warn_unused_aliases();
         (o, l.warnings.len())
     }
 
