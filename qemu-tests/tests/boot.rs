@@ -171,12 +171,15 @@ fn boot_live(case: &str, iso: &Image, args: &str) -> ProbeReport {
         fd_numbers == [0, 1, 2],
         "PID 1 has other fds open than 0, 1, 2 (leaked by the init?)",
     );
-    // The targets may read `/dev/console (deleted)`: the node the init opened
-    // lived in the initramfs, which is emptied at switch_root. What matters is
-    // that they are the console device.
     check(
         report.fds.iter().all(|f| f.is_console()),
         "PID 1's fds 0-2 are not the console (char device 5:1 or a tty)",
+    );
+    // The init reopens the console after the switch, so the real init does
+    // not hold fds on the deleted initramfs node.
+    check(
+        report.fds.iter().all(|f| f.target == "/dev/console"),
+        "PID 1's fds 0-2 do not point at the new root's /dev/console",
     );
     check(report.errors.is_empty(), "the probe reported errors");
     report

@@ -13,9 +13,19 @@ pub fn attach_console() {
         let fd = unsafe { BorrowedFd::borrow_raw(fd) };
         rustix::io::fcntl_getfd(fd).is_ok()
     });
-    if all_open {
-        return;
+    if !all_open {
+        open_console();
     }
+}
+
+/// Points fds 0–2 at `/dev/console` as it is now. After the switch this is
+/// the new root's devtmpfs node, so the real init does not inherit fds on
+/// the deleted initramfs node.
+pub fn reattach_console() {
+    open_console();
+}
+
+fn open_console() {
     let Ok(console) = fs::open(
         "/dev/console",
         OFlags::RDWR | OFlags::NOCTTY | OFlags::CLOEXEC,

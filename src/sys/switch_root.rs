@@ -39,6 +39,7 @@ pub fn switch_root(new_root: &str) -> Result<(), SwitchError> {
     rustix::process::chroot(".").map_err(fail("chroot", new_root))?;
     rustix::process::chdir("/").map_err(fail("chdir", "/"))?;
     empty_initramfs(&old_root);
+    super::console::reattach_console();
     Ok(())
 }
 
