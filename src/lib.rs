@@ -2,7 +2,7 @@
 //!
 //! Three layers, each calling only downwards:
 //! 1. the **pure core** — [`cmdline`], [`config`], [`devspec`], [`probe`],
-//!    [`plan`], [`explain`]: bytes and strings in, typed values out; no syscalls, only
+//!    [`plan`], [`policy`], [`explain`]: bytes and strings in, typed values out; no syscalls, only
 //!    `core` + `alloc`, so it builds without the `std` feature;
 //! 2. the **system seam** — [`sys`]: the only place with `unsafe`, ioctls and
 //!    syscalls, behind the [`sys::Sys`] trait (real and recording fake);
@@ -25,6 +25,7 @@ pub mod config;
 pub mod devspec;
 pub mod explain;
 pub mod plan;
+pub mod policy;
 pub mod probe;
 
 #[cfg(feature = "std")]

@@ -17,6 +17,8 @@ pub const PACKAGES: &[&str] = &[
     "erofs-utils",
     "busybox-static",
     "dosfstools",
+    // sfdisk: the partition table of the partitioned test disks.
+    "fdisk",
     "zstd",
     "xz-utils",
     "cpio",

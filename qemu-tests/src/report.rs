@@ -12,7 +12,14 @@
 //! live.mounted=yes                    (is /run/initramfs/live a mount point)
 //! live.entry=LiveOS/                  (one per entry below it, dirs end in `/`)
 //! live.entry=LiveOS/squashfs.img
-//! run.entry=/run/rootfsbase dir       (kind: dir|file|symlink <target>|other|missing)
+//! run.entry=/run/rootfsbase dir       (kind: dir|file|symlink <target>|block MAJ:MIN|other|missing)
+//! dev.entry=/dev/live-base symlink /dev/loop1   (same kinds; /dev/live-base, /dev/mapper/…)
+//! dm=live-rw kname=dm-1 dev=253:1 ro=0 sectors=32768 slaves=loop1,loop2 mapper=253:1
+//!                                     (one per /sys/block/dm-*; `mapper` is the
+//!                                      MAJ:MIN of /dev/mapper/<name> if that is a
+//!                                      block node, else `missing` or `not-block`)
+//! loop=loop1 dev=7:1 ro=1 sectors=32768 backing=/LiveOS/rootfs.img
+//!                                     (one per bound loop device; backing last)
 //! fd=0 /dev/console chr:5:1           (PID 1's open fds: target and what it is:
 //!                                      chr:MAJ:MIN|blk:MAJ:MIN|file|dir|other|?)
 //! note=…  /  error=…                  (free text)
@@ -129,14 +136,56 @@ impl MountEntry {
     }
 }
 
-/// What an entry under `/run` is.
+/// What an entry under `/run` (or `/dev`) is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RunKind {
     Dir,
     File,
     Symlink(String),
+    /// A block device node, with its `MAJ:MIN`.
+    Block(String),
     Other,
     Missing,
+}
+
+/// One device-mapper device, from `/sys/block/dm-*`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DmDevice {
+    /// The dm name (`live-rw`).
+    pub name: String,
+    /// The kernel name (`dm-0`).
+    pub kname: String,
+    /// `MAJ:MIN`.
+    pub dev: String,
+    pub read_only: Option<bool>,
+    /// Size in 512-byte sectors.
+    pub sectors: Option<u64>,
+    /// Kernel names of the devices it maps onto (`loop1`, `dm-0`).
+    pub slaves: Vec<String>,
+    /// What `/dev/mapper/<name>` is: its `MAJ:MIN` if it is a block node,
+    /// else `missing` or `not-block`.
+    pub mapper: String,
+}
+
+impl DmDevice {
+    /// `/dev/mapper/<name>` exists and is the block node of this device.
+    pub fn has_mapper_node(&self) -> bool {
+        !self.dev.is_empty() && self.mapper == self.dev
+    }
+}
+
+/// One bound loop device, from `/sys/block/loop*`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LoopDevice {
+    /// The kernel name (`loop0`).
+    pub kname: String,
+    /// `MAJ:MIN`.
+    pub dev: String,
+    pub read_only: Option<bool>,
+    pub sectors: Option<u64>,
+    /// The backing file as the kernel shows it (`… (deleted)` if unlinked;
+    /// relative to its mount if that mount was detached).
+    pub backing: String,
 }
 
 /// One open fd of PID 1.
@@ -174,6 +223,9 @@ pub struct ProbeReport {
     pub live_mounted: Option<bool>,
     pub live_entries: Vec<String>,
     pub run_entries: Vec<(String, RunKind)>,
+    pub dev_entries: Vec<(String, RunKind)>,
+    pub dm: Vec<DmDevice>,
+    pub loops: Vec<LoopDevice>,
     pub fds: Vec<FdInfo>,
     pub notes: Vec<String>,
     pub errors: Vec<String>,
@@ -241,6 +293,11 @@ impl ProbeReport {
             "run.entry" => parse_run_entry(value)
                 .map(|e| self.run_entries.push(e))
                 .is_some(),
+            "dev.entry" => parse_run_entry(value)
+                .map(|e| self.dev_entries.push(e))
+                .is_some(),
+            "dm" => parse_dm(value).map(|d| self.dm.push(d)).is_some(),
+            "loop" => parse_loop(value).map(|l| self.loops.push(l)).is_some(),
             "fd" => parse_fd(value).map(|e| self.fds.push(e)).is_some(),
             "note" => {
                 self.notes.push(value.to_string());
@@ -274,6 +331,36 @@ impl ProbeReport {
             .find(|(p, _)| p == path)
             .map(|(_, k)| k)
     }
+
+    /// What the probe saw at `path` under /dev, if it reported it.
+    pub fn dev_entry(&self, path: &str) -> Option<&RunKind> {
+        self.dev_entries
+            .iter()
+            .find(|(p, _)| p == path)
+            .map(|(_, k)| k)
+    }
+
+    /// The device-mapper device named `name`.
+    pub fn dm_device(&self, name: &str) -> Option<&DmDevice> {
+        self.dm.iter().find(|d| d.name == name)
+    }
+
+    /// The names of all device-mapper devices, sorted.
+    pub fn dm_names(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self.dm.iter().map(|d| d.name.as_str()).collect();
+        names.sort_unstable();
+        names
+    }
+
+    /// The bound loop device with kernel name `kname` (`loop0`).
+    pub fn loop_device(&self, kname: &str) -> Option<&LoopDevice> {
+        self.loops.iter().find(|l| l.kname == kname)
+    }
+
+    /// The bound loop device behind a `/dev/loopN` path.
+    pub fn loop_at(&self, path: &str) -> Option<&LoopDevice> {
+        self.loop_device(path.strip_prefix("/dev/")?)
+    }
 }
 
 /// Strips the `\r` the serial console adds. (Markers are matched with
@@ -289,11 +376,69 @@ fn parse_run_entry(value: &str) -> Option<(String, RunKind)> {
         "dir" => RunKind::Dir,
         "file" => RunKind::File,
         "symlink" => RunKind::Symlink(unescape(parts.next()?)),
+        "block" => RunKind::Block(parts.next()?.to_string()),
         "other" => RunKind::Other,
         "missing" => RunKind::Missing,
         _ => return None,
     };
     Some((path, kind))
+}
+
+/// `key=value` words after the first word of a line.
+fn key_values(rest: std::str::Split<'_, char>) -> impl Iterator<Item = (&str, &str)> {
+    rest.filter_map(|w| w.split_once('='))
+}
+
+fn parse_flag(v: &str) -> Option<bool> {
+    match v {
+        "1" => Some(true),
+        "0" => Some(false),
+        _ => None,
+    }
+}
+
+fn parse_dm(value: &str) -> Option<DmDevice> {
+    let mut words = value.split(' ');
+    let mut d = DmDevice {
+        name: unescape(words.next().filter(|n| !n.is_empty())?),
+        ..DmDevice::default()
+    };
+    for (k, v) in key_values(words) {
+        match k {
+            "kname" => d.kname = v.to_string(),
+            "dev" => d.dev = v.to_string(),
+            "ro" => d.read_only = parse_flag(v),
+            "sectors" => d.sectors = v.parse().ok(),
+            "slaves" => {
+                d.slaves = v
+                    .split(',')
+                    .filter(|s| !s.is_empty())
+                    .map(String::from)
+                    .collect()
+            }
+            "mapper" => d.mapper = v.to_string(),
+            _ => {}
+        }
+    }
+    Some(d)
+}
+
+fn parse_loop(value: &str) -> Option<LoopDevice> {
+    let mut words = value.split(' ');
+    let mut l = LoopDevice {
+        kname: words.next().filter(|n| !n.is_empty())?.to_string(),
+        ..LoopDevice::default()
+    };
+    for (k, v) in key_values(words) {
+        match k {
+            "dev" => l.dev = v.to_string(),
+            "ro" => l.read_only = parse_flag(v),
+            "sectors" => l.sectors = v.parse().ok(),
+            "backing" => l.backing = unescape(v),
+            _ => {}
+        }
+    }
+    Some(l)
 }
 
 fn parse_fd(value: &str) -> Option<FdInfo> {
@@ -327,6 +472,13 @@ run.entry=/run/rootfsbase dir\r
 run.entry=/run/initramfs/live dir\r
 run.entry=/run/ovlwork missing\r
 run.entry=/run/link symlink /run/initramfs/live\r
+dev.entry=/dev/live-base symlink /dev/loop1\r
+dev.entry=/dev/mapper/live-rw block 253:1\r
+dev.entry=/dev/mapper/live-osimg-min missing\r
+dm=live-base kname=dm-0 dev=253:0 ro=1 sectors=32768 slaves=loop1 mapper=253:0\r
+dm=live-rw kname=dm-1 dev=253:1 ro=0 sectors=32768 slaves=loop1,loop2 mapper=missing\r
+loop=loop1 dev=7:1 ro=1 sectors=32768 backing=/LiveOS/rootfs.img\r
+loop=loop2 dev=7:2 ro=0 sectors=524288 backing=/overlay\\040(deleted)\r
 fd=0 /dev/console chr:5:1\r
 fd=1 /dev/console\\040(deleted) chr:5:1\r
 fd=2 /dev/ttyS0 chr:4:64\r
@@ -366,6 +518,38 @@ reboot: Power down\r
             r.run_entry("/run/link"),
             Some(&RunKind::Symlink("/run/initramfs/live".into()))
         );
+        assert_eq!(
+            r.dev_entry("/dev/live-base"),
+            Some(&RunKind::Symlink("/dev/loop1".into()))
+        );
+        assert_eq!(
+            r.dev_entry("/dev/mapper/live-rw"),
+            Some(&RunKind::Block("253:1".into()))
+        );
+        assert_eq!(
+            r.dev_entry("/dev/mapper/live-osimg-min"),
+            Some(&RunKind::Missing)
+        );
+        assert_eq!(r.dm_names(), ["live-base", "live-rw"]);
+        let base = r.dm_device("live-base").unwrap();
+        assert_eq!(base.kname, "dm-0");
+        assert_eq!(base.read_only, Some(true));
+        assert_eq!(base.sectors, Some(32768));
+        assert_eq!(base.slaves, ["loop1"]);
+        assert!(base.has_mapper_node());
+        let rw = r.dm_device("live-rw").unwrap();
+        assert_eq!(rw.slaves, ["loop1", "loop2"]);
+        assert_eq!(rw.read_only, Some(false));
+        assert!(!rw.has_mapper_node());
+        let l1 = r.loop_at("/dev/loop1").unwrap();
+        assert_eq!(l1.dev, "7:1");
+        assert_eq!(l1.read_only, Some(true));
+        assert_eq!(l1.backing, "/LiveOS/rootfs.img");
+        assert_eq!(
+            r.loop_device("loop2").unwrap().backing,
+            "/overlay (deleted)"
+        );
+        assert!(r.loop_at("loop2").is_none());
         assert_eq!(r.fds.len(), 4);
         assert_eq!(r.fds[1].target, "/dev/console (deleted)");
         assert!(r.fds[..3].iter().all(FdInfo::is_console));
@@ -376,6 +560,17 @@ reboot: Power down\r
             r.unknown_lines,
             vec!["[    7.600000] random: crng init done"]
         );
+    }
+
+    #[test]
+    fn malformed_device_lines_are_kept_aside() {
+        let r = ProbeReport::parse_log(
+            "PROBE-BEGIN\ndm=\nloop=\ndev.entry=/dev/x block\ndm=x junk mapper=missing\nPROBE-END\n",
+        )
+        .unwrap();
+        assert_eq!(r.unknown_lines, ["dm=", "loop=", "dev.entry=/dev/x block"]);
+        assert_eq!(r.dm.len(), 1);
+        assert!(!r.dm[0].has_mapper_node());
     }
 
     #[test]

@@ -1,35 +1,162 @@
-//! What happens when the boot cannot go on: say why, then power off.
+//! When the boot stops: `rd.break` points, and fatal errors (a one-line
+//! reason, a summary of what was found, a shell with `rd.shell`, then the
+//! `rd.emergency` action). Never a panic, never a silent hang.
 
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Duration;
 
-use log::error;
+use log::{error, info, warn};
 
-use super::error::{errno_text, BootError};
-use crate::sys::Sys;
+use super::discover;
+use super::error::{errno_text, BootError, Stage};
+use crate::policy::{BreakPoint, EmergencyAction, Policy};
+use crate::sys::{Sys, SysResult};
 
+/// The shell `cargo xtask initramfs --busybox` packs.
+pub const SHELL: &str = "/bin/sh";
 /// Time to read the reason on the console before the machine goes away.
 pub const PAUSE: Duration = Duration::from_secs(5);
 
-/// Reports `err` and powers off. Returns only if powering off failed.
-pub fn fatal(sys: &impl Sys, err: &BootError) {
+/// The action the panic hook takes, once the command line is known.
+static PANIC_ACTION: AtomicU8 = AtomicU8::new(0);
+
+/// Remembers the policy's action for the panic hook.
+pub fn remember(policy: &Policy) {
+    let code = match policy.action {
+        EmergencyAction::PowerOff => 0,
+        EmergencyAction::Reboot => 1,
+        EmergencyAction::Halt => 2,
+    };
+    PANIC_ACTION.store(code, Ordering::Relaxed);
+}
+
+fn panic_action() -> EmergencyAction {
+    match PANIC_ACTION.load(Ordering::Relaxed) {
+        1 => EmergencyAction::Reboot,
+        2 => EmergencyAction::Halt,
+        _ => EmergencyAction::PowerOff,
+    }
+}
+
+/// Stops at `point` if `rd.break` asked for it: a shell, and when it exits
+/// the boot goes on. Without a shell in the initramfs the break cannot be
+/// honoured, which is an error (then `rd.emergency` applies).
+pub fn at_break(sys: &impl Sys, policy: &Policy, point: BreakPoint) -> Result<(), BootError> {
+    if !policy.breaks_at(point) {
+        return Ok(());
+    }
+    let subject = match point {
+        BreakPoint::SwitchRoot => String::from("rd.break"),
+        _ => format!("rd.break={point}"),
+    };
+    info!("{subject}: stopping before {}", describe(point));
+    if !has_shell(sys) {
+        return Err(BootError::message(
+            Stage::Break,
+            subject,
+            "no shell in this initramfs to break into (pack one with `cargo xtask initramfs --busybox`)",
+        ));
+    }
+    info!("starting a shell; exit it to continue the boot");
+    report_shell(sys.run_shell(SHELL, &subject));
+    info!("{subject}: continuing the boot");
+    Ok(())
+}
+
+fn describe(point: BreakPoint) -> &'static str {
+    match point {
+        BreakPoint::Cmdline => "anything else happens",
+        BreakPoint::PreUdev => "kernel modules are loaded",
+        BreakPoint::PreTrigger => "devices are looked at",
+        BreakPoint::Initqueue => "waiting for the medium",
+        BreakPoint::PreMount => "the medium is mounted",
+        BreakPoint::Mount => "the writable root is assembled",
+        BreakPoint::PrePivot => "the init is chosen",
+        BreakPoint::Cleanup => "cleaning up for the switch",
+        BreakPoint::SwitchRoot => "switch_root",
+    }
+}
+
+fn has_shell(sys: &impl Sys) -> bool {
+    sys.is_executable_in("/", SHELL)
+}
+
+fn report_shell(result: SysResult<i32>) {
+    match result {
+        Ok(code) => info!("shell exited with status {code}"),
+        Err(e) => warn!("could not start {SHELL}: {}", errno_text(e)),
+    }
+}
+
+/// Reports `err`, offers a shell if `rd.shell` asked for one, then takes
+/// the `rd.emergency` action. Returns only if that action failed.
+pub fn fatal(sys: &impl Sys, policy: &Policy, err: &BootError) {
     error!("FATAL: {err}");
-    error!("powering off in {} s", PAUSE.as_secs());
+    summary(sys);
+    if policy.shell_on_fatal {
+        if has_shell(sys) {
+            info!(
+                "rd.shell: starting an emergency shell; exit it to {}",
+                policy.action.name()
+            );
+            report_shell(sys.run_shell(SHELL, "emergency"));
+        } else {
+            warn!("rd.shell: no shell in this initramfs (pack one with `cargo xtask initramfs --busybox`)");
+        }
+    }
+    act(sys, policy.action);
+}
+
+/// What was found, so the reason can be read in context.
+fn summary(sys: &impl Sys) {
+    let devices: Vec<String> = discover::scan(sys).iter().map(|d| d.describe()).collect();
+    error!(
+        "block devices: {}",
+        if devices.is_empty() {
+            String::from("none")
+        } else {
+            devices.join("; ")
+        }
+    );
+    let mounts = sys.read_file("/proc/self/mounts").unwrap_or_default();
+    let ours: Vec<String> = String::from_utf8_lossy(&mounts)
+        .lines()
+        .filter_map(|line| {
+            let mut fields = line.split_whitespace();
+            let (source, target, fstype) = (fields.next()?, fields.next()?, fields.next()?);
+            (target.starts_with("/run/") || target.starts_with("/sysroot"))
+                .then(|| format!("{target} ({fstype} {source})"))
+        })
+        .collect();
+    if !ours.is_empty() {
+        error!("mounted so far: {}", ours.join("; "));
+    }
+}
+
+fn act(sys: &impl Sys, action: EmergencyAction) {
+    error!(
+        "{} in {} s (rd.emergency={})",
+        action.name(),
+        PAUSE.as_secs(),
+        action.name()
+    );
     sys.sleep(PAUSE);
-    let errno = sys.power_off();
-    error!("power off failed: {}; halting here", errno_text(errno));
+    let errno = sys.power(action);
+    error!(
+        "{} failed: {}; stopping here",
+        action.name(),
+        errno_text(errno)
+    );
 }
 
 /// Sends a panic anywhere in the init to the same policy as any other fatal
 /// error, instead of the kernel's "Attempted to kill init". The hook formats
-/// into the logger's stack buffer and never returns.
+/// into the logger's stack buffer, allocates nothing and never returns.
 pub fn install_panic_hook() {
     std::panic::set_hook(Box::new(|info| {
         error!("FATAL: internal error (please report): {info}");
         let sys = crate::sys::RealSys::new();
-        error!("powering off in {} s", PAUSE.as_secs());
-        sys.sleep(PAUSE);
-        let errno = sys.power_off();
-        error!("power off failed: {}; halting here", errno_text(errno));
+        act(&sys, panic_action());
         loop {
             sys.sleep(Duration::from_secs(3600));
         }

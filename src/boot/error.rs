@@ -10,6 +10,7 @@ use crate::sys::Errno;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stage {
     EarlyMounts,
+    Break,
     Cmdline,
     FindMedium,
     MountMedium,
@@ -24,6 +25,7 @@ impl Stage {
     pub fn name(self) -> &'static str {
         match self {
             Stage::EarlyMounts => "early mounts",
+            Stage::Break => "break",
             Stage::Cmdline => "command line",
             Stage::FindMedium => "find medium",
             Stage::MountMedium => "mount medium",

@@ -15,10 +15,15 @@ use crate::plan::{
 use crate::probe::{self, FsType, PROBE_BYTES};
 use crate::sys::{FileKind, Sys};
 
-/// Mounts the medium, then the image on it, then the writable root.
-pub fn prepare_root<S: Sys>(sys: &S, cfg: &LiveConfig, found: &Found) -> Result<(), BootError> {
+/// Mounts the medium, then the image on it; returns what the root will be
+/// built on.
+pub fn open_image<S: Sys>(
+    exec: &mut Executor<'_, S>,
+    sys: &S,
+    cfg: &LiveConfig,
+    found: &Found,
+) -> Result<Layout, BootError> {
     warn_unsupported(cfg);
-    let mut exec = Executor::new(sys);
     let medium = Medium {
         device: &found.device,
         fstype: found.fs.fstype,
@@ -34,27 +39,35 @@ pub fn prepare_root<S: Sys>(sys: &S, cfg: &LiveConfig, found: &Found) -> Result<
             ImageSource::SquashedDevice(found.device.clone())
         }
     };
-    let layout = match &source {
-        ImageSource::FsImage(path) => Layout::FsImage {
+    match &source {
+        ImageSource::FsImage(path) => Ok(Layout::FsImage {
             path: path.clone(),
             fstype: image_type(sys, path, Stage::MountImage)?,
             in_squashfs: false,
-        },
+        }),
         ImageSource::SquashedFile(path) => {
             let fstype = squashed_type(sys, path)?;
             exec.run(Stage::MountImage, &plan::mount_image(&source, fstype))?;
-            inside_image(sys, Source::Loop(LoopSlot::Image), path)?
+            inside_image(sys, Source::Loop(LoopSlot::Image), path)
         }
         ImageSource::SquashedDevice(device) => {
             exec.run(
                 Stage::MountImage,
                 &plan::mount_image(&source, found.fs.fstype),
             )?;
-            inside_image(sys, Source::Path(device.clone()), device)?
+            inside_image(sys, Source::Path(device.clone()), device)
         }
-    };
-    info!("writable layer: {:?}", plan::choose_layer(cfg, &layout));
-    exec.run(Stage::AssembleRoot, &plan::assemble_root(cfg, &layout))
+    }
+}
+
+/// Stacks the writable layer and mounts the new root.
+pub fn assemble<S: Sys>(
+    exec: &mut Executor<'_, S>,
+    cfg: &LiveConfig,
+    layout: &Layout,
+) -> Result<(), BootError> {
+    info!("writable layer: {:?}", plan::choose_layer(cfg, layout));
+    exec.run(Stage::AssembleRoot, &plan::assemble_root(cfg, layout))
 }
 
 /// Options that are understood but not carried out yet: say so once.

@@ -18,33 +18,49 @@ pub use error::{BootError, Cause, Stage};
 
 use crate::cmdline::Cmdline;
 use crate::config::{LiveConfig, LiveRoot};
+use crate::policy::{BreakPoint, Policy};
 use crate::sys::{RealSys, Sys};
+use execute::Executor;
 
 /// Runs the boot as PID 1; never returns.
 pub fn pid1_main() -> ! {
     crate::logger::init();
     emergency::install_panic_hook();
     let sys = RealSys::new();
-    let err = match run(&sys) {
+    let mut policy = Policy::default();
+    let err = match run(&sys, &mut policy) {
         Ok(never) => match never {},
         Err(err) => err,
     };
-    emergency::fatal(&sys, &err);
+    emergency::fatal(&sys, &policy, &err);
     loop {
         sys.sleep(Duration::from_secs(3600));
     }
 }
 
 /// The whole boot. Succeeds only by exec'ing the real init, so it only
-/// ever returns the reason it stopped.
-pub fn run<S: Sys>(sys: &S) -> Result<Infallible, BootError> {
+/// ever returns the reason it stopped; `policy` is filled in as soon as the
+/// command line is read, for the caller to act on that reason.
+pub fn run<S: Sys>(sys: &S, policy: &mut Policy) -> Result<Infallible, BootError> {
     early::mount_api_filesystems(sys)?;
     sys.attach_console();
     info!("liveinit {} starting", env!("CARGO_PKG_VERSION"));
     let throttle = early::unthrottle_kmsg(sys);
 
-    let cfg = read_config(sys)?;
+    let cmdline = read_cmdline(sys)?;
+    *policy = Policy::from_cmdline(&cmdline);
+    emergency::remember(policy);
+    for warning in &policy.warnings {
+        warn!("{warning}");
+    }
+    let stop = |point| emergency::at_break(sys, policy, point);
+    stop(BreakPoint::Cmdline)?;
+    let cfg = live_config(&cmdline)?;
+
+    stop(BreakPoint::PreUdev)?;
     modules::load_packed(sys);
+    stop(BreakPoint::PreTrigger)?;
+    stop(BreakPoint::Initqueue)?;
     let LiveRoot::Device(spec) = &cfg.root else {
         return Err(BootError::message(
             Stage::FindMedium,
@@ -53,21 +69,32 @@ pub fn run<S: Sys>(sys: &S) -> Result<Infallible, BootError> {
         ));
     };
     let found = discover::find_medium(sys, spec, Duration::from_secs(cfg.retry_secs.into()))?;
-    live::prepare_root(sys, &cfg, &found)?;
-    let inits = handoff::usable_inits(sys, &cfg)?;
 
+    stop(BreakPoint::PreMount)?;
+    let mut exec = Executor::new(sys);
+    let layout = live::open_image(&mut exec, sys, &cfg, &found)?;
+    stop(BreakPoint::Mount)?;
+    live::assemble(&mut exec, &cfg, &layout)?;
+
+    stop(BreakPoint::PrePivot)?;
+    let inits = handoff::usable_inits(sys, &cfg)?;
+    stop(BreakPoint::Cleanup)?;
     early::restore_kmsg(sys, throttle);
+    stop(BreakPoint::SwitchRoot)?;
     Err(handoff::switch_and_exec(sys, &cfg, &inits))
 }
 
-fn read_config(sys: &impl Sys) -> Result<LiveConfig, BootError> {
+fn read_cmdline(sys: &impl Sys) -> Result<Cmdline, BootError> {
     let text = cmdline_text(sys)?;
     info!(
         "command line: {}",
         text.split_whitespace().collect::<Vec<_>>().join(" ")
     );
-    let cmdline = Cmdline::parse(&text);
-    let cfg = LiveConfig::from_cmdline(&cmdline)
+    Ok(Cmdline::parse(&text))
+}
+
+fn live_config(cmdline: &Cmdline) -> Result<LiveConfig, BootError> {
+    let cfg = LiveConfig::from_cmdline(cmdline)
         .map_err(|e| BootError::new(Stage::Cmdline, "", Cause::Config(e)))?;
     crate::logger::set_verbose(cfg.debug);
     for warning in &cfg.warnings {

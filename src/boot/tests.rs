@@ -24,10 +24,16 @@ fn live_machine(cmdline: &str) -> FakeSys {
 }
 
 fn boot(sys: &FakeSys) -> BootError {
-    match run(sys) {
+    boot_with_policy(sys).0
+}
+
+fn boot_with_policy(sys: &FakeSys) -> (BootError, Policy) {
+    let mut policy = Policy::default();
+    let err = match run(sys, &mut policy) {
         Ok(never) => match never {},
         Err(e) => e,
-    }
+    };
+    (err, policy)
 }
 
 #[test]
@@ -213,9 +219,10 @@ fn a_bad_command_line_stops_at_the_cmdline_stage() {
 fn emergency_pauses_then_powers_off() {
     let sys = FakeSys::new();
     let err = BootError::message(Stage::FindMedium, "LABEL=x", "gone");
-    emergency::fatal(&sys, &err);
+    emergency::fatal(&sys, &Policy::default(), &err);
     assert_eq!(sys.now(), emergency::PAUSE);
-    assert_eq!(sys.calls(), ["power_off"]);
+    assert_eq!(sys.calls_starting("power"), ["power poweroff"]);
+    assert!(sys.calls_starting("shell").is_empty());
 }
 
 /// A disc whose squashfs nests `LiveOS/rootfs.img` (ext4): the classic
@@ -360,5 +367,132 @@ fn bad_option_values_stop_the_boot_naming_the_option() {
             "{err}"
         );
         assert!(sys.calls_starting("mount /dev/sr0").is_empty());
+    }
+}
+
+/// The machine of `live_machine` with a shell in the initramfs.
+fn with_shell(sys: FakeSys) -> FakeSys {
+    sys.executable("/", emergency::SHELL);
+    sys
+}
+
+#[test]
+fn each_break_point_opens_a_shell_then_the_boot_goes_on() {
+    let expectations = [
+        ("cmdline", "load"),
+        ("pre-udev", "read /dev/sr0"),
+        ("pre-trigger", "read /dev/sr0"),
+        ("initqueue", "read /dev/sr0"),
+        ("pre-mount", "mount /dev/sr0"),
+        ("mount", "attach /run/initramfs/squashfs/LiveOS/rootfs.img"),
+        ("pre-pivot", "switch_root"),
+        ("cleanup", "switch_root"),
+    ];
+    for (point, comes_after) in expectations {
+        let sys = with_shell(nested_machine(&format!(
+            r"root=live:CDLABEL=My\x20Disk rd.break={point}"
+        )));
+        sys.file(modules::LOAD_LIST, b"/lib/modules/k/a.ko\n");
+        let err = boot(&sys);
+        assert_eq!(err.stage, Stage::ExecInit, "{point}: {err}");
+        let calls = sys.calls();
+        let shell = calls
+            .iter()
+            .position(|c| c == &format!("shell /bin/sh (rd.break={point})"))
+            .unwrap_or_else(|| panic!("{point}: no shell in {calls:#?}"));
+        let next = calls
+            .iter()
+            .position(|c| c.starts_with(comes_after))
+            .unwrap_or_else(|| panic!("{point}: no {comes_after}"));
+        assert!(
+            shell < next,
+            "{point}: shell must come before {comes_after}"
+        );
+    }
+}
+
+#[test]
+fn a_bare_break_stops_just_before_the_switch() {
+    let sys = with_shell(live_machine(r"root=live:CDLABEL=My\x20Disk rd.break"));
+    let _ = boot(&sys);
+    let calls = sys.calls();
+    let shell = calls
+        .iter()
+        .position(|c| c == "shell /bin/sh (rd.break)")
+        .unwrap();
+    let switch = calls
+        .iter()
+        .position(|c| c == "switch_root /sysroot")
+        .unwrap();
+    assert_eq!(shell + 1, switch, "{calls:#?}");
+}
+
+#[test]
+fn a_break_without_a_shell_is_an_error_naming_the_way_out() {
+    let sys = live_machine(r"root=live:CDLABEL=My\x20Disk rd.break=pre-mount rd.emergency=reboot");
+    let (err, policy) = boot_with_policy(&sys);
+    assert_eq!(err.stage, Stage::Break);
+    assert_eq!(err.subject, "rd.break=pre-mount");
+    assert!(err.to_string().contains("--busybox"), "{err}");
+    assert!(sys.calls_starting("mount /dev/sr0").is_empty());
+    emergency::fatal(&sys, &policy, &err);
+    assert_eq!(sys.calls_starting("power"), ["power reboot"]);
+}
+
+#[test]
+fn rd_shell_offers_a_shell_on_fatal_errors_then_acts() {
+    let sys = with_shell(live_machine(
+        "root=live:CDLABEL=NOPE rd.retry=1 rd.shell rd.emergency=halt",
+    ));
+    let (err, policy) = boot_with_policy(&sys);
+    emergency::fatal(&sys, &policy, &err);
+    let calls = sys.calls();
+    let shell = calls
+        .iter()
+        .position(|c| c == "shell /bin/sh (emergency)")
+        .unwrap();
+    let power = calls.iter().position(|c| c == "power halt").unwrap();
+    assert!(shell < power);
+}
+
+#[test]
+fn fatal_errors_without_rd_shell_start_no_shell_even_if_there_is_one() {
+    let sys = with_shell(live_machine("root=live:CDLABEL=NOPE rd.retry=1"));
+    let (err, policy) = boot_with_policy(&sys);
+    emergency::fatal(&sys, &policy, &err);
+    assert!(sys.calls_starting("shell").is_empty());
+    assert_eq!(sys.calls_starting("power"), ["power poweroff"]);
+}
+
+#[test]
+fn the_policy_applies_even_when_the_live_options_are_wrong() {
+    let sys = live_machine("root=/dev/sda1 rd.emergency=reboot");
+    let (err, policy) = boot_with_policy(&sys);
+    assert_eq!(err.stage, Stage::Cmdline);
+    assert_eq!(policy.action, crate::policy::EmergencyAction::Reboot);
+}
+
+#[test]
+fn an_injected_failure_at_every_step_is_reported_with_its_step() {
+    // Every system operation the nested (dm snapshot) boot makes, failed in
+    // turn: the boot must stop with an error naming that very operation.
+    let reference = nested_machine(r"root=live:CDLABEL=My\x20Disk");
+    let _ = boot(&reference);
+    let operations: Vec<String> = reference
+        .calls()
+        .into_iter()
+        .filter(|c| !c.starts_with("read ") && !c.starts_with("exec ") && c != "console")
+        .collect();
+    assert!(operations.len() > 20, "{operations:#?}");
+    for op in operations {
+        let sys = nested_machine(r"root=live:CDLABEL=My\x20Disk");
+        sys.fail(&op, Errno::IO);
+        let err = boot(&sys);
+        let text = err.to_string();
+        assert!(
+            text.contains("Input/output error"),
+            "failing `{op}` gave: {text}"
+        );
+        assert_ne!(err.stage, Stage::ExecInit, "failing `{op}` was not noticed");
     }
 }

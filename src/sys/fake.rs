@@ -6,7 +6,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use super::{Errno, FileKind, MountFlags, SwitchError, Sys, SysResult};
+use super::{EmergencyAction, Errno, FileKind, MountFlags, SwitchError, Sys, SysResult};
 
 #[derive(Default)]
 pub struct FakeSys {
@@ -288,8 +288,13 @@ impl Sys for FakeSys {
         let _ = self.record("console".to_owned());
     }
 
-    fn power_off(&self) -> Errno {
-        let _ = self.record("power_off".to_owned());
+    fn run_shell(&self, path: &str, note: &str) -> SysResult<i32> {
+        self.record(format!("shell {path} ({note})"))?;
+        Ok(0)
+    }
+
+    fn power(&self, action: EmergencyAction) -> Errno {
+        let _ = self.record(format!("power {}", action.name()));
         Errno::PERM
     }
 }

@@ -12,6 +12,7 @@ mod loopdev;
 mod mounts;
 mod power;
 mod real;
+mod shell;
 mod switch_root;
 
 #[cfg(test)]
@@ -20,6 +21,7 @@ pub mod fake;
 use std::time::Duration;
 
 pub use crate::plan::MountFlags;
+pub use crate::policy::EmergencyAction;
 pub use real::RealSys;
 pub use rustix::io::Errno;
 
@@ -114,6 +116,10 @@ pub trait Sys {
     /// Once `/dev` is mounted: makes fds 0–2 the console if the kernel did
     /// not, and starts logging to `/dev/kmsg`.
     fn attach_console(&self);
-    /// Flushes filesystems and powers off; returns only if that failed.
-    fn power_off(&self) -> Errno;
+    /// Runs an interactive shell on the console and waits for it to exit;
+    /// `note` goes into its prompt (why it was started).
+    fn run_shell(&self, path: &str, note: &str) -> SysResult<i32>;
+    /// Flushes filesystems and powers off, reboots or halts; returns only
+    /// if that failed.
+    fn power(&self, action: EmergencyAction) -> Errno;
 }

@@ -1,13 +1,21 @@
-//! Powering off.
+//! Powering off, rebooting, halting.
 
 use rustix::io::Errno;
 use rustix::system::{reboot, RebootCommand};
 
-/// Flushes every filesystem, then powers the machine off.
-pub fn power_off() -> Errno {
+use crate::policy::EmergencyAction;
+
+/// Flushes every filesystem, then does `action`. Returns only on failure.
+pub fn power(action: EmergencyAction) -> Errno {
     rustix::fs::sync();
-    match reboot(RebootCommand::PowerOff) {
-        Ok(()) => Errno::INVAL,
+    let command = match action {
+        EmergencyAction::PowerOff => RebootCommand::PowerOff,
+        EmergencyAction::Reboot => RebootCommand::Restart,
+        EmergencyAction::Halt => RebootCommand::Halt,
+    };
+    match reboot(command) {
+        // Halt returns to the caller on some kernels: nothing runs after it.
+        Ok(()) => Errno::INTR,
         Err(e) => e,
     }
 }

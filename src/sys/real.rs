@@ -7,8 +7,8 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use super::{
-    console, dm, fsops, kmod, loopdev, mounts, power, switch_root, Errno, FileKind, MountFlags,
-    SwitchError, Sys, SysResult,
+    console, dm, fsops, kmod, loopdev, mounts, power, shell, switch_root, EmergencyAction, Errno,
+    FileKind, MountFlags, SwitchError, Sys, SysResult,
 };
 
 /// The kernel, as PID 1 sees it.
@@ -153,7 +153,11 @@ impl Sys for RealSys {
         crate::logger::attach_kmsg();
     }
 
-    fn power_off(&self) -> Errno {
-        power::power_off()
+    fn run_shell(&self, path: &str, note: &str) -> SysResult<i32> {
+        shell::run_shell(path, note)
+    }
+
+    fn power(&self, action: EmergencyAction) -> Errno {
+        power::power(action)
     }
 }

@@ -1,7 +1,8 @@
 //! The probe: installed as the live root's `/sbin/init`, it reports on the
 //! console what the real init sees after liveinit handed over (PID, mounts,
-//! writability of `/`, the live medium, `/run`, its open fds), then syncs and
-//! powers off. Format: `qemu_tests::report`.
+//! writability of `/`, the live medium, `/run`, `/dev/live-base` and
+//! `/dev/mapper`, the device-mapper and loop devices, its open fds), then
+//! syncs and powers off. Format: `qemu_tests::report`.
 //!
 //! It must never hang and never panic: every step that fails is reported as
 //! `error=…` and the probe goes on. If powering off fails, PID 1 exits, the
@@ -28,6 +29,21 @@ const RUN_INTERESTING: &[&str] = &[
     "/run/ovlwork",
     "/run/initramfs",
     "/run/initramfs/live",
+    "/run/initramfs/livedev",
+    "/run/initramfs/squashfs",
+    "/run/initramfs/.need_shutdown",
+    "/run/initramfs/fsimg/rootfs.img",
+    "/run/initramfs/thin-overlay/data",
+    "/run/initramfs/thin-overlay/meta",
+];
+/// Paths under /dev that are always reported (plus everything in /dev/mapper).
+const DEV_INTERESTING: &[&str] = &[
+    "/dev/live-base",
+    "/dev/root",
+    "/dev/mapper/live-rw",
+    "/dev/mapper/live-base",
+    "/dev/mapper/live-ro",
+    "/dev/mapper/live-overlay-pool",
 ];
 const LIVE_MAX_DEPTH: usize = 3;
 const LIVE_MAX_ENTRIES: usize = 200;
@@ -98,6 +114,15 @@ fn main() {
 
     for line in run_entries() {
         out(&format!("run.entry={line}"));
+    }
+    for line in dev_entries() {
+        out(&format!("dev.entry={line}"));
+    }
+    for line in dm_devices() {
+        out(&format!("dm={line}"));
+    }
+    for line in loop_devices() {
+        out(&format!("loop={line}"));
     }
 
     match fds {
@@ -186,9 +211,7 @@ fn pid1_fds() -> Result<Vec<(u32, String, String)>, String> {
 
 fn fd_kind(m: &fs::Metadata) -> String {
     use std::os::unix::fs::{FileTypeExt, MetadataExt};
-    let dev = m.rdev();
-    let major = ((dev >> 8) & 0xfff) | ((dev >> 32) & !0xfff);
-    let minor = (dev & 0xff) | ((dev >> 12) & !0xff);
+    let (major, minor) = split_dev(m.rdev());
     let t = m.file_type();
     if t.is_char_device() {
         format!("chr:{major}:{minor}")
@@ -298,22 +321,130 @@ fn run_entries() -> Vec<String> {
             }
         }
     }
+    describe_paths(paths)
+}
+
+/// `/dev/live-base` & co. and everything in `/dev/mapper`.
+fn dev_entries() -> Vec<String> {
+    let mut paths: Vec<String> = DEV_INTERESTING.iter().map(|s| s.to_string()).collect();
+    if let Ok(rd) = fs::read_dir("/dev/mapper") {
+        for e in rd.flatten() {
+            paths.push(e.path().to_string_lossy().into_owned());
+        }
+    }
+    describe_paths(paths)
+}
+
+/// `<path> <kind>` for each path, sorted, without duplicates.
+fn describe_paths(mut paths: Vec<String>) -> Vec<String> {
     paths.sort();
     paths.dedup();
     paths
         .into_iter()
-        .map(|p| {
-            let kind = match fs::symlink_metadata(&p) {
+        .map(|p| format!("{} {}", escape(&p), path_kind(&p)))
+        .collect()
+}
+
+/// What `path` is, without following a final symlink.
+fn path_kind(path: &str) -> String {
+    use std::os::unix::fs::FileTypeExt;
+    match fs::symlink_metadata(path) {
+        Err(_) => "missing".to_string(),
+        Ok(m) if m.file_type().is_symlink() => match fs::read_link(path) {
+            Ok(t) => format!("symlink {}", escape(&t.to_string_lossy())),
+            Err(_) => "symlink ?".to_string(),
+        },
+        Ok(m) if m.is_dir() => "dir".to_string(),
+        Ok(m) if m.is_file() => "file".to_string(),
+        Ok(m) if m.file_type().is_block_device() => format!("block {}", dev_number(&m)),
+        Ok(_) => "other".to_string(),
+    }
+}
+
+/// `MAJ:MIN` of a device node.
+fn dev_number(m: &fs::Metadata) -> String {
+    use std::os::unix::fs::MetadataExt;
+    let (major, minor) = split_dev(m.rdev());
+    format!("{major}:{minor}")
+}
+
+fn split_dev(dev: u64) -> (u64, u64) {
+    let major = ((dev >> 8) & 0xfff) | ((dev >> 32) & !0xfff);
+    let minor = (dev & 0xff) | ((dev >> 12) & !0xff);
+    (major, minor)
+}
+
+/// Kernel names under /sys/block starting with `prefix`, sorted.
+fn sys_block_names(prefix: &str) -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir("/sys/block")
+        .map(|rd| {
+            rd.flatten()
+                .filter_map(|e| e.file_name().into_string().ok())
+                .filter(|n| n.starts_with(prefix))
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+/// A one-line sysfs attribute, trimmed (`?` if unreadable).
+fn sys_attr(kname: &str, attr: &str) -> String {
+    fs::read_to_string(format!("/sys/block/{kname}/{attr}"))
+        .map(|s| s.trim().to_string())
+        .unwrap_or_else(|_| "?".into())
+}
+
+/// One line per device-mapper device: name, kernel name, dev, ro, size,
+/// slaves, and what `/dev/mapper/<name>` is.
+fn dm_devices() -> Vec<String> {
+    use std::os::unix::fs::FileTypeExt;
+    sys_block_names("dm-")
+        .into_iter()
+        .map(|kname| {
+            let name = sys_attr(&kname, "dm/name");
+            let mut slaves: Vec<String> = fs::read_dir(format!("/sys/block/{kname}/slaves"))
+                .map(|rd| {
+                    rd.flatten()
+                        .filter_map(|e| e.file_name().into_string().ok())
+                        .collect()
+                })
+                .unwrap_or_default();
+            slaves.sort();
+            // Follows a symlink, as `test -b` does (udev makes them links).
+            let mapper = match fs::metadata(format!("/dev/mapper/{name}")) {
                 Err(_) => "missing".to_string(),
-                Ok(m) if m.file_type().is_symlink() => match fs::read_link(&p) {
-                    Ok(t) => format!("symlink {}", escape(&t.to_string_lossy())),
-                    Err(_) => "symlink ?".to_string(),
-                },
-                Ok(m) if m.is_dir() => "dir".to_string(),
-                Ok(m) if m.is_file() => "file".to_string(),
-                Ok(_) => "other".to_string(),
+                Ok(m) if m.file_type().is_block_device() => dev_number(&m),
+                Ok(_) => "not-block".to_string(),
             };
-            format!("{} {kind}", escape(&p))
+            format!(
+                "{} kname={kname} dev={} ro={} sectors={} slaves={} mapper={mapper}",
+                escape(&name),
+                sys_attr(&kname, "dev"),
+                sys_attr(&kname, "ro"),
+                sys_attr(&kname, "size"),
+                slaves.join(","),
+            )
+        })
+        .collect()
+}
+
+/// One line per bound loop device (those with a backing file).
+fn loop_devices() -> Vec<String> {
+    sys_block_names("loop")
+        .into_iter()
+        .filter_map(|kname| {
+            let backing = fs::read_to_string(format!("/sys/block/{kname}/loop/backing_file"))
+                .ok()?
+                .trim_end_matches('\n')
+                .to_string();
+            Some(format!(
+                "{kname} dev={} ro={} sectors={} backing={}",
+                sys_attr(&kname, "dev"),
+                sys_attr(&kname, "ro"),
+                sys_attr(&kname, "size"),
+                escape(&backing)
+            ))
         })
         .collect()
 }
