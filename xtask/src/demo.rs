@@ -41,6 +41,8 @@ pub fn cmd(args: &[String]) -> Result<()> {
         output: initrd.clone(),
         compression: Compression::Zstd,
         extra_files: Vec::new(),
+        // A shell in the initramfs, so rd.break=… works in the demo too.
+        busybox: Some(HOST_BUSYBOX.into()),
     })?;
     let probe = qemu_tests::build_probe()?;
 

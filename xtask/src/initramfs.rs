@@ -58,7 +58,45 @@ pub struct PackOptions {
     pub output: PathBuf,
     pub compression: Compression,
     pub extra_files: Vec<ExtraFile>,
+    /// A static busybox to pack as `/bin/busybox`, with `/bin/sh` and
+    /// common applets linked to it: the shell for `rd.break` / `rd.shell`.
+    pub busybox: Option<PathBuf>,
 }
+
+/// Where Debian's busybox-static puts its binary.
+pub const DEFAULT_BUSYBOX: &str = "/bin/busybox";
+
+/// The busybox applets linked in `/bin`: enough to look around and repair.
+const BUSYBOX_APPLETS: [&str; 28] = [
+    "sh",
+    "ls",
+    "cat",
+    "less",
+    "vi",
+    "grep",
+    "find",
+    "mount",
+    "umount",
+    "dmesg",
+    "mkdir",
+    "ln",
+    "cp",
+    "mv",
+    "rm",
+    "ps",
+    "df",
+    "stat",
+    "free",
+    "blkid",
+    "losetup",
+    "lsmod",
+    "insmod",
+    "switch_root",
+    "reboot",
+    "poweroff",
+    "sleep",
+    "echo",
+];
 
 /// Mount points and the like the init expects to exist before it mounts
 /// anything; `sysroot` is where the live root gets assembled.
@@ -120,6 +158,20 @@ pub(crate) fn assemble(init: &Path, skel: &Path, opts: &PackOptions) -> Result<A
         a.file(&m.archive_path, 0o644, m.data.clone())?;
     }
     a.file("init", 0o755, read(init)?)?;
+    if let Some(busybox) = &opts.busybox {
+        let bytes = read(busybox)?;
+        crate::build_init::check_static(&bytes).with_context(|| {
+            format!(
+                "{} cannot run in the initramfs, which has no libraries \
+                 (on Debian: apt-get install busybox-static)",
+                busybox.display()
+            )
+        })?;
+        a.file("bin/busybox", 0o755, bytes)?;
+        for applet in BUSYBOX_APPLETS {
+            a.symlink(&format!("bin/{applet}"), "busybox")?;
+        }
+    }
     for extra in &opts.extra_files {
         a.file(&extra.archive_path, extra.mode, read(&extra.host_path)?)
             .with_context(|| format!("extra file {}", extra.host_path.display()))?;
@@ -213,6 +265,7 @@ fn write_atomically(output: &Path, bytes: &[u8]) -> Result<()> {
 
 const USAGE: &str = "\
 usage: cargo xtask initramfs --modules-dir DIR --output FILE [--compress zstd|gzip|xz|none]
+                            [--busybox[=PATH]]
 
 Builds the init (release, static, x86_64-unknown-linux-musl) and packs it into
 a cpio initramfs at FILE with initramfs-skel/, /dev/console, and the storage,
@@ -223,6 +276,8 @@ their load order is written to /etc/liveinit/modules.load.
   --modules-dir DIR   lib/modules/<version> tree (modules.dep optional)
   --output FILE       where to write the image
   --compress FORMAT   zstd (default), gzip, xz (CRC32 check) or none
+  --busybox[=PATH]    add a static busybox (default /bin/busybox) as /bin/sh and
+                      common tools, for rd.break and rd.shell
   -h, --help          print this help
 
 The output is reproducible: mtimes come from SOURCE_DATE_EPOCH (default 0).
@@ -232,6 +287,7 @@ pub fn cmd(args: &[String]) -> Result<()> {
     let mut modules_dir = None;
     let mut output = None;
     let mut compression = Compression::Zstd;
+    let mut busybox = None;
     let mut args = args.iter();
     while let Some(arg) = args.next() {
         let (flag, inline) = match arg.split_once('=') {
@@ -241,6 +297,12 @@ pub fn cmd(args: &[String]) -> Result<()> {
         if matches!(flag, "-h" | "--help") {
             print!("{USAGE}");
             return Ok(());
+        }
+        if flag == "--busybox" {
+            busybox = Some(PathBuf::from(
+                inline.unwrap_or_else(|| DEFAULT_BUSYBOX.to_owned()),
+            ));
+            continue;
         }
         if !matches!(flag, "--modules-dir" | "--output" | "--compress") {
             bail!("unknown option '{arg}'\n\n{USAGE}");
@@ -263,6 +325,7 @@ pub fn cmd(args: &[String]) -> Result<()> {
         output,
         compression,
         extra_files: Vec::new(),
+        busybox,
     })
 }
 
@@ -335,6 +398,7 @@ pub(crate) mod tests {
             modules_dir: kdir,
             output: tmp.join("out.img"),
             compression: Compression::Zstd,
+            busybox: None,
             extra_files: vec![ExtraFile {
                 archive_path: "usr/bin/busybox".into(),
                 host_path: extra,
@@ -389,6 +453,33 @@ pub(crate) mod tests {
                 assert!(p < c, "{parent} after {name}");
             }
         }
+    }
+
+    #[test]
+    fn busybox_is_packed_with_its_applet_links() {
+        let tmp = TempDir::new("busybox");
+        let (init, _, mut opts) = fixture(tmp.path());
+        // The fixture's skeleton links bin -> usr/bin; ours has no bin.
+        let skel = tmp.path().join("no-skeleton");
+        let host_busybox = Path::new(DEFAULT_BUSYBOX);
+        assert!(
+            host_busybox.exists(),
+            "busybox-static is a host package of the test suite"
+        );
+        opts.busybox = Some(host_busybox.to_path_buf());
+        let a = assemble(&init, &skel, &opts).unwrap();
+        let entries = parse(&a.cpio.to_bytes(7).unwrap());
+        let find = |name: &str| entries.iter().find(|e| e.name == name).unwrap();
+        assert_eq!(find("bin/busybox").mode, 0o100_755);
+        assert_eq!(find("bin/sh").data, b"busybox");
+        assert_eq!(find("bin/sh").mode & 0o170_000, 0o120_000);
+
+        // A dynamically linked binary would not run: refuse it.
+        opts.busybox = Some(PathBuf::from("/bin/ls"));
+        let Err(err) = assemble(&init, &skel, &opts) else {
+            panic!("a dynamic busybox was accepted");
+        };
+        assert!(format!("{err:#}").contains("busybox-static"), "{err:#}");
     }
 
     #[test]

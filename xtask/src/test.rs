@@ -84,6 +84,7 @@ fn stages(run: &mut Stages, boot: bool) -> Result<()> {
             output: initramfs.clone(),
             compression: Compression::Zstd,
             extra_files: Vec::new(),
+            busybox: None,
         })
     })?;
     let probe = run.stage("probe build", qemu_tests::build_probe)?;
