@@ -27,6 +27,7 @@ pub mod explain;
 pub mod plan;
 pub mod policy;
 pub mod probe;
+pub mod usage;
 
 #[cfg(feature = "std")]
 pub mod boot;
@@ -34,3 +35,6 @@ pub mod boot;
 pub mod logger;
 #[cfg(feature = "std")]
 pub mod sys;
+
+#[cfg(test)]
+mod fuzz_tests;

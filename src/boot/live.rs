@@ -9,11 +9,12 @@ use super::execute::Executor;
 use crate::config::LiveConfig;
 use crate::plan::image::{rootfs_img_path, squash_img_path, NESTED_ROOTFS};
 use crate::plan::{
-    self, ImageFacts, ImageSource, Layout, LoopSlot, Medium, MediumPlan, Source, LIVE_MNT,
+    self, ImageFacts, ImageSource, Layer, Layout, LoopSlot, Medium, MediumPlan, Source, LIVE_MNT,
     SQUASH_MNT,
 };
 use crate::probe::{self, FsType, PROBE_BYTES};
 use crate::sys::{FileKind, Sys};
+use crate::usage::mem_total_mib;
 
 /// Mounts the medium, then the image on it; returns what the root will be
 /// built on.
@@ -63,11 +64,36 @@ pub fn open_image<S: Sys>(
 /// Stacks the writable layer and mounts the new root.
 pub fn assemble<S: Sys>(
     exec: &mut Executor<'_, S>,
+    sys: &S,
     cfg: &LiveConfig,
     layout: &Layout,
 ) -> Result<(), BootError> {
-    info!("writable layer: {:?}", plan::choose_layer(cfg, layout));
+    let layer = plan::choose_layer(cfg, layout);
+    info!("writable layer: {layer:?}");
+    if matches!(layer, Layer::Snapshot | Layer::Thin) {
+        warn_if_cow_exceeds_ram(sys, cfg.overlay.size_mib);
+    }
     exec.run(Stage::AssembleRoot, &plan::assemble_root(cfg, layout))
+}
+
+/// The copy-on-write store lives in RAM. If it may grow past the RAM there
+/// is, memory runs out before the snapshot can overflow cleanly (turning
+/// the root read-only): say so now, not when the machine is thrashing.
+fn warn_if_cow_exceeds_ram(sys: &impl Sys, size_mib: u64) {
+    let Some(ram_mib) = sys
+        .read_file("/proc/meminfo")
+        .ok()
+        .and_then(|b| mem_total_mib(&String::from_utf8_lossy(&b)))
+    else {
+        return;
+    };
+    if size_mib > ram_mib {
+        warn!(
+            "the overlay may hold {size_mib} MiB (rd.live.overlay.size) but the machine has \
+             {ram_mib} MiB of RAM, where it is kept: writing that much would exhaust memory \
+             before the overlay fills; set rd.live.overlay.size below {ram_mib}"
+        );
+    }
 }
 
 /// Options that are understood but not carried out yet: say so once.

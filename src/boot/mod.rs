@@ -74,7 +74,7 @@ pub fn run<S: Sys>(sys: &S, policy: &mut Policy) -> Result<Infallible, BootError
     let mut exec = Executor::new(sys);
     let layout = live::open_image(&mut exec, sys, &cfg, &found)?;
     stop(BreakPoint::Mount)?;
-    live::assemble(&mut exec, &cfg, &layout)?;
+    live::assemble(&mut exec, sys, &cfg, &layout)?;
 
     stop(BreakPoint::PrePivot)?;
     let inits = handoff::usable_inits(sys, &cfg)?;

@@ -1,0 +1,141 @@
+//! A short, deterministic fuzz run of everything the command line feeds:
+//! the tokenizer, the live configuration, the policy and `explain`. It runs
+//! in every `cargo test`; none of them may panic on any input.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use crate::cmdline::Cmdline;
+use crate::config::LiveConfig;
+use crate::explain::explain;
+use crate::policy::Policy;
+
+/// xorshift64*: small, deterministic, good enough to spread inputs.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        usize::try_from(self.next() % n.max(1) as u64).unwrap_or(0)
+    }
+
+    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+        items[self.below(items.len())]
+    }
+}
+
+/// Pieces the grammar cares about, so inputs reach deep into it.
+const KEYS: [&str; 24] = [
+    "root",
+    "rd.live.image",
+    "liveimg",
+    "rd.live.dir",
+    "live_dir",
+    "rd.live.squashimg",
+    "rd.overlay",
+    "rd.live.overlay",
+    "overlay",
+    "rd.live.overlay.size",
+    "rd.live.overlay.thin",
+    "rd.overlay.readonly",
+    "rd.overlay.reset",
+    "rd.writable.fsimg",
+    "rd.retry",
+    "rd.minmem",
+    "rd.break",
+    "rd.shell",
+    "rd.emergency",
+    "init",
+    "rootflags",
+    "check",
+    "ro",
+    "rw",
+];
+const VALUES: [&str; 24] = [
+    "",
+    "0",
+    "1",
+    "-5",
+    "abc",
+    "none",
+    "NONE",
+    "tmpfs:size=1M",
+    "live:",
+    "live:LABEL=",
+    "live:CDLABEL=My\\x20Disk",
+    "live:/dev/sr0",
+    "live:/dev/disk/by-label/a\\x2",
+    "live:UUID=x",
+    "live:/x.iso",
+    "live:http://h/x",
+    "LABEL=p:/LiveOS/o",
+    "pre-mount",
+    "reboot",
+    "18446744073709551616",
+    "\"",
+    "\"a b\"",
+    "=",
+    "\u{fffd}\u{0}",
+];
+
+fn random_cmdline(rng: &mut Rng) -> String {
+    let mut text = String::new();
+    for _ in 0..rng.below(24) {
+        match rng.below(6) {
+            // Raw junk, including quotes, NULs and non-ASCII.
+            0 => {
+                for _ in 0..rng.below(40) {
+                    let c = char::from_u32(u32::try_from(rng.next() % 0x3000).unwrap_or(32));
+                    text.push(c.unwrap_or('x'));
+                }
+            }
+            1 => text.push_str(rng.pick(&KEYS)),
+            2 => text.push_str("-- "),
+            _ => {
+                text.push_str(rng.pick(&KEYS));
+                text.push('=');
+                text.push_str(rng.pick(&VALUES));
+            }
+        }
+        text.push(if rng.below(8) == 0 { '\n' } else { ' ' });
+    }
+    text
+}
+
+fn feed(text: &str) {
+    let cmdline = Cmdline::parse(text);
+    let _ = LiveConfig::from_cmdline(&cmdline);
+    let _ = Policy::from_cmdline(&cmdline);
+    let _ = explain(text);
+}
+
+#[test]
+fn thousands_of_random_command_lines_never_panic() {
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    for _ in 0..20_000 {
+        feed(&random_cmdline(&mut rng));
+    }
+}
+
+#[test]
+fn four_kib_of_junk_is_rejected_with_a_reason() {
+    let mut rng = Rng(7);
+    let mut junk = String::new();
+    while junk.len() < 4096 {
+        junk.push(char::from(b'!' + u8::try_from(rng.below(90)).unwrap_or(0)));
+        if rng.below(9) == 0 {
+            junk.push(' ');
+        }
+    }
+    feed(&junk);
+    let err = LiveConfig::from_cmdline(&Cmdline::parse(&junk)).unwrap_err();
+    assert!(!alloc::format!("{err}").is_empty());
+    let words: Vec<&str> = junk.split_whitespace().collect();
+    assert!(words.len() > 100);
+}

@@ -1,0 +1,138 @@
+//! How full the writable layer is, from what the kernel reports: the
+//! device-mapper status of `live-rw`, or the filesystem holding overlayfs's
+//! upper dir. Pure parsing, for `liveinit status`.
+
+use core::fmt;
+
+/// What a snapshot or thin target's status line says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DmUsage {
+    /// `<used>/<total> <metadata>` in sectors (snapshot), or a thin pool's
+    /// data blocks `<used>/<total>`.
+    Used { used: u64, total: u64 },
+    /// The COW store filled up (`PO` snapshots): the root is now read-only.
+    Overflow,
+    /// The snapshot was invalidated (a full non-overflow snapshot).
+    Invalid,
+}
+
+impl DmUsage {
+    /// Parses a `snapshot` status line (`"2072/8192 24"`, `"Overflow"`,
+    /// `"Invalid"`).
+    pub fn from_snapshot_status(line: &str) -> Option<DmUsage> {
+        match line.trim() {
+            "Overflow" => return Some(DmUsage::Overflow),
+            "Invalid" => return Some(DmUsage::Invalid),
+            _ => {}
+        }
+        let fraction = line.split_whitespace().next()?;
+        fraction_usage(fraction)
+    }
+
+    /// Parses a `thin-pool` status line: `<transaction> <used meta>/<total
+    /// meta> <used data>/<total data> …`; the data blocks are what fills.
+    pub fn from_thin_pool_status(line: &str) -> Option<DmUsage> {
+        let data = line.split_whitespace().nth(2)?;
+        fraction_usage(data)
+    }
+
+    /// Percentage used, when known.
+    pub fn percent(self) -> Option<u64> {
+        match self {
+            DmUsage::Used { used, total } => used.saturating_mul(100).checked_div(total),
+            DmUsage::Overflow | DmUsage::Invalid => Some(100),
+        }
+    }
+}
+
+/// `MemTotal` from `/proc/meminfo`, in MiB.
+pub fn mem_total_mib(meminfo: &str) -> Option<u64> {
+    let line = meminfo.lines().find(|l| l.starts_with("MemTotal:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024)
+}
+
+fn fraction_usage(text: &str) -> Option<DmUsage> {
+    let (used, total) = text.split_once('/')?;
+    Some(DmUsage::Used {
+        used: used.parse().ok()?,
+        total: total.parse().ok()?,
+    })
+}
+
+impl fmt::Display for DmUsage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DmUsage::Used { used, total } => write!(
+                f,
+                "{}% used ({used} of {total})",
+                self.percent().unwrap_or(0)
+            ),
+            DmUsage::Overflow => {
+                f.write_str("FULL: the copy-on-write store overflowed, the root is now read-only")
+            }
+            DmUsage::Invalid => f.write_str(
+                "INVALID: the snapshot was invalidated when it filled up; the root is unusable",
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::string::ToString;
+
+    #[test]
+    fn snapshot_status_lines_as_the_kernel_prints_them() {
+        assert_eq!(
+            DmUsage::from_snapshot_status("2072/8192 24"),
+            Some(DmUsage::Used {
+                used: 2072,
+                total: 8192
+            })
+        );
+        assert_eq!(
+            DmUsage::from_snapshot_status("Overflow"),
+            Some(DmUsage::Overflow)
+        );
+        assert_eq!(
+            DmUsage::from_snapshot_status("Invalid"),
+            Some(DmUsage::Invalid)
+        );
+        assert_eq!(DmUsage::from_snapshot_status(""), None);
+        assert_eq!(DmUsage::from_snapshot_status("x/y 1"), None);
+        assert_eq!(
+            DmUsage::from_snapshot_status("4096/8192 16")
+                .unwrap()
+                .to_string(),
+            "50% used (4096 of 8192)"
+        );
+        assert!(DmUsage::Overflow.to_string().contains("read-only"));
+    }
+
+    #[test]
+    fn thin_pool_status_reports_data_blocks() {
+        let line = "0 213/2048 4/128 - rw discard_passdown queue_if_no_space - 512 ";
+        assert_eq!(
+            DmUsage::from_thin_pool_status(line),
+            Some(DmUsage::Used {
+                used: 4,
+                total: 128
+            })
+        );
+        assert_eq!(DmUsage::from_thin_pool_status("0 1/2"), None);
+    }
+
+    #[test]
+    fn mem_total_from_meminfo() {
+        let text = "MemTotal:        1004012 kB\nMemFree:  1 kB\n";
+        assert_eq!(mem_total_mib(text), Some(980));
+        assert_eq!(mem_total_mib("MemFree: 1 kB"), None);
+    }
+
+    #[test]
+    fn an_empty_total_does_not_divide_by_zero() {
+        assert_eq!(DmUsage::Used { used: 0, total: 0 }.percent(), None);
+    }
+}
