@@ -139,3 +139,37 @@ fn four_kib_of_junk_is_rejected_with_a_reason() {
     let words: Vec<&str> = junk.split_whitespace().collect();
     assert!(words.len() > 100);
 }
+
+/// The long run `cargo xtask bench` does: many more command lines, and
+/// every probe fixture mutated at random offsets (several bytes at a time).
+#[test]
+#[ignore = "long: run by cargo xtask bench"]
+fn long_fuzz_command_line_and_probes() {
+    let mut rng = Rng(0xD1B5_4A32_D192_ED03);
+    for _ in 0..300_000 {
+        feed(&random_cmdline(&mut rng));
+    }
+    let fixtures: [&[u8]; 6] = [
+        include_bytes!("probe/testdata/iso9660-joliet.head"),
+        include_bytes!("probe/testdata/ext4.head"),
+        include_bytes!("probe/testdata/squashfs.head"),
+        include_bytes!("probe/testdata/erofs.head"),
+        include_bytes!("probe/testdata/fat32.head"),
+        include_bytes!("probe/testdata/btrfs.head"),
+    ];
+    for fixture in fixtures {
+        let mut image = fixture.to_vec();
+        for _ in 0..60_000 {
+            for _ in 0..=rng.below(8) {
+                let at = rng.below(image.len());
+                image[at] = u8::try_from(rng.next() & 0xff).unwrap_or(0);
+            }
+            let cut = image.len() - rng.below(image.len() / 4 + 1);
+            let _ = crate::probe::probe(&image[..cut]);
+            let _ = crate::probe::probe_all(&image[..cut]);
+            if rng.below(64) == 0 {
+                image.copy_from_slice(fixture);
+            }
+        }
+    }
+}

@@ -1,5 +1,6 @@
 //! `cargo xtask`: the host side of liveinit — build, pack, test, demo, bench.
 
+mod bench;
 mod build_init;
 mod compress;
 mod cpio;
@@ -22,6 +23,9 @@ commands:
             mkfs.ext4, xorriso, mksquashfs, mkfs.erofs)
   test      install what is missing, then run the unit tests and the QEMU boot tests
   demo      install what is missing, build a demo live ISO and boot it in QEMU
+  bench [--runs N] [--no-fuzz]
+            boot time, init and initramfs sizes against a busybox shell init
+            in the same run (ratios), then a longer fuzz run
 ";
 
 fn main() -> ExitCode {
@@ -35,6 +39,7 @@ fn main() -> ExitCode {
         "fixtures" => fixtures::cmd(rest),
         "test" => test::cmd(rest),
         "demo" => demo::cmd(rest),
+        "bench" => bench::cmd(rest),
         "help" | "--help" | "-h" => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;
