@@ -66,28 +66,19 @@ impl DevSpec {
         if spec.is_empty() {
             return Err(SpecError::Empty);
         }
-        const TAGS: [(&str, &str); 5] = [
+        // `TAG=value` and udev's `/dev/disk/by-*/value` name the same things.
+        const FORMS: [(&str, &str); 9] = [
             ("LABEL=", "LABEL"),
             ("CDLABEL=", "CDLABEL"),
             ("UUID=", "UUID"),
             ("PARTUUID=", "PARTUUID"),
             ("PARTLABEL=", "PARTLABEL"),
-        ];
-        for (prefix, tag) in TAGS {
-            if let Some(value) = spec.strip_prefix(prefix) {
-                if value.is_empty() {
-                    return Err(SpecError::EmptyValue(tag));
-                }
-                return Ok(DevSpec::from_tag(tag, value));
-            }
-        }
-        const LINKS: [(&str, &str); 4] = [
             ("/dev/disk/by-label/", "LABEL"),
             ("/dev/disk/by-uuid/", "UUID"),
             ("/dev/disk/by-partuuid/", "PARTUUID"),
             ("/dev/disk/by-partlabel/", "PARTLABEL"),
         ];
-        for (prefix, tag) in LINKS {
+        for (prefix, tag) in FORMS {
             if let Some(value) = spec.strip_prefix(prefix) {
                 if value.is_empty() {
                     return Err(SpecError::EmptyValue(tag));
