@@ -24,6 +24,7 @@ pub mod cmdline;
 pub mod config;
 pub mod devspec;
 pub mod explain;
+pub mod modalias;
 pub mod plan;
 pub mod policy;
 pub mod probe;

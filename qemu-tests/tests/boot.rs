@@ -372,13 +372,17 @@ struct Booted {
 }
 
 impl Booted {
+    fn fail(&self, what: &str) -> ! {
+        fail(
+            &self.case,
+            &self.out,
+            &format!("{what}\nreport: {:#?}", self.report),
+        )
+    }
+
     fn check(&self, ok: bool, what: &str) {
         if !ok {
-            fail(
-                &self.case,
-                &self.out,
-                &format!("{what}\nreport: {:#?}", self.report),
-            );
+            self.fail(what);
         }
     }
 
@@ -409,8 +413,7 @@ impl Booted {
     /// The bound loop devices among the slaves of dm device `name`.
     fn dm_slave_loops(&self, name: &str) -> Vec<&qemu_tests::report::LoopDevice> {
         let Some(dm) = self.report.dm_device(name) else {
-            self.check(false, &format!("no device-mapper device {name}"));
-            unreachable!()
+            self.fail(&format!("no device-mapper device {name}"));
         };
         dm.slaves
             .iter()
@@ -501,8 +504,7 @@ fn check_common(b: &Booted) {
 fn check_root(b: &Booted, expect: &Expect) {
     let r = &b.report;
     let Some(root) = r.root_mount() else {
-        b.check(false, "no mount at `/`");
-        return;
+        b.fail("no mount at `/`");
     };
     match expect.root {
         RootFs::Overlay => {

@@ -1,21 +1,102 @@
-//! Finding the live medium: scan the block devices the kernel knows, probe
-//! each one's superblock, and retry until one matches or the bound passes.
+//! Finding the live medium.
+//!
+//! Listen first, then look (booster's and nlplug-findfs's order): subscribe
+//! to the kernel's uevents, then coldplug — every device's `modalias` under
+//! `/sys/bus`, every block device under `/sys/class/block` — so nothing that
+//! appears in between is missed. Then react to what the kernel says: a
+//! device's `MODALIAS` starts its driver (see `modules.rs`), a block
+//! device's `add`/`change` gets its superblock probed.
+//!
+//! Stop the moment a device matches. Otherwise give up once nothing new has
+//! happened for [`IDLE_OPTION`] seconds (no uevent, no module finishing
+//! loading) — longer ([`USB_IDLE_OPTION`]) once a USB mass-storage device
+//! is there, as sticks take a while to show their partitions — and in any
+//! case after `rd.retry`. Devices that could not be read, or held nothing
+//! recognisable, are looked at again every [`TICK`]: a CD drive does not
+//! announce a disc being inserted.
+//!
+//! Without a uevent socket (a kernel without netlink) `/sys` is looked at
+//! again every [`TICK`] instead.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use log::{error, info};
+use log::{debug, error, info, warn};
 
 use super::error::{errno_text, BootError, Stage};
+use super::modules::Loader;
+use crate::cmdline::Cmdline;
 use crate::devspec::{BlockId, DevSpec};
+use crate::modalias::Uevent;
+use crate::probe::partition::{self, PartitionTable};
 use crate::probe::{self, FsInfo, PROBE_BYTES};
-use crate::sys::{Errno, Sys};
+use crate::sys::{Errno, Sys, SysEvent};
 
 const SYS_BLOCK: &str = "/sys/class/block";
-/// How often to look again while waiting for the medium.
-const POLL: Duration = Duration::from_millis(250);
+const SYS_BUS: &str = "/sys/bus";
+/// How often devices that may still change are looked at again.
+const TICK: Duration = Duration::from_millis(250);
 /// How often to say that we are still waiting.
 const PROGRESS_EVERY: Duration = Duration::from_secs(5);
+
+/// Seconds without any news after which the search gives up (0: never,
+/// wait for `rd.retry`).
+pub const IDLE_OPTION: &str = "rd.liveinit.idle";
+/// The same once a USB mass-storage device is there.
+pub const USB_IDLE_OPTION: &str = "rd.liveinit.idle.usb";
+const DEFAULT_IDLE: Duration = Duration::from_secs(5);
+const DEFAULT_USB_IDLE: Duration = Duration::from_secs(15);
+/// Drivers whose binding means a USB mass-storage device is there.
+const USB_STORAGE_DRIVERS: &[&str] = &["usb-storage", "uas"];
+
+/// How long the search may take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bounds {
+    /// `rd.retry`: the hard cap.
+    pub retry: Duration,
+    /// Give up after this long without news (`None`: only the cap counts).
+    pub idle: Option<Duration>,
+    /// The same once a USB storage device is there (never shorter).
+    pub usb_idle: Option<Duration>,
+}
+
+impl Bounds {
+    /// `rd.retry` (already read into the configuration) and the idle
+    /// options from the command line; a value that is not a number of
+    /// seconds is reported and the default used.
+    pub fn from_cmdline(cmdline: &Cmdline, retry_secs: u32) -> Bounds {
+        let idle = seconds(cmdline, IDLE_OPTION, DEFAULT_IDLE);
+        let usb = seconds(cmdline, USB_IDLE_OPTION, DEFAULT_USB_IDLE);
+        let idle = (!idle.is_zero()).then_some(idle);
+        Bounds {
+            retry: Duration::from_secs(retry_secs.into()),
+            idle,
+            usb_idle: idle.map(|idle| idle.max(usb)),
+        }
+    }
+}
+
+/// `key=<seconds>` (decimals allowed), else `default`.
+fn seconds(cmdline: &Cmdline, key: &str, default: Duration) -> Duration {
+    let Some(value) = cmdline.value(key) else {
+        return default;
+    };
+    match value
+        .parse::<f64>()
+        .ok()
+        .and_then(|s| Duration::try_from_secs_f64(s).ok())
+    {
+        Some(d) => d,
+        None => {
+            warn!(
+                "{key}={value}: expected a number of seconds; using {} s",
+                default.as_secs_f64()
+            );
+            default
+        }
+    }
+}
 
 /// The medium that matched.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,101 +154,426 @@ impl Seen {
     }
 }
 
-/// Waits up to `timeout` for a block device matching `spec`.
-pub fn find_medium(sys: &impl Sys, spec: &DevSpec, timeout: Duration) -> Result<Found, BootError> {
+/// Why the search stopped without a match.
+enum GaveUp {
+    Retry,
+    Idle(Duration),
+}
+
+/// Waits for a block device matching `spec`, loading the drivers the
+/// devices that show up ask for; see the module documentation.
+pub fn find_medium(
+    sys: &impl Sys,
+    spec: &DevSpec,
+    bounds: &Bounds,
+    modules: &mut Loader,
+) -> Result<Found, BootError> {
     let start = sys.now();
-    let mut next_progress = PROGRESS_EVERY;
     info!(
-        "looking for the live medium {spec} (up to {} s)",
-        timeout.as_secs()
+        "looking for the live medium {spec} (up to {} s{})",
+        bounds.retry.as_secs(),
+        match bounds.idle {
+            Some(idle) => format!(", or {} s without news", idle.as_secs_f64()),
+            None => String::new(),
+        }
     );
+    let listening = match sys.listen_uevents() {
+        Ok(()) => true,
+        Err(e) => {
+            warn!(
+                "cannot listen to uevents ({}); looking at /sys every {} ms instead",
+                errno_text(e),
+                TICK.as_millis()
+            );
+            false
+        }
+    };
+    let mut search = Search::default();
+    search.coldplug(sys, modules);
+    modules.start_stack(sys);
+    search.look_for_new(sys);
+
+    let deadline = start + bounds.retry;
+    let mut last_news = sys.now();
+    let mut next_tick = last_news + TICK;
+    let mut next_progress = start + PROGRESS_EVERY;
     loop {
-        let seen = scan(sys);
-        if let Some(hit) = seen.iter().find(|s| spec.matches(&s.id())) {
-            if let Some(fs) = &hit.fs {
-                let found = Found {
-                    device: format!("/dev/{}", hit.name),
-                    fs: fs.clone(),
-                };
-                info!("found the live medium: {}", hit.describe());
-                return Ok(found);
-            }
-            // Matched by name but no filesystem on it: keep waiting, it
-            // may be a drive whose medium is still spinning up.
+        if let Some(found) = search.matching(spec) {
+            info!("found the live medium: {}", found.1.describe());
+            let found = found.0;
+            sys.stop_uevents();
+            finish_loading(sys, modules, deadline);
+            return Ok(found);
         }
-        let waited = sys.now().saturating_sub(start);
-        if waited >= timeout {
-            return Err(not_found(spec, timeout, &seen));
+        let now = sys.now();
+        let usb = modules.usb_storage() || search.usb_bound;
+        let idle = if usb { bounds.usb_idle } else { bounds.idle };
+        let idle_end = idle.filter(|_| !modules.busy()).map(|i| last_news + i);
+        if now >= deadline || idle_end.is_some_and(|end| now >= end) {
+            sys.stop_uevents();
+            finish_loading(sys, modules, deadline);
+            let why = match idle {
+                Some(idle) if now < deadline => GaveUp::Idle(idle),
+                _ => GaveUp::Retry,
+            };
+            return Err(not_found(spec, bounds, why, now - start, &search.report()));
         }
-        if waited >= next_progress {
+        if now >= next_progress {
             info!(
                 "still waiting for {spec} ({} s of {} s); {} block devices so far",
-                waited.as_secs(),
-                timeout.as_secs(),
-                seen.len()
+                (now - start).as_secs(),
+                bounds.retry.as_secs(),
+                search.report().len()
             );
             next_progress += PROGRESS_EVERY;
         }
-        sys.sleep(POLL);
+        let ticking = !listening || search.unsettled();
+        let mut wake = deadline.min(next_progress);
+        if let Some(end) = idle_end {
+            wake = wake.min(end);
+        }
+        if ticking {
+            wake = wake.min(next_tick);
+        }
+        for event in sys.wait_events(wake.saturating_sub(now)) {
+            last_news = sys.now();
+            match event {
+                SysEvent::Uevent(msg) => {
+                    if let Some(uevent) = Uevent::from_netlink(&msg) {
+                        search.uevent(&uevent, modules);
+                    }
+                }
+                SysEvent::UeventsLost => {
+                    warn!("uevents were lost (receive buffer full); looking at /sys again");
+                    search.coldplug(sys, modules);
+                    search.rescan_all(sys);
+                }
+                SysEvent::ModuleLoaded { path, result } => modules.finished(sys, &path, result),
+            }
+        }
+        modules.pump(sys);
+        if sys.now() >= next_tick {
+            next_tick = sys.now() + TICK;
+            if !listening {
+                search.coldplug(sys, modules);
+                modules.pump(sys);
+                if search.look_for_new(sys) {
+                    last_news = sys.now();
+                }
+            }
+            search.recheck_unsettled();
+        }
+        search.probe_dirty(sys);
     }
 }
 
-fn not_found(spec: &DevSpec, timeout: Duration, seen: &[Seen]) -> BootError {
+/// Looks at every block device once (for the emergency summary).
+pub fn scan(sys: &impl Sys) -> Vec<Seen> {
+    let mut search = Search::default();
+    search.look_for_new(sys);
+    search.devices.into_values().map(|d| d.seen).collect()
+}
+
+/// Lets the loads already asked for finish (the stack must be there before
+/// anything is mounted), up to `deadline`.
+fn finish_loading(sys: &impl Sys, modules: &mut Loader, deadline: Duration) {
+    while modules.busy() {
+        let now = sys.now();
+        if now >= deadline {
+            warn!("kernel modules are still loading at the rd.retry bound; going on");
+            break;
+        }
+        for event in sys.wait_events(deadline - now) {
+            if let SysEvent::ModuleLoaded { path, result } = event {
+                modules.finished(sys, &path, result);
+            }
+        }
+    }
+    modules.report(sys);
+}
+
+fn not_found(
+    spec: &DevSpec,
+    bounds: &Bounds,
+    why: GaveUp,
+    waited: Duration,
+    seen: &[&Seen],
+) -> BootError {
     error!("block devices present ({}):", seen.len());
     for device in seen {
         error!("  {}", device.describe());
     }
-    BootError::message(
-        Stage::FindMedium,
-        spec.to_string(),
-        format!(
+    let text = match why {
+        GaveUp::Retry => format!(
             "no block device matched within {} s ({} devices seen; rd.retry= sets the wait)",
-            timeout.as_secs(),
+            bounds.retry.as_secs(),
             seen.len()
         ),
-    )
+        GaveUp::Idle(idle) => format!(
+            "no block device matched, and nothing new appeared for {} s \
+             ({} devices seen in {} s; {IDLE_OPTION}= and {USB_IDLE_OPTION}= set that wait, \
+             0 to wait for rd.retry= = {} s)",
+            idle.as_secs_f64(),
+            seen.len(),
+            waited.as_secs(),
+            bounds.retry.as_secs()
+        ),
+    };
+    BootError::message(Stage::FindMedium, spec.to_string(), text)
 }
 
-/// Looks at every block device once.
-pub fn scan(sys: &impl Sys) -> Vec<Seen> {
-    let Ok(names) = sys.read_dir(SYS_BLOCK) else {
-        return Vec::new();
-    };
-    names
-        .iter()
-        .filter(|name| !name.starts_with("ram"))
-        .filter(|name| sectors(sys, name) > 0)
-        .map(|name| look_at(sys, name))
-        .collect()
+/// A block device and whether it is worth looking at again by itself.
+struct Device {
+    seen: Seen,
+    /// Unreadable, or neither a filesystem nor a partition table on it:
+    /// perhaps a drive whose medium is not in or not ready yet.
+    unsettled: bool,
+}
+
+/// What discovery knows so far.
+#[derive(Default)]
+struct Search {
+    devices: BTreeMap<String, Device>,
+    /// Block devices of size 0 (an empty drive): checked again each tick.
+    empty: BTreeSet<String>,
+    /// Devices to probe (again) before the next wait.
+    dirty: BTreeSet<String>,
+    /// Partition tables read from disks, for PARTUUID/PARTLABEL.
+    tables: BTreeMap<String, Option<PartitionTable>>,
+    /// A USB mass-storage driver is bound to a device.
+    usb_bound: bool,
+}
+
+impl Search {
+    /// Hands every device's `modalias` under `/sys/bus` to the loader (the
+    /// same devices as `/sys/devices/**/modalias`: modaliases are a bus
+    /// matter, and this walk follows no symlink loops).
+    fn coldplug(&mut self, sys: &impl Sys, modules: &mut Loader) {
+        for bus in sys.read_dir(SYS_BUS).unwrap_or_default() {
+            let dir = format!("{SYS_BUS}/{bus}/devices");
+            for device in sys.read_dir(&dir).unwrap_or_default() {
+                if let Ok(alias) = sys.read_file(&format!("{dir}/{device}/modalias")) {
+                    modules.device(&String::from_utf8_lossy(&alias));
+                }
+            }
+        }
+        for driver in USB_STORAGE_DRIVERS {
+            let bound = sys
+                .read_dir(&format!("{SYS_BUS}/usb/drivers/{driver}"))
+                .unwrap_or_default();
+            // Bound interfaces are named like `1-1:1.0`.
+            if bound.iter().any(|name| name.contains(':')) {
+                self.usb_bound = true;
+            }
+        }
+        modules.pump(sys);
+    }
+
+    /// Looks for block devices not known yet; true if there were some.
+    fn look_for_new(&mut self, sys: &impl Sys) -> bool {
+        let names = sys.read_dir(SYS_BLOCK).unwrap_or_default();
+        let mut new = false;
+        for name in names.into_iter().filter(|n| !n.starts_with("ram")) {
+            if !self.devices.contains_key(&name) && !self.empty.contains(&name) {
+                new = true;
+                self.dirty.insert(name);
+            }
+        }
+        self.probe_dirty(sys);
+        new
+    }
+
+    /// After lost events: everything may have changed.
+    fn rescan_all(&mut self, sys: &impl Sys) {
+        let known = self.devices.keys().chain(self.empty.iter()).cloned();
+        self.dirty.extend(known.collect::<Vec<_>>());
+        self.tables.clear();
+        self.look_for_new(sys);
+    }
+
+    fn uevent(&mut self, event: &Uevent, modules: &mut Loader) {
+        if let Some(modalias) = &event.modalias {
+            if event.is("add") {
+                modules.device(modalias);
+            }
+        }
+        if event.is("bind")
+            && event
+                .driver
+                .as_deref()
+                .is_some_and(|d| USB_STORAGE_DRIVERS.contains(&d))
+        {
+            self.usb_bound = true;
+        }
+        let Some(name) = event.block_name() else {
+            return;
+        };
+        if name.starts_with("ram") {
+            return;
+        }
+        debug!(
+            "uevent {} {name}",
+            event.action.as_deref().unwrap_or_default()
+        );
+        // Whatever happened to a disk, its partition table may be new.
+        self.tables.remove(name);
+        if let Some(disk) = event.parent_disk() {
+            if event.is("add") || event.is("change") {
+                self.tables.remove(disk);
+            }
+        }
+        if event.is("remove") {
+            self.devices.remove(name);
+            self.empty.remove(name);
+            self.dirty.remove(name);
+        } else if event.is("add") || event.is("change") || event.is("online") {
+            self.dirty.insert(name.to_owned());
+        }
+    }
+
+    fn unsettled(&self) -> bool {
+        !self.empty.is_empty() || self.devices.values().any(|d| d.unsettled)
+    }
+
+    fn recheck_unsettled(&mut self) {
+        let again = self
+            .devices
+            .iter()
+            .filter(|(_, d)| d.unsettled)
+            .map(|(name, _)| name.clone())
+            .chain(self.empty.iter().cloned());
+        self.dirty.extend(again.collect::<Vec<_>>());
+    }
+
+    fn probe_dirty(&mut self, sys: &impl Sys) {
+        for name in std::mem::take(&mut self.dirty) {
+            let sectors = sectors(sys, &name);
+            if sectors == 0 {
+                self.devices.remove(&name);
+                // Gone altogether, or an empty drive.
+                if sys.file_kind(&format!("{SYS_BLOCK}/{name}")).is_some() {
+                    self.empty.insert(name);
+                } else {
+                    self.empty.remove(&name);
+                }
+                continue;
+            }
+            self.empty.remove(&name);
+            let device = self.look_at(sys, &name, sectors);
+            self.devices.insert(name, device);
+        }
+    }
+
+    fn look_at(&mut self, sys: &impl Sys, name: &str, sectors: u64) -> Device {
+        let node = format!("/dev/{name}");
+        let (fs, read_error, has_table) = match sys.read_head(&node, PROBE_BYTES) {
+            Ok(head) => {
+                let mut more = |offset: u64, len: usize| {
+                    sys.read_at(&node, offset, len)
+                        .ok()
+                        .filter(|b| b.len() == len)
+                };
+                let fs = probe::probe_with(&head, &mut more);
+                let table = partition::parse(&head, sectors.saturating_mul(512)).is_some();
+                (fs, None, table)
+            }
+            Err(e) => (None, Some(e), false),
+        };
+        let uevent = sys
+            .read_file(&format!("{SYS_BLOCK}/{name}/uevent"))
+            .map(|b| Uevent::from_sysfs(&b))
+            .unwrap_or_default();
+        let (mut partuuid, mut partlabel) = (uevent.partuuid, uevent.partname);
+        let number = uevent.partn.or_else(|| {
+            sys.read_file(&format!("{SYS_BLOCK}/{name}/partition"))
+                .ok()
+                .and_then(|b| String::from_utf8_lossy(&b).trim().parse().ok())
+        });
+        if let (None, Some(number)) = (&partuuid, number) {
+            // Kernels before 6.x put no PARTUUID in the uevent: read the
+            // disk's partition table.
+            if let Some(entry) = self
+                .table_of_parent(sys, name)
+                .and_then(|t| t.partitions.iter().find(|p| p.number == number))
+            {
+                partuuid = entry.partuuid.clone();
+                partlabel = partlabel.or_else(|| entry.partlabel.clone());
+            }
+        }
+        let unsettled = read_error.is_some() || (fs.is_none() && !has_table);
+        Device {
+            seen: Seen {
+                name: name.to_owned(),
+                fs,
+                partuuid,
+                partlabel,
+                read_error,
+            },
+            unsettled,
+        }
+    }
+
+    /// The partition table of the disk holding partition `name` (read once
+    /// per disk until a uevent says it changed).
+    fn table_of_parent(&mut self, sys: &impl Sys, name: &str) -> Option<&PartitionTable> {
+        // `/sys/class/block/sda1` links into `…/block/sda/sda1`: `..` is the disk.
+        let parent = sys
+            .read_file(&format!("{SYS_BLOCK}/{name}/../uevent"))
+            .ok()
+            .and_then(|b| Uevent::from_sysfs(&b).devname)?;
+        let disk = parent.rsplit('/').next().unwrap_or(&parent).to_owned();
+        self.tables
+            .entry(disk.clone())
+            .or_insert_with(|| read_table(sys, &disk))
+            .as_ref()
+    }
+
+    /// The first device matching `spec` that holds a filesystem.
+    fn matching(&self, spec: &DevSpec) -> Option<(Found, &Seen)> {
+        self.devices.values().find_map(|d| {
+            let fs = d.seen.fs.as_ref()?;
+            spec.matches(&d.seen.id()).then(|| {
+                (
+                    Found {
+                        device: format!("/dev/{}", d.seen.name),
+                        fs: fs.clone(),
+                    },
+                    &d.seen,
+                )
+            })
+        })
+    }
+
+    fn report(&self) -> Vec<&Seen> {
+        self.devices.values().map(|d| &d.seen).collect()
+    }
 }
 
 fn sectors(sys: &impl Sys, name: &str) -> u64 {
-    sys.read_file(&format!("{SYS_BLOCK}/{name}/size"))
-        .ok()
-        .and_then(|b| String::from_utf8_lossy(&b).trim().parse().ok())
-        .unwrap_or(0)
+    read_number(sys, &format!("{SYS_BLOCK}/{name}/size")).unwrap_or(0)
 }
 
-fn look_at(sys: &impl Sys, name: &str) -> Seen {
-    let (fs, read_error) = match sys.read_head(&format!("/dev/{name}"), PROBE_BYTES) {
-        Ok(head) => (probe::probe(&head), None),
-        Err(e) => (None, Some(e)),
+fn read_number(sys: &impl Sys, path: &str) -> Option<u64> {
+    sys.read_file(path)
+        .ok()
+        .and_then(|b| String::from_utf8_lossy(&b).trim().parse().ok())
+}
+
+fn read_table(sys: &impl Sys, disk: &str) -> Option<PartitionTable> {
+    let bytes = sectors(sys, disk).saturating_mul(512);
+    let sector = read_number(sys, &format!("{SYS_BLOCK}/{disk}/queue/logical_block_size"))
+        .and_then(|s| u32::try_from(s).ok())
+        .unwrap_or(512);
+    let node = format!("/dev/{disk}");
+    let mut read = |offset: u64, len: usize| {
+        sys.read_at(&node, offset, len)
+            .ok()
+            .filter(|b| b.len() == len)
     };
-    let uevent = sys
-        .read_file(&format!("{SYS_BLOCK}/{name}/uevent"))
-        .map(|b| String::from_utf8_lossy(&b).into_owned())
-        .unwrap_or_default();
-    let field = |key: &str| {
-        uevent
-            .lines()
-            .find_map(|line| line.strip_prefix(key))
-            .map(String::from)
-    };
-    Seen {
-        name: name.to_owned(),
-        fs,
-        partuuid: field("PARTUUID="),
-        partlabel: field("PARTNAME="),
-        read_error,
-    }
+    let table = partition::read_table(&mut read, bytes, sector);
+    debug!(
+        "partition table of {disk}: {}",
+        table.as_ref().map_or("none", |t| t.kind.as_str())
+    );
+    table
 }

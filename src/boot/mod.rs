@@ -58,7 +58,7 @@ pub fn run<S: Sys>(sys: &S, policy: &mut Policy) -> Result<Infallible, BootError
     let cfg = live_config(&cmdline)?;
 
     stop(BreakPoint::PreUdev)?;
-    modules::load_packed(sys);
+    let mut modules = modules::Loader::open(sys, &cfg);
     stop(BreakPoint::PreTrigger)?;
     stop(BreakPoint::Initqueue)?;
     let LiveRoot::Device(spec) = &cfg.root else {
@@ -68,7 +68,8 @@ pub fn run<S: Sys>(sys: &S, policy: &mut Policy) -> Result<Infallible, BootError
             "images inside the initramfs and network roots are not supported yet",
         ));
     };
-    let found = discover::find_medium(sys, spec, Duration::from_secs(cfg.retry_secs.into()))?;
+    let bounds = discover::Bounds::from_cmdline(&cmdline, cfg.retry_secs);
+    let found = discover::find_medium(sys, spec, &bounds, &mut modules)?;
 
     stop(BreakPoint::PreMount)?;
     let mut exec = Executor::new(sys);

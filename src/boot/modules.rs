@@ -1,38 +1,214 @@
-//! Loading the kernel modules packed into the initramfs.
+//! Loading the kernel modules packed into the initramfs, by need and in the
+//! background.
+//!
+//! `cargo xtask initramfs` writes, next to the modules:
+//! - [`LOAD_LIST`]: the modules every boot loads — the filesystems and
+//!   block layers the live root may be built from (isofs, squashfs, erofs,
+//!   ext4, vfat and its codepages, overlay, loop, dm-mod, dm-snapshot) —
+//!   with their dependencies, in load order;
+//! - [`ALIASES`]: the `alias <pattern> <module>` lines of every packed
+//!   module (from its `.modinfo`), i.e. the kernel's `modules.alias`
+//!   trimmed to what is packed;
+//! - [`DEPS`]: per packed module, in load order, everything it needs
+//!   loaded first (`modules.dep` style, absolute paths).
+//!
+//! Device drivers are loaded when a device asks for one: discovery hands
+//! every `MODALIAS` it sees (coldplug or uevent) to [`Loader::device`].
+//! The stack is loaded in the background while discovery runs, because
+//! which of it the plan needs is only known once the medium and the image
+//! on it are mounted, and the kernel cannot load a filesystem on demand
+//! itself without a `modprobe` helper. Drivers go first; every module loads
+//! once, after its dependencies, on a few workers (`modalias::LoadQueue`).
+//!
+//! An initramfs without the alias table (made before it existed) lists
+//! every module in [`LOAD_LIST`]: they are all loaded, one after the other.
 
-use log::{info, warn};
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use log::{debug, info, warn};
 
 use super::error::errno_text;
-use crate::sys::{Errno, Sys};
+use crate::config::LiveConfig;
+use crate::modalias::{module_name, AliasTable, DepTable, LoadQueue, Priority};
+use crate::sys::{Errno, Sys, SysResult};
 
-/// Written by `cargo xtask initramfs`: one module path per line, every
-/// module after the modules it depends on.
+/// Modules every boot loads, in load order: one absolute path per line.
 pub const LOAD_LIST: &str = "/etc/liveinit/modules.load";
+/// `alias <pattern> <module>` lines of the packed modules.
+pub const ALIASES: &str = "/etc/liveinit/modules.alias";
+/// `path: dependency-path …` per packed module, in load order.
+pub const DEPS: &str = "/etc/liveinit/modules.dep";
 
-/// Loads every listed module in order. A module that fails is reported and
-/// skipped: the medium may still be reachable through built-in drivers.
-pub fn load_packed(sys: &impl Sys) -> usize {
-    let list = match sys.read_file(LOAD_LIST) {
-        Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
-        Err(Errno::NOENT) => {
-            info!("no {LOAD_LIST}: relying on built-in drivers");
-            return 0;
+/// Loads that may run at once (`finit_module` blocks while the driver
+/// probes its bus, so independent modules overlap).
+const PARALLEL: usize = 4;
+/// Modules that drive USB mass storage: once one is wanted, USB sticks may
+/// still be settling, and discovery waits longer.
+const USB_STORAGE: &[&str] = &["usb_storage", "uas"];
+/// The thin-pool target, loaded only for `rd.live.overlay.thin`.
+const THIN_POOL: &str = "dm_thin_pool";
+
+/// The packed modules and what has been done with them.
+pub struct Loader {
+    aliases: AliasTable,
+    queue: LoadQueue,
+    /// Loaded on every boot, in the background.
+    stack: Vec<String>,
+    /// MODALIAS values already looked up.
+    modaliases: BTreeSet<String>,
+    /// Start times of the loads in flight, by path.
+    started: BTreeMap<String, Duration>,
+    first_start: Option<Duration>,
+    usb_storage: bool,
+}
+
+impl Loader {
+    /// Reads the tables (nothing is loaded yet).
+    pub fn open(sys: &impl Sys, cfg: &LiveConfig) -> Loader {
+        let list = read_text(sys, LOAD_LIST);
+        let table = match read_text(sys, DEPS) {
+            Some(deps) => DepTable::parse(&deps),
+            None => DepTable::chain(list.as_deref().unwrap_or_default()),
+        };
+        let aliases = AliasTable::parse(&read_text(sys, ALIASES).unwrap_or_default());
+        let mut stack: Vec<String> = list
+            .as_deref()
+            .unwrap_or_default()
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .map(module_name)
+            .collect();
+        if cfg.overlay.thin {
+            if table.get(THIN_POOL).is_some() {
+                stack.push(THIN_POOL.to_owned());
+            } else if !table.is_empty() {
+                warn!("rd.live.overlay.thin: {THIN_POOL} is not in the initramfs; relying on a built-in thin-pool target");
+            }
         }
-        Err(e) => {
-            warn!("read {LOAD_LIST}: {}", errno_text(e));
-            return 0;
+        if table.is_empty() {
+            info!("no kernel modules in the initramfs: relying on built-in drivers");
+        } else {
+            debug!(
+                "{} kernel modules packed, {} aliases, {} loaded on every boot",
+                table.len(),
+                aliases.len(),
+                stack.len()
+            );
         }
-    };
-    let mut loaded = 0;
-    for path in list.lines().map(str::trim) {
-        if path.is_empty() || path.starts_with('#') {
-            continue;
-        }
-        match sys.load_module(path) {
-            Ok(()) => loaded += 1,
-            Err(e) => warn!("load module {path}: {}", errno_text(e)),
+        Loader {
+            aliases,
+            queue: LoadQueue::new(table, PARALLEL),
+            stack,
+            modaliases: BTreeSet::new(),
+            started: BTreeMap::new(),
+            first_start: None,
+            usb_storage: false,
         }
     }
-    info!("loaded {loaded} kernel modules");
-    loaded
+
+    /// Starts the background loading of the stack.
+    pub fn start_stack(&mut self, sys: &impl Sys) {
+        for name in &self.stack {
+            self.queue.want(name, Priority::Stack);
+        }
+        self.pump(sys);
+    }
+
+    /// A device is there whose driver would be matched by `modalias`:
+    /// wants the modules whose aliases match (each MODALIAS is looked up
+    /// once). Call [`Loader::pump`] to start them.
+    pub fn device(&mut self, modalias: &str) {
+        let modalias = modalias.trim();
+        if modalias.is_empty() || !self.modaliases.insert(modalias.to_owned()) {
+            return;
+        }
+        let modules: Vec<String> = self
+            .aliases
+            .modules_for(modalias)
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
+        for name in modules {
+            if USB_STORAGE.contains(&name.as_str()) {
+                self.usb_storage = true;
+            }
+            let added = self.queue.want(&name, Priority::Device);
+            if !added.is_empty() {
+                debug!("{modalias} wants {}", added.join(" "));
+            }
+        }
+    }
+
+    /// Starts every module that may start now.
+    pub fn pump(&mut self, sys: &impl Sys) {
+        while let Some(module) = self.queue.next() {
+            let now = sys.now();
+            self.first_start.get_or_insert(now);
+            self.started.insert(module.path.clone(), now);
+            sys.start_module_load(&module.path);
+        }
+    }
+
+    /// A load started by [`Loader::pump`] is over: logs it and starts what
+    /// was waiting for it. A failure is reported, never fatal.
+    pub fn finished(&mut self, sys: &impl Sys, path: &str, result: SysResult<()>) {
+        let took = self
+            .started
+            .remove(path)
+            .map(|at| sys.now().saturating_sub(at).as_millis())
+            .unwrap_or_default();
+        if self.queue.finished(path, result.is_ok()).is_none() {
+            return;
+        }
+        match result {
+            Ok(()) => debug!("loaded {} ({took} ms)", module_name(path)),
+            Err(e) => warn!("load module {path}: {}", errno_text(e)),
+        }
+        self.pump(sys);
+    }
+
+    /// Whether a module is loading or waiting to.
+    pub fn busy(&self) -> bool {
+        self.queue.busy()
+    }
+
+    /// Whether a USB mass-storage driver has been asked for.
+    pub fn usb_storage(&self) -> bool {
+        self.usb_storage
+    }
+
+    /// One line on what was loaded, once loading is over.
+    pub fn report(&self, sys: &impl Sys) {
+        let c = self.queue.counts();
+        if c.loaded + c.failed == 0 {
+            return;
+        }
+        let took = self
+            .first_start
+            .map(|t| sys.now().saturating_sub(t).as_millis())
+            .unwrap_or_default();
+        let failed = if c.failed > 0 {
+            format!(", {} failed", c.failed)
+        } else {
+            String::new()
+        };
+        info!(
+            "loaded {} of {} kernel modules in {took} ms{failed}",
+            c.loaded,
+            self.queue.table().len()
+        );
+    }
+}
+
+fn read_text(sys: &impl Sys, path: &str) -> Option<String> {
+    match sys.read_file(path) {
+        Ok(bytes) => Some(String::from_utf8_lossy(&bytes).into_owned()),
+        Err(Errno::NOENT) => None,
+        Err(e) => {
+            warn!("read {path}: {}", errno_text(e));
+            None
+        }
+    }
 }

@@ -2,6 +2,7 @@
 //! failure injected at each stage.
 
 use super::*;
+use crate::plan::SQUASH_MNT;
 use crate::sys::fake::FakeSys;
 use crate::sys::Errno;
 
@@ -18,7 +19,7 @@ fn live_machine(cmdline: &str) -> FakeSys {
         .file("/sys/class/block/sr1/size", b"0\n")
         .file("/dev/sr0", ISO)
         .file("/run/initramfs/live/LiveOS/squashfs.img", SQUASHFS)
-        .dir("/run/initramfs/squashfs/usr")
+        .on_mount(SQUASH_MNT, &[("usr", None)])
         .executable("/sysroot", "/sbin/init");
     sys
 }
@@ -176,7 +177,7 @@ fn no_init_at_all_stops_before_the_switch() {
         .file("/sys/class/block/sr0/size", b"4096\n")
         .file("/dev/sr0", ISO)
         .file("/run/initramfs/live/LiveOS/squashfs.img", SQUASHFS)
-        .dir("/run/initramfs/squashfs/usr");
+        .on_mount(SQUASH_MNT, &[("usr", None)]);
     let err = boot(&sys);
     assert_eq!(err.stage, Stage::FindInit);
     assert!(
@@ -229,8 +230,10 @@ fn emergency_pauses_then_powers_off() {
 /// Fedora layout.
 fn nested_machine(cmdline: &str) -> FakeSys {
     let sys = live_machine(cmdline);
-    sys.dir("/run/initramfs/squashfs/LiveOS")
-        .file("/run/initramfs/squashfs/LiveOS/rootfs.img", EXT4);
+    sys.on_mount(
+        SQUASH_MNT,
+        &[("LiveOS", None), ("LiveOS/rootfs.img", Some(EXT4))],
+    );
     sys
 }
 
@@ -274,7 +277,7 @@ fn nested_rootfs_with_rd_overlay_uses_overlayfs() {
 #[test]
 fn liveos_without_rootfs_img_is_named() {
     let sys = live_machine(r"root=live:CDLABEL=My\x20Disk");
-    sys.dir("/run/initramfs/squashfs/LiveOS");
+    sys.on_mount(SQUASH_MNT, &[("LiveOS", None)]);
     let err = boot(&sys);
     assert_eq!(err.stage, Stage::AssembleRoot);
     assert!(err.to_string().contains("no LiveOS/rootfs.img"), "{err}");
@@ -286,7 +289,7 @@ fn a_raw_squashfs_device_is_mounted_without_a_medium() {
     sys.file("/proc/cmdline", b"root=live:/dev/vdb")
         .file("/sys/class/block/vdb/size", b"4096\n")
         .file("/dev/vdb", SQUASHFS)
-        .dir("/run/initramfs/squashfs/usr")
+        .on_mount(SQUASH_MNT, &[("usr", None)])
         .executable("/sysroot", "/sbin/init");
     let err = boot(&sys);
     assert_eq!(err.stage, Stage::ExecInit, "{err}");

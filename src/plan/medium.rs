@@ -5,6 +5,9 @@ use alloc::vec;
 use alloc::vec::Vec;
 
 use super::{mkdir, path, symlink, MountFlags, Source, Step, LIVEDEV_LINK, LIVE_MNT};
+
+/// Holds the live state; nothing else creates it when no medium is mounted.
+const INITRAMFS_RUN_DIR: &str = "/run/initramfs";
 use crate::config::LiveConfig;
 use crate::probe::FsType;
 
@@ -31,7 +34,9 @@ pub enum MediumPlan {
 pub fn mount_medium(cfg: &LiveConfig, medium: Medium<'_>) -> MediumPlan {
     let link = symlink(path(medium.device), LIVEDEV_LINK);
     match medium.fstype {
-        FsType::Squashfs | FsType::Erofs => MediumPlan::RawImage(vec![link]),
+        FsType::Squashfs | FsType::Erofs => {
+            MediumPlan::RawImage(vec![mkdir(INITRAMFS_RUN_DIR), link])
+        }
         _ => MediumPlan::Mount(vec![
             mkdir(LIVE_MNT),
             Step::Mount {

@@ -6,7 +6,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use super::{EmergencyAction, Errno, FileKind, MountFlags, SwitchError, Sys, SysResult};
+use super::{EmergencyAction, Errno, FileKind, MountFlags, SwitchError, Sys, SysEvent, SysResult};
 
 #[derive(Default)]
 pub struct FakeSys {
@@ -20,6 +20,14 @@ pub struct FakeSys {
     loops: Cell<u32>,
     /// Files that appear once the clock reaches a time (hot-plugged media).
     later: RefCell<Vec<(Duration, String, Vec<u8>)>>,
+    /// What a filesystem holds, revealed under its mount point when mounted.
+    contents: RefCell<Vec<(String, Vec<(String, Option<Vec<u8>>)>)>>,
+    /// Uevents the kernel sends once the clock reaches a time.
+    uevents: RefCell<Vec<(Duration, Vec<u8>)>>,
+    /// Uevents sent while listening, not yet collected.
+    pending: RefCell<Vec<SysEvent>>,
+    listening: Cell<bool>,
+    uevent_failure: Cell<Option<Errno>>,
 }
 
 impl FakeSys {
@@ -42,6 +50,33 @@ impl FakeSys {
         self.later
             .borrow_mut()
             .push((at, path.to_owned(), bytes.to_vec()));
+        self
+    }
+
+    /// Makes the kernel send the uevent `message` (netlink format:
+    /// `add@/devices/…\0KEY=VALUE\0…`) once the fake clock reaches `at`;
+    /// it is delivered only if the code listens then.
+    pub fn uevent_at(&self, at: Duration, message: &[u8]) -> &Self {
+        self.uevents.borrow_mut().push((at, message.to_vec()));
+        self
+    }
+
+    /// Makes `listen_uevents` fail (a kernel without netlink).
+    pub fn fail_uevents(&self, errno: Errno) -> &Self {
+        self.uevent_failure.set(Some(errno));
+        self
+    }
+
+    /// Declares what appears under `target` once something is mounted
+    /// there: directories (`None`) and files (`Some(bytes)`), relative.
+    pub fn on_mount(&self, target: &str, entries: &[(&str, Option<&[u8]>)]) -> &Self {
+        let entries = entries
+            .iter()
+            .map(|(rel, bytes)| ((*rel).to_owned(), bytes.map(<[u8]>::to_vec)))
+            .collect();
+        self.contents
+            .borrow_mut()
+            .push((target.to_owned(), entries));
         self
     }
 
@@ -90,6 +125,42 @@ impl FakeSys {
         }
     }
 
+    /// Creating an entry needs its directory, as in the real kernel.
+    fn parent_must_exist(&self, path: &str) -> SysResult<()> {
+        match path.rsplit_once('/') {
+            Some(("", _)) | None => Ok(()),
+            Some((parent, _)) if self.dirs.borrow().contains(parent) => Ok(()),
+            Some(_) => Err(Errno::NOENT),
+        }
+    }
+
+    /// Moves the clock to `now` (never back), making due files appear and
+    /// due uevents arrive.
+    fn advance_to(&self, now: Duration) {
+        let now = now.max(self.clock.get());
+        self.clock.set(now);
+        let due: Vec<_> = {
+            let mut later = self.later.borrow_mut();
+            let (due, pending) = later.drain(..).partition(|(at, _, _)| *at <= now);
+            *later = pending;
+            due
+        };
+        for (_, path, bytes) in due {
+            self.file(&path, &bytes);
+        }
+        let mut sent: Vec<_> = {
+            let mut uevents = self.uevents.borrow_mut();
+            let (sent, pending) = uevents.drain(..).partition(|(at, _)| *at <= now);
+            *uevents = pending;
+            sent
+        };
+        sent.sort_by_key(|(at, _)| *at);
+        if self.listening.get() {
+            let mut pending = self.pending.borrow_mut();
+            pending.extend(sent.into_iter().map(|(_, msg)| SysEvent::Uevent(msg)));
+        }
+    }
+
     /// Records a call and answers with its scripted failure, if any.
     fn record(&self, call: String) -> SysResult<()> {
         let failure = self
@@ -121,7 +192,25 @@ impl Sys for FakeSys {
         if !data.is_empty() {
             call = format!("{call} {data}");
         }
-        self.record(call)
+        self.record(call)?;
+        if !self.dirs.borrow().contains(target) {
+            return Err(Errno::NOENT);
+        }
+        let revealed: Vec<_> = self
+            .contents
+            .borrow()
+            .iter()
+            .filter(|(t, _)| t == target)
+            .flat_map(|(_, entries)| entries.clone())
+            .collect();
+        for (rel, bytes) in revealed {
+            let path = format!("{target}/{rel}");
+            match bytes {
+                Some(bytes) => self.file(&path, &bytes),
+                None => self.dir(&path),
+            };
+        }
+        Ok(())
     }
 
     fn detach(&self, target: &str) -> SysResult<()> {
@@ -136,6 +225,7 @@ impl Sys for FakeSys {
 
     fn symlink(&self, target: &str, link: &str) -> SysResult<()> {
         self.record(format!("symlink {link} {target}"))?;
+        self.parent_must_exist(link)?;
         self.links
             .borrow_mut()
             .insert(link.to_owned(), target.to_owned());
@@ -153,8 +243,19 @@ impl Sys for FakeSys {
         Ok(bytes)
     }
 
+    fn read_at(&self, path: &str, offset: u64, len: usize) -> SysResult<Vec<u8>> {
+        self.record(format!("read {path} @{offset}+{len}"))?;
+        let bytes = self.read_file(path)?;
+        let start = usize::try_from(offset)
+            .unwrap_or(usize::MAX)
+            .min(bytes.len());
+        let end = start.saturating_add(len).min(bytes.len());
+        Ok(bytes[start..end].to_vec())
+    }
+
     fn write_file(&self, path: &str, data: &[u8]) -> SysResult<()> {
         self.record(format!("write {path}"))?;
+        self.parent_must_exist(path)?;
         self.file(path, data);
         Ok(())
     }
@@ -252,22 +353,56 @@ impl Sys for FakeSys {
         self.record(format!("load {path}"))
     }
 
+    /// Loads finish at once; the outcome is collected by the next wait.
+    fn start_module_load(&self, path: &str) {
+        let result = self.record(format!("load {path}"));
+        self.pending.borrow_mut().push(SysEvent::ModuleLoaded {
+            path: path.to_owned(),
+            result,
+        });
+    }
+
+    fn listen_uevents(&self) -> SysResult<()> {
+        if let Some(errno) = self.uevent_failure.get() {
+            return Err(errno);
+        }
+        self.listening.set(true);
+        Ok(())
+    }
+
+    fn stop_uevents(&self) {
+        self.listening.set(false);
+        self.pending
+            .borrow_mut()
+            .retain(|e| matches!(e, SysEvent::ModuleLoaded { .. }));
+    }
+
+    /// Returns what is pending at once; else moves the clock to the next
+    /// scripted file or uevent, or by `timeout` if that comes first.
+    fn wait_events(&self, timeout: Duration) -> Vec<SysEvent> {
+        let now = self.clock.get();
+        self.advance_to(now);
+        if self.pending.borrow().is_empty() {
+            let next = self
+                .later
+                .borrow()
+                .iter()
+                .map(|(at, _, _)| *at)
+                .chain(self.uevents.borrow().iter().map(|(at, _)| *at))
+                .filter(|at| *at > now)
+                .min();
+            let until = now + timeout;
+            self.advance_to(next.map_or(until, |next| next.min(until)));
+        }
+        self.pending.take()
+    }
+
     fn now(&self) -> Duration {
         self.clock.get()
     }
 
     fn sleep(&self, duration: Duration) {
-        let now = self.clock.get() + duration;
-        self.clock.set(now);
-        let due: Vec<_> = {
-            let mut later = self.later.borrow_mut();
-            let (due, pending) = later.drain(..).partition(|(at, _, _)| *at <= now);
-            *later = pending;
-            due
-        };
-        for (_, path, bytes) in due {
-            self.file(&path, &bytes);
-        }
+        self.advance_to(self.clock.get() + duration);
     }
 
     fn switch_root(&self, new_root: &str) -> Result<(), SwitchError> {

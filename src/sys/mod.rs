@@ -14,6 +14,7 @@ mod power;
 mod real;
 mod shell;
 mod switch_root;
+mod uevent;
 
 #[cfg(test)]
 pub mod fake;
@@ -45,6 +46,19 @@ pub struct SwitchError {
     pub errno: Errno,
 }
 
+/// Something that happened in the background, reported by [`Sys::wait_events`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SysEvent {
+    /// A device event from the kernel (a netlink `KOBJECT_UEVENT` message
+    /// whose sender is the kernel), raw, for `modalias::Uevent::from_netlink`.
+    Uevent(Vec<u8>),
+    /// The receive buffer overflowed: events were lost, look at `/sys` again.
+    UeventsLost,
+    /// A load started by [`Sys::start_module_load`] finished (`EEXIST`
+    /// counts as success).
+    ModuleLoaded { path: String, result: SysResult<()> },
+}
+
 /// Every operation the boot performs on the system.
 pub trait Sys {
     /// `mount(2)`; `fstype` is `None` for bind mounts.
@@ -64,6 +78,9 @@ pub trait Sys {
     fn read_file(&self, path: &str) -> SysResult<Vec<u8>>;
     /// Up to `len` bytes from the start of a file or device.
     fn read_head(&self, path: &str, len: usize) -> SysResult<Vec<u8>>;
+    /// Up to `len` bytes at byte `offset` of a file or device (fewer only
+    /// at its end).
+    fn read_at(&self, path: &str, offset: u64, len: usize) -> SysResult<Vec<u8>>;
     fn write_file(&self, path: &str, data: &[u8]) -> SysResult<()>;
     /// Entry names of a directory, sorted.
     fn read_dir(&self, path: &str) -> SysResult<Vec<String>>;
@@ -103,6 +120,20 @@ pub trait Sys {
     fn dm_status(&self, name: &str) -> SysResult<String>;
     /// `finit_module` of a module file without parameters.
     fn load_module(&self, path: &str) -> SysResult<()>;
+    /// Starts a [`Sys::load_module`] on one of a few background workers and
+    /// returns at once; the outcome arrives as [`SysEvent::ModuleLoaded`].
+    fn start_module_load(&self, path: &str);
+
+    /// Subscribes to the kernel's device events (a `NETLINK_KOBJECT_UEVENT`
+    /// socket, multicast group 1); from now until [`Sys::stop_uevents`]
+    /// they are delivered by [`Sys::wait_events`].
+    fn listen_uevents(&self) -> SysResult<()>;
+    /// Unsubscribes; events not yet collected are dropped.
+    fn stop_uevents(&self);
+    /// Waits until something happens in the background (a uevent, a module
+    /// load finishing) or `timeout` passes, whichever is first; returns
+    /// everything that happened (empty on timeout).
+    fn wait_events(&self, timeout: Duration) -> Vec<SysEvent>;
 
     /// Monotonic time since an arbitrary fixed point.
     fn now(&self) -> Duration;

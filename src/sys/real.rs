@@ -1,14 +1,17 @@
 //! The real system: each method is one call into the modules beside it.
 
 use std::cell::RefCell;
+use std::fs::File;
 use std::os::fd::OwnedFd;
+use std::os::unix::fs::FileExt;
 use std::os::unix::process::CommandExt;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use super::uevent::Hub;
 use super::{
     console, dm, fsops, kmod, loopdev, mounts, power, shell, switch_root, EmergencyAction, Errno,
-    FileKind, MountFlags, SwitchError, Sys, SysResult,
+    FileKind, MountFlags, SwitchError, Sys, SysEvent, SysResult,
 };
 
 /// The kernel, as PID 1 sees it.
@@ -17,6 +20,8 @@ pub struct RealSys {
     /// Open loop devices: each must stay open until a mount holds it. They
     /// are `O_CLOEXEC`, so the real init never sees them.
     loops: RefCell<Vec<OwnedFd>>,
+    /// Uevents and background module loads.
+    hub: RefCell<Hub>,
 }
 
 impl RealSys {
@@ -24,6 +29,7 @@ impl RealSys {
         RealSys {
             started: Instant::now(),
             loops: RefCell::new(Vec::new()),
+            hub: RefCell::new(Hub::new()),
         }
     }
 }
@@ -64,6 +70,10 @@ impl Sys for RealSys {
 
     fn read_head(&self, path: &str, len: usize) -> SysResult<Vec<u8>> {
         fsops::read_head(path, len)
+    }
+
+    fn read_at(&self, path: &str, offset: u64, len: usize) -> SysResult<Vec<u8>> {
+        read_at(path, offset, len)
     }
 
     fn write_file(&self, path: &str, data: &[u8]) -> SysResult<()> {
@@ -130,6 +140,22 @@ impl Sys for RealSys {
         kmod::load(path)
     }
 
+    fn start_module_load(&self, path: &str) {
+        self.hub.borrow_mut().start_module_load(path);
+    }
+
+    fn listen_uevents(&self) -> SysResult<()> {
+        self.hub.borrow_mut().listen_uevents()
+    }
+
+    fn stop_uevents(&self) {
+        self.hub.borrow_mut().stop_uevents();
+    }
+
+    fn wait_events(&self, timeout: Duration) -> Vec<SysEvent> {
+        self.hub.borrow().wait(timeout)
+    }
+
     fn now(&self) -> Duration {
         self.started.elapsed()
     }
@@ -160,4 +186,25 @@ impl Sys for RealSys {
     fn power(&self, action: EmergencyAction) -> Errno {
         power::power(action)
     }
+}
+
+/// `pread` until `len` bytes or the end of the file (std opens with CLOEXEC).
+fn read_at(path: &str, offset: u64, len: usize) -> SysResult<Vec<u8>> {
+    let file = File::open(path).map_err(|e| fsops::errno(&e))?;
+    let mut buf = vec![0u8; len];
+    let mut filled = 0;
+    while let Some(rest) = buf.get_mut(filled..) {
+        if rest.is_empty() {
+            break;
+        }
+        let at = offset.saturating_add(filled as u64);
+        match file.read_at(rest, at) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(fsops::errno(&e)),
+        }
+    }
+    buf.truncate(filled);
+    Ok(buf)
 }

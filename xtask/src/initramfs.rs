@@ -102,6 +102,8 @@ const BUSYBOX_APPLETS: [&str; 28] = [
 /// anything; `sysroot` is where the live root gets assembled.
 const BASE_DIRS: &[&str] = &["dev", "proc", "sys", "run", "sysroot", "tmp", "etc", "lib"];
 pub const MODULES_LOAD: &str = "etc/liveinit/modules.load";
+pub const MODULES_ALIAS: &str = "etc/liveinit/modules.alias";
+pub const MODULES_DEP: &str = "etc/liveinit/modules.dep";
 
 /// Builds the init for musl, then packs it with the skeleton and modules,
 /// and prints a one-line summary.
@@ -153,7 +155,10 @@ pub(crate) fn assemble(init: &Path, skel: &Path, opts: &PackOptions) -> Result<A
         add_tree(&mut a, skel, "")?;
     }
     let modules = kmods::collect(&opts.modules_dir, kmods::WANTED)?;
-    a.file(MODULES_LOAD, 0o644, modules.load_list().into_bytes())?;
+    let always = modules.load_list_of(kmods::ALWAYS);
+    a.file(MODULES_LOAD, 0o644, always.into_bytes())?;
+    a.file(MODULES_ALIAS, 0o644, modules.alias_file().into_bytes())?;
+    a.file(MODULES_DEP, 0o644, modules.dep_file().into_bytes())?;
     for m in &modules.modules {
         a.file(&m.archive_path, 0o644, m.data.clone())?;
     }
@@ -271,7 +276,8 @@ Builds the init (release, static, x86_64-unknown-linux-musl) and packs it into
 a cpio initramfs at FILE with initramfs-skel/, /dev/console, and the storage,
 USB and filesystem modules a live boot needs (plus their dependencies) taken
 from DIR, a lib/modules/<version> tree; modules are stored decompressed and
-their load order is written to /etc/liveinit/modules.load.
+the init loads drivers by need from /etc/liveinit/modules.alias and
+modules.dep, and the filesystems and block layers listed in modules.load.
 
   --modules-dir DIR   lib/modules/<version> tree (modules.dep optional)
   --output FILE       where to write the image

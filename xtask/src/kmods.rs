@@ -1,6 +1,9 @@
 //! Picks the kernel modules a live boot needs out of a `lib/modules/<version>`
 //! tree, with everything they depend on, in an order the init can load them
-//! one by one (it has no modprobe and no decompressor).
+//! (it has no modprobe and no decompressor), and writes what the init needs
+//! to load them by need: their aliases ([`Modules::alias_file`]) and
+//! dependencies ([`Modules::dep_file`]), and the list it loads on every boot
+//! ([`Modules::load_list_of`] [`ALWAYS`]).
 //!
 //! Dependencies come from `modules.dep` when the tree has one. A distribution
 //! package (Debian's linux-image) ships none — depmod writes it at install
@@ -17,7 +20,10 @@ use anyhow::{bail, Context, Result};
 use crate::compress;
 
 /// Storage and USB controllers a live medium may sit behind, then the
-/// filesystems and block layers that stack the live root.
+/// filesystems and block layers that stack the live root. The init loads a
+/// controller's driver when a device's MODALIAS matches one of its aliases,
+/// the [`ALWAYS`] modules on every boot, and `dm_thin_pool` only for
+/// `rd.live.overlay.thin`.
 pub const WANTED: &[&str] = &[
     "virtio_pci",
     "virtio_blk",
@@ -47,19 +53,48 @@ pub const WANTED: &[&str] = &[
     "loop",
     "dm_mod",
     "dm_snapshot",
+    // rd.live.overlay.thin
+    "dm_thin_pool",
     // ext4, jbd2 and libcrc32c ask the crypto API for "crc32c" (ext4 at
     // mount time, as metadata_csum is mkfs's default). That is only a soft
     // dependency on an alias, and the kernel's on-demand request_module needs
     // a modprobe we lack, so the implementation is asked for by name.
+    "crc32c_generic",
+    "dm_thin_pool",
+];
+
+/// The filesystems and block layers any live root may be built from: the
+/// init loads them (and their dependencies) in the background on every
+/// boot, as which of them the boot needs is known only once the medium and
+/// the image on it are mounted. Written to `etc/liveinit/modules.load`.
+pub const ALWAYS: &[&str] = &[
+    "isofs",
+    "squashfs",
+    "erofs",
+    "ext4",
+    "vfat",
+    "nls_cp437",
+    "nls_iso8859_1",
+    "nls_utf8",
+    "overlay",
+    "loop",
+    "dm_mod",
+    "dm_snapshot",
     "crc32c_generic",
 ];
 
 /// A module ready for the archive: decompressed, at its final path.
 #[derive(Debug)]
 pub struct Module {
+    /// Normalised name, e.g. `virtio_blk`.
+    pub name: String,
     /// e.g. `lib/modules/6.1.0-40-amd64/kernel/drivers/block/virtio_blk.ko`
     pub archive_path: String,
     pub data: Vec<u8>,
+    /// Packed modules it needs loaded first (hard and `softdep pre:`).
+    pub deps: Vec<String>,
+    /// Its `.modinfo` `alias=` patterns, in order.
+    pub aliases: Vec<String>,
 }
 
 #[derive(Debug)]
@@ -70,12 +105,69 @@ pub struct Modules {
 }
 
 impl Modules {
-    /// `etc/liveinit/modules.load`: one absolute path per line.
+    /// Every module, one absolute path per line, in load order.
     pub fn load_list(&self) -> String {
         self.modules
             .iter()
             .map(|m| format!("/{}\n", m.archive_path))
             .collect()
+    }
+
+    /// `etc/liveinit/modules.load`: the packed ones among `names` and
+    /// everything they need, one absolute path per line, in load order.
+    pub fn load_list_of(&self, names: &[&str]) -> String {
+        let wanted: BTreeSet<String> = names.iter().map(|n| module_name(n)).collect();
+        let closure = self.closure(self.modules.iter().filter(|m| wanted.contains(&m.name)));
+        self.modules
+            .iter()
+            .filter(|m| closure.contains(&m.name))
+            .map(|m| format!("/{}\n", m.archive_path))
+            .collect()
+    }
+
+    /// `etc/liveinit/modules.alias`: `alias <pattern> <module>` for every
+    /// alias of every packed module (the kernel's `modules.alias` format),
+    /// modules in load order, aliases in `.modinfo` order.
+    pub fn alias_file(&self) -> String {
+        let mut text = String::new();
+        for m in &self.modules {
+            for alias in &m.aliases {
+                text.push_str(&format!("alias {alias} {}\n", m.name));
+            }
+        }
+        text
+    }
+
+    /// `etc/liveinit/modules.dep`: per module, in load order,
+    /// `/path: /dependency …` with every module it needs, directly or not,
+    /// in load order (a module's line comes after its dependencies' lines).
+    pub fn dep_file(&self) -> String {
+        let mut text = String::new();
+        for m in &self.modules {
+            let closure = self.closure(std::iter::once(m));
+            text.push_str(&format!("/{}:", m.archive_path));
+            for dep in self.modules.iter().filter(|d| d.name != m.name) {
+                if closure.contains(&dep.name) {
+                    text.push_str(&format!(" /{}", dep.archive_path));
+                }
+            }
+            text.push('\n');
+        }
+        text
+    }
+
+    /// The names of `roots` and of everything they need.
+    fn closure<'a>(&'a self, roots: impl Iterator<Item = &'a Module>) -> BTreeSet<String> {
+        let by_name: BTreeMap<&str, &Module> =
+            self.modules.iter().map(|m| (m.name.as_str(), m)).collect();
+        let mut seen = BTreeSet::new();
+        let mut todo: Vec<&Module> = roots.collect();
+        while let Some(m) = todo.pop() {
+            if seen.insert(m.name.clone()) {
+                todo.extend(m.deps.iter().filter_map(|d| by_name.get(d.as_str())));
+            }
+        }
+        seen
     }
 }
 
@@ -105,7 +197,8 @@ pub fn collect(dir: &Path, wanted: &[&str]) -> Result<Modules> {
     // Every module is read (and decompressed) once: for its .modinfo while
     // resolving, then for the archive.
     let mut plain: BTreeMap<String, Vec<u8>> = BTreeMap::new();
-    let resolution = resolve(
+    let mut aliases: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut resolution = resolve(
         wanted,
         &builtin,
         |name| paths.contains_key(name),
@@ -113,6 +206,7 @@ pub fn collect(dir: &Path, wanted: &[&str]) -> Result<Modules> {
             let path = &paths[name];
             let data = read_module(&dir.join(path))?;
             let info = modinfo_deps(&data).with_context(|| format!(".modinfo of {path}"))?;
+            aliases.insert(name.to_owned(), modinfo_aliases(&data)?);
             plain.insert(name.to_owned(), data);
             // depmod's view wins when there is one; soft deps are not in it.
             let hard = deps.remove(name).unwrap_or(info.hard);
@@ -139,6 +233,9 @@ pub fn collect(dir: &Path, wanted: &[&str]) -> Result<Modules> {
         modules.push(Module {
             archive_path: format!("lib/modules/{version}/{stored}"),
             data: plain.remove(&name).unwrap_or_default(),
+            deps: resolution.deps.remove(&name).unwrap_or_default(),
+            aliases: aliases.remove(&name).unwrap_or_default(),
+            name,
         });
     }
     Ok(Modules { version, modules })
@@ -153,6 +250,8 @@ pub struct Resolution {
     pub missing: Vec<(String, Option<String>)>,
     /// Modules emitted before all their dependencies to break a cycle.
     pub cycle_breaks: Vec<String>,
+    /// Per module in `order`, the modules of `order` it needs first.
+    pub deps: BTreeMap<String, Vec<String>>,
 }
 
 /// What one module needs loaded before it.
@@ -199,6 +298,10 @@ pub fn resolve(
     for deps in graph.values_mut() {
         deps.retain(|d| shipped.contains(d));
     }
+    res.deps = graph
+        .iter()
+        .map(|(name, deps)| (name.clone(), deps.iter().cloned().collect()))
+        .collect();
     while !graph.is_empty() {
         let ready = graph.iter().find(|(_, deps)| deps.is_empty());
         let next = match ready {
@@ -362,6 +465,17 @@ pub fn modinfo_deps(elf: &[u8]) -> Result<Deps> {
         }
     }
     Ok(Deps { hard, soft })
+}
+
+/// The `alias=` patterns of an ELF module's `.modinfo` section, in order.
+pub fn modinfo_aliases(elf: &[u8]) -> Result<Vec<String>> {
+    let info = section(elf, ".modinfo")?.context("no .modinfo section")?;
+    Ok(info
+        .split(|&b| b == 0)
+        .filter_map(|kv| kv.strip_prefix(b"alias="))
+        .map(|alias| String::from_utf8_lossy(alias).into_owned())
+        .filter(|alias| !alias.is_empty() && !alias.contains(char::is_whitespace))
+        .collect())
 }
 
 /// The contents of the named section of a little-endian ELF64 object.
@@ -600,5 +714,80 @@ kernel/x/cyc_a.ko: kernel/x/cyc_b.ko kernel/x/gone.ko
         );
         assert_eq!(m.modules[1].data, virtio);
         assert_eq!(m.modules[2].data, blk);
+    }
+
+    #[test]
+    fn modinfo_gives_aliases_in_order() {
+        let m = fake_module(b"alias=pci:v*d*sv*sd*bc01sc06i01*\0depends=\0alias=fs-x\0alias=\0");
+        assert_eq!(
+            modinfo_aliases(&m).unwrap(),
+            ["pci:v*d*sv*sd*bc01sc06i01*", "fs-x"]
+        );
+    }
+
+    /// The three files the init reads: aliases, dependencies, the list it
+    /// always loads.
+    #[test]
+    fn metadata_files_for_the_init() {
+        let tmp = crate::initramfs::tests::TempDir::new("kmods-meta");
+        let root = tmp.path().join("6.1.0-meta");
+        write(
+            &root,
+            "kernel/s/scsi_common.ko",
+            &fake_module(b"depends=\0"),
+        );
+        write(
+            &root,
+            "kernel/s/scsi_mod.ko",
+            &fake_module(b"depends=scsi_common\0"),
+        );
+        write(&root, "kernel/c/cdrom.ko", &fake_module(b"depends=\0"));
+        write(
+            &root,
+            "kernel/s/sr_mod.ko",
+            &fake_module(
+                b"alias=scsi:t-0x05*\0alias=scsi:t-0x04*\0depends=scsi_mod,cdrom,scsi_common\0",
+            ),
+        );
+        write(
+            &root,
+            "kernel/f/isofs.ko",
+            &fake_module(b"alias=fs-iso9660\0depends=cdrom\0"),
+        );
+        let m = collect(&root, &["sr_mod", "isofs"]).unwrap();
+        let names: Vec<&str> = m.modules.iter().map(|m| m.name.as_str()).collect();
+        assert_eq!(
+            names,
+            ["cdrom", "isofs", "scsi_common", "scsi_mod", "sr_mod"]
+        );
+        assert_eq!(
+            m.alias_file(),
+            "alias fs-iso9660 isofs\n\
+             alias scsi:t-0x05* sr_mod\n\
+             alias scsi:t-0x04* sr_mod\n"
+        );
+        let p = "/lib/modules/6.1.0-meta/kernel";
+        assert_eq!(
+            m.dep_file(),
+            format!(
+                "{p}/c/cdrom.ko:\n\
+                 {p}/f/isofs.ko: {p}/c/cdrom.ko\n\
+                 {p}/s/scsi_common.ko:\n\
+                 {p}/s/scsi_mod.ko: {p}/s/scsi_common.ko\n\
+                 {p}/s/sr_mod.ko: {p}/c/cdrom.ko {p}/s/scsi_common.ko {p}/s/scsi_mod.ko\n"
+            )
+        );
+        assert_eq!(
+            m.load_list_of(&["isofs", "not-packed"]),
+            format!("{p}/c/cdrom.ko\n{p}/f/isofs.ko\n")
+        );
+        assert_eq!(m.load_list_of(&[]), "");
+    }
+
+    #[test]
+    fn always_loaded_modules_are_all_packed() {
+        for name in ALWAYS {
+            assert!(WANTED.contains(name), "{name} is loaded but not packed");
+        }
     }
 }
