@@ -8,6 +8,9 @@ use std::time::Duration;
 
 use super::{EmergencyAction, Errno, FileKind, MountFlags, SwitchError, Sys, SysEvent, SysResult};
 
+/// A directory (`None`) or a file with its bytes, relative to a mount point.
+type Entry = (String, Option<Vec<u8>>);
+
 #[derive(Default)]
 pub struct FakeSys {
     files: RefCell<BTreeMap<String, Vec<u8>>>,
@@ -21,7 +24,7 @@ pub struct FakeSys {
     /// Files that appear once the clock reaches a time (hot-plugged media).
     later: RefCell<Vec<(Duration, String, Vec<u8>)>>,
     /// What a filesystem holds, revealed under its mount point when mounted.
-    contents: RefCell<Vec<(String, Vec<(String, Option<Vec<u8>>)>)>>,
+    contents: RefCell<Vec<(String, Vec<Entry>)>>,
     /// Uevents the kernel sends once the clock reaches a time.
     uevents: RefCell<Vec<(Duration, Vec<u8>)>>,
     /// Uevents sent while listening, not yet collected.
