@@ -1,10 +1,10 @@
 //! Carrying out plan steps, one system call (or a short fixed sequence)
 //! each, resolving loop slots and device sizes as they become known.
 
-use log::info;
+use log::{info, warn};
 
 use super::error::{BootError, Stage};
-use crate::plan::{DmTable, LoopSlot, Sectors, Source, Step};
+use crate::plan::{DmTable, LoopSlot, MountFlags, Sectors, Source, Step};
 use crate::sys::{Errno, Sys};
 
 /// Report a long copy's progress this often (in percent).
@@ -94,7 +94,22 @@ impl<'a, S: Sys> Executor<'a, S> {
                 fstype,
                 flags,
                 data,
-            } => sys.mount(resolved(source)?, target, *fstype, *flags, data),
+            } => {
+                let source = resolved(source)?;
+                match sys.mount(source, target, *fstype, *flags, data) {
+                    // As mount(8) does: a write-protected device (a CD, a
+                    // locked SD card) is mounted read-only instead.
+                    Err(Errno::ROFS | Errno::ACCESS) if !flags.read_only && !flags.bind => {
+                        warn!("{source} is write-protected; mounting it read-only");
+                        let read_only = MountFlags {
+                            read_only: true,
+                            ..*flags
+                        };
+                        sys.mount(source, target, *fstype, read_only, data)
+                    }
+                    other => other,
+                }
+            }
             Step::AttachLoop {
                 slot,
                 backing,

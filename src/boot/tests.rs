@@ -499,3 +499,18 @@ fn an_injected_failure_at_every_step_is_reported_with_its_step() {
         assert_ne!(err.stage, Stage::ExecInit, "failing `{op}` was not noticed");
     }
 }
+
+#[test]
+fn rw_on_a_write_protected_medium_falls_back_to_read_only() {
+    let sys = live_machine(r"root=live:CDLABEL=My\x20Disk rw");
+    sys.fail("mount /dev/sr0 /run/initramfs/live iso9660 rw", Errno::ROFS);
+    let err = boot(&sys);
+    assert_eq!(err.stage, Stage::ExecInit, "{err}");
+    assert_eq!(
+        sys.calls_starting("mount /dev/sr0"),
+        [
+            "mount /dev/sr0 /run/initramfs/live iso9660 rw",
+            "mount /dev/sr0 /run/initramfs/live iso9660 ro"
+        ]
+    );
+}
