@@ -136,3 +136,91 @@ mod tests {
         assert_eq!(DmUsage::Used { used: 0, total: 0 }.percent(), None);
     }
 }
+
+/// What `liveinit status` found about the running live system.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RootLayer {
+    /// overlayfs: bytes used and total on the filesystem of the upper dir.
+    Overlay { used: u64, total: u64 },
+    /// A device-mapper snapshot or thin `live-rw`.
+    DeviceMapper(DmUsage),
+    /// Not a live root liveinit knows how to measure.
+    Other { fstype: alloc::string::String, source: alloc::string::String },
+}
+
+/// Above this share used, `liveinit status` warns (and exits 1).
+pub const WARN_PERCENT: u64 = 90;
+
+impl RootLayer {
+    /// Whether the layer is nearly full or already broken.
+    pub fn needs_attention(&self) -> bool {
+        match self {
+            RootLayer::Overlay { used, total } => {
+                used.saturating_mul(100).checked_div(*total).unwrap_or(0) >= WARN_PERCENT
+            }
+            RootLayer::DeviceMapper(usage) => usage.percent().unwrap_or(0) >= WARN_PERCENT,
+            RootLayer::Other { .. } => false,
+        }
+    }
+}
+
+impl fmt::Display for RootLayer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RootLayer::Overlay { used, total } => write!(
+                f,
+                "overlayfs; its upper layer uses {} of {} MiB ({}%) of RAM-backed space",
+                used >> 20,
+                total >> 20,
+                used.saturating_mul(100).checked_div(*total).unwrap_or(0)
+            ),
+            RootLayer::DeviceMapper(usage) => write!(f, "device-mapper live-rw; {usage}"),
+            RootLayer::Other { fstype, source } => {
+                write!(f, "{fstype} from {source} (not a live root liveinit set up)")
+            }
+        }
+    }
+}
+
+/// The source and type of the filesystem mounted at `/`, from
+/// `/proc/self/mountinfo` (the last mount there wins, as for the kernel).
+pub fn root_mount(mountinfo: &str) -> Option<(&str, &str)> {
+    mountinfo
+        .lines()
+        .filter_map(|line| {
+            let (left, right) = line.split_once(" - ")?;
+            let mount_point = left.split_whitespace().nth(4)?;
+            let mut r = right.split_whitespace();
+            let fstype = r.next()?;
+            let source = r.next()?;
+            (mount_point == "/").then_some((source, fstype))
+        })
+        .last()
+}
+
+#[cfg(test)]
+mod status_tests {
+    use super::*;
+
+    #[test]
+    fn root_mount_is_the_last_one_on_slash() {
+        let info = "1 0 0:2 / / rw - rootfs rootfs rw\n\
+                    30 1 0:22 / / rw,relatime - overlay LiveOS_rootfs rw,lowerdir=/run/rootfsbase\n\
+                    31 30 0:5 / /dev rw - devtmpfs devtmpfs rw\n";
+        assert_eq!(root_mount(info), Some(("LiveOS_rootfs", "overlay")));
+        assert_eq!(root_mount("garbage"), None);
+    }
+
+    #[test]
+    fn attention_at_ninety_percent_or_when_broken() {
+        assert!(!RootLayer::Overlay { used: 89, total: 100 }.needs_attention());
+        assert!(RootLayer::Overlay { used: 90, total: 100 }.needs_attention());
+        assert!(RootLayer::DeviceMapper(DmUsage::Overflow).needs_attention());
+        assert!(!RootLayer::DeviceMapper(DmUsage::Used { used: 1, total: 8 }).needs_attention());
+        assert!(!RootLayer::Other {
+            fstype: "ext4".into(),
+            source: "/dev/sda1".into()
+        }
+        .needs_attention());
+    }
+}
