@@ -278,7 +278,16 @@ fn class(p: &[u8], start: usize, c: u8) -> Option<(bool, usize)> {
 /// `alias <pattern> <module>` lines, as in the kernel's `modules.alias`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AliasTable {
-    entries: Vec<(String, String)>,
+    entries: Vec<Alias>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Alias {
+    pattern: String,
+    module: String,
+    /// Length of the pattern's literal start (before any `*?[\\`): most
+    /// aliases are ruled out by comparing it, without matching.
+    literal: usize,
 }
 
 impl AliasTable {
@@ -294,7 +303,12 @@ impl AliasTable {
                 }
                 let pattern = words.next()?;
                 let module = words.next()?;
-                Some((String::from(pattern), module_name(module)))
+                let literal = pattern.find(['*', '?', '[', '\\']).unwrap_or(pattern.len());
+                Some(Alias {
+                    pattern: String::from(pattern),
+                    module: module_name(module),
+                    literal,
+                })
             })
             .collect();
         AliasTable { entries }
@@ -312,9 +326,13 @@ impl AliasTable {
     /// order (modprobe loads them all).
     pub fn modules_for(&self, modalias: &str) -> Vec<&str> {
         let mut found: Vec<&str> = Vec::new();
-        for (pattern, module) in &self.entries {
-            if !found.contains(&module.as_str()) && fnmatch(pattern, modalias) {
-                found.push(module);
+        for alias in &self.entries {
+            let start = alias.pattern.as_bytes().get(..alias.literal);
+            if start.is_some_and(|start| modalias.as_bytes().starts_with(start))
+                && !found.contains(&alias.module.as_str())
+                && fnmatch(&alias.pattern, modalias)
+            {
+                found.push(&alias.module);
             }
         }
         found
@@ -410,6 +428,11 @@ impl DepTable {
 
     pub fn is_empty(&self) -> bool {
         self.modules.is_empty()
+    }
+
+    /// Every module, in load order.
+    pub fn iter(&self) -> impl Iterator<Item = &ModuleEntry> {
+        self.modules.iter()
     }
 
     pub fn get(&self, name: &str) -> Option<&ModuleEntry> {
@@ -531,8 +554,8 @@ impl LoadQueue {
     }
 
     /// The next module to start, if one may: marks it loading and returns
-    /// its entry.
-    pub fn next(&mut self) -> Option<&ModuleEntry> {
+    /// its entry and why it is wanted.
+    pub fn start_next(&mut self) -> Option<(&ModuleEntry, Priority)> {
         let loading = |p: Option<Priority>| {
             self.state
                 .iter()
@@ -568,7 +591,7 @@ impl LoadQueue {
         if let Some(state) = self.state.get_mut(i) {
             *state = State::Loading(p);
         }
-        self.table.modules.get(i)
+        self.table.modules.get(i).map(|m| (m, p))
     }
 
     /// Records the outcome of loading the module at `path`; returns its
@@ -720,6 +743,12 @@ alias broken
             ["ata_piix", "ata_generic"]
         );
         assert_eq!(t.modules_for("scsi:t-0x05"), ["sr_mod"]);
+        assert_eq!(t.modules_for("fs-iso9660"), ["isofs"]);
+        assert!(t.modules_for("fs-iso966").is_empty());
+        assert!(t.modules_for("fs-iso96601").is_empty());
+        let exact = AliasTable::parse("alias [ab]x m1\nalias \\?y m2\n");
+        assert_eq!(exact.modules_for("bx"), ["m1"]);
+        assert_eq!(exact.modules_for("?y"), ["m2"]);
         assert!(t.modules_for("acpi:PNP0A03:").is_empty());
         assert!(AliasTable::parse("").is_empty());
     }
@@ -763,14 +792,17 @@ alias broken
         assert_eq!(names(&t.closure("c")), ["a", "b", "c"]);
         let mut q = LoadQueue::new(t, 4);
         q.want("c", Priority::Stack);
-        assert_eq!(q.next().map(|m| m.name.clone()).as_deref(), Some("a"));
-        assert!(q.next().is_none(), "b waits for a");
+        assert_eq!(start(&mut q).as_deref(), Some("a"));
+        assert!(q.start_next().is_none(), "b waits for a");
         q.finished("/a.ko", false);
-        assert_eq!(q.next().map(|m| m.name.clone()).as_deref(), Some("b"));
+        assert_eq!(
+            q.start_next().map(|(m, p)| (m.name.clone(), p)),
+            Some(("b".into(), Priority::Stack))
+        );
     }
 
     fn start(q: &mut LoadQueue) -> Option<String> {
-        q.next().map(|m| m.name.clone())
+        q.start_next().map(|(m, _)| m.name.clone())
     }
 
     #[test]

@@ -145,7 +145,10 @@ pub enum RootLayer {
     /// A device-mapper snapshot or thin `live-rw`.
     DeviceMapper(DmUsage),
     /// Not a live root liveinit knows how to measure.
-    Other { fstype: alloc::string::String, source: alloc::string::String },
+    Other {
+        fstype: alloc::string::String,
+        source: alloc::string::String,
+    },
 }
 
 /// Above this share used, `liveinit status` warns (and exits 1).
@@ -176,7 +179,10 @@ impl fmt::Display for RootLayer {
             ),
             RootLayer::DeviceMapper(usage) => write!(f, "device-mapper live-rw; {usage}"),
             RootLayer::Other { fstype, source } => {
-                write!(f, "{fstype} from {source} (not a live root liveinit set up)")
+                write!(
+                    f,
+                    "{fstype} from {source} (not a live root liveinit set up)"
+                )
             }
         }
     }
@@ -195,7 +201,7 @@ pub fn root_mount(mountinfo: &str) -> Option<(&str, &str)> {
             let source = r.next()?;
             (mount_point == "/").then_some((source, fstype))
         })
-        .last()
+        .next_back()
 }
 
 #[cfg(test)]
@@ -213,8 +219,16 @@ mod status_tests {
 
     #[test]
     fn attention_at_ninety_percent_or_when_broken() {
-        assert!(!RootLayer::Overlay { used: 89, total: 100 }.needs_attention());
-        assert!(RootLayer::Overlay { used: 90, total: 100 }.needs_attention());
+        assert!(!RootLayer::Overlay {
+            used: 89,
+            total: 100
+        }
+        .needs_attention());
+        assert!(RootLayer::Overlay {
+            used: 90,
+            total: 100
+        }
+        .needs_attention());
         assert!(RootLayer::DeviceMapper(DmUsage::Overflow).needs_attention());
         assert!(!RootLayer::DeviceMapper(DmUsage::Used { used: 1, total: 8 }).needs_attention());
         assert!(!RootLayer::Other {

@@ -43,10 +43,14 @@ const PROGRESS_EVERY: Duration = Duration::from_secs(5);
 /// Seconds without any news after which the search gives up (0: never,
 /// wait for `rd.retry`).
 pub const IDLE_OPTION: &str = "rd.liveinit.idle";
-/// The same once a USB mass-storage device is there.
-pub const USB_IDLE_OPTION: &str = "rd.liveinit.idle.usb";
+/// The same once slow media are there: a USB mass-storage device, or an
+/// optical drive.
+pub const USB_IDLE_OPTION: &str = "rd.liveinit.idle.slow";
 const DEFAULT_IDLE: Duration = Duration::from_secs(5);
 const DEFAULT_USB_IDLE: Duration = Duration::from_secs(15);
+/// Buses whose devices are walked first at coldplug (the rest follow in
+/// name order).
+const FIRST_BUSES: &[&str] = &["pci", "virtio", "usb", "scsi"];
 /// Drivers whose binding means a USB mass-storage device is there.
 const USB_STORAGE_DRIVERS: &[&str] = &["usb-storage", "uas"];
 
@@ -192,40 +196,48 @@ pub fn find_medium(
     search.coldplug(sys, modules);
     modules.start_stack(sys);
     search.look_for_new(sys);
+    search.hand_filesystems(sys, modules);
 
-    let deadline = start + bounds.retry;
+    let deadline = later(start, bounds.retry);
     let mut last_news = sys.now();
-    let mut next_tick = last_news + TICK;
-    let mut next_progress = start + PROGRESS_EVERY;
+    let mut next_tick = later(last_news, TICK);
+    let mut next_progress = later(start, PROGRESS_EVERY);
     loop {
         if let Some(found) = search.matching(spec) {
             info!("found the live medium: {}", found.1.describe());
             let found = found.0;
             sys.stop_uevents();
-            finish_loading(sys, modules, deadline);
+            modules.filesystem_needed(found.fs.fstype.mount_type());
+            modules.pump(sys);
+            // The loads get rd.retry again: giving up on a medium that is
+            // there because a module is slow would help no one.
+            finish_loading(sys, modules, later(sys.now(), bounds.retry));
             return Ok(found);
         }
         let now = sys.now();
-        let usb = modules.usb_storage() || search.usb_bound;
-        let idle = if usb { bounds.usb_idle } else { bounds.idle };
-        let idle_end = idle.filter(|_| !modules.busy()).map(|i| last_news + i);
+        let slow = modules.usb_storage() || search.usb_bound || search.has_optical_drive();
+        let idle = if slow { bounds.usb_idle } else { bounds.idle };
+        let idle_end = idle
+            .filter(|_| !modules.busy())
+            .map(|i| later(last_news, i));
         if now >= deadline || idle_end.is_some_and(|end| now >= end) {
             sys.stop_uevents();
-            finish_loading(sys, modules, deadline);
+            modules.report();
             let why = match idle {
                 Some(idle) if now < deadline => GaveUp::Idle(idle),
                 _ => GaveUp::Retry,
             };
-            return Err(not_found(spec, bounds, why, now - start, &search.report()));
+            let waited = now.saturating_sub(start);
+            return Err(not_found(spec, bounds, why, waited, &search.report()));
         }
         if now >= next_progress {
             info!(
                 "still waiting for {spec} ({} s of {} s); {} block devices so far",
-                (now - start).as_secs(),
+                now.saturating_sub(start).as_secs(),
                 bounds.retry.as_secs(),
                 search.report().len()
             );
-            next_progress += PROGRESS_EVERY;
+            next_progress = later(now, PROGRESS_EVERY);
         }
         let ticking = !listening || search.unsettled();
         let mut wake = deadline.min(next_progress);
@@ -253,7 +265,7 @@ pub fn find_medium(
         }
         modules.pump(sys);
         if sys.now() >= next_tick {
-            next_tick = sys.now() + TICK;
+            next_tick = later(sys.now(), TICK);
             if !listening {
                 search.coldplug(sys, modules);
                 modules.pump(sys);
@@ -264,7 +276,13 @@ pub fn find_medium(
             search.recheck_unsettled();
         }
         search.probe_dirty(sys);
+        search.hand_filesystems(sys, modules);
     }
+}
+
+/// `t + d`, saturating: bounds come from the command line.
+fn later(t: Duration, d: Duration) -> Duration {
+    t.checked_add(d).unwrap_or(Duration::MAX)
 }
 
 /// Looks at every block device once (for the emergency summary).
@@ -275,21 +293,21 @@ pub fn scan(sys: &impl Sys) -> Vec<Seen> {
 }
 
 /// Lets the loads already asked for finish (the stack must be there before
-/// anything is mounted), up to `deadline`.
+/// anything is mounted), up to `deadline`; then says what was loaded.
 fn finish_loading(sys: &impl Sys, modules: &mut Loader, deadline: Duration) {
     while modules.busy() {
         let now = sys.now();
         if now >= deadline {
-            warn!("kernel modules are still loading at the rd.retry bound; going on");
+            warn!("kernel modules are still loading after rd.retry= seconds; going on");
             break;
         }
-        for event in sys.wait_events(deadline - now) {
+        for event in sys.wait_events(deadline.saturating_sub(now)) {
             if let SysEvent::ModuleLoaded { path, result } = event {
                 modules.finished(sys, &path, result);
             }
         }
     }
-    modules.report(sys);
+    modules.report();
 }
 
 fn not_found(
@@ -311,8 +329,8 @@ fn not_found(
         ),
         GaveUp::Idle(idle) => format!(
             "no block device matched, and nothing new appeared for {} s \
-             ({} devices seen in {} s; {IDLE_OPTION}= and {USB_IDLE_OPTION}= set that wait, \
-             0 to wait for rd.retry= = {} s)",
+             ({} devices seen in {} s; {IDLE_OPTION}= sets that wait, {USB_IDLE_OPTION}= \
+             once a USB disk is there, 0 waits for rd.retry= ({} s))",
             idle.as_secs_f64(),
             seen.len(),
             waited.as_secs(),
@@ -342,6 +360,10 @@ struct Search {
     tables: BTreeMap<String, Option<PartitionTable>>,
     /// A USB mass-storage driver is bound to a device.
     usb_bound: bool,
+    /// Filesystem types seen on devices (as `mount(2)` names them).
+    fstypes: BTreeSet<&'static str>,
+    /// Those not handed to the loader yet.
+    new_fstypes: Vec<&'static str>,
 }
 
 impl Search {
@@ -349,11 +371,22 @@ impl Search {
     /// same devices as `/sys/devices/**/modalias`: modaliases are a bus
     /// matter, and this walk follows no symlink loops).
     fn coldplug(&mut self, sys: &impl Sys, modules: &mut Loader) {
-        for bus in sys.read_dir(SYS_BUS).unwrap_or_default() {
+        let mut buses = sys.read_dir(SYS_BUS).unwrap_or_default();
+        // Storage controllers first: their drivers start while the walk
+        // goes on through the (many) ACPI and platform devices.
+        buses.sort_by_key(|bus| {
+            FIRST_BUSES
+                .iter()
+                .position(|b| b == bus)
+                .unwrap_or(usize::MAX)
+        });
+        for bus in buses {
             let dir = format!("{SYS_BUS}/{bus}/devices");
             for device in sys.read_dir(&dir).unwrap_or_default() {
                 if let Ok(alias) = sys.read_file(&format!("{dir}/{device}/modalias")) {
                     modules.device(&String::from_utf8_lossy(&alias));
+                    // Start a driver at once, while the walk goes on.
+                    modules.pump(sys);
                 }
             }
         }
@@ -367,6 +400,15 @@ impl Search {
             }
         }
         modules.pump(sys);
+    }
+
+    /// An optical drive is there: a disc takes seconds to spin up and says
+    /// nothing meanwhile, so it gets the longer idle time, as USB does.
+    fn has_optical_drive(&self) -> bool {
+        self.devices
+            .keys()
+            .chain(self.empty.iter())
+            .any(|name| name.starts_with("sr"))
     }
 
     /// Looks for block devices not known yet; true if there were some.
@@ -431,6 +473,17 @@ impl Search {
         }
     }
 
+    /// Has the modules for newly seen filesystem types loaded.
+    fn hand_filesystems(&mut self, sys: &impl Sys, modules: &mut Loader) {
+        if self.new_fstypes.is_empty() {
+            return;
+        }
+        for fstype in self.new_fstypes.drain(..) {
+            modules.filesystem_seen(fstype);
+        }
+        modules.pump(sys);
+    }
+
     fn unsettled(&self) -> bool {
         !self.empty.is_empty() || self.devices.values().any(|d| d.unsettled)
     }
@@ -450,8 +503,11 @@ impl Search {
             let sectors = sectors(sys, &name);
             if sectors == 0 {
                 self.devices.remove(&name);
-                // Gone altogether, or an empty drive.
-                if sys.file_kind(&format!("{SYS_BLOCK}/{name}")).is_some() {
+                // An empty drive is looked at again each tick; an unused
+                // loop device is not (attaching one sends a uevent), nor
+                // one that is gone.
+                let exists = sys.file_kind(&format!("{SYS_BLOCK}/{name}")).is_some();
+                if exists && !name.starts_with("loop") {
                     self.empty.insert(name);
                 } else {
                     self.empty.remove(&name);
@@ -498,6 +554,12 @@ impl Search {
             {
                 partuuid = entry.partuuid.clone();
                 partlabel = partlabel.or_else(|| entry.partlabel.clone());
+            }
+        }
+        if let Some(fs) = &fs {
+            let fstype = fs.fstype.mount_type();
+            if self.fstypes.insert(fstype) {
+                self.new_fstypes.push(fstype);
             }
         }
         let unsettled = read_error.is_some() || (fs.is_none() && !has_table);
@@ -576,4 +638,42 @@ fn read_table(sys: &impl Sys, disk: &str) -> Option<PartitionTable> {
         table.as_ref().map_or("none", |t| t.kind.as_str())
     );
     table
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bounds(text: &str) -> Bounds {
+        Bounds::from_cmdline(&Cmdline::parse(text), 180)
+    }
+
+    #[test]
+    fn idle_bounds_come_from_the_command_line() {
+        let secs = |s: u64| Some(Duration::from_secs(s));
+        let b = bounds("");
+        assert_eq!(
+            (b.retry, b.idle, b.usb_idle),
+            (Duration::from_secs(180), secs(5), secs(15))
+        );
+        let b = bounds("rd.liveinit.idle=1.5 rd.liveinit.idle.slow=4");
+        assert_eq!(b.idle, Some(Duration::from_millis(1500)));
+        assert_eq!(b.usb_idle, secs(4));
+        // The USB time is never shorter than the plain one.
+        assert_eq!(bounds("rd.liveinit.idle=30").usb_idle, secs(30));
+        assert_eq!(
+            bounds("rd.liveinit.idle=0"),
+            Bounds {
+                retry: Duration::from_secs(180),
+                idle: None,
+                usb_idle: None
+            }
+        );
+        for bad in ["abc", "-1", "", "nan", "1e30"] {
+            let b = bounds(&format!(
+                "rd.liveinit.idle={bad} rd.liveinit.idle.slow={bad}"
+            ));
+            assert_eq!((b.idle, b.usb_idle), (secs(5), secs(15)), "{bad}");
+        }
+    }
 }

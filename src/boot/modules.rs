@@ -3,9 +3,9 @@
 //!
 //! `cargo xtask initramfs` writes, next to the modules:
 //! - [`LOAD_LIST`]: the modules every boot loads — the filesystems and
-//!   block layers the live root may be built from (isofs, squashfs, erofs,
-//!   ext4, vfat and its codepages, overlay, loop, dm-mod, dm-snapshot) —
-//!   with their dependencies, in load order;
+//!   block layers the live root may be built from (squashfs, erofs, ext4,
+//!   overlay, loop, dm-mod, dm-snapshot) — with their dependencies, in load
+//!   order;
 //! - [`ALIASES`]: the `alias <pattern> <module>` lines of every packed
 //!   module (from its `.modinfo`), i.e. the kernel's `modules.alias`
 //!   trimmed to what is packed;
@@ -17,8 +17,11 @@
 //! The stack is loaded in the background while discovery runs, because
 //! which of it the plan needs is only known once the medium and the image
 //! on it are mounted, and the kernel cannot load a filesystem on demand
-//! itself without a `modprobe` helper. Drivers go first; every module loads
-//! once, after its dependencies, on a few workers (`modalias::LoadQueue`).
+//! itself without a `modprobe` helper. The module for a filesystem a
+//! device was seen to hold (isofs, vfat) is added to it through the
+//! filesystem's `fs-<type>` alias. Drivers go first; every module loads
+//! once, after its dependencies, on a few workers (`modalias::LoadQueue`);
+//! discovery lets all of it finish before the medium is mounted.
 //!
 //! An initramfs without the alias table (made before it existed) lists
 //! every module in [`LOAD_LIST`]: they are all loaded, one after the other.
@@ -41,7 +44,8 @@ pub const ALIASES: &str = "/etc/liveinit/modules.alias";
 pub const DEPS: &str = "/etc/liveinit/modules.dep";
 
 /// Loads that may run at once (`finit_module` blocks while the driver
-/// probes its bus, so independent modules overlap).
+/// probes its bus, so independent modules overlap); the real system has as
+/// many workers.
 const PARALLEL: usize = 4;
 /// Modules that drive USB mass storage: once one is wanted, USB sticks may
 /// still be settling, and discovery waits longer.
@@ -60,6 +64,7 @@ pub struct Loader {
     /// Start times of the loads in flight, by path.
     started: BTreeMap<String, Duration>,
     first_start: Option<Duration>,
+    last_finish: Duration,
     usb_storage: bool,
 }
 
@@ -104,14 +109,38 @@ impl Loader {
             modaliases: BTreeSet::new(),
             started: BTreeMap::new(),
             first_start: None,
+            last_finish: Duration::ZERO,
             usb_storage: false,
         }
     }
 
     /// Starts the background loading of the stack.
+    ///
+    /// Background loads run at the lowest CPU priority; a module a device
+    /// driver may need too (`cdrom`, for `sr_mod` and `isofs`) is loaded at
+    /// the drivers' priority instead, or the driver would wait for it.
     pub fn start_stack(&mut self, sys: &impl Sys) {
+        let table = self.queue.table();
+        let closure = |names: &mut dyn Iterator<Item = &str>| -> BTreeSet<String> {
+            names
+                .flat_map(|name| table.closure(name))
+                .map(|m| m.name.clone())
+                .collect()
+        };
+        let stack = closure(&mut self.stack.iter().map(String::as_str));
+        let not_drivers = closure(&mut self.stack.iter().map(String::as_str).chain([THIN_POOL]));
+        let drivers_need = closure(
+            &mut table
+                .iter()
+                .map(|m| m.name.as_str())
+                .filter(|name| !not_drivers.contains(*name)),
+        );
+        let shared: Vec<&String> = stack.intersection(&drivers_need).collect();
         for name in &self.stack {
             self.queue.want(name, Priority::Stack);
+        }
+        for name in shared {
+            self.queue.want(name, Priority::Device);
         }
         self.pump(sys);
     }
@@ -141,13 +170,42 @@ impl Loader {
         }
     }
 
+    /// A device holds a filesystem of type `fstype` (as `mount(2)` names
+    /// it): loads, in the background, the module providing it — its
+    /// `fs-<type>` alias, which is what the kernel would ask modprobe for.
+    pub fn filesystem_seen(&mut self, fstype: &str) {
+        self.filesystem(fstype, Priority::Stack);
+    }
+
+    /// The medium is about to be mounted as `fstype`: its module is wanted
+    /// now (at drivers' priority if it has not started yet).
+    pub fn filesystem_needed(&mut self, fstype: &str) {
+        self.filesystem(fstype, Priority::Device);
+    }
+
+    fn filesystem(&mut self, fstype: &str, priority: Priority) {
+        let alias = format!("fs-{fstype}");
+        let modules: Vec<String> = self
+            .aliases
+            .modules_for(&alias)
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
+        for name in modules {
+            let added = self.queue.want(&name, priority);
+            if !added.is_empty() {
+                debug!("{alias} wants {}", added.join(" "));
+            }
+        }
+    }
+
     /// Starts every module that may start now.
     pub fn pump(&mut self, sys: &impl Sys) {
-        while let Some(module) = self.queue.next() {
+        while let Some((module, priority)) = self.queue.start_next() {
             let now = sys.now();
             self.first_start.get_or_insert(now);
             self.started.insert(module.path.clone(), now);
-            sys.start_module_load(&module.path);
+            sys.start_module_load(&module.path, priority == Priority::Stack);
         }
     }
 
@@ -162,6 +220,7 @@ impl Loader {
         if self.queue.finished(path, result.is_ok()).is_none() {
             return;
         }
+        self.last_finish = sys.now();
         match result {
             Ok(()) => debug!("loaded {} ({took} ms)", module_name(path)),
             Err(e) => warn!("load module {path}: {}", errno_text(e)),
@@ -180,14 +239,14 @@ impl Loader {
     }
 
     /// One line on what was loaded, once loading is over.
-    pub fn report(&self, sys: &impl Sys) {
+    pub fn report(&self) {
         let c = self.queue.counts();
         if c.loaded + c.failed == 0 {
             return;
         }
         let took = self
             .first_start
-            .map(|t| sys.now().saturating_sub(t).as_millis())
+            .map(|t| self.last_finish.saturating_sub(t).as_millis())
             .unwrap_or_default();
         let failed = if c.failed > 0 {
             format!(", {} failed", c.failed)

@@ -514,3 +514,479 @@ fn rw_on_a_write_protected_medium_falls_back_to_read_only() {
         ]
     );
 }
+
+// ---------------------------------------------------------------------------
+// Discovery: uevents, modules by need, idle bounds, partitions.
+
+/// A kernel uevent as the netlink socket delivers it.
+fn kernel_uevent(action: &str, devpath: &str, keys: &[(&str, &str)]) -> Vec<u8> {
+    let mut msg = format!("{action}@{devpath}\0ACTION={action}\0DEVPATH={devpath}\0");
+    for (key, value) in keys {
+        msg.push_str(&format!("{key}={value}\0"));
+    }
+    msg.into_bytes()
+}
+
+fn block_added(name: &str) -> Vec<u8> {
+    kernel_uevent(
+        "add",
+        &format!("/devices/pci0000:00/0000:00:01.1/block/{name}"),
+        &[
+            ("SUBSYSTEM", "block"),
+            ("DEVNAME", name),
+            ("DEVTYPE", "disk"),
+        ],
+    )
+}
+
+/// `live_machine` whose CD drive (`sr0`) shows up only at `at`, announced
+/// by a uevent.
+fn late_cd_machine(cmdline: &str, at: Duration) -> FakeSys {
+    let sys = FakeSys::new();
+    sys.file("/proc/cmdline", cmdline.as_bytes())
+        .dir("/sys/class/block")
+        .file("/run/initramfs/live/LiveOS/squashfs.img", SQUASHFS)
+        .on_mount(SQUASH_MNT, &[("usr", None)])
+        .executable("/sysroot", "/sbin/init");
+    sys.file_at(at, "/sys/class/block/sr0/size", b"4096\n")
+        .file_at(at, "/sys/class/block/sr0/uevent", b"DEVNAME=sr0\n")
+        .file_at(at, "/dev/sr0", ISO)
+        .uevent_at(at, &block_added("sr0"));
+    sys
+}
+
+const PIIX: &str = "pci:v00008086d00007010sv00001AF4sd00001100bc01sc01i80";
+const USB_STICK: &str = "usb:v46F4p0001d0000dc00dsc00dp00ic08isc06ip50in00";
+
+/// Packs module tables like `cargo xtask initramfs` writes them: an IDE
+/// controller's and a CD's drivers, USB storage, and a filesystem stack.
+fn with_module_tables(sys: &FakeSys) {
+    let k = "/lib/modules/k";
+    let dep = format!(
+        "{k}/scsi_common.ko:\n\
+         {k}/scsi_mod.ko: {k}/scsi_common.ko\n\
+         {k}/libata.ko: {k}/scsi_common.ko {k}/scsi_mod.ko\n\
+         {k}/ata_piix.ko: {k}/scsi_common.ko {k}/scsi_mod.ko {k}/libata.ko\n\
+         {k}/ahci.ko: {k}/scsi_common.ko {k}/scsi_mod.ko {k}/libata.ko\n\
+         {k}/cdrom.ko:\n\
+         {k}/sr_mod.ko: {k}/scsi_common.ko {k}/scsi_mod.ko {k}/cdrom.ko\n\
+         {k}/usb-storage.ko: {k}/scsi_common.ko {k}/scsi_mod.ko\n\
+         {k}/isofs.ko: {k}/cdrom.ko\n\
+         {k}/loop.ko:\n\
+         {k}/squashfs.ko:\n\
+         {k}/dm-mod.ko:\n\
+         {k}/dm-thin-pool.ko: {k}/dm-mod.ko\n"
+    );
+    let aliases = "\
+alias pci:v00008086d00007010sv*sd*bc*sc*i* ata_piix
+alias pci:v*d*sv*sd*bc01sc06i01* ahci
+alias scsi:t-0x05* sr_mod
+alias scsi:t-0x04* sr_mod
+alias usb:v*p*d*dc*dsc*dp*ic08isc06ip50in* usb_storage
+alias fs-iso9660 isofs
+alias fs-squashfs squashfs
+alias devname:loop-control loop
+";
+    let load = format!("{k}/loop.ko\n{k}/squashfs.ko\n");
+    sys.file(modules::DEPS, dep.as_bytes())
+        .file(modules::ALIASES, aliases.as_bytes())
+        .file(modules::LOAD_LIST, load.as_bytes());
+}
+
+/// The module names loaded, in order.
+fn loaded(sys: &FakeSys) -> Vec<String> {
+    sys.calls_starting("load ")
+        .iter()
+        .map(|c| crate::modalias::module_name(c.trim_start_matches("load ")))
+        .collect()
+}
+
+fn position(calls: &[String], call: &str) -> usize {
+    calls
+        .iter()
+        .position(|c| c == call)
+        .unwrap_or_else(|| panic!("no `{call}` in {calls:#?}"))
+}
+
+#[test]
+fn a_medium_announced_by_a_uevent_after_coldplug_is_found_at_once() {
+    let sys = late_cd_machine(
+        r"root=live:CDLABEL=My\x20Disk rd.retry=30",
+        Duration::from_secs(2),
+    );
+    let err = boot(&sys);
+    assert_eq!(err.stage, Stage::ExecInit, "{err}");
+    // Found the moment the uevent came, read once: no polling.
+    assert_eq!(sys.calls_starting("read /dev/sr0"), ["read /dev/sr0"]);
+    assert!(sys
+        .calls()
+        .contains(&"mount /dev/sr0 /run/initramfs/live iso9660 ro".to_owned()));
+    assert_eq!(sys.now(), Duration::from_secs(2));
+}
+
+#[test]
+fn without_uevents_sys_is_looked_at_again_until_the_medium_shows_up() {
+    let sys = late_cd_machine(
+        r"root=live:CDLABEL=My\x20Disk rd.retry=30",
+        Duration::from_secs(2),
+    );
+    sys.fail_uevents(Errno::PROTONOSUPPORT);
+    let err = boot(&sys);
+    assert_eq!(err.stage, Stage::ExecInit, "{err}");
+    assert!(sys.now() >= Duration::from_secs(2) && sys.now() <= Duration::from_millis(2250));
+}
+
+#[test]
+fn an_unrelated_uevent_does_not_make_a_device_match() {
+    let sys = late_cd_machine("root=live:CDLABEL=NOPE rd.retry=30", Duration::from_secs(1));
+    let err = boot(&sys);
+    assert_eq!(err.stage, Stage::FindMedium);
+    assert_eq!(sys.calls_starting("read /dev/sr0"), ["read /dev/sr0"]);
+}
+
+#[test]
+fn the_idle_timeout_fires_long_before_rd_retry() {
+    let sys = disk_machine("root=live:CDLABEL=NOPE");
+    let err = boot(&sys);
+    assert_eq!(err.stage, Stage::FindMedium);
+    assert_eq!(sys.now(), Duration::from_secs(5), "the default idle time");
+    let text = err.to_string();
+    assert!(text.contains("nothing new appeared for 5 s"), "{text}");
+    assert!(text.contains("rd.liveinit.idle="), "{text}");
+
+    // News (any uevent) starts the idle time again.
+    let sys = disk_machine("root=live:CDLABEL=NOPE rd.liveinit.idle=2");
+    let change = kernel_uevent("change", "/devices/virtual/net/lo", &[("SUBSYSTEM", "net")]);
+    sys.uevent_at(Duration::from_secs(1), &change);
+    let err = boot(&sys);
+    assert_eq!(err.stage, Stage::FindMedium);
+    assert_eq!(sys.now(), Duration::from_secs(3));
+}
+
+#[test]
+fn an_idle_time_of_zero_waits_for_rd_retry() {
+    let sys = live_machine("root=live:CDLABEL=NOPE rd.liveinit.idle=0 rd.retry=20");
+    let err = boot(&sys);
+    assert_eq!(sys.now(), Duration::from_secs(20));
+    assert!(err.to_string().contains("within 20 s"), "{err}");
+    // rd.retry stays the cap when the idle time is longer, however long.
+    for idle in ["60", "1e18"] {
+        let sys = live_machine(&format!(
+            "root=live:CDLABEL=NOPE rd.liveinit.idle={idle} rd.liveinit.idle.slow={idle} rd.retry=7"
+        ));
+        let err = boot(&sys);
+        assert_eq!(sys.now(), Duration::from_secs(7));
+        assert!(err.to_string().contains("within 7 s"), "{err}");
+    }
+}
+
+#[test]
+fn a_usb_storage_device_extends_the_idle_time() {
+    // Its modalias asks for usb-storage at coldplug.
+    let sys = disk_machine("root=live:CDLABEL=NOPE");
+    with_module_tables(&sys);
+    sys.file(
+        "/sys/bus/usb/devices/1-1:1.0/modalias",
+        USB_STICK.as_bytes(),
+    );
+    let err = boot(&sys);
+    assert_eq!(err.stage, Stage::FindMedium);
+    assert_eq!(
+        sys.now(),
+        Duration::from_secs(15),
+        "the default slow-media idle time"
+    );
+    assert!(loaded(&sys).contains(&"usb_storage".to_owned()));
+
+    let sys = disk_machine("root=live:CDLABEL=NOPE rd.liveinit.idle.slow=9 rd.liveinit.idle=3");
+    with_module_tables(&sys);
+    sys.file(
+        "/sys/bus/usb/devices/1-1:1.0/modalias",
+        USB_STICK.as_bytes(),
+    );
+    let _ = boot(&sys);
+    assert_eq!(sys.now(), Duration::from_secs(9));
+
+    // A built-in usb-storage binding, announced by a uevent.
+    let sys = disk_machine("root=live:CDLABEL=NOPE rd.liveinit.idle.slow=9 rd.liveinit.idle=3");
+    let bind = kernel_uevent(
+        "bind",
+        "/devices/pci0000:00/0000:00:04.0/usb1/1-1/1-1:1.0",
+        &[
+            ("SUBSYSTEM", "usb"),
+            ("DEVTYPE", "usb_interface"),
+            ("DRIVER", "usb-storage"),
+        ],
+    );
+    sys.uevent_at(Duration::from_secs(1), &bind);
+    let _ = boot(&sys);
+    assert_eq!(sys.now(), Duration::from_secs(10));
+
+    // A USB stick slower than the plain idle time is still found.
+    let sys = late_cd_machine(r"root=live:CDLABEL=My\x20Disk", Duration::from_secs(12));
+    with_module_tables(&sys);
+    sys.file(
+        "/sys/bus/usb/devices/1-1:1.0/modalias",
+        USB_STICK.as_bytes(),
+    );
+    let err = boot(&sys);
+    assert_eq!(err.stage, Stage::ExecInit, "{err}");
+}
+
+#[test]
+fn drivers_load_by_modalias_dependencies_first_each_once() {
+    let sys = late_cd_machine(r"root=live:CDLABEL=My\x20Disk", Duration::from_millis(1500));
+    with_module_tables(&sys);
+    sys.file(
+        "/sys/bus/pci/devices/0000:00:01.1/modalias",
+        PIIX.as_bytes(),
+    );
+    // The controller's driver finds a CD: a SCSI device asks for sr_mod
+    // (twice: the same MODALIAS again changes nothing).
+    let cd = kernel_uevent(
+        "add",
+        "/devices/pci0000:00/0000:00:01.1/ata2/host1/target1:0:0/1:0:0:0",
+        &[
+            ("SUBSYSTEM", "scsi"),
+            ("DEVTYPE", "scsi_device"),
+            ("MODALIAS", "scsi:t-0x05"),
+        ],
+    );
+    sys.uevent_at(Duration::from_secs(1), &cd);
+    sys.uevent_at(Duration::from_millis(1100), &cd);
+    let err = boot(&sys);
+    assert_eq!(err.stage, Stage::ExecInit, "{err}");
+    let names = loaded(&sys);
+    let mut unique = names.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(
+        unique.len(),
+        names.len(),
+        "a module loaded twice: {names:?}"
+    );
+    for (module, deps) in [
+        ("scsi_mod", &["scsi_common"][..]),
+        ("libata", &["scsi_common", "scsi_mod"]),
+        ("ata_piix", &["libata"]),
+        ("sr_mod", &["scsi_mod", "cdrom"]),
+        ("isofs", &["cdrom"]),
+    ] {
+        let at = names
+            .iter()
+            .position(|n| n == module)
+            .unwrap_or_else(|| panic!("{module} not loaded: {names:?}"));
+        for dep in deps {
+            let dep_at = names.iter().position(|n| n == dep).unwrap();
+            assert!(dep_at < at, "{dep} after {module}: {names:?}");
+        }
+    }
+    // No device asked for these.
+    for absent in ["ahci", "usb_storage", "dm_mod", "dm_thin_pool"] {
+        assert!(!names.contains(&absent.to_owned()), "{absent}: {names:?}");
+    }
+    // The stack, and the medium's filesystem, are in before the mount.
+    let calls = sys.calls();
+    let mount = position(&calls, "mount /dev/sr0 /run/initramfs/live iso9660 ro");
+    for module in ["loop", "squashfs", "isofs"] {
+        assert!(position(&calls, &format!("load /lib/modules/k/{module}.ko")) < mount);
+    }
+}
+
+#[test]
+fn a_failing_module_does_not_stop_discovery() {
+    let sys = late_cd_machine(r"root=live:CDLABEL=My\x20Disk", Duration::from_millis(1500));
+    with_module_tables(&sys);
+    sys.file(
+        "/sys/bus/pci/devices/0000:00:01.1/modalias",
+        PIIX.as_bytes(),
+    );
+    sys.fail("load /lib/modules/k/libata.ko", Errno::NOEXEC);
+    sys.fail("load /lib/modules/k/squashfs.ko", Errno::INVAL);
+    let err = boot(&sys);
+    assert_eq!(err.stage, Stage::ExecInit, "{err}");
+    // Its dependants are still tried: the kernel says what is missing.
+    assert!(loaded(&sys).contains(&"ata_piix".to_owned()));
+}
+
+#[test]
+fn the_thin_pool_target_is_loaded_only_for_thin_overlays() {
+    let sys = live_machine(r"root=live:CDLABEL=My\x20Disk rd.live.overlay.thin");
+    with_module_tables(&sys);
+    let _ = boot(&sys);
+    let names = loaded(&sys);
+    assert!(names.contains(&"dm_thin_pool".to_owned()), "{names:?}");
+    assert!(
+        names.iter().position(|n| n == "dm_mod") < names.iter().position(|n| n == "dm_thin_pool")
+    );
+
+    let sys = live_machine(r"root=live:CDLABEL=My\x20Disk");
+    with_module_tables(&sys);
+    let _ = boot(&sys);
+    assert!(!loaded(&sys).contains(&"dm_thin_pool".to_owned()));
+}
+
+#[test]
+fn a_removed_device_leaves_the_report() {
+    let sys = live_machine("root=live:CDLABEL=NOPE rd.liveinit.idle=3");
+    let removed = kernel_uevent(
+        "remove",
+        "/devices/pci0000:00/0000:00:01.1/block/sr0",
+        &[("SUBSYSTEM", "block"), ("DEVNAME", "sr0")],
+    );
+    sys.uevent_at(Duration::from_secs(1), &removed);
+    let err = boot(&sys);
+    assert!(err.to_string().contains("0 devices seen"), "{err}");
+}
+
+/// A device image from a probe fixture's head and extents (see
+/// `probe::testutil::Image`), cut to `len` bytes.
+fn fixture_image(head: &[u8], extents: &[u8], len: usize) -> Vec<u8> {
+    let mut image = head.to_vec();
+    image.resize(len, 0);
+    let mut rest = &extents[8..];
+    while !rest.is_empty() {
+        let offset = usize::try_from(u64::from_le_bytes(rest[..8].try_into().unwrap())).unwrap();
+        let n = u32::from_le_bytes(rest[8..12].try_into().unwrap()) as usize;
+        if offset + n <= len {
+            image[offset..offset + n].copy_from_slice(&rest[12..12 + n]);
+        }
+        rest = &rest[12 + n..];
+    }
+    image
+}
+
+#[test]
+fn partuuid_and_partlabel_come_from_the_disks_table_without_uevent_keys() {
+    // Debian 6.1: a partition's uevent has PARTN (and PARTNAME), no PARTUUID.
+    let gpt = fixture_image(
+        include_bytes!("../probe/testdata/gpt.head"),
+        include_bytes!("../probe/testdata/gpt.extents"),
+        2 << 20,
+    );
+    for spec in [
+        "PARTUUID=11111111-2222-3333-4444-555555555555",
+        "PARTLABEL=persistence",
+    ] {
+        let sys = FakeSys::new();
+        sys.file("/proc/cmdline", format!("root=live:{spec}").as_bytes())
+            .file("/sys/class/block/vda/size", b"4096\n")
+            .file(
+                "/sys/class/block/vda/uevent",
+                b"DEVNAME=vda\nDEVTYPE=disk\n",
+            )
+            .file("/dev/vda", &gpt)
+            .file("/sys/class/block/vda1/size", b"1024\n")
+            .file("/sys/class/block/vda1/partition", b"1\n")
+            .file(
+                "/sys/class/block/vda1/uevent",
+                b"DEVNAME=vda1\nDEVTYPE=partition\nPARTN=1\n",
+            )
+            .file(
+                "/sys/class/block/vda1/../uevent",
+                b"DEVNAME=vda\nDEVTYPE=disk\n",
+            )
+            .file("/dev/vda1", EXT4);
+        let err = boot(&sys);
+        assert_ne!(err.stage, Stage::FindMedium, "{spec}: {err}");
+        assert!(
+            sys.calls()
+                .contains(&"mount /dev/vda1 /run/initramfs/live ext4 ro".to_owned()),
+            "{spec}"
+        );
+    }
+}
+
+#[test]
+fn the_failure_report_names_partitions_by_their_table() {
+    let gpt = fixture_image(
+        include_bytes!("../probe/testdata/gpt.head"),
+        include_bytes!("../probe/testdata/gpt.extents"),
+        2 << 20,
+    );
+    let sys = FakeSys::new();
+    sys.file("/sys/class/block/vda/size", b"4096\n")
+        .file("/dev/vda", &gpt)
+        .file("/sys/class/block/vda2/size", b"512\n")
+        .file("/sys/class/block/vda2/partition", b"2\n")
+        .file("/sys/class/block/vda2/../uevent", b"DEVNAME=vda\n")
+        .file("/dev/vda2", EXT4);
+    let seen = discover::scan(&sys);
+    let vda2 = seen.iter().find(|s| s.name == "vda2").unwrap().describe();
+    assert!(
+        vda2.contains("PARTUUID=\"aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee\"")
+            && vda2.contains("PARTLABEL=\"EFI System ünï\""),
+        "{vda2}"
+    );
+}
+
+#[test]
+fn a_fat_label_in_the_root_directory_is_read_beyond_the_head() {
+    let fat = fixture_image(
+        include_bytes!("../probe/testdata/fat32.head"),
+        include_bytes!("../probe/testdata/fat32.extents"),
+        1 << 20,
+    );
+    let sys = live_machine("root=live:LABEL=LIVEUSB32");
+    sys.file("/sys/class/block/sdb/size", b"68000\n")
+        .file("/dev/sdb", &fat);
+    let err = boot(&sys);
+    assert_ne!(err.stage, Stage::FindMedium, "{err}");
+    assert!(sys
+        .calls()
+        .contains(&"mount /dev/sdb /run/initramfs/live vfat ro".to_owned()));
+    assert!(
+        sys.calls_starting("read /dev/sdb @")
+            .iter()
+            .any(|c| c.starts_with("read /dev/sdb @551936+")),
+        "{:#?}",
+        sys.calls_starting("read /dev/sdb")
+    );
+}
+
+#[test]
+fn the_stack_loads_in_the_background_except_what_a_driver_needs_too() {
+    let sys = late_cd_machine(r"root=live:CDLABEL=My\x20Disk", Duration::from_millis(1500));
+    with_module_tables(&sys);
+    // isofs on every boot: its dependency cdrom is sr_mod's too.
+    sys.file(
+        modules::LOAD_LIST,
+        b"/lib/modules/k/cdrom.ko\n/lib/modules/k/isofs.ko\n/lib/modules/k/loop.ko\n",
+    );
+    sys.file(
+        "/sys/bus/pci/devices/0000:00:01.1/modalias",
+        PIIX.as_bytes(),
+    );
+    let err = boot(&sys);
+    assert_eq!(err.stage, Stage::ExecInit, "{err}");
+    let mut background = sys.background_loads();
+    background.sort();
+    assert_eq!(
+        background,
+        ["/lib/modules/k/isofs.ko", "/lib/modules/k/loop.ko"]
+    );
+    let names = loaded(&sys);
+    assert!(names.contains(&"cdrom".to_owned()) && names.contains(&"ata_piix".to_owned()));
+}
+
+/// The ISO on a virtio disk: no optical drive, so the short idle applies.
+fn disk_machine(cmdline: &str) -> FakeSys {
+    let sys = FakeSys::new();
+    sys.file("/proc/cmdline", cmdline.as_bytes())
+        .file("/sys/class/block/vda/size", b"4096\n")
+        .file("/sys/class/block/vda/uevent", b"DEVNAME=vda\n")
+        .file("/dev/vda", ISO)
+        .file("/run/initramfs/live/LiveOS/squashfs.img", SQUASHFS)
+        .on_mount(SQUASH_MNT, &[("usr", None)])
+        .executable("/sysroot", "/sbin/init");
+    sys
+}
+
+#[test]
+fn an_optical_drive_gets_the_slow_media_idle_time() {
+    // A disc can take seconds to spin up without a word from the kernel.
+    let sys = live_machine("root=live:CDLABEL=NOPE rd.liveinit.idle=3 rd.liveinit.idle.slow=12");
+    let err = boot(&sys);
+    assert_eq!(err.stage, Stage::FindMedium);
+    assert_eq!(sys.now(), Duration::from_secs(12));
+}

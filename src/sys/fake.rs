@@ -31,6 +31,8 @@ pub struct FakeSys {
     pending: RefCell<Vec<SysEvent>>,
     listening: Cell<bool>,
     uevent_failure: Cell<Option<Errno>>,
+    /// Modules whose load was started as a background one.
+    background: RefCell<Vec<String>>,
 }
 
 impl FakeSys {
@@ -62,6 +64,11 @@ impl FakeSys {
     pub fn uevent_at(&self, at: Duration, message: &[u8]) -> &Self {
         self.uevents.borrow_mut().push((at, message.to_vec()));
         self
+    }
+
+    /// The modules loaded at background priority, in order.
+    pub fn background_loads(&self) -> Vec<String> {
+        self.background.borrow().clone()
     }
 
     /// Makes `listen_uevents` fail (a kernel without netlink).
@@ -248,7 +255,8 @@ impl Sys for FakeSys {
 
     fn read_at(&self, path: &str, offset: u64, len: usize) -> SysResult<Vec<u8>> {
         self.record(format!("read {path} @{offset}+{len}"))?;
-        let bytes = self.read_file(path)?;
+        let files = self.files.borrow();
+        let bytes = files.get(path).ok_or(Errno::NOENT)?;
         let start = usize::try_from(offset)
             .unwrap_or(usize::MAX)
             .min(bytes.len());
@@ -357,7 +365,10 @@ impl Sys for FakeSys {
     }
 
     /// Loads finish at once; the outcome is collected by the next wait.
-    fn start_module_load(&self, path: &str) {
+    fn start_module_load(&self, path: &str, background: bool) {
+        if background {
+            self.background.borrow_mut().push(path.to_owned());
+        }
         let result = self.record(format!("load {path}"));
         self.pending.borrow_mut().push(SysEvent::ModuleLoaded {
             path: path.to_owned(),

@@ -122,7 +122,9 @@ pub trait Sys {
     fn load_module(&self, path: &str) -> SysResult<()>;
     /// Starts a [`Sys::load_module`] on one of a few background workers and
     /// returns at once; the outcome arrives as [`SysEvent::ModuleLoaded`].
-    fn start_module_load(&self, path: &str);
+    /// A `background` load runs at the lowest CPU priority (nice 19), so it
+    /// does not slow down the others on a machine with few CPUs.
+    fn start_module_load(&self, path: &str, background: bool);
 
     /// Subscribes to the kernel's device events (a `NETLINK_KOBJECT_UEVENT`
     /// socket, multicast group 1); from now until [`Sys::stop_uevents`]

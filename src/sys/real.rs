@@ -140,8 +140,8 @@ impl Sys for RealSys {
         kmod::load(path)
     }
 
-    fn start_module_load(&self, path: &str) {
-        self.hub.borrow_mut().start_module_load(path);
+    fn start_module_load(&self, path: &str, background: bool) {
+        self.hub.borrow_mut().start_module_load(path, background);
     }
 
     fn listen_uevents(&self) -> SysResult<()> {

@@ -13,6 +13,10 @@
 //!   `finit_module` (which blocks until the module's init has run, bus
 //!   probing included), so independent modules load side by side. Which
 //!   module may start when is decided by the caller (`modalias::LoadQueue`).
+//!   A background load runs at nice 19: the kernel does a module's
+//!   relocation, signature check and init in the loading thread, so on a
+//!   machine with one CPU the drivers the boot waits for are not slowed
+//!   down by filesystems it may never mount.
 //!
 //! Threads are started with `Builder::spawn`, which reports failure instead
 //! of panicking; if none can be started, work is done on the calling
@@ -33,7 +37,7 @@ use rustix::net::{self as rnet, AddressFamily, RecvFlags, SocketFlags, SocketTyp
 
 use super::{kmod, SysEvent, SysResult};
 
-/// Module loads that may run at once.
+/// Module loads that may run at once (`boot::modules` starts no more).
 pub const WORKERS: usize = 4;
 /// How long the reader blocks in `recvfrom` before looking at its stop flag.
 const RECV_SLICE: Duration = Duration::from_millis(250);
@@ -43,10 +47,18 @@ const MESSAGE_BYTES: usize = 8192;
 /// Receive buffer, as nlplug-findfs sizes it: bursts of coldplug-time
 /// events must not overflow it.
 const RECV_BUFFER: usize = 4 << 20;
+/// The nice value of background loads: the lowest CPU priority.
+const BACKGROUND_NICE: i32 = 19;
 /// Small stacks: the threads only make syscalls.
 const STACK: usize = 128 * 1024;
 /// Events handed out by one wait at most (the rest wait for the next).
 const BATCH: usize = 512;
+
+/// A module to load, and whether at the lowest CPU priority.
+struct Job {
+    path: String,
+    background: bool,
+}
 
 /// The channel and the threads feeding it.
 pub struct Hub {
@@ -55,7 +67,7 @@ pub struct Hub {
     /// Set while a listener runs; storing `true` tells it to stop.
     stop: Option<Arc<AtomicBool>>,
     /// Feeds the module workers, once started.
-    jobs: Option<Sender<String>>,
+    jobs: Option<Sender<Job>>,
     /// No worker could be started: load on the calling thread.
     inline_loads: bool,
 }
@@ -95,12 +107,16 @@ impl Hub {
         }
     }
 
-    pub fn start_module_load(&mut self, path: &str) {
+    pub fn start_module_load(&mut self, path: &str, background: bool) {
         if self.jobs.is_none() && !self.inline_loads {
             self.start_workers();
         }
+        let job = Job {
+            path: path.to_owned(),
+            background,
+        };
         let queued = match &self.jobs {
-            Some(jobs) => jobs.send(path.to_owned()).is_ok(),
+            Some(jobs) => jobs.send(job).is_ok(),
             None => false,
         };
         if !queued {
@@ -113,7 +129,7 @@ impl Hub {
     }
 
     fn start_workers(&mut self) {
-        let (jobs, queue) = mpsc::channel::<String>();
+        let (jobs, queue) = mpsc::channel::<Job>();
         let queue = Arc::new(Mutex::new(queue));
         let mut started = 0;
         for n in 0..WORKERS {
@@ -201,13 +217,25 @@ fn read_uevents(socket: &OwnedFd, stop: &AtomicBool, tx: &Sender<SysEvent>) {
 }
 
 /// A worker thread: loads modules until the queue is gone.
-fn load_modules(queue: &Mutex<Receiver<String>>, tx: &Sender<SysEvent>) {
+fn load_modules(queue: &Mutex<Receiver<Job>>, tx: &Sender<SysEvent>) {
+    let mut nice = 0;
     loop {
         let job = match queue.lock() {
             Ok(queue) => queue.recv(),
             Err(poisoned) => poisoned.into_inner().recv(),
         };
-        let Ok(path) = job else { return };
+        let Ok(Job { path, background }) = job else {
+            return;
+        };
+        // `finit_module` runs in this thread: its CPU time (relocation,
+        // signature check, the module's init) is charged at this thread's
+        // priority. On Linux `who = 0` is the calling thread, not the
+        // whole process; going back to 0 needs CAP_SYS_NICE, which PID 1
+        // has (if it fails, the load just runs at the lower priority).
+        let wanted = if background { BACKGROUND_NICE } else { 0 };
+        if wanted != nice && rustix::process::setpriority_process(None, wanted).is_ok() {
+            nice = wanted;
+        }
         let result = kmod::load(&path);
         if tx.send(SysEvent::ModuleLoaded { path, result }).is_err() {
             return;

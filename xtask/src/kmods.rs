@@ -63,25 +63,29 @@ pub const WANTED: &[&str] = &[
     "dm_thin_pool",
 ];
 
-/// The filesystems and block layers any live root may be built from: the
+/// The filesystems and block layers a live root may be built from: the
 /// init loads them (and their dependencies) in the background on every
 /// boot, as which of them the boot needs is known only once the medium and
 /// the image on it are mounted. Written to `etc/liveinit/modules.load`.
+/// (The medium's own filesystem — isofs, vfat — is loaded through its
+/// `fs-<type>` alias once a device holding it has been seen.)
 pub const ALWAYS: &[&str] = &[
-    "isofs",
     "squashfs",
     "erofs",
     "ext4",
-    "vfat",
-    "nls_cp437",
-    "nls_iso8859_1",
-    "nls_utf8",
     "overlay",
     "loop",
     "dm_mod",
     "dm_snapshot",
     "crc32c_generic",
 ];
+
+/// Modules another one asks the kernel for at run time without declaring
+/// it (the kernel's request_module would need a modprobe the init lacks):
+/// written to `modules.dep` as dependencies so they are loaded first. vfat
+/// loads its default codepage (437) and, for the `utf8` option,
+/// `nls_utf8`; `iocharset=iso8859-1` is the usual explicit choice.
+const RUNTIME_DEPS: &[(&str, &[&str])] = &[("vfat", &["nls_cp437", "nls_iso8859_1", "nls_utf8"])];
 
 /// A module ready for the archive: decompressed, at its final path.
 #[derive(Debug)]
@@ -210,7 +214,10 @@ pub fn collect(dir: &Path, wanted: &[&str]) -> Result<Modules> {
             plain.insert(name.to_owned(), data);
             // depmod's view wins when there is one; soft deps are not in it.
             let hard = deps.remove(name).unwrap_or(info.hard);
-            Ok(Deps { hard, ..info })
+            let mut soft = info.soft;
+            let runtime = RUNTIME_DEPS.iter().filter(|(m, _)| *m == name);
+            soft.extend(runtime.flat_map(|(_, d)| d.iter().map(|d| d.to_string())));
+            Ok(Deps { hard, soft })
         },
     )?;
     for (name, needed_by) in &resolution.missing {
@@ -786,8 +793,30 @@ kernel/x/cyc_a.ko: kernel/x/cyc_b.ko kernel/x/gone.ko
 
     #[test]
     fn always_loaded_modules_are_all_packed() {
-        for name in ALWAYS {
+        for name in ALWAYS.iter().chain(
+            RUNTIME_DEPS
+                .iter()
+                .flat_map(|(m, deps)| deps.iter().chain([m])),
+        ) {
             assert!(WANTED.contains(name), "{name} is loaded but not packed");
         }
+    }
+
+    #[test]
+    fn runtime_dependencies_are_written_as_dependencies() {
+        let tmp = crate::initramfs::tests::TempDir::new("kmods-runtime");
+        let root = tmp.path().join("6.1.0-rt");
+        for name in ["fat", "nls_cp437", "nls_iso8859-1", "nls_utf8"] {
+            write(
+                &root,
+                &format!("kernel/fs/{name}.ko"),
+                &fake_module(b"depends=\0"),
+            );
+        }
+        write(&root, "kernel/fs/vfat.ko", &fake_module(b"depends=fat\0"));
+        let m = collect(&root, &["vfat"]).unwrap();
+        let vfat = m.modules.iter().find(|m| m.name == "vfat").unwrap();
+        assert_eq!(vfat.deps, ["fat", "nls_cp437", "nls_iso8859_1", "nls_utf8"]);
+        assert_eq!(m.modules.last().unwrap().name, "vfat");
     }
 }
