@@ -4,6 +4,7 @@
 
 use std::ffi::OsString;
 use std::fs::{self, File};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 use std::thread;
@@ -29,6 +30,12 @@ pub enum Drive {
     VirtioDisk { path: PathBuf, readonly: bool },
     /// A raw image on a USB mass-storage device (behind an xHCI controller).
     UsbDisk { path: PathBuf, readonly: bool },
+    /// A raw image on a SCSI disk behind a virtio-scsi controller.
+    VirtioScsiDisk(PathBuf),
+    /// A raw image on a SATA disk behind an AHCI controller.
+    AhciDisk(PathBuf),
+    /// A raw image on an NVMe namespace.
+    NvmeDisk { path: PathBuf, readonly: bool },
 }
 
 /// Where the serial console goes.
@@ -36,8 +43,33 @@ pub enum Drive {
 pub enum Console {
     /// Captured into this file (created/truncated).
     Log(PathBuf),
+    /// Captured into `log` like [`Console::Log`], and typed into: each step
+    /// waits until its marker appears in the console output (after the
+    /// previous step's marker), then writes its input to the guest's serial
+    /// console (QEMU's stdin).
+    Scripted {
+        log: PathBuf,
+        steps: Vec<ConsoleStep>,
+    },
     /// QEMU's stdio is ours: an interactive session (the demo).
     Inherit,
+}
+
+/// One scripted exchange on the guest's console: when `wait_for` shows up
+/// in the output, type `send` (use `\n` for Enter).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsoleStep {
+    pub wait_for: String,
+    pub send: String,
+}
+
+impl ConsoleStep {
+    pub fn new(wait_for: &str, send: &str) -> Self {
+        ConsoleStep {
+            wait_for: wait_for.to_string(),
+            send: send.to_string(),
+        }
+    }
 }
 
 /// One boot.
@@ -134,7 +166,7 @@ impl QemuConfig {
         a.push(self.initrd.clone().into());
         a.push("-append".into());
         a.push(self.cmdline().into());
-        let mut usb = false;
+        let (mut usb, mut scsi, mut ahci) = (false, false, false);
         for (i, d) in self.drives.iter().enumerate() {
             match d {
                 Drive::Cdrom(p) => {
@@ -161,6 +193,45 @@ impl QemuConfig {
                     ));
                     a.push("-device".into());
                     a.push(format!("usb-storage,bus=xhci.0,drive=usbdisk{i}").into());
+                }
+                Drive::VirtioScsiDisk(path) => {
+                    if !scsi {
+                        a.push("-device".into());
+                        a.push("virtio-scsi-pci,id=scsi".into());
+                        scsi = true;
+                    }
+                    a.push("-drive".into());
+                    a.push(drive_opt(
+                        path,
+                        &format!("format=raw,if=none,id=scsidisk{i},readonly=on"),
+                    ));
+                    a.push("-device".into());
+                    a.push(format!("scsi-hd,bus=scsi.0,drive=scsidisk{i}").into());
+                }
+                Drive::AhciDisk(path) => {
+                    if !ahci {
+                        a.push("-device".into());
+                        a.push("ahci,id=ahci".into());
+                        ahci = true;
+                    }
+                    a.push("-drive".into());
+                    a.push(drive_opt(
+                        path,
+                        // ide-hd refuses read-only backends; snapshot=on keeps
+                        // the shared image untouched all the same.
+                        &format!("format=raw,if=none,id=sata{i},snapshot=on"),
+                    ));
+                    a.push("-device".into());
+                    a.push(format!("ide-hd,bus=ahci.0,drive=sata{i}").into());
+                }
+                Drive::NvmeDisk { path, readonly } => {
+                    a.push("-drive".into());
+                    a.push(drive_opt(
+                        path,
+                        &format!("format=raw,if=none,id=nvme{i}{}", ro(*readonly)),
+                    ));
+                    a.push("-device".into());
+                    a.push(format!("nvme,drive=nvme{i},serial=liveinit{i}").into());
                 }
             }
         }
@@ -191,6 +262,8 @@ pub struct BootOutcome {
     pub log_path: Option<PathBuf>,
     pub status: ExitStatus,
     pub elapsed: Duration,
+    /// How many steps of a [`Console::Scripted`] console were typed.
+    pub steps_sent: usize,
 }
 
 impl BootOutcome {
@@ -205,24 +278,32 @@ impl BootOutcome {
 pub fn boot(cfg: &QemuConfig) -> Result<BootOutcome> {
     let mut cmd = Command::new(QEMU);
     cmd.args(cfg.args());
-    let log_path = match &cfg.console {
+    let (log_path, steps): (Option<PathBuf>, &[ConsoleStep]) = match &cfg.console {
         Console::Log(path) => {
-            if let Some(parent) = path.parent() {
-                fs::create_dir_all(parent)?;
-            }
-            let f = File::create(path).with_context(|| format!("create {}", path.display()))?;
-            cmd.stdin(Stdio::null()).stdout(f.try_clone()?).stderr(f);
-            Some(path.clone())
+            capture_into(&mut cmd, path)?;
+            cmd.stdin(Stdio::null());
+            (Some(path.clone()), &[])
         }
-        Console::Inherit => None,
+        Console::Scripted { log, steps } => {
+            capture_into(&mut cmd, log)?;
+            cmd.stdin(Stdio::piped());
+            (Some(log.clone()), steps)
+        }
+        Console::Inherit => (None, &[]),
     };
     let start = Instant::now();
     let mut child = cmd
         .spawn()
         .with_context(|| format!("cannot start {QEMU} (is qemu-system-x86 installed?)"))?;
+    // Kept open until QEMU exits: EOF on the serial console is not an input.
+    let mut stdin = child.stdin.take();
+    let mut typist = Typist::default();
     let status = loop {
         if let Some(status) = child.try_wait()? {
             break status;
+        }
+        if let (Some(path), Some(input)) = (&log_path, stdin.as_mut()) {
+            typist.advance(steps, path, input);
         }
         if let Some(limit) = cfg.timeout {
             if start.elapsed() >= limit {
@@ -243,12 +324,67 @@ pub fn boot(cfg: &QemuConfig) -> Result<BootOutcome> {
         thread::sleep(Duration::from_millis(100));
     };
     let elapsed = start.elapsed();
+    drop(stdin);
     Ok(BootOutcome {
         log: read_log(log_path.as_deref()),
         log_path,
         status,
         elapsed,
+        steps_sent: typist.next,
     })
+}
+
+/// Sends QEMU's stdout and stderr into `path` (created or truncated).
+fn capture_into(cmd: &mut Command, path: &Path) -> Result<()> {
+    if let Some(parent) = path.parent() {
+        fs::create_dir_all(parent)?;
+    }
+    let f = File::create(path).with_context(|| format!("create {}", path.display()))?;
+    cmd.stdout(f.try_clone()?).stderr(f);
+    Ok(())
+}
+
+/// Where a scripted console is: the next step, and how far the output has
+/// been searched for its marker.
+#[derive(Debug, Default)]
+struct Typist {
+    next: usize,
+    searched: usize,
+}
+
+impl Typist {
+    /// Types every step whose marker has appeared since the last one.
+    fn advance(&mut self, steps: &[ConsoleStep], log: &Path, input: &mut impl Write) {
+        let Some(step) = steps.get(self.next) else {
+            return;
+        };
+        let Ok(output) = fs::read(log) else { return };
+        let Some(at) = find_from(&output, self.searched, step.wait_for.as_bytes()) else {
+            // The marker may be half written: search its length back next time.
+            self.searched = self
+                .searched
+                .max(output.len().saturating_sub(step.wait_for.len()));
+            return;
+        };
+        // A failed write means QEMU is going away; its exit ends the boot.
+        let _ = input
+            .write_all(step.send.as_bytes())
+            .and_then(|()| input.flush());
+        self.next += 1;
+        self.searched = at + step.wait_for.len();
+        self.advance(steps, log, input);
+    }
+}
+
+/// The position of `needle` in `hay` at or after `from`.
+fn find_from(hay: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
+    if needle.is_empty() {
+        return Some(from.min(hay.len()));
+    }
+    hay.get(from..)?
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .map(|i| i + from)
 }
 
 /// The last kernel timestamp (`[   12.345678] …`) in a console log: the
@@ -305,6 +441,39 @@ mod tests {
         assert!(args.contains(&"file=/m/a,,b.iso,media=cdrom,if=ide,readonly=on".to_string()));
         assert!(args.contains(&"file=/d.img,format=raw,if=virtio,readonly=on".to_string()));
         assert!(!joined.contains("kvm"));
+    }
+
+    #[test]
+    fn typist_waits_for_each_marker_in_order() {
+        let dir = crate::out_dir().join("unit").join("typist");
+        fs::create_dir_all(&dir).unwrap();
+        let log = dir.join("console.log");
+        let steps = [
+            ConsoleStep::new("login:", "root\n"),
+            ConsoleStep::new("# ", "exit\n"),
+        ];
+        let mut typist = Typist::default();
+        let mut typed = Vec::new();
+        fs::write(&log, "booting # \nlog").unwrap();
+        typist.advance(&steps, &log, &mut typed);
+        assert_eq!((typist.next, typed.as_slice()), (0, &b""[..]));
+        // The second marker before the first one does not count.
+        fs::write(&log, "booting # \nlogin: ").unwrap();
+        typist.advance(&steps, &log, &mut typed);
+        assert_eq!((typist.next, typed.as_slice()), (1, &b"root\n"[..]));
+        fs::write(&log, "booting # \nlogin: root\n# ").unwrap();
+        typist.advance(&steps, &log, &mut typed);
+        assert_eq!((typist.next, typed.as_slice()), (2, &b"root\nexit\n"[..]));
+        typist.advance(&steps, &log, &mut typed);
+        assert_eq!(typist.next, 2);
+    }
+
+    #[test]
+    fn find_from_bounds() {
+        assert_eq!(find_from(b"abcabc", 0, b"bc"), Some(1));
+        assert_eq!(find_from(b"abcabc", 2, b"bc"), Some(4));
+        assert_eq!(find_from(b"abcabc", 5, b"bc"), None);
+        assert_eq!(find_from(b"abc", 9, b"bc"), None);
     }
 
     #[test]

@@ -1087,3 +1087,73 @@ fn medium_without_liveos_fails_cleanly() {
         &["LiveOS/squashfs.img", "README.txt"],
     );
 }
+
+// ---- Buses: the same ISO, found by label behind each storage driver ----
+//
+// On disks rather than CD drives: QEMU's pc machine always has an empty IDE
+// CD drive, so a second CD's sr number would depend on probe order.
+
+const fn flat_iso_on(device: &'static str) -> Expect {
+    Expect::overlay(
+        ISO_SQUASHFS_IMG,
+        device,
+        LiveBase::Loop("LiveOS/squashfs.img"),
+        "squashfs",
+    )
+}
+
+#[test]
+fn bus_virtio_blk() {
+    boot_live(
+        "bus_virtio_blk",
+        vec![virtio_ro(test_iso().path.clone())],
+        "root=live:CDLABEL=LIVEINIT_TEST",
+        &flat_iso_on("/dev/vda"),
+    );
+}
+
+#[test]
+fn bus_virtio_scsi() {
+    boot_live(
+        "bus_virtio_scsi",
+        vec![Drive::VirtioScsiDisk(test_iso().path.clone())],
+        "root=live:CDLABEL=LIVEINIT_TEST",
+        &flat_iso_on("/dev/sda"),
+    );
+}
+
+#[test]
+fn bus_ahci_sata() {
+    boot_live(
+        "bus_ahci_sata",
+        vec![Drive::AhciDisk(test_iso().path.clone())],
+        "root=live:CDLABEL=LIVEINIT_TEST",
+        &flat_iso_on("/dev/sda"),
+    );
+}
+
+#[test]
+fn bus_nvme() {
+    boot_live(
+        "bus_nvme",
+        vec![Drive::NvmeDisk {
+            path: test_iso().path.clone(),
+            readonly: true,
+        }],
+        "root=live:CDLABEL=LIVEINIT_TEST",
+        &flat_iso_on("/dev/nvme0n1"),
+    );
+}
+
+#[test]
+fn bus_usb_storage() {
+    boot_live(
+        "bus_usb_storage",
+        vec![Drive::UsbDisk {
+            path: test_iso().path.clone(),
+            readonly: true,
+        }],
+        "root=live:CDLABEL=LIVEINIT_TEST",
+        &flat_iso_on("/dev/sda"),
+    );
+}
