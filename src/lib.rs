@@ -36,6 +36,8 @@ pub mod boot;
 pub mod logger;
 #[cfg(feature = "std")]
 pub mod sys;
+#[cfg(feature = "std")]
+pub mod tools;
 
 #[cfg(test)]
 mod fuzz_tests;

@@ -14,6 +14,10 @@ usage:
       show how a kernel command line is understood and, for each layout a
       medium can have, every step the init would take; without --cmdline,
       this system's /proc/cmdline
+  liveinit status
+      on a running live system: what the root is and how full its writable
+      layer (overlay upper dir, or the dm snapshot's copy-on-write store) is;
+      exits 1 when it is 90% full or more, or has overflowed
   liveinit --help | --version
 ";
 
@@ -35,6 +39,11 @@ fn main() -> ExitCode {
         ["--version" | "-V"] => {
             println!("liveinit {}", env!("CARGO_PKG_VERSION"));
             ExitCode::SUCCESS
+        }
+        ["status"] => {
+            let (report, code) = liveinit::tools::status::status(&liveinit::sys::RealSys::new());
+            print!("{report}");
+            ExitCode::from(u8::try_from(code).unwrap_or(2))
         }
         ["explain", "--cmdline", text] => {
             print!("{}", liveinit::explain::explain(text));

@@ -357,7 +357,16 @@ impl Sys for FakeSys {
 
     fn dm_status(&self, name: &str) -> SysResult<String> {
         self.record(format!("dm status {name}"))?;
-        Ok("16/8192 16".to_owned())
+        // A scripted status wins; otherwise a fresh snapshot.
+        match self.read_file(&format!("/fake/dm/{name}")) {
+            Ok(line) => Ok(String::from_utf8_lossy(&line).into_owned()),
+            Err(_) => Ok("16/8192 16".to_owned()),
+        }
+    }
+
+    fn fs_usage(&self, path: &str) -> SysResult<(u64, u64)> {
+        self.record(format!("statvfs {path}"))?;
+        Ok((96 << 20, 100 << 20))
     }
 
     fn load_module(&self, path: &str) -> SysResult<()> {

@@ -152,3 +152,12 @@ fn read_full(file: &mut fs::File, buf: &mut [u8]) -> io::Result<usize> {
     }
     Ok(filled)
 }
+
+/// Bytes used and in total on the filesystem holding `path`.
+pub fn fs_usage(path: &str) -> Result<(u64, u64), Errno> {
+    let st = rustix::fs::statvfs(path)?;
+    let block = st.f_frsize;
+    let total = st.f_blocks.saturating_mul(block);
+    let free = st.f_bfree.saturating_mul(block);
+    Ok((total.saturating_sub(free), total))
+}

@@ -118,6 +118,8 @@ pub trait Sys {
     fn dm_message(&self, name: &str, text: &str) -> SysResult<()>;
     /// The status line of a device-mapper device's target.
     fn dm_status(&self, name: &str) -> SysResult<String>;
+    /// Bytes used and in total on the filesystem holding `path` (statvfs).
+    fn fs_usage(&self, path: &str) -> SysResult<(u64, u64)>;
     /// `finit_module` of a module file without parameters.
     fn load_module(&self, path: &str) -> SysResult<()>;
     /// Starts a [`Sys::load_module`] on one of a few background workers and

@@ -136,6 +136,10 @@ impl Sys for RealSys {
         dm::status(name)
     }
 
+    fn fs_usage(&self, path: &str) -> SysResult<(u64, u64)> {
+        fsops::fs_usage(path)
+    }
+
     fn load_module(&self, path: &str) -> SysResult<()> {
         kmod::load(path)
     }

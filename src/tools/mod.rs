@@ -1,0 +1,3 @@
+//! What the binary offers users when it is not PID 1.
+
+pub mod status;
