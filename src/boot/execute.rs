@@ -10,10 +10,17 @@ use crate::sys::{Errno, Sys};
 /// Report a long copy's progress this often (in percent).
 const PROGRESS_STEP: u64 = 10;
 
+/// A loop device attached for a slot.
+struct Attached {
+    slot: LoopSlot,
+    device: String,
+    backing: String,
+}
+
 /// Runs plan steps and remembers which loop device each slot got.
 pub struct Executor<'a, S: Sys> {
     sys: &'a S,
-    loops: Vec<(LoopSlot, String)>,
+    loops: Vec<Attached>,
 }
 
 impl<'a, S: Sys> Executor<'a, S> {
@@ -27,21 +34,65 @@ impl<'a, S: Sys> Executor<'a, S> {
     /// Runs `steps` in order; the first failure names the step, with the
     /// loop devices it involved spelled out.
     pub fn run(&mut self, stage: Stage, steps: &[Step]) -> Result<(), BootError> {
-        for step in steps {
-            let step = self.resolve(step);
+        for original in steps {
+            let step = self.resolve(original);
             info!("{step}");
-            self.perform(&step)
-                .map_err(|e| BootError::sys(stage, step.to_string(), e))?;
+            self.perform(&step).map_err(|e| {
+                let subject = format!("{step}{}", self.backing_of(original));
+                BootError::sys(stage, subject, e)
+            })?;
         }
         Ok(())
+    }
+
+    /// `" (/dev/loop0 is …/squashfs.img)"` for the loop devices a step uses,
+    /// so an error names the file to look at, not only a device number.
+    fn backing_of(&self, step: &Step) -> String {
+        let slots: Vec<LoopSlot> = match step {
+            Step::Mount {
+                source: Source::Loop(slot),
+                ..
+            }
+            | Step::Symlink {
+                target: Source::Loop(slot),
+                ..
+            } => vec![*slot],
+            Step::DmCreate { table, .. } => {
+                let mut slots: Vec<LoopSlot> = table
+                    .args
+                    .iter()
+                    .filter_map(|a| match a {
+                        Source::Loop(slot) => Some(*slot),
+                        Source::Path(_) => None,
+                    })
+                    .collect();
+                if let Sectors::Of(slot) = table.length {
+                    if !slots.contains(&slot) {
+                        slots.push(slot);
+                    }
+                }
+                slots
+            }
+            _ => Vec::new(),
+        };
+        let named: Vec<String> = slots
+            .iter()
+            .filter_map(|slot| self.loops.iter().find(|l| l.slot == *slot))
+            .map(|l| format!("{} is {}", l.device, l.backing))
+            .collect();
+        if named.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", named.join(", "))
+        }
     }
 
     /// The device attached for `slot`, once attached.
     pub fn loop_device(&self, slot: LoopSlot) -> Option<&str> {
         self.loops
             .iter()
-            .find(|(s, _)| *s == slot)
-            .map(|(_, dev)| dev.as_str())
+            .find(|l| l.slot == slot)
+            .map(|l| l.device.as_str())
     }
 
     fn source(&self, source: &Source) -> Source {
@@ -117,7 +168,11 @@ impl<'a, S: Sys> Executor<'a, S> {
             } => {
                 let device = sys.attach_loop(backing, *read_only)?;
                 info!("{backing} is {device}");
-                self.loops.push((*slot, device));
+                self.loops.push(Attached {
+                    slot: *slot,
+                    device,
+                    backing: backing.clone(),
+                });
                 Ok(())
             }
             Step::CreateSparse { path, bytes } => sys.create_sparse(path, *bytes),

@@ -336,7 +336,8 @@ fn a_failed_dm_create_names_the_table() {
     assert_eq!(err.stage, Stage::AssembleRoot);
     assert_eq!(
         err.subject,
-        "dm create live-rw: 0 2048 snapshot /dev/loop1 /dev/loop2 PO 8"
+        "dm create live-rw: 0 2048 snapshot /dev/loop1 /dev/loop2 PO 8 \
+         (/dev/loop1 is /run/initramfs/squashfs/LiveOS/rootfs.img, /dev/loop2 is /overlay)"
     );
 }
 
@@ -989,4 +990,17 @@ fn an_optical_drive_gets_the_slow_media_idle_time() {
     let err = boot(&sys);
     assert_eq!(err.stage, Stage::FindMedium);
     assert_eq!(sys.now(), Duration::from_secs(12));
+}
+
+#[test]
+fn a_failing_mount_of_a_loop_names_the_file_behind_it() {
+    // A truncated image: its superblock probes fine, the mount fails.
+    let sys = live_machine(r"root=live:CDLABEL=My\x20Disk");
+    sys.fail("mount /dev/loop0 /run/initramfs/squashfs", Errno::INVAL);
+    let err = boot(&sys);
+    assert_eq!(
+        err.to_string(),
+        "mount image: mount /dev/loop0 -> /run/initramfs/squashfs (squashfs, ro) \
+         (/dev/loop0 is /run/initramfs/live/LiveOS/squashfs.img): Invalid argument (os error 22)"
+    );
 }
