@@ -11,6 +11,7 @@ use crate::cmdline::Cmdline;
 use crate::config::{LiveConfig, LiveRoot};
 use crate::plan::image::{rootfs_img_path, NESTED_ROOTFS};
 use crate::plan::{self, ImageSource, Layout, LoopSlot, Medium, MediumPlan, Source, Step};
+use crate::policy::Policy;
 use crate::probe::FsType;
 
 /// Stands for the medium's device node, which only discovery can know.
@@ -21,11 +22,12 @@ pub fn explain(text: &str) -> String {
     let cmdline = Cmdline::parse(text);
     let mut out = String::new();
     let _ = writeln!(out, "command line: {}", words(text));
+    let action = Policy::from_cmdline(&cmdline).action.name();
     let cfg = match LiveConfig::from_cmdline(&cmdline) {
         Ok(cfg) => cfg,
         Err(e) => {
             let _ = writeln!(out, "error: {e}");
-            let _ = writeln!(out, "the init would stop here and power off.");
+            let _ = writeln!(out, "the init would stop here ({action}, rd.emergency).");
             return out;
         }
     };
@@ -39,7 +41,7 @@ pub fn explain(text: &str) -> String {
     if !matches!(cfg.root, LiveRoot::Device(_)) {
         let _ = writeln!(
             out,
-            "\nthis root is not supported yet: the init would stop and power off."
+            "\nthis root is not supported yet: the init would stop ({action}, rd.emergency)."
         );
         return out;
     }
@@ -229,6 +231,12 @@ mod tests {
             "{text}"
         );
         assert!(!text.contains("plans"));
+        assert!(
+            text.contains("stop here (poweroff, rd.emergency)"),
+            "{text}"
+        );
+        let text = explain("root=live: rd.emergency=reboot");
+        assert!(text.contains("stop here (reboot, rd.emergency)"), "{text}");
         let text = explain("root=live:LABEL=x rd.live.overlay.size=-5");
         assert!(
             text.contains("rd.live.overlay.size=-5: expected a size in MiB"),

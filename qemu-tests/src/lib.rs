@@ -8,8 +8,9 @@
 //!   the live root's `/sbin/init`) and its parser.
 //!
 //! `cargo xtask test` prepares the kernel, the initramfs and the probe and
-//! runs `tests/boot.rs` with their paths in `LIVEINIT_KERNEL`,
-//! `LIVEINIT_INITRAMFS` and `LIVEINIT_PROBE`.
+//! runs `tests/boot.rs` and `tests/failures.rs` with their paths in
+//! `LIVEINIT_KERNEL`, `LIVEINIT_INITRAMFS` and `LIVEINIT_PROBE` (and two
+//! variants of the initramfs for the failure tests).
 
 pub mod host;
 pub mod kernel;
@@ -26,6 +27,14 @@ use anyhow::{bail, Context, Result};
 pub const ENV_KERNEL: &str = "LIVEINIT_KERNEL";
 pub const ENV_INITRAMFS: &str = "LIVEINIT_INITRAMFS";
 pub const ENV_PROBE: &str = "LIVEINIT_PROBE";
+/// The same initramfs plus a static busybox as `/bin/sh` (for `rd.break`
+/// and `rd.shell`), for `tests/failures.rs`.
+pub const ENV_INITRAMFS_BUSYBOX: &str = "LIVEINIT_INITRAMFS_BUSYBOX";
+/// The same initramfs plus [`media::cmdline_junk_conf`] as
+/// [`CMDLINE_JUNK_CONF`], for `tests/failures.rs`.
+pub const ENV_INITRAMFS_JUNK: &str = "LIVEINIT_INITRAMFS_JUNK";
+/// Where the junk command-line file goes in that initramfs.
+pub const CMDLINE_JUNK_CONF: &str = "etc/cmdline.d/junk.conf";
 
 /// The cargo workspace root (parent of this crate's directory).
 pub fn workspace_root() -> PathBuf {

@@ -433,8 +433,24 @@ impl LiveImages {
     /// Builds the images of `root` for `layout` in the scratch dir `work`
     /// (file names start with [`Layout::slug`], so layouts can share `work`).
     pub fn build(root: &LiveRoot, layout: Layout, work: &Path) -> Result<LiveImages> {
+        Self::build_sized(root, layout, work, ROOTFS_IMG_MIB)
+    }
+
+    /// Like [`LiveImages::build`], with ext4 `rootfs.img` images of
+    /// `rootfs_mib` MiB (e.g. room to fill a small snapshot COW). File names
+    /// get `-<n>m` after the slug when that is not [`ROOTFS_IMG_MIB`].
+    pub fn build_sized(
+        root: &LiveRoot,
+        layout: Layout,
+        work: &Path,
+        rootfs_mib: u32,
+    ) -> Result<LiveImages> {
         fs::create_dir_all(work)?;
-        let slug = layout.slug();
+        let slug = if rootfs_mib == ROOTFS_IMG_MIB {
+            layout.slug().to_string()
+        } else {
+            format!("{}-{rootfs_mib}m", layout.slug())
+        };
         let files = match layout {
             Layout::FlatSquashfs => {
                 let img = work.join(format!("{slug}.squashfs.img"));
@@ -448,7 +464,7 @@ impl LiveImages {
             }
             Layout::NestedExt4 => {
                 let rootfs = work.join(format!("{slug}.rootfs.img"));
-                mkfs_ext4(&root.dir, &rootfs, ROOTFS_IMG_MIB, Some("LiveOS_rootfs"))?;
+                mkfs_ext4(&root.dir, &rootfs, rootfs_mib, Some("LiveOS_rootfs"))?;
                 let tree = work.join(format!("{slug}.tree"));
                 stage_tree(&tree, &[("LiveOS/rootfs.img".to_string(), rootfs)])?;
                 let img = work.join(format!("{slug}.squashfs.img"));
@@ -458,7 +474,7 @@ impl LiveImages {
             }
             Layout::UncompressedExt4 => {
                 let rootfs = work.join(format!("{slug}.rootfs.img"));
-                mkfs_ext4(&root.dir, &rootfs, ROOTFS_IMG_MIB, Some("LiveOS_rootfs"))?;
+                mkfs_ext4(&root.dir, &rootfs, rootfs_mib, Some("LiveOS_rootfs"))?;
                 vec![("LiveOS/rootfs.img".to_string(), rootfs)]
             }
             Layout::SquashfsRootfsImg => {
@@ -510,6 +526,146 @@ impl LiveImages {
     }
 }
 
+/// How [`damaged_copy`] damages an image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Damage {
+    /// The first `bytes` bytes (the superblock and what follows it)
+    /// overwritten with pseudo-random garbage; the size stays.
+    GarbageHead { bytes: usize },
+    /// Cut to `percent` % of its size (rounded down to whole sectors).
+    Truncate { percent: u64 },
+}
+
+/// Copies the image `src` to `out` and damages the copy.
+pub fn damaged_copy(src: &Path, out: &Path, damage: Damage) -> Result<()> {
+    let mut bytes = fs::read(src).with_context(|| format!("read {}", src.display()))?;
+    match damage {
+        Damage::GarbageHead { bytes: n } => {
+            let n = n.min(bytes.len());
+            let garbage = Junk::new(0x5eed_0bad).bytes(n);
+            bytes[..n].copy_from_slice(&garbage);
+        }
+        Damage::Truncate { percent } => {
+            let keep = (bytes.len() as u64 * percent.min(100) / 100) / SECTOR * SECTOR;
+            bytes.truncate(keep as usize);
+        }
+    }
+    if let Some(parent) = out.parent() {
+        fs::create_dir_all(parent)?;
+    }
+    fs::write(out, &bytes).with_context(|| format!("write {}", out.display()))
+}
+
+/// A deterministic pseudo-random generator (xorshift64*) for test junk.
+#[derive(Debug, Clone)]
+pub struct Junk(u64);
+
+impl Junk {
+    pub fn new(seed: u64) -> Junk {
+        Junk(seed | 1)
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.0 = x;
+        x.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    /// A number in `0..n` (`n` > 0).
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next_u64() % n as u64) as usize
+    }
+
+    pub fn bytes(&mut self, n: usize) -> Vec<u8> {
+        (0..n).map(|_| self.next_u64() as u8).collect()
+    }
+
+    /// `n` printable ASCII characters, never a space or `"`.
+    fn word_chars(&mut self, n: usize) -> String {
+        (0..n)
+            .map(|_| loop {
+                let c = (b'!' + self.below(94) as u8) as char;
+                if c != '"' {
+                    break c;
+                }
+            })
+            .collect()
+    }
+}
+
+/// Where command-line junk goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JunkStyle {
+    /// The kernel command line: printable ASCII words separated by single
+    /// spaces, each `junk<N>.<chars>[=<chars>]`. The dot before any `=`
+    /// makes the kernel take the word for an unknown module parameter and
+    /// drop it; a word without one would go to init's argv or environment,
+    /// and past 32 of those the kernel panics ("Too many boot … vars").
+    Kernel,
+    /// A `cmdline.d/*.conf` file read by the init only: bare words,
+    /// `key=value`, empty keys and values, `==`, backslashes, balanced
+    /// double quotes around spaces, tabs, CR/LF and bytes that are not
+    /// UTF-8. Every key starts with `junk`, so none is a real option, and
+    /// there is never a bare `--` (which would hand the rest to the real
+    /// init).
+    Conf,
+}
+
+/// The 4 KiB of junk packed as [`crate::CMDLINE_JUNK_CONF`] in the junk
+/// initramfs (the init reads it before `/proc/cmdline`).
+pub fn cmdline_junk_conf() -> Vec<u8> {
+    cmdline_junk(4096, 0x6a75_6e6b, JunkStyle::Conf)
+}
+
+/// About `len` bytes (never more) of deterministic command-line junk.
+pub fn cmdline_junk(len: usize, seed: u64, style: JunkStyle) -> Vec<u8> {
+    let mut rng = Junk::new(seed);
+    let mut out: Vec<u8> = Vec::with_capacity(len);
+    for n in 0.. {
+        let chars = 3 + rng.below(28);
+        let word: Vec<u8> = match style {
+            JunkStyle::Kernel => {
+                let mut w = format!("junk{n}.{}", rng.word_chars(chars).replace('=', "_"));
+                if rng.below(3) > 0 {
+                    w.push('=');
+                    w.push_str(&rng.word_chars(chars));
+                }
+                w.into_bytes()
+            }
+            JunkStyle::Conf => match rng.below(9) {
+                0 => format!("junk{n}").into_bytes(),
+                1 => format!("junk{n}={}", rng.word_chars(chars)).into_bytes(),
+                2 => format!("junk{n}.x{}=", rng.word_chars(4).replace('=', "_")).into_bytes(),
+                3 => format!("\"junk{n}=a b\t{} c\"", rng.word_chars(chars)).into_bytes(),
+                4 => format!("junk{n}=\"quoted {} value\"", rng.word_chars(chars)).into_bytes(),
+                5 => format!("={}", rng.word_chars(chars)).into_bytes(),
+                6 => format!("junk{n}=={}\\x20\\", rng.word_chars(chars)).into_bytes(),
+                7 => {
+                    let mut w = format!("junk{n}=").into_bytes();
+                    w.extend_from_slice(&[0xff, 0xfe, b'x', 0xc3, 0x28, 0x7f, 0x01]);
+                    w
+                }
+                _ => format!("junk{n}=ünï-cödé-{}", rng.word_chars(chars)).into_bytes(),
+            },
+        };
+        let sep: &[u8] = match style {
+            JunkStyle::Kernel => b" ",
+            JunkStyle::Conf => [&b" "[..], b"  ", b"\t", b"\n", b"\r\n", b" \n\n"][rng.below(6)],
+        };
+        if out.len() + sep.len() + word.len() > len {
+            break;
+        }
+        if !out.is_empty() {
+            out.extend_from_slice(sep);
+        }
+        out.extend_from_slice(&word);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -520,6 +676,54 @@ mod tests {
         let _ = fs::remove_dir_all(&dir);
         fs::create_dir_all(&dir).unwrap();
         dir
+    }
+
+    #[test]
+    fn kernel_junk_is_dropped_by_the_kernel_and_fits() {
+        let junk = cmdline_junk(1900, 7, JunkStyle::Kernel);
+        assert!(junk.len() <= 1900 && junk.len() > 1800, "{}", junk.len());
+        assert_eq!(junk, cmdline_junk(1900, 7, JunkStyle::Kernel));
+        let text = String::from_utf8(junk).unwrap();
+        assert!(text.bytes().all(|b| b.is_ascii_graphic() || b == b' '));
+        assert!(!text.contains('"') && !text.contains("  "));
+        for word in text.split(' ') {
+            let name = word.split('=').next().unwrap();
+            assert!(name.starts_with("junk") && name.contains('.'), "{word}");
+        }
+    }
+
+    #[test]
+    fn conf_junk_is_nasty_but_balanced() {
+        let junk = cmdline_junk(4096, 11, JunkStyle::Conf);
+        assert!(junk.len() <= 4096 && junk.len() > 3900, "{}", junk.len());
+        assert!(
+            String::from_utf8(junk.clone()).is_err(),
+            "has no invalid UTF-8"
+        );
+        for needle in [&b"\t"[..], b"\n", b"\\", b"==", b"\""] {
+            assert!(
+                junk.windows(needle.len()).any(|w| w == needle),
+                "{needle:?}"
+            );
+        }
+        assert_eq!(junk.iter().filter(|&&b| b == b'"').count() % 2, 0);
+        let text = String::from_utf8_lossy(&junk);
+        assert!(text.split_whitespace().all(|w| w != "--"));
+    }
+
+    #[test]
+    fn damaged_copies() {
+        let dir = scratch("damage");
+        let src = dir.join("src");
+        fs::write(&src, vec![0u8; 10_000]).unwrap();
+        let out = dir.join("out");
+        damaged_copy(&src, &out, Damage::GarbageHead { bytes: 4096 }).unwrap();
+        let d = fs::read(&out).unwrap();
+        assert_eq!(d.len(), 10_000);
+        assert!(d[..4096].iter().filter(|&&b| b != 0).count() > 4000);
+        assert!(d[4096..].iter().all(|&b| b == 0));
+        damaged_copy(&src, &out, Damage::Truncate { percent: 40 }).unwrap();
+        assert_eq!(fs::metadata(&out).unwrap().len(), 3584);
     }
 
     // Needs the host tools `cargo xtask test` installs (e2fsprogs, fdisk).

@@ -23,6 +23,17 @@
 //! fd=0 /dev/console chr:5:1           (PID 1's open fds: target and what it is:
 //!                                      chr:MAJ:MIN|blk:MAJ:MIN|file|dir|other|?)
 //! note=…  /  error=…                  (free text)
+//! fill.limit_mib=48                   (with `liveinit.probe.fill=48`: write
+//! fill.mlock=ok                        `/` full, 1 MiB + fsync at a time;
+//! fill.written_mib=15                  MiB written and synced;
+//! fill.stop=error fsync 5 Input/output error (os error 5)
+//!                                      or `limit`: the first error, its step
+//!                                      (create|write|fsync) and errno)
+//! after.uptime=ok 23.41               (checks after the fill: `ok <detail>`
+//! after.read_image_file=error …        or `error <why>`)
+//! after.kmsg=ok 12                    (kernel log records since the fill began)
+//! kmsg=device-mapper:\040snapshots:\040Snapshot\040overflowed:…
+//!                                     (the first 60 of them, escaped)
 //! PROBE-END
 //! ```
 //!
@@ -209,6 +220,41 @@ impl FdInfo {
     }
 }
 
+/// How the fill test (`liveinit.probe.fill=<MiB>`) stopped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FillStop {
+    /// It wrote the whole limit without an error.
+    Limit,
+    /// The first error: the step (`create`, `write`, `fsync`), the errno
+    /// (0 if unknown) and its text.
+    Error {
+        step: String,
+        errno: i32,
+        text: String,
+    },
+}
+
+impl FillStop {
+    /// The errno of the error, if it stopped on one.
+    pub fn errno(&self) -> Option<i32> {
+        match self {
+            FillStop::Limit => None,
+            FillStop::Error { errno, .. } => Some(*errno),
+        }
+    }
+}
+
+/// The fill test's report.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FillReport {
+    pub limit_mib: Option<u64>,
+    /// Whether the probe could lock itself in RAM first.
+    pub mlock: Option<Result<(), String>>,
+    /// Whole MiB written and synced before it stopped.
+    pub written_mib: Option<u64>,
+    pub stop: Option<FillStop>,
+}
+
 /// Everything the probe reported. Fields the probe could not determine stay
 /// empty / `None`; `errors` says why.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -227,6 +273,12 @@ pub struct ProbeReport {
     pub dm: Vec<DmDevice>,
     pub loops: Vec<LoopDevice>,
     pub fds: Vec<FdInfo>,
+    /// The fill test, if it ran.
+    pub fill: Option<FillReport>,
+    /// The checks after the fill, in order: `(what, Ok(detail) | Err(why))`.
+    pub after: Vec<(String, Result<String, String>)>,
+    /// The kernel's log messages from during the fill (the first 60).
+    pub kmsg: Vec<String>,
     pub notes: Vec<String>,
     pub errors: Vec<String>,
     /// Lines between the markers that are not part of the format (kernel
@@ -303,15 +355,49 @@ impl ProbeReport {
                 self.notes.push(value.to_string());
                 true
             }
+            "kmsg" => {
+                self.kmsg.push(unescape(value));
+                true
+            }
             "error" => {
                 self.errors.push(value.to_string());
                 true
             }
-            _ => false,
+            _ => {
+                if let Some(what) = key.strip_prefix("fill.") {
+                    self.add_fill(what, value)
+                } else if let Some(what) = key.strip_prefix("after.") {
+                    parse_outcome(value)
+                        .map(|r| self.after.push((what.to_string(), r)))
+                        .is_some()
+                } else {
+                    false
+                }
+            }
         };
         if !ok {
             self.unknown_lines.push(line.to_string());
         }
+    }
+
+    fn add_fill(&mut self, key: &str, value: &str) -> bool {
+        let fill = self.fill.get_or_insert_with(FillReport::default);
+        match key {
+            "limit_mib" => value.parse().map(|v| fill.limit_mib = Some(v)).is_ok(),
+            "written_mib" => value.parse().map(|v| fill.written_mib = Some(v)).is_ok(),
+            "mlock" => parse_outcome(value)
+                .map(|r| fill.mlock = Some(r.map(|_| ())))
+                .is_some(),
+            "stop" => parse_fill_stop(value)
+                .map(|s| fill.stop = Some(s))
+                .is_some(),
+            _ => false,
+        }
+    }
+
+    /// The check `after.<what>` done after the fill.
+    pub fn after_check(&self, what: &str) -> Option<&Result<String, String>> {
+        self.after.iter().find(|(w, _)| w == what).map(|(_, r)| r)
     }
 
     /// The mount that is `/` for the probe (the last one stacked there).
@@ -367,6 +453,28 @@ impl ProbeReport {
 /// `ends_with`, so kernel text glued in front of them does not hide them.)
 fn clean_line(line: &str) -> &str {
     line.trim_end_matches(['\r', '\n'])
+}
+
+/// `ok[ <detail>]` or `error <why>`.
+fn parse_outcome(value: &str) -> Option<Result<String, String>> {
+    let (word, rest) = value.split_once(' ').unwrap_or((value, ""));
+    match word {
+        "ok" => Some(Ok(rest.to_string())),
+        "error" => Some(Err(rest.to_string())),
+        _ => None,
+    }
+}
+
+/// `limit` or `error <step> <errno> <text>`.
+fn parse_fill_stop(value: &str) -> Option<FillStop> {
+    if value == "limit" {
+        return Some(FillStop::Limit);
+    }
+    let mut parts = value.strip_prefix("error ")?.splitn(3, ' ');
+    let step = parts.next().filter(|s| !s.is_empty())?.to_string();
+    let errno = parts.next()?.parse().ok()?;
+    let text = parts.next().unwrap_or("").to_string();
+    Some(FillStop::Error { step, errno, text })
 }
 
 fn parse_run_entry(value: &str) -> Option<(String, RunKind)> {
@@ -577,6 +685,78 @@ reboot: Power down\r
     fn missing_or_truncated_report_is_an_error() {
         assert!(ProbeReport::parse_log("nothing here\n").is_err());
         assert!(ProbeReport::parse_log("PROBE-BEGIN\npid=1\n").is_err());
+    }
+
+    #[test]
+    fn parses_the_fill_report() {
+        let r = ProbeReport::parse_log(
+            "PROBE-BEGIN\r
+pid=1\r
+fill.limit_mib=48\r
+fill.mlock=ok\r
+fill.written_mib=15\r
+fill.stop=error fsync 5 Input/output error (os error 5)\r
+after.uptime=ok 23.41\r
+after.ls_root=ok bin,etc,proc\r
+after.drop_caches=ok 3\r
+after.read_image_file=error Input/output error (os error 5)\r
+after.kmsg=ok 412\r
+kmsg=device-mapper:\\040snapshots:\\040Snapshot\\040overflowed:\\040Unable\\040to\\040allocate\\040exception.\r
+kmsg=EXT4-fs\\040error\\040(device\\040dm-1)\r
+PROBE-END\r
+",
+        )
+        .unwrap();
+        assert!(r.unknown_lines.is_empty(), "{:?}", r.unknown_lines);
+        let fill = r.fill.as_ref().unwrap();
+        assert_eq!(fill.limit_mib, Some(48));
+        assert_eq!(fill.mlock, Some(Ok(())));
+        assert_eq!(fill.written_mib, Some(15));
+        assert_eq!(
+            fill.stop,
+            Some(FillStop::Error {
+                step: "fsync".into(),
+                errno: 5,
+                text: "Input/output error (os error 5)".into()
+            })
+        );
+        assert_eq!(fill.stop.as_ref().unwrap().errno(), Some(5));
+        assert_eq!(r.after_check("uptime"), Some(&Ok("23.41".into())));
+        assert_eq!(r.after_check("ls_root"), Some(&Ok("bin,etc,proc".into())));
+        assert_eq!(
+            r.after_check("read_image_file"),
+            Some(&Err("Input/output error (os error 5)".into()))
+        );
+        assert_eq!(r.after_check("kmsg"), Some(&Ok("412".into())));
+        assert_eq!(r.after_check("nothing"), None);
+        assert_eq!(
+            r.kmsg,
+            [
+                "device-mapper: snapshots: Snapshot overflowed: Unable to allocate exception.",
+                "EXT4-fs error (device dm-1)"
+            ]
+        );
+    }
+
+    #[test]
+    fn fill_reached_its_limit_or_was_malformed() {
+        let r = ProbeReport::parse_log(
+            "PROBE-BEGIN\nfill.stop=limit\nfill.mlock=error Cannot allocate memory\n\
+             fill.stop=error write\nfill.bogus=1\nafter.x=maybe\nPROBE-END\n",
+        )
+        .unwrap();
+        let fill = r.fill.unwrap();
+        assert_eq!(fill.stop, Some(FillStop::Limit));
+        assert_eq!(fill.stop.unwrap().errno(), None);
+        assert_eq!(fill.mlock, Some(Err("Cannot allocate memory".into())));
+        assert_eq!(
+            r.unknown_lines,
+            ["fill.stop=error write", "fill.bogus=1", "after.x=maybe"]
+        );
+        assert!(ProbeReport::parse_log("PROBE-BEGIN\npid=1\nPROBE-END\n")
+            .unwrap()
+            .fill
+            .is_none());
     }
 
     #[test]

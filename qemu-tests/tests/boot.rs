@@ -21,6 +21,9 @@
 //!
 //! Console logs: `target/qemu-tests/<case>.log`.
 
+mod common;
+
+use common::{cdrom, shared, Shared};
 use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -53,22 +56,7 @@ struct Env {
 fn env() -> &'static Env {
     static ENV: OnceLock<Env> = OnceLock::new();
     ENV.get_or_init(|| {
-        let get = |name: &str| {
-            let Some(v) = std::env::var_os(name) else {
-                panic!(
-                    "{name} is not set: the boot tests need a kernel, an initramfs and the \
-                     probe prepared by `cargo xtask test` (run that instead of cargo test)"
-                );
-            };
-            // Relative paths are taken from the workspace root (tests run in qemu-tests/).
-            let p = qemu_tests::workspace_root().join(v);
-            assert!(
-                p.is_file(),
-                "{name}={} does not exist; run `cargo xtask test`",
-                p.display()
-            );
-            p
-        };
+        let get = common::input_path;
         Env {
             kernel: get(ENV_KERNEL),
             initramfs: get(ENV_INITRAMFS),
@@ -79,21 +67,6 @@ fn env() -> &'static Env {
 
 // ---------------------------------------------------------------------------
 // Shared media, each built once per run on first use.
-
-type Shared<T> = OnceLock<Result<T, String>>;
-
-/// The value in `cell`, built by `build` the first time; panics (in every
-/// test that needs it) if building failed.
-fn shared<T>(
-    cell: &'static Shared<T>,
-    what: &str,
-    build: impl FnOnce() -> anyhow::Result<T>,
-) -> &'static T {
-    match cell.get_or_init(|| build().map_err(|e| format!("{e:#}"))) {
-        Ok(v) => v,
-        Err(e) => panic!("building the test media ({what}) failed: {e}"),
-    }
-}
 
 fn media_dir() -> PathBuf {
     out_dir().join("media")
@@ -185,10 +158,6 @@ fn partitioned_disk() -> &'static Disk {
             &media_dir().join("livepart-disk.img"),
         )
     })
-}
-
-fn cdrom(image: &Image) -> Drive {
-    Drive::Cdrom(image.path.clone())
 }
 
 /// Read-only, so that boots running in parallel can share the image.

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use qemu_tests::{host, kernel::Kernel, run_streamed};
 
-use crate::initramfs::{self, Compression, PackOptions};
+use crate::initramfs::{self, Compression, ExtraFile, PackOptions, DEFAULT_BUSYBOX};
 
 const HELP: &str = "\
 usage: cargo xtask test [--no-boot]
@@ -16,8 +16,9 @@ usage: cargo xtask test [--no-boot]
 Installs what is missing on the host (Debian packages, the musl target), then
 runs: cargo fmt --check, clippy (-D warnings), the library build without std,
 the unit tests, and the QEMU boot tests (Debian kernel fetched into .cache/,
-initramfs packed into target/qemu-tests/initramfs.img, probe built for musl,
-boots logged to target/qemu-tests/<case>.log).
+initramfs packed into target/qemu-tests/initramfs.img, plus a variant with
+busybox and one with 4 KiB of command-line junk for the failure tests, probe
+built for musl, boots logged to target/qemu-tests/<case>.log).
 
   --no-boot   stop after the unit tests (quick local check; CI runs everything)
 ";
@@ -77,24 +78,50 @@ fn stages(run: &mut Stages, boot: bool) -> Result<()> {
         println!("kernel: {} ({})", k.vmlinuz.display(), k.package);
         Ok(k)
     })?;
-    let initramfs = qemu_tests::out_dir().join("initramfs.img");
+    let out = qemu_tests::out_dir();
+    let initramfs = out.join("initramfs.img");
+    let with_busybox = out.join("initramfs-busybox.img");
+    let with_junk = out.join("initramfs-cmdline-junk.img");
     run.stage("initramfs", || {
-        initramfs::pack(&PackOptions {
+        let plain = PackOptions {
             modules_dir: kernel.modules_dir.clone(),
             output: initramfs.clone(),
             compression: Compression::Zstd,
             extra_files: Vec::new(),
             busybox: None,
+        };
+        initramfs::pack(&plain)?;
+        // Variants for tests/failures.rs: a shell for rd.break / rd.shell,
+        // and junk in etc/cmdline.d.
+        initramfs::pack(&PackOptions {
+            output: with_busybox.clone(),
+            busybox: Some(DEFAULT_BUSYBOX.into()),
+            ..plain.clone()
+        })?;
+        let junk = out.join("cmdline-junk.conf");
+        std::fs::write(&junk, qemu_tests::media::cmdline_junk_conf())
+            .with_context(|| format!("write {}", junk.display()))?;
+        initramfs::pack(&PackOptions {
+            output: with_junk.clone(),
+            extra_files: vec![ExtraFile {
+                archive_path: qemu_tests::CMDLINE_JUNK_CONF.into(),
+                host_path: junk,
+                mode: 0o644,
+            }],
+            ..plain
         })
     })?;
     let probe = run.stage("probe build", qemu_tests::build_probe)?;
     run.stage("boot tests", || {
         run_streamed(
             cargo()
-                .args(["test", "-p", "qemu-tests", "--test", "boot", "--"])
+                .args(["test", "-p", "qemu-tests"])
+                .args(["--test", "boot", "--test", "failures", "--"])
                 .args(["--test-threads", BOOT_TEST_THREADS, "--nocapture"])
                 .env(qemu_tests::ENV_KERNEL, &kernel.vmlinuz)
                 .env(qemu_tests::ENV_INITRAMFS, &initramfs)
+                .env(qemu_tests::ENV_INITRAMFS_BUSYBOX, &with_busybox)
+                .env(qemu_tests::ENV_INITRAMFS_JUNK, &with_junk)
                 .env(qemu_tests::ENV_PROBE, &probe),
         )
     })?;

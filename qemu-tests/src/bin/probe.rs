@@ -8,6 +8,11 @@
 //! `error=…` and the probe goes on. If powering off fails, PID 1 exits, the
 //! kernel panics and QEMU (`panic=-1 -no-reboot`) exits anyway.
 //!
+//! With `liveinit.probe.fill=<MiB>` on the kernel command line it then
+//! fills `/` (1 MiB chunks, fsync after each) until an error or the limit,
+//! checks that the system still answers, and repeats what the kernel said
+//! meanwhile (device-mapper snapshot overflow, ext4 errors…).
+//!
 //! With `liveinit.demo.shell` on the kernel command line and a `/bin/sh` in
 //! the root, it runs that shell on the console after the report (for
 //! `cargo xtask demo`) and powers off when the shell exits.
@@ -48,6 +53,14 @@ const DEV_INTERESTING: &[&str] = &[
 const LIVE_MAX_DEPTH: usize = 3;
 const LIVE_MAX_ENTRIES: usize = 200;
 const WRITE_TEST_FILE: &str = "/.liveinit-probe-write-test";
+/// Kernel parameter that turns on the fill test (value: MiB to write at most).
+const FILL_PARAM: &str = "liveinit.probe.fill";
+const FILL_FILE: &str = "/.liveinit-probe-fill";
+const MIB: usize = 1 << 20;
+/// A file of the live image read back after the fill.
+const IMAGE_FILE: &str = "/etc/os-release";
+/// At most this many kernel messages from during the fill are repeated.
+const KMSG_MAX_LINES: usize = 60;
 
 fn main() {
     let pid = std::process::id();
@@ -133,6 +146,12 @@ fn main() {
         }
         Err(e) => out(&format!("error={e}")),
     }
+    if let Some(value) = cmdline.as_ref().ok().and_then(|c| param(c, FILL_PARAM)) {
+        match value.parse::<u64>() {
+            Ok(limit) => fill_and_check(limit),
+            Err(_) => out(&format!("error={FILL_PARAM}={value}: not a number of MiB")),
+        }
+    }
     out(END);
     restore_console(saved_loglevel);
 
@@ -144,6 +163,163 @@ fn main() {
         run_shell();
     }
     power_off(pid);
+}
+
+/// The value of `key=value` on the command line (the last one wins).
+fn param<'a>(cmdline: &'a str, key: &str) -> Option<&'a str> {
+    cmdline
+        .split_whitespace()
+        .filter_map(|w| w.split_once('='))
+        .filter(|(k, _)| *k == key)
+        .map(|(_, v)| v)
+        .next_back()
+}
+
+/// Writes up to `limit_mib` MiB into [`FILL_FILE`] on `/`, 1 MiB at a time
+/// with an fsync after each, and reports how far it got and the first
+/// error; then checks the system still answers and repeats what the kernel
+/// said about it.
+fn fill_and_check(limit_mib: u64) {
+    // Once the writable layer is full, reading more of this program from
+    // `/` might fail: keep all of it in RAM from now on.
+    // SAFETY: mlockall only changes how this process's pages are kept.
+    let locked = unsafe { libc::mlockall(libc::MCL_CURRENT | libc::MCL_FUTURE) };
+    out(&format!("fill.limit_mib={limit_mib}"));
+    if locked == 0 {
+        out("fill.mlock=ok");
+    } else {
+        out(&format!(
+            "fill.mlock=error {}",
+            std::io::Error::last_os_error()
+        ));
+    }
+    // The kernel's messages from now on: what it says about the fill.
+    let kmsg = kmsg_from_now();
+    let (written, stop) = fill(limit_mib);
+    out(&format!("fill.written_mib={written}"));
+    match stop {
+        Ok(()) => out("fill.stop=limit"),
+        Err((step, e)) => out(&format!(
+            "fill.stop=error {step} {} {e}",
+            e.raw_os_error().unwrap_or(0)
+        )),
+    }
+
+    // Does the system still answer?
+    after(
+        "uptime",
+        fs::read_to_string("/proc/uptime")
+            .map(|u| u.split_whitespace().next().unwrap_or("?").to_string()),
+    );
+    after(
+        "ls_root",
+        fs::read_dir("/").and_then(|rd| {
+            let mut names = Vec::new();
+            for e in rd {
+                names.push(e?.file_name().to_string_lossy().into_owned());
+            }
+            names.sort();
+            Ok(escape(&names.join(",")))
+        }),
+    );
+    // Drop clean caches so the image file is read from the device again.
+    after(
+        "drop_caches",
+        fs::write("/proc/sys/vm/drop_caches", "3").map(|()| "3".into()),
+    );
+    after(
+        "read_image_file",
+        fs::read(IMAGE_FILE).map(|b| format!("{IMAGE_FILE} {}", b.len())),
+    );
+    match kmsg.and_then(new_kernel_messages) {
+        Ok((records, lines)) => {
+            out(&format!("after.kmsg=ok {records}"));
+            for l in lines {
+                out(&format!("kmsg={l}"));
+            }
+        }
+        Err(e) => out(&format!("after.kmsg=error {e}")),
+    }
+}
+
+/// `after.<what>=ok <detail>` or `after.<what>=error <why>`.
+fn after(what: &str, result: std::io::Result<String>) {
+    match result {
+        Ok(detail) => out(&format!("after.{what}=ok {detail}")),
+        Err(e) => out(&format!("after.{what}=error {e}")),
+    }
+}
+
+/// The MiB written and synced, and the step that failed with its error.
+fn fill(limit_mib: u64) -> (u64, Result<(), (&'static str, std::io::Error)>) {
+    let mut file = match fs::File::create(FILL_FILE) {
+        Ok(f) => f,
+        Err(e) => return (0, Err(("create", e))),
+    };
+    let mut chunk = vec![0u8; MIB];
+    for n in 0..limit_mib {
+        // Different bytes in every 4 KiB block, so nothing is shared.
+        for (i, block) in chunk.chunks_mut(4096).enumerate() {
+            let tag = format!("liveinit probe fill: MiB {n} block {i}\n");
+            for (dst, src) in block.iter_mut().zip(tag.bytes().cycle()) {
+                *dst = src;
+            }
+        }
+        if let Err(e) = file.write_all(&chunk) {
+            return (n, Err(("write", e)));
+        }
+        if let Err(e) = file.sync_all() {
+            return (n, Err(("fsync", e)));
+        }
+    }
+    (limit_mib, Ok(()))
+}
+
+/// `/dev/kmsg`, non-blocking, positioned after the last record so far.
+fn kmsg_from_now() -> Result<fs::File, String> {
+    use std::io::{Seek, SeekFrom};
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut kmsg = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open("/dev/kmsg")
+        .map_err(|e| format!("open /dev/kmsg: {e}"))?;
+    kmsg.seek(SeekFrom::End(0))
+        .map_err(|e| format!("seek to the end of /dev/kmsg: {e}"))?;
+    Ok(kmsg)
+}
+
+/// Reads the kernel log records written since `kmsg` was opened, without
+/// blocking: how many there were and the first [`KMSG_MAX_LINES`] (escaped).
+fn new_kernel_messages(mut kmsg: fs::File) -> Result<(usize, Vec<String>), String> {
+    let mut buf = vec![0u8; 8192];
+    let (mut records, mut lines) = (0, Vec::new());
+    loop {
+        match kmsg.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => {
+                records += 1;
+                // `prio,seq,usec,flags;text\n` then ` KEY=value` lines.
+                let record = String::from_utf8_lossy(&buf[..n]);
+                let text = record
+                    .split_once(';')
+                    .map(|(_, t)| t)
+                    .unwrap_or(&record)
+                    .lines()
+                    .next()
+                    .unwrap_or("");
+                if lines.len() < KMSG_MAX_LINES {
+                    lines.push(escape(text));
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+            // EPIPE: records were overwritten while reading; go on.
+            Err(e) if e.raw_os_error() == Some(libc::EPIPE) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(format!("read /dev/kmsg: {e}")),
+        }
+    }
+    Ok((records, lines))
 }
 
 /// Writes one line on stdout in one go (the console is shared with the kernel).
