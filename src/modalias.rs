@@ -478,6 +478,8 @@ pub enum Priority {
     Stack,
     /// A driver for a device that is there now (it may hold the medium).
     Device,
+    /// The next boot step cannot run without it.
+    Needed,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -604,6 +606,27 @@ impl LoadQueue {
         }
         *state = if ok { State::Loaded } else { State::Failed };
         self.table.modules.get(i).map(|m| m.name.as_str())
+    }
+
+    /// Whether `name` or anything it needs is still waiting or loading.
+    pub fn pending(&self, name: &str) -> bool {
+        self.closure_states(name)
+            .any(|(_, s)| matches!(s, State::Wanted(_) | State::Loading(_)))
+    }
+
+    /// The modules among `name` and its dependencies that failed to load.
+    pub fn failures(&self, name: &str) -> Vec<&str> {
+        self.closure_states(name)
+            .filter(|(_, s)| *s == State::Failed)
+            .map(|(m, _)| m.name.as_str())
+            .collect()
+    }
+
+    fn closure_states(&self, name: &str) -> impl Iterator<Item = (&ModuleEntry, State)> {
+        self.table.closure(name).into_iter().filter_map(|m| {
+            let i = self.table.index(&m.name)?;
+            Some((m, *self.state.get(i)?))
+        })
     }
 
     /// Whether anything is loading or waiting to.
@@ -876,6 +899,25 @@ alias broken
         q.want("s2", Priority::Stack);
         q.want("s2", Priority::Device);
         assert_eq!(start(&mut q).as_deref(), Some("s2"));
+    }
+
+    #[test]
+    fn a_needed_module_goes_first_and_tells_when_it_and_its_dependencies_are_done() {
+        let mut q = LoadQueue::new(DepTable::parse(DEP), 2);
+        q.want("sr_mod", Priority::Device);
+        q.want("isofs", Priority::Needed);
+        assert!(q.pending("isofs"));
+        // cdrom is needed by isofs too, so it goes before scsi_common.
+        assert_eq!(start(&mut q).as_deref(), Some("cdrom"));
+        assert_eq!(start(&mut q).as_deref(), Some("scsi_common"));
+        q.finished("/lib/modules/v/kernel/cdrom.ko", false);
+        assert_eq!(start(&mut q).as_deref(), Some("isofs"));
+        assert!(q.pending("isofs"));
+        q.finished("/lib/modules/v/kernel/isofs.ko", true);
+        assert!(!q.pending("isofs"));
+        assert_eq!(q.failures("isofs"), ["cdrom"]);
+        assert!(q.pending("sr_mod"), "sr_mod still waits for scsi_mod");
+        assert!(!q.pending("not-packed") && q.failures("not-packed").is_empty());
     }
 
     #[test]

@@ -194,9 +194,8 @@ pub fn find_medium(
     };
     let mut search = Search::default();
     search.coldplug(sys, modules);
-    modules.start_stack(sys);
+    modules.start_background(sys);
     search.look_for_new(sys);
-    search.hand_filesystems(sys, modules);
 
     let deadline = later(start, bounds.retry);
     let mut last_news = sys.now();
@@ -205,14 +204,10 @@ pub fn find_medium(
     loop {
         if let Some(found) = search.matching(spec) {
             info!("found the live medium: {}", found.1.describe());
-            let found = found.0;
+            // Drivers still loading go on in the background; the
+            // medium's filesystem is loaded when it is mounted.
             sys.stop_uevents();
-            modules.filesystem_needed(found.fs.fstype.mount_type());
-            modules.pump(sys);
-            // The loads get rd.retry again: giving up on a medium that is
-            // there because a module is slow would help no one.
-            finish_loading(sys, modules, later(sys.now(), bounds.retry));
-            return Ok(found);
+            return Ok(found.0);
         }
         let now = sys.now();
         let slow = modules.usb_storage() || search.usb_bound || search.has_optical_drive();
@@ -276,7 +271,6 @@ pub fn find_medium(
             search.recheck_unsettled();
         }
         search.probe_dirty(sys);
-        search.hand_filesystems(sys, modules);
     }
 }
 
@@ -290,24 +284,6 @@ pub fn scan(sys: &impl Sys) -> Vec<Seen> {
     let mut search = Search::default();
     search.look_for_new(sys);
     search.devices.into_values().map(|d| d.seen).collect()
-}
-
-/// Lets the loads already asked for finish (the stack must be there before
-/// anything is mounted), up to `deadline`; then says what was loaded.
-fn finish_loading(sys: &impl Sys, modules: &mut Loader, deadline: Duration) {
-    while modules.busy() {
-        let now = sys.now();
-        if now >= deadline {
-            warn!("kernel modules are still loading after rd.retry= seconds; going on");
-            break;
-        }
-        for event in sys.wait_events(deadline.saturating_sub(now)) {
-            if let SysEvent::ModuleLoaded { path, result } = event {
-                modules.finished(sys, &path, result);
-            }
-        }
-    }
-    modules.report();
 }
 
 fn not_found(
@@ -360,10 +336,6 @@ struct Search {
     tables: BTreeMap<String, Option<PartitionTable>>,
     /// A USB mass-storage driver is bound to a device.
     usb_bound: bool,
-    /// Filesystem types seen on devices (as `mount(2)` names them).
-    fstypes: BTreeSet<&'static str>,
-    /// Those not handed to the loader yet.
-    new_fstypes: Vec<&'static str>,
 }
 
 impl Search {
@@ -473,17 +445,6 @@ impl Search {
         }
     }
 
-    /// Has the modules for newly seen filesystem types loaded.
-    fn hand_filesystems(&mut self, sys: &impl Sys, modules: &mut Loader) {
-        if self.new_fstypes.is_empty() {
-            return;
-        }
-        for fstype in self.new_fstypes.drain(..) {
-            modules.filesystem_seen(fstype);
-        }
-        modules.pump(sys);
-    }
-
     fn unsettled(&self) -> bool {
         !self.empty.is_empty() || self.devices.values().any(|d| d.unsettled)
     }
@@ -554,12 +515,6 @@ impl Search {
             {
                 partuuid = entry.partuuid.clone();
                 partlabel = partlabel.or_else(|| entry.partlabel.clone());
-            }
-        }
-        if let Some(fs) = &fs {
-            let fstype = fs.fstype.mount_type();
-            if self.fstypes.insert(fstype) {
-                self.new_fstypes.push(fstype);
             }
         }
         let unsettled = read_error.is_some() || (fs.is_none() && !has_table);

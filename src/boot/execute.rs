@@ -1,9 +1,12 @@
 //! Carrying out plan steps, one system call (or a short fixed sequence)
-//! each, resolving loop slots and device sizes as they become known.
+//! each, resolving loop slots and device sizes as they become known, with
+//! the kernel modules each step needs loaded first.
 
 use log::{info, warn};
 
-use super::error::{BootError, Stage};
+use super::error::{errno_text, BootError, Stage};
+use super::modules::Loader;
+use crate::plan::kernel::module_requests;
 use crate::plan::{DmTable, LoopSlot, MountFlags, Sectors, Source, Step};
 use crate::sys::{Errno, Sys};
 
@@ -20,26 +23,44 @@ struct Attached {
 /// Runs plan steps and remembers which loop device each slot got.
 pub struct Executor<'a, S: Sys> {
     sys: &'a S,
+    modules: &'a mut Loader,
     loops: Vec<Attached>,
 }
 
 impl<'a, S: Sys> Executor<'a, S> {
-    pub fn new(sys: &'a S) -> Self {
+    pub fn new(sys: &'a S, modules: &'a mut Loader) -> Self {
         Executor {
             sys,
+            modules,
             loops: Vec::new(),
         }
     }
 
     /// Runs `steps` in order; the first failure names the step, with the
-    /// loop devices it involved spelled out.
+    /// loop devices it involved spelled out (and the kernel modules it
+    /// needed that failed to load).
+    ///
+    /// The modules of all the steps start loading at once, side by side;
+    /// each step waits only for its own.
     pub fn run(&mut self, stage: Stage, steps: &[Step]) -> Result<(), BootError> {
+        let requests: Vec<String> = steps.iter().flat_map(module_requests).collect();
+        self.modules.request(self.sys, &requests);
         for original in steps {
             let step = self.resolve(original);
+            let failed_modules = self.modules.wait_for(self.sys, &module_requests(&step));
             info!("{step}");
             self.perform(&step).map_err(|e| {
                 let subject = format!("{step}{}", self.backing_of(original));
-                BootError::sys(stage, subject, e)
+                if failed_modules.is_empty() {
+                    BootError::sys(stage, subject, e)
+                } else {
+                    let why = format!(
+                        "{} (the kernel module it needs did not load: {})",
+                        errno_text(e),
+                        failed_modules.join("; ")
+                    );
+                    BootError::message(stage, subject, why)
+                }
             })?;
         }
         Ok(())

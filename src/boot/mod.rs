@@ -72,10 +72,11 @@ pub fn run<S: Sys>(sys: &S, policy: &mut Policy) -> Result<Infallible, BootError
     let found = discover::find_medium(sys, spec, &bounds, &mut modules)?;
 
     stop(BreakPoint::PreMount)?;
-    let mut exec = Executor::new(sys);
+    let mut exec = Executor::new(sys, &mut modules);
     let layout = live::open_image(&mut exec, sys, &cfg, &found)?;
     stop(BreakPoint::Mount)?;
     live::assemble(&mut exec, sys, &cfg, &layout)?;
+    modules.settle(sys);
 
     stop(BreakPoint::PrePivot)?;
     let inits = handoff::usable_inits(sys, &cfg)?;

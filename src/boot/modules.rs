@@ -1,30 +1,33 @@
-//! Loading the kernel modules packed into the initramfs, by need and in the
-//! background.
+//! Loading the kernel modules packed into the initramfs, by need.
 //!
 //! `cargo xtask initramfs` writes, next to the modules:
-//! - [`LOAD_LIST`]: the modules every boot loads — the filesystems and
-//!   block layers the live root may be built from (squashfs, erofs, ext4,
-//!   overlay, loop, dm-mod, dm-snapshot) — with their dependencies, in load
-//!   order;
 //! - [`ALIASES`]: the `alias <pattern> <module>` lines of every packed
 //!   module (from its `.modinfo`), i.e. the kernel's `modules.alias`
 //!   trimmed to what is packed;
 //! - [`DEPS`]: per packed module, in load order, everything it needs
-//!   loaded first (`modules.dep` style, absolute paths).
+//!   loaded first (`modules.dep` style, absolute paths);
+//! - [`LOAD_LIST`]: modules an image builder wants loaded on every boot
+//!   (empty unless they add some), loaded in the background.
 //!
-//! Device drivers are loaded when a device asks for one: discovery hands
-//! every `MODALIAS` it sees (coldplug or uevent) to [`Loader::device`].
-//! The stack is loaded in the background while discovery runs, because
-//! which of it the plan needs is only known once the medium and the image
-//! on it are mounted, and the kernel cannot load a filesystem on demand
-//! itself without a `modprobe` helper. The module for a filesystem a
-//! device was seen to hold (isofs, vfat) is added to it through the
-//! filesystem's `fs-<type>` alias. Drivers go first; every module loads
-//! once, after its dependencies, on a few workers (`modalias::LoadQueue`);
-//! discovery lets all of it finish before the medium is mounted.
+//! Two kinds of need start a load:
+//! - a device whose driver is packed: discovery hands every `MODALIAS` it
+//!   sees (coldplug or uevent) to [`Loader::device`];
+//! - a boot step the kernel would ask `modprobe` for (a filesystem, the
+//!   loop driver, a device-mapper target; see `plan::kernel`): the
+//!   executor calls [`Loader::request`] for a whole phase of steps, so its
+//!   modules load side by side, then [`Loader::wait_for`] before each step.
+//!
+//! Besides, while discovery waits for the hardware, the modules the
+//! command line says the steps will most likely ask for (loop, squashfs,
+//! overlayfs: `plan::kernel::likely_requests`) load at idle priority. No
+//! wait is ever for more than what the next step asks: a filesystem or
+//! block layer this boot does not use is never waited for. Every module
+//! loads once, after its dependencies, on a few workers
+//! (`modalias::LoadQueue`), what a step waits for first.
 //!
 //! An initramfs without the alias table (made before it existed) lists
-//! every module in [`LOAD_LIST`]: they are all loaded, one after the other.
+//! every module in [`LOAD_LIST`]: they are all loaded, one after the other,
+//! and a step waits for all of them.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -34,7 +37,8 @@ use log::{debug, info, warn};
 use super::error::errno_text;
 use crate::config::LiveConfig;
 use crate::modalias::{module_name, AliasTable, DepTable, LoadQueue, Priority};
-use crate::sys::{Errno, Sys, SysResult};
+use crate::plan::kernel::likely_requests;
+use crate::sys::{Errno, Sys, SysEvent, SysResult};
 
 /// Modules every boot loads, in load order: one absolute path per line.
 pub const LOAD_LIST: &str = "/etc/liveinit/modules.load";
@@ -50,22 +54,28 @@ const PARALLEL: usize = 4;
 /// Modules that drive USB mass storage: once one is wanted, USB sticks may
 /// still be settling, and discovery waits longer.
 const USB_STORAGE: &[&str] = &["usb_storage", "uas"];
-/// The thin-pool target, loaded only for `rd.live.overlay.thin`.
-const THIN_POOL: &str = "dm_thin_pool";
+/// How often a wait for a slow module says so.
+const PROGRESS_EVERY: Duration = Duration::from_secs(5);
 
 /// The packed modules and what has been done with them.
 pub struct Loader {
     aliases: AliasTable,
     queue: LoadQueue,
     /// Loaded on every boot, in the background.
-    stack: Vec<String>,
+    listed: Vec<String>,
+    /// Kernel requests the boot steps will most likely make.
+    likely: Vec<String>,
     /// MODALIAS values already looked up.
     modaliases: BTreeSet<String>,
     /// Start times of the loads in flight, by path.
     started: BTreeMap<String, Duration>,
+    /// Why loads failed, by module name.
+    errors: BTreeMap<String, Errno>,
     first_start: Option<Duration>,
     last_finish: Duration,
     usb_storage: bool,
+    /// The longest a wait for modules may take (`rd.retry`).
+    patience: Duration,
 }
 
 impl Loader {
@@ -77,7 +87,7 @@ impl Loader {
             None => DepTable::chain(list.as_deref().unwrap_or_default()),
         };
         let aliases = AliasTable::parse(&read_text(sys, ALIASES).unwrap_or_default());
-        let mut stack: Vec<String> = list
+        let listed: Vec<String> = list
             .as_deref()
             .unwrap_or_default()
             .lines()
@@ -85,13 +95,6 @@ impl Loader {
             .filter(|l| !l.is_empty() && !l.starts_with('#'))
             .map(module_name)
             .collect();
-        if cfg.overlay.thin {
-            if table.get(THIN_POOL).is_some() {
-                stack.push(THIN_POOL.to_owned());
-            } else if !table.is_empty() {
-                warn!("rd.live.overlay.thin: {THIN_POOL} is not in the initramfs; relying on a built-in thin-pool target");
-            }
-        }
         if table.is_empty() {
             info!("no kernel modules in the initramfs: relying on built-in drivers");
         } else {
@@ -99,27 +102,35 @@ impl Loader {
                 "{} kernel modules packed, {} aliases, {} loaded on every boot",
                 table.len(),
                 aliases.len(),
-                stack.len()
+                listed.len()
             );
         }
         Loader {
             aliases,
             queue: LoadQueue::new(table, PARALLEL),
-            stack,
+            listed,
+            likely: likely_requests(cfg),
             modaliases: BTreeSet::new(),
             started: BTreeMap::new(),
+            errors: BTreeMap::new(),
             first_start: None,
             last_finish: Duration::ZERO,
             usb_storage: false,
+            patience: Duration::from_secs(cfg.retry_secs.into()),
         }
     }
 
-    /// Starts the background loading of the stack.
+    /// Starts loading, in the background, the modules listed for every
+    /// boot and those the boot steps will most likely ask for. Call it
+    /// after the drivers of the devices there have been asked for, so
+    /// they go first.
     ///
-    /// Background loads run at the lowest CPU priority; a module a device
-    /// driver may need too (`cdrom`, for `sr_mod` and `isofs`) is loaded at
-    /// the drivers' priority instead, or the driver would wait for it.
-    pub fn start_stack(&mut self, sys: &impl Sys) {
+    /// Background loads run at the lowest CPU priority; one a device
+    /// driver may need too (`cdrom`, for `sr_mod` and `isofs`) is loaded
+    /// at the drivers' priority instead, or the driver would wait for it.
+    pub fn start_background(&mut self, sys: &impl Sys) {
+        let likely: Vec<String> = self.likely.iter().flat_map(|r| self.resolve(r)).collect();
+        self.listed.extend(likely);
         let table = self.queue.table();
         let closure = |names: &mut dyn Iterator<Item = &str>| -> BTreeSet<String> {
             names
@@ -127,16 +138,15 @@ impl Loader {
                 .map(|m| m.name.clone())
                 .collect()
         };
-        let stack = closure(&mut self.stack.iter().map(String::as_str));
-        let not_drivers = closure(&mut self.stack.iter().map(String::as_str).chain([THIN_POOL]));
+        let listed = closure(&mut self.listed.iter().map(String::as_str));
         let drivers_need = closure(
             &mut table
                 .iter()
                 .map(|m| m.name.as_str())
-                .filter(|name| !not_drivers.contains(*name)),
+                .filter(|name| !listed.contains(*name)),
         );
-        let shared: Vec<&String> = stack.intersection(&drivers_need).collect();
-        for name in &self.stack {
+        let shared: Vec<&String> = listed.intersection(&drivers_need).collect();
+        for name in &self.listed {
             self.queue.want(name, Priority::Stack);
         }
         for name in shared {
@@ -170,31 +180,100 @@ impl Loader {
         }
     }
 
-    /// A device holds a filesystem of type `fstype` (as `mount(2)` names
-    /// it): loads, in the background, the module providing it — its
-    /// `fs-<type>` alias, which is what the kernel would ask modprobe for.
-    pub fn filesystem_seen(&mut self, fstype: &str) {
-        self.filesystem(fstype, Priority::Stack);
-    }
-
-    /// The medium is about to be mounted as `fstype`: its module is wanted
-    /// now (at drivers' priority if it has not started yet).
-    pub fn filesystem_needed(&mut self, fstype: &str) {
-        self.filesystem(fstype, Priority::Device);
-    }
-
-    fn filesystem(&mut self, fstype: &str, priority: Priority) {
-        let alias = format!("fs-{fstype}");
-        let modules: Vec<String> = self
-            .aliases
-            .modules_for(&alias)
+    /// The modules answering a kernel request, as `modprobe` resolves it:
+    /// the module of that name, else those whose alias matches. None: the
+    /// kernel has it built in (or nobody packed it; the step will say).
+    fn resolve(&self, request: &str) -> Vec<String> {
+        if let Some(module) = self.queue.table().get(request) {
+            return vec![module.name.clone()];
+        }
+        self.aliases
+            .modules_for(request)
             .into_iter()
             .map(str::to_owned)
-            .collect();
-        for name in modules {
-            let added = self.queue.want(&name, priority);
-            if !added.is_empty() {
-                debug!("{alias} wants {}", added.join(" "));
+            .collect()
+    }
+
+    /// Boot steps coming up will make these kernel requests (`fs-squashfs`,
+    /// `loop`, `dm-snapshot`): starts their modules now, ahead of
+    /// everything else, side by side.
+    pub fn request(&mut self, sys: &impl Sys, requests: &[String]) {
+        for request in requests {
+            for name in self.resolve(request) {
+                let added = self.queue.want(&name, Priority::Needed);
+                if !added.is_empty() {
+                    debug!("{request} wants {}", added.join(" "));
+                }
+            }
+        }
+        self.pump(sys);
+    }
+
+    /// Waits until the modules answering `requests` (asked for with
+    /// [`Loader::request`]) and their dependencies have loaded or failed,
+    /// for at most `rd.retry`; returns those that failed, with why, for the
+    /// step's error should it fail.
+    pub fn wait_for(&mut self, sys: &impl Sys, requests: &[String]) -> Vec<String> {
+        let names: Vec<String> = requests.iter().flat_map(|r| self.resolve(r)).collect();
+        if names.is_empty() && self.aliases.is_empty() {
+            // An initramfs without an alias table cannot say what answers
+            // a request: everything it lists must be there.
+            self.wait_until(sys, "every listed module", |l| !l.queue.busy());
+        } else {
+            let what = names.join(" ");
+            self.wait_until(sys, &what, |l| !names.iter().any(|n| l.queue.pending(n)));
+        }
+        let mut failed: Vec<String> = Vec::new();
+        for name in &names {
+            for module in self.queue.failures(name) {
+                let why = self
+                    .errors
+                    .get(module)
+                    .map_or(String::new(), |e| format!(": {}", errno_text(*e)));
+                let line = format!("{module}{why}");
+                if !failed.contains(&line) {
+                    failed.push(line);
+                }
+            }
+        }
+        failed
+    }
+
+    /// Lets every load asked for end (a `finit_module` still running when
+    /// the real init is exec'd would be cut short), for at most `rd.retry`;
+    /// then says what was loaded.
+    pub fn settle(&mut self, sys: &impl Sys) {
+        self.wait_until(sys, "the drivers still loading", |l| !l.queue.busy());
+        self.report();
+    }
+
+    /// Handles module events until `done`, with a line every few seconds
+    /// and a warning if `rd.retry` runs out first.
+    fn wait_until(&mut self, sys: &impl Sys, what: &str, done: impl Fn(&Loader) -> bool) {
+        let start = sys.now();
+        let deadline = start.checked_add(self.patience).unwrap_or(Duration::MAX);
+        let mut next_progress = start.saturating_add(PROGRESS_EVERY);
+        while !done(self) {
+            let now = sys.now();
+            if now >= deadline {
+                warn!(
+                    "kernel modules ({what}) are still loading after {} s (rd.retry=); going on",
+                    self.patience.as_secs()
+                );
+                return;
+            }
+            if now >= next_progress {
+                info!(
+                    "waiting for kernel modules to load: {what} ({} s)",
+                    now.saturating_sub(start).as_secs()
+                );
+                next_progress = now.saturating_add(PROGRESS_EVERY);
+            }
+            let wake = deadline.min(next_progress);
+            for event in sys.wait_events(wake.saturating_sub(now)) {
+                if let SysEvent::ModuleLoaded { path, result } = event {
+                    self.finished(sys, &path, result);
+                }
             }
         }
     }
@@ -217,13 +296,17 @@ impl Loader {
             .remove(path)
             .map(|at| sys.now().saturating_sub(at).as_millis())
             .unwrap_or_default();
-        if self.queue.finished(path, result.is_ok()).is_none() {
+        let Some(name) = self.queue.finished(path, result.is_ok()) else {
             return;
-        }
+        };
+        let name = name.to_owned();
         self.last_finish = sys.now();
         match result {
-            Ok(()) => debug!("loaded {} ({took} ms)", module_name(path)),
-            Err(e) => warn!("load module {path}: {}", errno_text(e)),
+            Ok(()) => debug!("loaded {name} ({took} ms)"),
+            Err(e) => {
+                warn!("load module {path}: {}", errno_text(e));
+                self.errors.insert(name, e);
+            }
         }
         self.pump(sys);
     }

@@ -575,7 +575,12 @@ fn with_module_tables(sys: &FakeSys) {
          {k}/isofs.ko: {k}/cdrom.ko\n\
          {k}/loop.ko:\n\
          {k}/squashfs.ko:\n\
+         {k}/crc16.ko:\n\
+         {k}/ext4.ko: {k}/crc16.ko\n\
+         {k}/erofs.ko:\n\
+         {k}/overlay.ko:\n\
          {k}/dm-mod.ko:\n\
+         {k}/dm-snapshot.ko: {k}/dm-mod.ko\n\
          {k}/dm-thin-pool.ko: {k}/dm-mod.ko\n"
     );
     let aliases = "\
@@ -586,12 +591,21 @@ alias scsi:t-0x04* sr_mod
 alias usb:v*p*d*dc*dsc*dp*ic08isc06ip50in* usb_storage
 alias fs-iso9660 isofs
 alias fs-squashfs squashfs
+alias fs-ext4 ext4
+alias fs-ext2 ext4
+alias fs-erofs erofs
+alias fs-overlay overlay
 alias devname:loop-control loop
+alias dm-snapshot-origin dm_snapshot
 ";
-    let load = format!("{k}/loop.ko\n{k}/squashfs.ko\n");
     sys.file(modules::DEPS, dep.as_bytes())
         .file(modules::ALIASES, aliases.as_bytes())
-        .file(modules::LOAD_LIST, load.as_bytes());
+        .file(modules::LOAD_LIST, b"# nothing on every boot\n");
+}
+
+/// Where the load of `module` is in `calls`, asserting it is there.
+fn load_position(calls: &[String], module: &str) -> usize {
+    position(calls, &format!("load /lib/modules/k/{module}.ko"))
 }
 
 /// The module names loaded, in order.
@@ -782,16 +796,81 @@ fn drivers_load_by_modalias_dependencies_first_each_once() {
             assert!(dep_at < at, "{dep} after {module}: {names:?}");
         }
     }
-    // No device asked for these.
-    for absent in ["ahci", "usb_storage", "dm_mod", "dm_thin_pool"] {
+    // Neither a device nor a step asked for these.
+    for absent in [
+        "ahci",
+        "usb_storage",
+        "ext4",
+        "erofs",
+        "dm_mod",
+        "dm_thin_pool",
+    ] {
         assert!(!names.contains(&absent.to_owned()), "{absent}: {names:?}");
     }
-    // The stack, and the medium's filesystem, are in before the mount.
+}
+
+#[test]
+fn each_filesystem_and_block_layer_loads_just_before_the_step_that_needs_it() {
+    let sys = live_machine(r"root=live:CDLABEL=My\x20Disk");
+    with_module_tables(&sys);
+    let err = boot(&sys);
+    assert_eq!(err.stage, Stage::ExecInit, "{err}");
     let calls = sys.calls();
-    let mount = position(&calls, "mount /dev/sr0 /run/initramfs/live iso9660 ro");
-    for module in ["loop", "squashfs", "isofs"] {
-        assert!(position(&calls, &format!("load /lib/modules/k/{module}.ko")) < mount);
+    let steps = [
+        ("isofs", "mount /dev/sr0 /run/initramfs/live iso9660 ro"),
+        ("loop", "attach /run/initramfs/live/LiveOS/squashfs.img ro"),
+        (
+            "squashfs",
+            "mount /dev/loop0 /run/initramfs/squashfs squashfs ro",
+        ),
+        (
+            "overlay",
+            "mount LiveOS_rootfs /sysroot overlay rw \
+             lowerdir=/run/rootfsbase,upperdir=/run/overlayfs,workdir=/run/ovlwork",
+        ),
+    ];
+    for (module, step) in steps {
+        let load = load_position(&calls, module);
+        assert!(
+            load < position(&calls, step),
+            "{module} not loaded before `{step}`"
+        );
     }
+    // The likely ones were loaded in the background during discovery; the
+    // medium's filesystem once it was found. A flattened squashfs under
+    // overlayfs needs nothing more.
+    let mut background = sys.background_loads();
+    background.sort();
+    assert_eq!(
+        background,
+        [
+            "/lib/modules/k/loop.ko",
+            "/lib/modules/k/overlay.ko",
+            "/lib/modules/k/squashfs.ko"
+        ]
+    );
+    assert!(position(&calls, "read /dev/sr0") < load_position(&calls, "isofs"));
+    let mut names = loaded(&sys);
+    names.sort();
+    assert_eq!(names, ["cdrom", "isofs", "loop", "overlay", "squashfs"]);
+}
+
+#[test]
+fn a_module_that_fails_to_load_is_named_in_the_error_of_the_step_needing_it() {
+    let sys = live_machine(r"root=live:CDLABEL=My\x20Disk");
+    with_module_tables(&sys);
+    sys.fail("load /lib/modules/k/squashfs.ko", Errno::NOEXEC);
+    // What the kernel says when it has no such filesystem.
+    sys.fail("mount /dev/loop0 /run/initramfs/squashfs", Errno::NODEV);
+    let err = boot(&sys);
+    assert_eq!(err.stage, Stage::MountImage);
+    assert!(
+        err.to_string().ends_with(
+            "No such device (os error 19) (the kernel module it needs did not load: \
+             squashfs: Exec format error (os error 8))"
+        ),
+        "{err}"
+    );
 }
 
 #[test]
@@ -811,20 +890,37 @@ fn a_failing_module_does_not_stop_discovery() {
 }
 
 #[test]
-fn the_thin_pool_target_is_loaded_only_for_thin_overlays() {
-    let sys = live_machine(r"root=live:CDLABEL=My\x20Disk rd.live.overlay.thin");
+fn device_mapper_targets_load_only_for_the_layer_that_uses_them() {
+    let sys = nested_machine(r"root=live:CDLABEL=My\x20Disk rd.live.overlay.thin");
+    with_module_tables(&sys);
+    let err = boot(&sys);
+    assert_eq!(err.stage, Stage::ExecInit, "{err}");
+    let calls = sys.calls();
+    let pool = calls
+        .iter()
+        .position(|c| c.starts_with("dm create live-overlay-pool"))
+        .unwrap_or_else(|| panic!("no thin pool in {calls:#?}"));
+    assert!(load_position(&calls, "dm-mod") < load_position(&calls, "dm-thin-pool"));
+    assert!(load_position(&calls, "dm-thin-pool") < pool);
+    assert!(
+        load_position(&calls, "ext4")
+            < position(&calls, "mount /dev/mapper/live-rw /sysroot ext4 rw")
+    );
+    let names = loaded(&sys);
+    // A thin pool was asked for: overlayfs is not even guessed.
+    for absent in ["dm_snapshot", "overlay"] {
+        assert!(!names.contains(&absent.to_owned()), "{absent}: {names:?}");
+    }
+
+    // The default for an ext4 rootfs.img: a snapshot, no thin pool.
+    let sys = nested_machine(r"root=live:CDLABEL=My\x20Disk");
     with_module_tables(&sys);
     let _ = boot(&sys);
     let names = loaded(&sys);
-    assert!(names.contains(&"dm_thin_pool".to_owned()), "{names:?}");
-    assert!(
-        names.iter().position(|n| n == "dm_mod") < names.iter().position(|n| n == "dm_thin_pool")
-    );
-
-    let sys = live_machine(r"root=live:CDLABEL=My\x20Disk");
-    with_module_tables(&sys);
-    let _ = boot(&sys);
-    assert!(!loaded(&sys).contains(&"dm_thin_pool".to_owned()));
+    assert!(names.contains(&"dm_snapshot".to_owned()), "{names:?}");
+    for absent in ["dm_thin_pool", "erofs"] {
+        assert!(!names.contains(&absent.to_owned()), "{absent}: {names:?}");
+    }
 }
 
 #[test]
@@ -946,7 +1042,7 @@ fn a_fat_label_in_the_root_directory_is_read_beyond_the_head() {
 }
 
 #[test]
-fn the_stack_loads_in_the_background_except_what_a_driver_needs_too() {
+fn listed_and_likely_modules_load_in_the_background_except_what_a_driver_needs_too() {
     let sys = late_cd_machine(r"root=live:CDLABEL=My\x20Disk", Duration::from_millis(1500));
     with_module_tables(&sys);
     // isofs on every boot: its dependency cdrom is sr_mod's too.
@@ -962,9 +1058,15 @@ fn the_stack_loads_in_the_background_except_what_a_driver_needs_too() {
     assert_eq!(err.stage, Stage::ExecInit, "{err}");
     let mut background = sys.background_loads();
     background.sort();
+    // Listed (but for cdrom), and guessed from the command line.
     assert_eq!(
         background,
-        ["/lib/modules/k/isofs.ko", "/lib/modules/k/loop.ko"]
+        [
+            "/lib/modules/k/isofs.ko",
+            "/lib/modules/k/loop.ko",
+            "/lib/modules/k/overlay.ko",
+            "/lib/modules/k/squashfs.ko"
+        ]
     );
     let names = loaded(&sys);
     assert!(names.contains(&"cdrom".to_owned()) && names.contains(&"ata_piix".to_owned()));

@@ -10,6 +10,7 @@
 
 mod display;
 pub mod image;
+pub mod kernel;
 pub mod medium;
 pub mod root;
 

@@ -102,6 +102,13 @@ const BUSYBOX_APPLETS: [&str; 28] = [
 /// anything; `sysroot` is where the live root gets assembled.
 const BASE_DIRS: &[&str] = &["dev", "proc", "sys", "run", "sysroot", "tmp", "etc", "lib"];
 pub const MODULES_LOAD: &str = "etc/liveinit/modules.load";
+/// The init loads drivers and filesystems by need; this list is for image
+/// builders who want a module on every boot all the same.
+const LOAD_LIST_HEADER: &str = "\
+# Kernel modules to load on every boot, in the background: one absolute path
+# per line, dependencies first. liveinit loads device drivers, filesystems
+# and block layers by need without this list.
+";
 pub const MODULES_ALIAS: &str = "etc/liveinit/modules.alias";
 pub const MODULES_DEP: &str = "etc/liveinit/modules.dep";
 
@@ -155,8 +162,7 @@ pub(crate) fn assemble(init: &Path, skel: &Path, opts: &PackOptions) -> Result<A
         add_tree(&mut a, skel, "")?;
     }
     let modules = kmods::collect(&opts.modules_dir, kmods::WANTED)?;
-    let always = modules.load_list_of(kmods::ALWAYS);
-    a.file(MODULES_LOAD, 0o644, always.into_bytes())?;
+    a.file(MODULES_LOAD, 0o644, LOAD_LIST_HEADER.as_bytes().to_vec())?;
     a.file(MODULES_ALIAS, 0o644, modules.alias_file().into_bytes())?;
     a.file(MODULES_DEP, 0o644, modules.dep_file().into_bytes())?;
     for m in &modules.modules {
@@ -276,8 +282,10 @@ Builds the init (release, static, x86_64-unknown-linux-musl) and packs it into
 a cpio initramfs at FILE with initramfs-skel/, /dev/console, and the storage,
 USB and filesystem modules a live boot needs (plus their dependencies) taken
 from DIR, a lib/modules/<version> tree; modules are stored decompressed and
-the init loads drivers by need from /etc/liveinit/modules.alias and
-modules.dep, and the filesystems and block layers listed in modules.load.
+the init loads them by need (a driver when its device appears, a filesystem
+or block layer just before a mount or device-mapper step asks for it) from
+/etc/liveinit/modules.alias and modules.dep; /etc/liveinit/modules.load lists
+any to load on every boot (none by default).
 
   --modules-dir DIR   lib/modules/<version> tree (modules.dep optional)
   --output FILE       where to write the image
@@ -442,11 +450,8 @@ pub(crate) mod tests {
         assert_eq!(find("usr/bin/busybox").mode, 0o100_755);
         let overlay = find("lib/modules/6.1.0-t/kernel/fs/overlayfs/overlay.ko");
         assert!(overlay.data.starts_with(b"\x7fELF"), "stored decompressed");
-        // vfat is loaded once a FAT device is seen; overlay on every boot.
-        assert_eq!(
-            String::from_utf8_lossy(&find(MODULES_LOAD).data),
-            "/lib/modules/6.1.0-t/kernel/fs/overlayfs/overlay.ko\n"
-        );
+        // Nothing is loaded on every boot: everything goes by need.
+        assert_eq!(find(MODULES_LOAD).data, LOAD_LIST_HEADER.as_bytes());
         assert_eq!(
             String::from_utf8_lossy(&find(MODULES_DEP).data),
             "/lib/modules/6.1.0-t/kernel/fs/fat/fat.ko:\n\
@@ -495,7 +500,7 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn empty_modules_dir_still_writes_an_empty_load_list() {
+    fn empty_modules_dir_still_writes_the_load_list_for_image_builders() {
         let tmp = TempDir::new("empty");
         let (init, skel, mut opts) = fixture(tmp.path());
         opts.modules_dir = tmp.path().join("lib/modules/9.9-empty");
@@ -504,7 +509,7 @@ pub(crate) mod tests {
         let a = assemble(&init, &skel, &opts).unwrap();
         let entries = parse(&a.cpio.to_bytes(0).unwrap());
         let load = entries.iter().find(|e| e.name == MODULES_LOAD).unwrap();
-        assert!(load.data.is_empty());
+        assert_eq!(load.data, LOAD_LIST_HEADER.as_bytes());
         assert_eq!(a.module_count, 0);
     }
 

@@ -2,8 +2,7 @@
 //! tree, with everything they depend on, in an order the init can load them
 //! (it has no modprobe and no decompressor), and writes what the init needs
 //! to load them by need: their aliases ([`Modules::alias_file`]) and
-//! dependencies ([`Modules::dep_file`]), and the list it loads on every boot
-//! ([`Modules::load_list_of`] [`ALWAYS`]).
+//! dependencies ([`Modules::dep_file`]).
 //!
 //! Dependencies come from `modules.dep` when the tree has one. A distribution
 //! package (Debian's linux-image) ships none — depmod writes it at install
@@ -22,8 +21,8 @@ use crate::compress;
 /// Storage and USB controllers a live medium may sit behind, then the
 /// filesystems and block layers that stack the live root. The init loads a
 /// controller's driver when a device's MODALIAS matches one of its aliases,
-/// the [`ALWAYS`] modules on every boot, and `dm_thin_pool` only for
-/// `rd.live.overlay.thin`.
+/// and a filesystem or block layer when a boot step is about to ask the
+/// kernel for it (`fs-squashfs`, `loop`, `dm-snapshot`, `dm-thin-pool`).
 pub const WANTED: &[&str] = &[
     "virtio_pci",
     "virtio_blk",
@@ -63,23 +62,6 @@ pub const WANTED: &[&str] = &[
     "dm_thin_pool",
 ];
 
-/// The filesystems and block layers a live root may be built from: the
-/// init loads them (and their dependencies) in the background on every
-/// boot, as which of them the boot needs is known only once the medium and
-/// the image on it are mounted. Written to `etc/liveinit/modules.load`.
-/// (The medium's own filesystem — isofs, vfat — is loaded through its
-/// `fs-<type>` alias once a device holding it has been seen.)
-pub const ALWAYS: &[&str] = &[
-    "squashfs",
-    "erofs",
-    "ext4",
-    "overlay",
-    "loop",
-    "dm_mod",
-    "dm_snapshot",
-    "crc32c_generic",
-];
-
 /// Modules another one asks the kernel for at run time without declaring
 /// it (the kernel's request_module would need a modprobe the init lacks):
 /// written to `modules.dep` as dependencies so they are loaded first. vfat
@@ -113,18 +95,6 @@ impl Modules {
     pub fn load_list(&self) -> String {
         self.modules
             .iter()
-            .map(|m| format!("/{}\n", m.archive_path))
-            .collect()
-    }
-
-    /// `etc/liveinit/modules.load`: the packed ones among `names` and
-    /// everything they need, one absolute path per line, in load order.
-    pub fn load_list_of(&self, names: &[&str]) -> String {
-        let wanted: BTreeSet<String> = names.iter().map(|n| module_name(n)).collect();
-        let closure = self.closure(self.modules.iter().filter(|m| wanted.contains(&m.name)));
-        self.modules
-            .iter()
-            .filter(|m| closure.contains(&m.name))
             .map(|m| format!("/{}\n", m.archive_path))
             .collect()
     }
@@ -784,20 +754,14 @@ kernel/x/cyc_a.ko: kernel/x/cyc_b.ko kernel/x/gone.ko
                  {p}/s/sr_mod.ko: {p}/c/cdrom.ko {p}/s/scsi_common.ko {p}/s/scsi_mod.ko\n"
             )
         );
-        assert_eq!(
-            m.load_list_of(&["isofs", "not-packed"]),
-            format!("{p}/c/cdrom.ko\n{p}/f/isofs.ko\n")
-        );
-        assert_eq!(m.load_list_of(&[]), "");
     }
 
     #[test]
-    fn always_loaded_modules_are_all_packed() {
-        for name in ALWAYS.iter().chain(
-            RUNTIME_DEPS
-                .iter()
-                .flat_map(|(m, deps)| deps.iter().chain([m])),
-        ) {
+    fn runtime_dependencies_are_all_packed() {
+        for name in RUNTIME_DEPS
+            .iter()
+            .flat_map(|(m, deps)| deps.iter().chain([m]))
+        {
             assert!(WANTED.contains(name), "{name} is loaded but not packed");
         }
     }
