@@ -98,10 +98,15 @@ impl Log for KmsgLogger {
     fn flush(&self) {}
 }
 
+/// Ends a record that did not fit, so a reader knows there was more.
+const CUT_MARK: &[u8] = b" [...]";
+
 /// A fixed-size, truncating line buffer: no allocation per record.
 pub(crate) struct Line {
     buf: [u8; RECORD_MAX],
     len: usize,
+    /// Some of what was written did not fit.
+    cut: bool,
 }
 
 impl Line {
@@ -109,13 +114,26 @@ impl Line {
         Line {
             buf: [0; RECORD_MAX],
             len: 0,
+            cut: false,
         }
     }
 
-    /// Ends the record with a newline, replacing the last byte if full.
+    /// Ends the record with a newline; one that did not fit ends with
+    /// [`CUT_MARK`] instead of half a character.
     pub(crate) fn finish(&mut self) {
-        if self.len == RECORD_MAX {
-            self.len -= 1;
+        if self.cut || self.len == RECORD_MAX {
+            let mut keep = RECORD_MAX - 1 - CUT_MARK.len();
+            // Back off to the start of a UTF-8 character.
+            while keep > 0 && self.buf.get(keep).is_some_and(|b| b & 0xC0 == 0x80) {
+                keep -= 1;
+            }
+            self.len = keep;
+            for &byte in CUT_MARK {
+                if let Some(slot) = self.buf.get_mut(self.len) {
+                    *slot = byte;
+                    self.len += 1;
+                }
+            }
         }
         if let Some(slot) = self.buf.get_mut(self.len) {
             *slot = b'\n';
@@ -141,6 +159,7 @@ impl std::fmt::Write for Line {
     fn write_str(&mut self, s: &str) -> std::fmt::Result {
         for byte in s.bytes() {
             let Some(slot) = self.buf.get_mut(self.len) else {
+                self.cut = true;
                 break;
             };
             // A record is one line: the kernel would split it otherwise.
@@ -162,7 +181,21 @@ mod tests {
         write!(line, "<6>{PREFIX}{long}").unwrap();
         line.finish();
         assert_eq!(line.as_bytes().len(), RECORD_MAX);
-        assert_eq!(line.as_bytes().last(), Some(&b'\n'));
+        assert!(line.as_bytes().ends_with(b"x [...]\n"));
+
+        // Never half a character before the mark.
+        let mut line = Line::new();
+        write!(line, "<6>{}", "é".repeat(RECORD_MAX)).unwrap();
+        line.finish();
+        let text = std::str::from_utf8(line.as_bytes()).expect("valid UTF-8");
+        assert!(text.ends_with("é [...]\n"), "{text}");
+
+        // A record that fits exactly has no mark.
+        let mut line = Line::new();
+        write!(line, "{}", "y".repeat(RECORD_MAX - 1)).unwrap();
+        line.finish();
+        assert_eq!(line.as_bytes().len(), RECORD_MAX);
+        assert!(line.as_bytes().ends_with(b"y\n"));
     }
 
     #[test]

@@ -272,6 +272,8 @@ pub struct ProbeReport {
     pub dev_entries: Vec<(String, RunKind)>,
     pub dm: Vec<DmDevice>,
     pub loops: Vec<LoopDevice>,
+    /// Kernel modules loaded when the real init started (`/proc/modules`).
+    pub modules: Vec<String>,
     pub fds: Vec<FdInfo>,
     /// The fill test, if it ran.
     pub fill: Option<FillReport>,
@@ -287,6 +289,12 @@ pub struct ProbeReport {
 }
 
 impl ProbeReport {
+    /// Whether the kernel module `name` was loaded when the real init
+    /// started.
+    pub fn has_module(&self, name: &str) -> bool {
+        self.modules.iter().any(|m| m == name)
+    }
+
     /// Finds the report in a console log (the first `PROBE-BEGIN` … `PROBE-END`).
     pub fn parse_log(log: &str) -> anyhow::Result<ProbeReport> {
         let mut lines = log.lines().map(clean_line);
@@ -340,6 +348,10 @@ impl ProbeReport {
             }
             "live.entry" => {
                 self.live_entries.push(unescape(value));
+                true
+            }
+            "module" => {
+                self.modules.push(value.to_string());
                 true
             }
             "run.entry" => parse_run_entry(value)
@@ -586,6 +598,8 @@ dev.entry=/dev/mapper/live-osimg-min missing\r
 dm=live-base kname=dm-0 dev=253:0 ro=1 sectors=32768 slaves=loop1 mapper=253:0\r
 dm=live-rw kname=dm-1 dev=253:1 ro=0 sectors=32768 slaves=loop1,loop2 mapper=missing\r
 loop=loop1 dev=7:1 ro=1 sectors=32768 backing=/LiveOS/rootfs.img\r
+module=squashfs\r
+module=loop\r
 loop=loop2 dev=7:2 ro=0 sectors=524288 backing=/overlay\\040(deleted)\r
 fd=0 /dev/console chr:5:1\r
 fd=1 /dev/console\\040(deleted) chr:5:1\r
@@ -658,6 +672,8 @@ reboot: Power down\r
             "/overlay (deleted)"
         );
         assert!(r.loop_at("loop2").is_none());
+        assert_eq!(r.modules, ["squashfs", "loop"]);
+        assert!(r.has_module("loop") && !r.has_module("ext4"));
         assert_eq!(r.fds.len(), 4);
         assert_eq!(r.fds[1].target, "/dev/console (deleted)");
         assert!(r.fds[..3].iter().all(FdInfo::is_console));

@@ -433,6 +433,24 @@ fn boot_live(case: &str, drives: Vec<Drive>, args: &str, expect: &Expect) -> Boo
     b
 }
 
+/// The kernel modules loaded by the time the real init started: those the
+/// boot needed are there, and those nothing asked for are not (loading by
+/// need, not by list).
+fn check_modules(b: &Booted, loaded: &[&str], not_loaded: &[&str]) {
+    for name in loaded {
+        b.check(
+            b.report.has_module(name),
+            &format!("kernel module {name} was not loaded"),
+        );
+    }
+    for name in not_loaded {
+        b.check(
+            !b.report.has_module(name),
+            &format!("kernel module {name} was loaded though nothing needed it"),
+        );
+    }
+}
+
 /// What every successful boot must show, whatever the layout.
 fn check_common(b: &Booted) {
     let r = &b.report;
@@ -713,11 +731,27 @@ fn boot_fatal(case: &str, drives: Vec<Drive>, args: &str, needles: &[&str]) -> B
 
 #[test]
 fn live_cdlabel() {
-    boot_live(
+    let b = boot_live(
         "live_cdlabel",
         vec![cdrom(test_iso())],
         "root=live:CDLABEL=LIVEINIT_TEST",
         &FLAT_ISO,
+    );
+    check_modules(
+        &b,
+        &["ata_piix", "sr_mod", "isofs", "loop", "squashfs", "overlay"],
+        &[
+            "ext4",
+            "erofs",
+            "vfat",
+            "dm_mod",
+            "dm_snapshot",
+            "dm_thin_pool",
+            "ahci",
+            "nvme",
+            "virtio_blk",
+            "usb_storage",
+        ],
     );
 }
 
@@ -794,6 +828,11 @@ fn nested_rootfs_img_dm_snapshot() {
         },
     );
     check_snapshot(&b, 256);
+    check_modules(
+        &b,
+        &["squashfs", "ext4", "dm_mod", "dm_snapshot"],
+        &["erofs", "dm_thin_pool"],
+    );
 }
 
 /// `live-rw` = snapshot of the base loop with a COW loop of `cow_mib` MiB
@@ -950,6 +989,7 @@ fn nested_rootfs_img_thin() {
         }),
         "live-rw is not a 512 MiB thin device of the pool with the base loop as origin",
     );
+    check_modules(&b, &["dm_thin_pool", "ext4"], &["dm_snapshot", "overlay"]);
 }
 
 /// An uncompressed ext4 `LiveOS/rootfs.img` on the ISO: the default
@@ -1006,7 +1046,7 @@ fn raw_erofs_disk() {
 /// `LiveOS/squashfs.img` that is a flattened EROFS, on an ISO.
 #[test]
 fn flat_erofs_squashfs_img() {
-    boot_live(
+    let b = boot_live(
         "flat_erofs_iso",
         vec![cdrom(erofs_iso())],
         "root=live:CDLABEL=LIVEINIT_EROFS",
@@ -1017,6 +1057,7 @@ fn flat_erofs_squashfs_img() {
             "erofs",
         ),
     );
+    check_modules(&b, &["erofs", "overlay"], &["ext4", "dm_mod"]);
 }
 
 /// dracut TEST-30 case 1: `root=live:/dev/disk/by-label/…` (resolved without
@@ -1073,11 +1114,16 @@ const fn flat_iso_on(device: &'static str) -> Expect {
 
 #[test]
 fn bus_virtio_blk() {
-    boot_live(
+    let b = boot_live(
         "bus_virtio_blk",
         vec![virtio_ro(test_iso().path.clone())],
         "root=live:CDLABEL=LIVEINIT_TEST",
         &flat_iso_on("/dev/vda"),
+    );
+    check_modules(
+        &b,
+        &["virtio_blk", "isofs"],
+        &["ahci", "nvme", "usb_storage", "virtio_scsi"],
     );
 }
 

@@ -136,6 +136,15 @@ fn main() {
     for line in dm_devices() {
         out(&format!("dm={line}"));
     }
+    // Which kernel modules the initramfs loaded (the real init loads none
+    // before this runs): `/proc/modules` starts each line with the name.
+    match fs::read_to_string("/proc/modules") {
+        Ok(text) => text
+            .lines()
+            .filter_map(|l| l.split(' ').next())
+            .for_each(|name| out(&format!("module={name}"))),
+        Err(e) => out(&format!("error=read /proc/modules: {e}")),
+    }
     for line in loop_devices() {
         out(&format!("loop={line}"));
     }
