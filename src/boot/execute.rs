@@ -51,19 +51,43 @@ impl<'a, S: Sys> Executor<'a, S> {
             info!("{step}");
             self.perform(&step).map_err(|e| {
                 let subject = format!("{step}{}", self.backing_of(original));
-                if failed_modules.is_empty() {
-                    BootError::sys(stage, subject, e)
-                } else {
-                    let why = format!(
-                        "{} (the kernel module it needs did not load: {})",
-                        errno_text(e),
-                        failed_modules.join("; ")
-                    );
-                    BootError::message(stage, subject, why)
+                match self.module_hint(&step, e, &failed_modules) {
+                    None => BootError::sys(stage, subject, e),
+                    Some(hint) => {
+                        BootError::message(stage, subject, format!("{} ({hint})", errno_text(e)))
+                    }
                 }
             })?;
         }
         Ok(())
+    }
+
+    /// Why a failed step may have lacked kernel support: a module it needs
+    /// that failed to load, or, for a mount the kernel refused as an
+    /// unknown filesystem type (`ENODEV`), that no packed module offers it.
+    fn module_hint(&self, step: &Step, errno: Errno, failed_modules: &[String]) -> Option<String> {
+        if !failed_modules.is_empty() {
+            return Some(format!(
+                "the kernel module it needs did not load: {}",
+                failed_modules.join("; ")
+            ));
+        }
+        match step {
+            Step::Mount {
+                fstype: Some(fstype),
+                ..
+            } if errno == Errno::NODEV
+                && !module_requests(step)
+                    .iter()
+                    .any(|r| self.modules.can_answer(r)) =>
+            {
+                Some(format!(
+                    "the kernel has no {fstype} filesystem: it is not built in, and no module \
+                     in the initramfs provides it"
+                ))
+            }
+            _ => None,
+        }
     }
 
     /// `" (/dev/loop0 is …/squashfs.img)"` for the loop devices a step uses,

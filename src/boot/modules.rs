@@ -194,6 +194,11 @@ impl Loader {
             .collect()
     }
 
+    /// Whether a packed module answers a kernel request.
+    pub fn can_answer(&self, request: &str) -> bool {
+        !self.resolve(request).is_empty()
+    }
+
     /// Boot steps coming up will make these kernel requests (`fs-squashfs`,
     /// `loop`, `dm-snapshot`): starts their modules now, ahead of
     /// everything else, side by side.

@@ -856,6 +856,32 @@ fn each_filesystem_and_block_layer_loads_just_before_the_step_that_needs_it() {
 }
 
 #[test]
+fn a_filesystem_the_kernel_lacks_is_named_as_such() {
+    // An ISO medium, but isofs neither built in nor packed.
+    let sys = live_machine(r"root=live:CDLABEL=My\x20Disk");
+    with_module_tables(&sys);
+    sys.file(modules::ALIASES, b"alias fs-squashfs squashfs\n");
+    sys.fail("mount /dev/sr0 /run/initramfs/live", Errno::NODEV);
+    let err = boot(&sys);
+    assert_eq!(
+        err.to_string(),
+        "mount medium: mount /dev/sr0 -> /run/initramfs/live (iso9660, ro): \
+         No such device (os error 19) (the kernel has no iso9660 filesystem: it is not \
+         built in, and no module in the initramfs provides it)"
+    );
+    // With the module packed, ENODEV is the kernel's own word.
+    let sys = live_machine(r"root=live:CDLABEL=My\x20Disk");
+    with_module_tables(&sys);
+    sys.fail("mount /dev/sr0 /run/initramfs/live", Errno::NODEV);
+    let err = boot(&sys);
+    assert!(
+        err.to_string()
+            .ends_with("iso9660, ro): No such device (os error 19)"),
+        "{err}"
+    );
+}
+
+#[test]
 fn a_module_that_fails_to_load_is_named_in_the_error_of_the_step_needing_it() {
     let sys = live_machine(r"root=live:CDLABEL=My\x20Disk");
     with_module_tables(&sys);
