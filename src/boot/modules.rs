@@ -129,8 +129,8 @@ impl Loader {
     /// driver may need too (`cdrom`, for `sr_mod` and `isofs`) is loaded
     /// at the drivers' priority instead, or the driver would wait for it.
     pub fn start_background(&mut self, sys: &impl Sys) {
-        let likely: Vec<String> = self.likely.iter().flat_map(|r| self.resolve(r)).collect();
-        self.listed.extend(likely);
+        let likely = self.likely.iter().flat_map(|r| self.resolve(r));
+        let background: Vec<String> = self.listed.iter().cloned().chain(likely).collect();
         let table = self.queue.table();
         let closure = |names: &mut dyn Iterator<Item = &str>| -> BTreeSet<String> {
             names
@@ -138,15 +138,15 @@ impl Loader {
                 .map(|m| m.name.clone())
                 .collect()
         };
-        let listed = closure(&mut self.listed.iter().map(String::as_str));
+        let in_background = closure(&mut background.iter().map(String::as_str));
         let drivers_need = closure(
             &mut table
                 .iter()
                 .map(|m| m.name.as_str())
-                .filter(|name| !listed.contains(*name)),
+                .filter(|name| !in_background.contains(*name)),
         );
-        let shared: Vec<&String> = listed.intersection(&drivers_need).collect();
-        for name in &self.listed {
+        let shared: Vec<&String> = in_background.intersection(&drivers_need).collect();
+        for name in &background {
             self.queue.want(name, Priority::Stack);
         }
         for name in shared {
