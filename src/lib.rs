@@ -22,12 +22,14 @@ extern crate alloc;
 
 pub mod cmdline;
 pub mod config;
+pub mod contract;
 pub mod devspec;
 pub mod explain;
-pub mod modalias;
+pub mod kmod;
 pub mod plan;
 pub mod policy;
 pub mod probe;
+pub mod uevent;
 pub mod usage;
 
 #[cfg(feature = "std")]

@@ -28,10 +28,10 @@ use super::error::{errno_text, BootError, Stage};
 use super::modules::Loader;
 use crate::cmdline::Cmdline;
 use crate::devspec::{BlockId, DevSpec};
-use crate::modalias::Uevent;
 use crate::probe::partition::{self, PartitionTable};
 use crate::probe::{self, FsInfo, PROBE_BYTES};
 use crate::sys::{Errno, Sys, SysEvent};
+use crate::uevent::Uevent;
 
 const SYS_BLOCK: &str = "/sys/class/block";
 const SYS_BUS: &str = "/sys/bus";

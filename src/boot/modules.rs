@@ -23,7 +23,7 @@
 //! wait is ever for more than what the next step asks: a filesystem or
 //! block layer this boot does not use is never waited for. Every module
 //! loads once, after its dependencies, on a few workers
-//! (`modalias::LoadQueue`), what a step waits for first.
+//! (`kmod::LoadQueue`), what a step waits for first.
 //!
 //! An initramfs without the alias table (made before it existed) lists
 //! every module in [`LOAD_LIST`]: they are all loaded, one after the other,
@@ -36,16 +36,16 @@ use log::{debug, info, warn};
 
 use super::error::errno_text;
 use crate::config::LiveConfig;
-use crate::modalias::{module_name, AliasTable, DepTable, LoadQueue, Priority};
+use crate::kmod::{module_name, AliasTable, DepTable, LoadQueue, Priority};
 use crate::plan::kernel::likely_requests;
 use crate::sys::{Errno, Sys, SysEvent, SysResult};
 
-/// Modules every boot loads, in load order: one absolute path per line.
-pub const LOAD_LIST: &str = "/etc/liveinit/modules.load";
 /// `alias <pattern> <module>` lines of the packed modules.
-pub const ALIASES: &str = "/etc/liveinit/modules.alias";
+pub use crate::contract::MODULES_ALIAS as ALIASES;
 /// `path: dependency-path …` per packed module, in load order.
-pub const DEPS: &str = "/etc/liveinit/modules.dep";
+pub use crate::contract::MODULES_DEP as DEPS;
+/// Modules every boot loads, in load order: one absolute path per line.
+pub use crate::contract::MODULES_LOAD as LOAD_LIST;
 
 /// Loads that may run at once (`finit_module` blocks while the driver
 /// probes its bus, so independent modules overlap); the real system has as

@@ -612,7 +612,7 @@ fn load_position(calls: &[String], module: &str) -> usize {
 fn loaded(sys: &FakeSys) -> Vec<String> {
     sys.calls_starting("load ")
         .iter()
-        .map(|c| crate::modalias::module_name(c.trim_start_matches("load ")))
+        .map(|c| crate::kmod::module_name(c.trim_start_matches("load ")))
         .collect()
 }
 

@@ -18,6 +18,7 @@ use alloc::vec::Vec;
 
 use super::Step;
 use crate::config::{LiveConfig, LiveRoot};
+use crate::contract::{fs_by_mount_type, fs_support};
 
 /// The module requests `step` needs answered before it runs.
 pub fn module_requests(step: &Step) -> Vec<String> {
@@ -25,7 +26,14 @@ pub fn module_requests(step: &Step) -> Vec<String> {
         Step::Mount {
             fstype: Some(fstype),
             ..
-        } => alloc::vec![format!("fs-{fstype}")],
+        } => {
+            // The filesystem, then what it asks for while mounting (the
+            // initramfs contract): by module name, as modprobe resolves them.
+            let at_mount = fs_by_mount_type(fstype).map_or(&[][..], |fs| fs_support(fs).at_mount);
+            core::iter::once(format!("fs-{fstype}"))
+                .chain(at_mount.iter().map(|m| String::from(*m)))
+                .collect()
+        }
         Step::AttachLoop { .. } => alloc::vec![String::from("loop")],
         Step::DmCreate { table, .. } => {
             alloc::vec![String::from("dm-mod"), format!("dm-{}", table.target)]
@@ -78,6 +86,10 @@ mod tests {
     fn mounts_ask_for_their_filesystem_and_binds_for_nothing() {
         assert_eq!(module_requests(&mount(Some("squashfs"))), ["fs-squashfs"]);
         assert_eq!(module_requests(&mount(Some("iso9660"))), ["fs-iso9660"]);
+        assert_eq!(
+            module_requests(&mount(Some("vfat"))),
+            ["fs-vfat", "nls_cp437", "nls_ascii"]
+        );
         assert!(module_requests(&mount(None)).is_empty());
     }
 

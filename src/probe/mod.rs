@@ -52,6 +52,21 @@ pub enum FsType {
 }
 
 impl FsType {
+    /// Every filesystem the probes recognise; the initramfs contract
+    /// (`crate::contract`) says what each needs to be mounted.
+    pub const ALL: [FsType; 10] = [
+        FsType::Iso9660,
+        FsType::Ext2,
+        FsType::Ext3,
+        FsType::Ext4,
+        FsType::Squashfs,
+        FsType::Erofs,
+        FsType::Vfat,
+        FsType::Btrfs,
+        FsType::Xfs,
+        FsType::F2fs,
+    ];
+
     /// The blkid / mount(2) name.
     pub fn as_str(self) -> &'static str {
         match self {

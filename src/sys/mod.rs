@@ -50,7 +50,7 @@ pub struct SwitchError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SysEvent {
     /// A device event from the kernel (a netlink `KOBJECT_UEVENT` message
-    /// whose sender is the kernel), raw, for `modalias::Uevent::from_netlink`.
+    /// whose sender is the kernel), raw, for `uevent::Uevent::from_netlink`.
     Uevent(Vec<u8>),
     /// The receive buffer overflowed: events were lost, look at `/sys` again.
     UeventsLost,

@@ -12,7 +12,7 @@
 //! - Modules: [`WORKERS`] threads take paths from a queue and call
 //!   `finit_module` (which blocks until the module's init has run, bus
 //!   probing included), so independent modules load side by side. Which
-//!   module may start when is decided by the caller (`modalias::LoadQueue`).
+//!   module may start when is decided by the caller (`kmod::LoadQueue`).
 //!   A background load runs at nice 19: the kernel does a module's
 //!   relocation, signature check and init in the loading thread, so on a
 //!   machine with one CPU the drivers the boot waits for are not slowed

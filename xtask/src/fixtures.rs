@@ -18,9 +18,7 @@ use std::time::{Duration, SystemTime};
 
 use anyhow::{bail, Context, Result};
 
-/// Must equal `liveinit::probe::PROBE_BYTES` (the tests check each head
-/// against it).
-const PROBE_BYTES: usize = 68 * 1024;
+use liveinit::contract::PROBE_BYTES;
 /// Every timestamp in every image.
 const EPOCH: u64 = 1_700_000_000;
 const FIXED_UUID: &str = "0123abcd-4567-89ef-0123-456789abcdef";

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use anyhow::{bail, Context, Result};
+use liveinit::contract;
 
 use crate::{build_init, compress, cpio, kmods};
 
@@ -101,7 +102,7 @@ const BUSYBOX_APPLETS: [&str; 28] = [
 /// Mount points and the like the init expects to exist before it mounts
 /// anything; `sysroot` is where the live root gets assembled.
 const BASE_DIRS: &[&str] = &["dev", "proc", "sys", "run", "sysroot", "tmp", "etc", "lib"];
-pub const MODULES_LOAD: &str = "etc/liveinit/modules.load";
+pub const MODULES_LOAD: &str = in_archive(contract::MODULES_LOAD);
 /// The init loads drivers and filesystems by need; this list is for image
 /// builders who want a module on every boot all the same.
 const LOAD_LIST_HEADER: &str = "\
@@ -109,8 +110,19 @@ const LOAD_LIST_HEADER: &str = "\
 # per line, dependencies first. liveinit loads device drivers, filesystems
 # and block layers by need without this list.
 ";
-pub const MODULES_ALIAS: &str = "etc/liveinit/modules.alias";
-pub const MODULES_DEP: &str = "etc/liveinit/modules.dep";
+pub const MODULES_ALIAS: &str = in_archive(contract::MODULES_ALIAS);
+pub const MODULES_DEP: &str = in_archive(contract::MODULES_DEP);
+
+/// An absolute path of the initramfs as an archive member name (no `/`).
+const fn in_archive(path: &'static str) -> &'static str {
+    match path.as_bytes() {
+        [b'/', rest @ ..] => match std::str::from_utf8(rest) {
+            Ok(rel) => rel,
+            Err(_) => path,
+        },
+        _ => path,
+    }
+}
 
 /// Builds the init for musl, then packs it with the skeleton and modules,
 /// and prints a one-line summary.
@@ -161,7 +173,7 @@ pub(crate) fn assemble(init: &Path, skel: &Path, opts: &PackOptions) -> Result<A
     if skel.is_dir() {
         add_tree(&mut a, skel, "")?;
     }
-    let modules = kmods::collect(&opts.modules_dir, kmods::WANTED)?;
+    let modules = kmods::collect(&opts.modules_dir, &kmods::wanted())?;
     a.file(MODULES_LOAD, 0o644, LOAD_LIST_HEADER.as_bytes().to_vec())?;
     a.file(MODULES_ALIAS, 0o644, modules.alias_file().into_bytes())?;
     a.file(MODULES_DEP, 0o644, modules.dep_file().into_bytes())?;

@@ -18,12 +18,10 @@ use anyhow::{bail, Context, Result};
 
 use crate::compress;
 
-/// Storage and USB controllers a live medium may sit behind, then the
-/// filesystems and block layers that stack the live root. The init loads a
-/// controller's driver when a device's MODALIAS matches one of its aliases,
-/// and a filesystem or block layer when a boot step is about to ask the
-/// kernel for it (`fs-squashfs`, `loop`, `dm-snapshot`, `dm-thin-pool`).
-pub const WANTED: &[&str] = &[
+/// Storage and USB controllers a live medium may sit behind. The init
+/// loads a controller's driver when a device's MODALIAS matches one of its
+/// aliases.
+pub const DRIVERS: &[&str] = &[
     "virtio_pci",
     "virtio_blk",
     "virtio_scsi",
@@ -40,34 +38,16 @@ pub const WANTED: &[&str] = &[
     "ehci_hcd",
     "uhci_hcd",
     "ohci_pci",
-    "isofs",
-    "squashfs",
-    "erofs",
-    "ext4",
-    "vfat",
-    "nls_cp437",
-    "nls_iso8859_1",
-    "nls_utf8",
-    "overlay",
-    "loop",
-    "dm_mod",
-    "dm_snapshot",
-    // rd.live.overlay.thin
-    "dm_thin_pool",
-    // ext4, jbd2 and libcrc32c ask the crypto API for "crc32c" (ext4 at
-    // mount time, as metadata_csum is mkfs's default). That is only a soft
-    // dependency on an alias, and the kernel's on-demand request_module needs
-    // a modprobe we lack, so the implementation is asked for by name.
-    "crc32c_generic",
-    "dm_thin_pool",
 ];
 
-/// Modules another one asks the kernel for at run time without declaring
-/// it (the kernel's request_module would need a modprobe the init lacks):
-/// written to `modules.dep` as dependencies so they are loaded first. vfat
-/// loads its default codepage (437) and, for the `utf8` option,
-/// `nls_utf8`; `iocharset=iso8859-1` is the usual explicit choice.
-const RUNTIME_DEPS: &[(&str, &[&str])] = &[("vfat", &["nls_cp437", "nls_iso8859_1", "nls_utf8"])];
+/// What the packer packs by default: the drivers, then what the initramfs
+/// contract says the init may ask for (every filesystem a probe recognises
+/// with what it needs at mount time, and the block layers of the plans).
+pub fn wanted() -> Vec<&'static str> {
+    let mut wanted = DRIVERS.to_vec();
+    wanted.extend(liveinit::contract::stack_modules());
+    wanted
+}
 
 /// A module ready for the archive: decompressed, at its final path.
 #[derive(Debug)]
@@ -184,10 +164,10 @@ pub fn collect(dir: &Path, wanted: &[&str]) -> Result<Modules> {
             plain.insert(name.to_owned(), data);
             // depmod's view wins when there is one; soft deps are not in it.
             let hard = deps.remove(name).unwrap_or(info.hard);
-            let mut soft = info.soft;
-            let runtime = RUNTIME_DEPS.iter().filter(|(m, _)| *m == name);
-            soft.extend(runtime.flat_map(|(_, d)| d.iter().map(|d| d.to_string())));
-            Ok(Deps { hard, soft })
+            Ok(Deps {
+                hard,
+                soft: info.soft,
+            })
         },
     )?;
     for (name, needed_by) in &resolution.missing {
@@ -304,13 +284,7 @@ pub fn resolve(
     Ok(res)
 }
 
-/// Kernel module names treat `-` and `_` alike; the kernel itself uses `_`.
-/// Accepts a bare name or a path like `kernel/fs/fat/vfat.ko.xz`.
-pub fn module_name(name_or_path: &str) -> String {
-    let base = name_or_path.rsplit('/').next().unwrap_or(name_or_path);
-    let base = strip_compression(base).unwrap_or(base);
-    base.strip_suffix(".ko").unwrap_or(base).replace('-', "_")
-}
+pub use liveinit::contract::module_name;
 
 const COMPRESSED: &[&str] = &[".xz", ".zst", ".gz"];
 
@@ -757,30 +731,19 @@ kernel/x/cyc_a.ko: kernel/x/cyc_b.ko kernel/x/gone.ko
     }
 
     #[test]
-    fn runtime_dependencies_are_all_packed() {
-        for name in RUNTIME_DEPS
-            .iter()
-            .flat_map(|(m, deps)| deps.iter().chain([m]))
-        {
-            assert!(WANTED.contains(name), "{name} is loaded but not packed");
+    fn the_packer_packs_everything_the_contract_names() {
+        let wanted = wanted();
+        for fs in liveinit::contract::FsType::ALL {
+            let support = liveinit::contract::fs_support(fs);
+            for name in std::iter::once(support.module).chain(support.at_mount.iter().copied()) {
+                assert!(
+                    wanted.contains(&name),
+                    "{fs:?} needs {name}, which is not packed"
+                );
+            }
         }
-    }
-
-    #[test]
-    fn runtime_dependencies_are_written_as_dependencies() {
-        let tmp = crate::initramfs::tests::TempDir::new("kmods-runtime");
-        let root = tmp.path().join("6.1.0-rt");
-        for name in ["fat", "nls_cp437", "nls_iso8859-1", "nls_utf8"] {
-            write(
-                &root,
-                &format!("kernel/fs/{name}.ko"),
-                &fake_module(b"depends=\0"),
-            );
+        for layer in liveinit::contract::BLOCK_LAYERS {
+            assert!(wanted.contains(layer), "{layer} is not packed");
         }
-        write(&root, "kernel/fs/vfat.ko", &fake_module(b"depends=fat\0"));
-        let m = collect(&root, &["vfat"]).unwrap();
-        let vfat = m.modules.iter().find(|m| m.name == "vfat").unwrap();
-        assert_eq!(vfat.deps, ["fat", "nls_cp437", "nls_iso8859_1", "nls_utf8"]);
-        assert_eq!(m.modules.last().unwrap().name, "vfat");
     }
 }
