@@ -7,7 +7,7 @@
 //! 2. the **system seam** — [`sys`]: the only place with `unsafe`, ioctls and
 //!    syscalls, behind the [`sys::Sys`] trait (real and recording fake);
 //! 3. **orchestration** — [`boot`]: the boot sequence, one step per function.
-#![cfg_attr(not(feature = "std"), no_std)]
+#![no_std]
 #![cfg_attr(
     test,
     allow(
@@ -19,6 +19,11 @@
 )]
 
 extern crate alloc;
+#[cfg(test)]
+extern crate std;
+
+#[cfg(feature = "os")]
+mod prelude;
 
 pub mod cmdline;
 pub mod config;
@@ -32,13 +37,13 @@ pub mod probe;
 pub mod uevent;
 pub mod usage;
 
-#[cfg(feature = "std")]
+#[cfg(feature = "os")]
 pub mod boot;
-#[cfg(feature = "std")]
+#[cfg(feature = "os")]
 pub mod logger;
-#[cfg(feature = "std")]
+#[cfg(feature = "os")]
 pub mod sys;
-#[cfg(feature = "std")]
+#[cfg(feature = "os")]
 pub mod tools;
 
 #[cfg(test)]

@@ -7,11 +7,11 @@
 //! rejects records over about 1 KiB, so long lines are truncated. Before
 //! `/dev` is mounted, records go to the console (fd 2) only.
 
-use std::fmt::Write as _;
-use std::fs::File;
-use std::io::Write;
-use std::sync::atomic::{AtomicU8, Ordering};
-use std::sync::OnceLock;
+#[allow(unused_imports)]
+use crate::prelude::*;
+
+use core::fmt::Write as _;
+use core::sync::atomic::{AtomicU8, Ordering};
 
 use log::{Level, LevelFilter, Log, Metadata, Record};
 
@@ -19,8 +19,9 @@ use log::{Level, LevelFilter, Log, Metadata, Record};
 const RECORD_MAX: usize = 976;
 const PREFIX: &str = "liveinit: ";
 
+use crate::sys::kmsg;
+
 static LOGGER: KmsgLogger = KmsgLogger {
-    kmsg: OnceLock::new(),
     console_level: AtomicU8::new(DEFAULT_CONSOLE_LEVEL),
 };
 
@@ -29,7 +30,6 @@ static LOGGER: KmsgLogger = KmsgLogger {
 const DEFAULT_CONSOLE_LEVEL: u8 = 7;
 
 struct KmsgLogger {
-    kmsg: OnceLock<File>,
     console_level: AtomicU8,
 }
 
@@ -43,10 +43,9 @@ pub fn init() {
 /// Starts writing to `/dev/kmsg` (once devtmpfs is mounted) and learns the
 /// console log level from `/proc/sys/kernel/printk`.
 pub fn attach_kmsg() {
-    if let Ok(file) = std::fs::OpenOptions::new().write(true).open("/dev/kmsg") {
-        let _ = LOGGER.kmsg.set(file);
-    }
-    if let Ok(text) = std::fs::read_to_string("/proc/sys/kernel/printk") {
+    kmsg::open();
+    if let Ok(bytes) = crate::sys::read_file("/proc/sys/kernel/printk") {
+        let text = String::from_utf8_lossy(&bytes);
         if let Some(level) = text.split_whitespace().next().and_then(|l| l.parse().ok()) {
             LOGGER.console_level.store(level, Ordering::Relaxed);
         }
@@ -85,13 +84,12 @@ impl Log for KmsgLogger {
         let mut line = Line::new();
         let _ = write!(line, "<{prio}>{PREFIX}{}", record.args());
         line.finish();
-        let kmsg = self.kmsg.get();
-        if let Some(mut kmsg) = kmsg {
-            let _ = kmsg.write(line.as_bytes());
-        }
-        let kernel_prints_it = kmsg.is_some() && prio < self.console_level.load(Ordering::Relaxed);
+        let in_kmsg = kmsg::write_kmsg(line.as_bytes());
+        // Only records the kernel took and will print itself are left out:
+        // with `printk.devkmsg=off` it drops them, and they must still be seen.
+        let kernel_prints_it = in_kmsg && prio < self.console_level.load(Ordering::Relaxed);
         if !kernel_prints_it {
-            let _ = std::io::stderr().write_all(line.without_priority());
+            kmsg::write_console(line.without_priority());
         }
     }
 
@@ -155,8 +153,8 @@ impl Line {
     }
 }
 
-impl std::fmt::Write for Line {
-    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+impl core::fmt::Write for Line {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
         for byte in s.bytes() {
             let Some(slot) = self.buf.get_mut(self.len) else {
                 self.cut = true;

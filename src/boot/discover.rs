@@ -18,9 +18,12 @@
 //! Without a uevent socket (a kernel without netlink) `/sys` is looked at
 //! again every [`TICK`] instead.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::fmt::Write as _;
-use std::time::Duration;
+#[allow(unused_imports)]
+use crate::prelude::*;
+
+use alloc::collections::{BTreeMap, BTreeSet};
+use core::fmt::Write as _;
+use core::time::Duration;
 
 use log::{debug, error, info, warn};
 
@@ -460,7 +463,7 @@ impl Search {
     }
 
     fn probe_dirty(&mut self, sys: &impl Sys) {
-        for name in std::mem::take(&mut self.dirty) {
+        for name in core::mem::take(&mut self.dirty) {
             let sectors = sectors(sys, &name);
             if sectors == 0 {
                 self.devices.remove(&name);

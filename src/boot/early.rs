@@ -1,5 +1,8 @@
 //! The first things PID 1 does: API filesystems and a console.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use log::warn;
 
 use super::error::{BootError, Stage};

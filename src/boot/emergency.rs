@@ -2,8 +2,11 @@
 //! reason, a summary of what was found, a shell with `rd.shell`, then the
 //! `rd.emergency` action). Never a panic, never a silent hang.
 
-use std::sync::atomic::{AtomicU8, Ordering};
-use std::time::Duration;
+#[allow(unused_imports)]
+use crate::prelude::*;
+
+use core::sync::atomic::{AtomicU8, Ordering};
+use core::time::Duration;
 
 use log::{error, info, warn};
 
@@ -149,16 +152,15 @@ fn act(sys: &impl Sys, action: EmergencyAction) {
     );
 }
 
-/// Sends a panic anywhere in the init to the same policy as any other fatal
-/// error, instead of the kernel's "Attempted to kill init". The hook formats
-/// into the logger's stack buffer, allocates nothing and never returns.
-pub fn install_panic_hook() {
-    std::panic::set_hook(Box::new(|info| {
-        error!("FATAL: internal error (please report): {info}");
-        let sys = crate::sys::RealSys::new();
-        act(&sys, panic_action());
-        loop {
-            sys.sleep(Duration::from_secs(3600));
-        }
-    }));
+/// Sends a panic anywhere in the init (the binary's panic handler calls
+/// this) to the same policy as any other fatal error, instead of the
+/// kernel's "Attempted to kill init". It formats into the logger's stack
+/// buffer, allocates nothing and never returns.
+pub fn on_panic(info: &core::panic::PanicInfo<'_>) -> ! {
+    error!("FATAL: internal error (please report): {info}");
+    let sys = crate::sys::RealSys::new();
+    act(&sys, panic_action());
+    loop {
+        sys.sleep(Duration::from_secs(3600));
+    }
 }

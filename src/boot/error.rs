@@ -1,7 +1,10 @@
 //! Boot errors: each names the stage, its subject and the cause, e.g.
 //! `mount medium: mount /dev/sr0 -> /run/initramfs/live (iso9660, ro): Invalid argument (os error 22)`.
 
-use std::fmt;
+#[allow(unused_imports)]
+use crate::prelude::*;
+
+use core::fmt;
 
 use crate::config::ConfigError;
 use crate::sys::Errno;
@@ -71,10 +74,7 @@ impl BootError {
     }
 }
 
-/// An errno as `strerror` words and the number, e.g. `No such device (os error 19)`.
-pub fn errno_text(errno: Errno) -> String {
-    std::io::Error::from_raw_os_error(errno.raw_os_error()).to_string()
-}
+pub use crate::sys::errno_text;
 
 impl fmt::Display for Cause {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

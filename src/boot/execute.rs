@@ -2,6 +2,9 @@
 //! each, resolving loop slots and device sizes as they become known, with
 //! the kernel modules each step needs loaded first.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use log::{info, warn};
 
 use super::error::{errno_text, BootError, Stage};

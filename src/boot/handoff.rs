@@ -1,5 +1,8 @@
 //! Handing over to the real init: pick one that exists, switch root, exec.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use log::{info, warn};
 
 use super::error::{errno_text, BootError, Stage};

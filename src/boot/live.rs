@@ -1,6 +1,9 @@
 //! From the found medium to a mounted new root: the three plan phases, with
 //! the looks between them that decide the next phase.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use log::{info, warn};
 
 use super::discover::Found;

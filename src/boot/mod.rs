@@ -1,5 +1,8 @@
 //! Orchestration: the boot sequence, one step per function, no raw syscalls.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 mod discover;
 mod early;
 mod emergency;
@@ -9,11 +12,12 @@ mod handoff;
 mod live;
 mod modules;
 
-use std::convert::Infallible;
-use std::time::Duration;
+use core::convert::Infallible;
+use core::time::Duration;
 
 use log::{info, warn};
 
+pub use emergency::on_panic;
 pub use error::{BootError, Cause, Stage};
 
 use crate::cmdline::Cmdline;
@@ -25,7 +29,6 @@ use execute::Executor;
 /// Runs the boot as PID 1; never returns.
 pub fn pid1_main() -> ! {
     crate::logger::init();
-    emergency::install_panic_hook();
     let sys = RealSys::new();
     let mut policy = Policy::default();
     let err = match run(&sys, &mut policy) {

@@ -29,8 +29,11 @@
 //! every module in [`LOAD_LIST`]: they are all loaded, one after the other,
 //! and a step waits for all of them.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::time::Duration;
+#[allow(unused_imports)]
+use crate::prelude::*;
+
+use alloc::collections::{BTreeMap, BTreeSet};
+use core::time::Duration;
 
 use log::{debug, info, warn};
 

@@ -1,6 +1,9 @@
 //! The boot sequence against the recording fake: the happy path and a
 //! failure injected at each stage.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use super::*;
 use crate::plan::SQUASH_MNT;
 use crate::sys::fake::FakeSys;

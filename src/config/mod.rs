@@ -269,6 +269,7 @@ fn unknown_options(cmdline: &Cmdline) -> Vec<String> {
 mod tests {
     use super::*;
     use crate::devspec::DevSpec;
+    use alloc::string::ToString;
 
     fn config(text: &str) -> Result<LiveConfig, ConfigError> {
         LiveConfig::from_cmdline(&Cmdline::parse(text))

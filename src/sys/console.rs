@@ -1,6 +1,9 @@
 //! Making sure fds 0, 1 and 2 are the console.
 
-use std::os::fd::BorrowedFd;
+#[allow(unused_imports)]
+use crate::prelude::*;
+
+use rustix::fd::BorrowedFd;
 
 use rustix::fs::{self, Mode, OFlags};
 

@@ -2,9 +2,12 @@
 //! tree, a log of every call, scripted failures and a clock that only moves
 //! when the code sleeps.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
+use alloc::collections::{BTreeMap, BTreeSet};
+use core::time::Duration;
 use std::cell::{Cell, RefCell};
-use std::collections::{BTreeMap, BTreeSet};
-use std::time::Duration;
 
 use super::{EmergencyAction, Errno, FileKind, MountFlags, SwitchError, Sys, SysEvent, SysResult};
 

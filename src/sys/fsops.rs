@@ -1,67 +1,135 @@
-//! Files, directories and links. std opens every fd with `O_CLOEXEC`.
+//! Files, directories and links, on rustix; every fd is `O_CLOEXEC`.
 
-use std::fs;
-use std::io::{self, Read, Seek, SeekFrom, Write};
-use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+#[allow(unused_imports)]
+use crate::prelude::*;
 
-use rustix::fs::{Mode, OFlags, ResolveFlags};
+use rustix::fd::OwnedFd;
+use rustix::fs::{self as rfs, Mode, OFlags, ResolveFlags};
 use rustix::io::Errno;
 
 use super::FileKind;
 
-pub fn errno(e: &io::Error) -> Errno {
-    Errno::from_io_error(e).unwrap_or(Errno::IO)
+/// Every fd the init opens is close-on-exec: nothing leaks into the real init.
+fn open(path: &str, flags: OFlags, mode: u32) -> Result<OwnedFd, Errno> {
+    rfs::open(path, flags | OFlags::CLOEXEC, Mode::from_raw_mode(mode))
 }
 
 pub fn mkdir_all(path: &str) -> Result<(), Errno> {
-    fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o755)
-        .create(path)
-        .map_err(|e| errno(&e))
+    let mut prefix = String::with_capacity(path.len());
+    for part in path.split('/') {
+        if !prefix.ends_with('/') {
+            prefix.push('/');
+        }
+        prefix.push_str(part);
+        if part.is_empty() {
+            continue;
+        }
+        match rfs::mkdir(prefix.as_str(), Mode::from_raw_mode(0o755)) {
+            Ok(()) | Err(Errno::EXIST) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    match file_kind(path) {
+        Some(FileKind::Dir) => Ok(()),
+        // A symlink to a directory will do, as for `mkdir -p`.
+        Some(FileKind::Symlink) if rfs::stat(path).is_ok_and(|st| is_dir(st.st_mode)) => Ok(()),
+        Some(_) => Err(Errno::EXIST),
+        None => Err(Errno::NOENT),
+    }
+}
+
+fn is_dir(mode: u32) -> bool {
+    rfs::FileType::from_raw_mode(mode) == rfs::FileType::Directory
 }
 
 pub fn symlink(target: &str, link: &str) -> Result<(), Errno> {
-    std::os::unix::fs::symlink(target, link).map_err(|e| errno(&e))
+    rfs::symlink(target, link)
 }
 
 pub fn read_file(path: &str) -> Result<Vec<u8>, Errno> {
-    fs::read(path).map_err(|e| errno(&e))
+    read_head(path, usize::MAX)
 }
 
+/// Up to `len` bytes from the start of a file or device.
 pub fn read_head(path: &str, len: usize) -> Result<Vec<u8>, Errno> {
-    let file = fs::File::open(path).map_err(|e| errno(&e))?;
-    let mut buf = Vec::with_capacity(len);
-    file.take(u64::try_from(len).unwrap_or(u64::MAX))
-        .read_to_end(&mut buf)
-        .map_err(|e| errno(&e))?;
+    let fd = open(path, OFlags::RDONLY, 0)?;
+    let mut buf = Vec::new();
+    let mut chunk = vec![0u8; len.min(64 * 1024)];
+    while buf.len() < len {
+        let want = (len - buf.len()).min(chunk.len());
+        let Some(slice) = chunk.get_mut(..want) else {
+            break;
+        };
+        match rustix::io::read(&fd, &mut *slice) {
+            Ok(0) => break,
+            Ok(n) => buf.extend_from_slice(slice.get(..n).unwrap_or_default()),
+            Err(Errno::INTR) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(buf)
+}
+
+/// `pread` until `len` bytes or the end of the file.
+pub fn read_at(path: &str, offset: u64, len: usize) -> Result<Vec<u8>, Errno> {
+    let fd = open(path, OFlags::RDONLY, 0)?;
+    let mut buf = vec![0u8; len];
+    let mut filled = 0;
+    while let Some(rest) = buf.get_mut(filled..) {
+        if rest.is_empty() {
+            break;
+        }
+        let at = offset.saturating_add(filled as u64);
+        match rustix::io::pread(&fd, rest, at) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(Errno::INTR) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    buf.truncate(filled);
     Ok(buf)
 }
 
 pub fn write_file(path: &str, data: &[u8]) -> Result<(), Errno> {
-    fs::write(path, data).map_err(|e| errno(&e))
+    let fd = open(path, OFlags::WRONLY | OFlags::CREATE | OFlags::TRUNC, 0o644)?;
+    write_all(&fd, data)
 }
 
-pub fn read_dir(path: &str) -> Result<Vec<String>, Errno> {
-    let mut names = Vec::new();
-    for entry in fs::read_dir(path).map_err(|e| errno(&e))? {
-        let entry = entry.map_err(|e| errno(&e))?;
-        names.push(entry.file_name().to_string_lossy().into_owned());
+fn write_all(fd: &OwnedFd, mut data: &[u8]) -> Result<(), Errno> {
+    while !data.is_empty() {
+        match rustix::io::write(fd, data) {
+            Ok(0) => return Err(Errno::IO),
+            Ok(n) => data = data.get(n..).unwrap_or_default(),
+            Err(Errno::INTR) => {}
+            Err(e) => return Err(e),
+        }
     }
-    names.sort();
+    Ok(())
+}
+
+/// Entry names of a directory (without `.` and `..`), sorted.
+pub fn read_dir(path: &str) -> Result<Vec<String>, Errno> {
+    let fd = open(path, OFlags::RDONLY | OFlags::DIRECTORY, 0)?;
+    let mut names = Vec::new();
+    for entry in rfs::Dir::read_from(&fd)? {
+        let entry = entry?;
+        let name = entry.file_name().to_bytes();
+        if name != b"." && name != b".." {
+            names.push(String::from_utf8_lossy(name).into_owned());
+        }
+    }
+    names.sort_unstable();
     Ok(names)
 }
 
 pub fn file_kind(path: &str) -> Option<FileKind> {
-    let kind = fs::symlink_metadata(path).ok()?.file_type();
-    Some(if kind.is_dir() {
-        FileKind::Dir
-    } else if kind.is_file() {
-        FileKind::File
-    } else if kind.is_symlink() {
-        FileKind::Symlink
-    } else {
-        FileKind::Other
+    let st = rfs::lstat(path).ok()?;
+    Some(match rfs::FileType::from_raw_mode(st.st_mode) {
+        rfs::FileType::Directory => FileKind::Dir,
+        rfs::FileType::RegularFile => FileKind::File,
+        rfs::FileType::Symlink => FileKind::Symlink,
+        _ => FileKind::Other,
     })
 }
 
@@ -88,65 +156,56 @@ pub fn is_executable_in(root: &str, path: &str) -> bool {
     let Ok(stat) = rustix::fs::fstat(&fd) else {
         return false;
     };
-    let file = fs::Permissions::from_mode(stat.st_mode);
-    rustix::fs::FileType::from_raw_mode(stat.st_mode) == rustix::fs::FileType::RegularFile
-        && file.mode() & 0o111 != 0
+    rfs::FileType::from_raw_mode(stat.st_mode) == rfs::FileType::RegularFile
+        && stat.st_mode & 0o111 != 0
 }
 
 pub fn create_sparse(path: &str, bytes: u64) -> Result<(), Errno> {
-    let file = fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(path)
-        .map_err(|e| errno(&e))?;
-    file.set_len(bytes).map_err(|e| errno(&e))
+    let fd = open(path, OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL, 0o600)?;
+    rfs::ftruncate(&fd, bytes)
 }
 
 /// Block size of the copy; zero blocks are skipped (left as holes).
 const COPY_BLOCK: usize = 1 << 20;
 
 pub fn copy_sparse(from: &str, to: &str, progress: &mut dyn FnMut(u64, u64)) -> Result<u64, Errno> {
-    let mut src = fs::File::open(from).map_err(|e| errno(&e))?;
-    let total = src.metadata().map_err(|e| errno(&e))?.len();
-    let mut dst = fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(to)
-        .map_err(|e| errno(&e))?;
+    let src = open(from, OFlags::RDONLY, 0)?;
+    let total = rfs::fstat(&src)?.st_size;
+    let total = u64::try_from(total).unwrap_or(0);
+    let dst = open(to, OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL, 0o600)?;
     let mut buf = vec![0u8; COPY_BLOCK];
     let mut done: u64 = 0;
     loop {
-        let n = read_full(&mut src, &mut buf).map_err(|e| errno(&e))?;
+        let n = read_full(&src, &mut buf)?;
         let Some(block) = buf.get(..n) else { break };
         if n == 0 {
             break;
         }
         if block.iter().all(|&b| b == 0) {
-            dst.seek(SeekFrom::Current(n as i64))
-                .map_err(|e| errno(&e))?;
+            rustix::fs::seek(&dst, rustix::fs::SeekFrom::Current(n as i64))?;
         } else {
-            dst.write_all(block).map_err(|e| errno(&e))?;
+            write_all(&dst, block)?;
         }
         done += n as u64;
         progress(done, total);
     }
     // A trailing hole still needs the file to have its full length.
-    dst.set_len(done).map_err(|e| errno(&e))?;
-    dst.sync_all().map_err(|e| errno(&e))?;
+    rfs::ftruncate(&dst, done)?;
+    rfs::fsync(&dst)?;
     Ok(done)
 }
 
 /// Reads until `buf` is full or the file ends.
-fn read_full(file: &mut fs::File, buf: &mut [u8]) -> io::Result<usize> {
+fn read_full(fd: &OwnedFd, buf: &mut [u8]) -> Result<usize, Errno> {
     let mut filled = 0;
     while let Some(rest) = buf.get_mut(filled..) {
         if rest.is_empty() {
             break;
         }
-        match file.read(rest) {
+        match rustix::io::read(fd, rest) {
             Ok(0) => break,
             Ok(n) => filled += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(Errno::INTR) => {}
             Err(e) => return Err(e),
         }
     }

@@ -1,5 +1,8 @@
 //! Kernel modules.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use rustix::fs::{self, Mode, OFlags};
 use rustix::io::Errno;
 

@@ -1,6 +1,9 @@
 //! Loop devices, attached atomically with `LOOP_CONFIGURE` (Linux ≥ 5.8).
 
-use std::os::fd::{AsFd, OwnedFd};
+#[allow(unused_imports)]
+use crate::prelude::*;
+
+use rustix::fd::{AsFd, OwnedFd};
 
 use linux_raw_sys::loop_device::{
     loop_config, loop_info64, LOOP_CONFIGURE, LOOP_CTL_GET_FREE, LO_FLAGS_AUTOCLEAR,
@@ -102,7 +105,7 @@ fn configure(device: &OwnedFd, file: &OwnedFd, name: &str, read_only: bool) -> R
         *slot = byte;
     }
     let raw_fd =
-        u32::try_from(std::os::fd::AsRawFd::as_raw_fd(&file.as_fd())).map_err(|_| Errno::BADF)?;
+        u32::try_from(rustix::fd::AsRawFd::as_raw_fd(&file.as_fd())).map_err(|_| Errno::BADF)?;
     let config = loop_config {
         fd: raw_fd,
         block_size: 0,

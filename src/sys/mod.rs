@@ -4,25 +4,38 @@
 //! each block with a `// SAFETY:` line). The recording fake in `fake.rs`
 //! lets the orchestration and its failure paths run as ordinary unit tests.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
+mod allocator;
 mod console;
 mod dm;
+mod errno;
+mod events;
 mod fsops;
 mod kmod;
+pub mod kmsg;
 mod loopdev;
+mod module_child;
 mod mounts;
+mod netlink_uevents;
 mod power;
+mod process;
 mod real;
 mod shell;
+pub mod stdio;
 mod switch_root;
-mod uevent;
 
 #[cfg(test)]
 pub mod fake;
 
-use std::time::Duration;
+use core::time::Duration;
 
 pub use crate::plan::MountFlags;
 pub use crate::policy::EmergencyAction;
+pub use allocator::LibcAlloc;
+pub use errno::errno_text;
+pub use fsops::read_file;
 pub use real::RealSys;
 pub use rustix::io::Errno;
 
@@ -122,8 +135,9 @@ pub trait Sys {
     fn fs_usage(&self, path: &str) -> SysResult<(u64, u64)>;
     /// `finit_module` of a module file without parameters.
     fn load_module(&self, path: &str) -> SysResult<()>;
-    /// Starts a [`Sys::load_module`] on one of a few background workers and
-    /// returns at once; the outcome arrives as [`SysEvent::ModuleLoaded`].
+    /// Starts a [`Sys::load_module`] in a child process and returns at
+    /// once; the outcome arrives as [`SysEvent::ModuleLoaded`]. A load that
+    /// never returns holds up nothing but its own child.
     /// A `background` load runs at the lowest CPU priority (nice 19), so it
     /// does not slow down the others on a machine with few CPUs.
     fn start_module_load(&self, path: &str, background: bool);

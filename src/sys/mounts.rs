@@ -1,6 +1,9 @@
 //! Mounting and unmounting.
 
-use std::ffi::CString;
+#[allow(unused_imports)]
+use crate::prelude::*;
+
+use alloc::ffi::CString;
 
 use rustix::io::Errno;
 use rustix::mount::{self, MountFlags as MsFlags, UnmountFlags};

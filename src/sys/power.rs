@@ -1,5 +1,8 @@
 //! Powering off, rebooting, halting.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use rustix::io::Errno;
 use rustix::system::{reboot, RebootCommand};
 

@@ -1,22 +1,24 @@
 //! The real system: each method is one call into the modules beside it.
 
-use std::cell::RefCell;
-use std::fs::File;
-use std::os::fd::OwnedFd;
-use std::os::unix::fs::FileExt;
-use std::os::unix::process::CommandExt;
-use std::process::Command;
-use std::time::{Duration, Instant};
+#[allow(unused_imports)]
+use crate::prelude::*;
 
-use super::uevent::Hub;
+use core::cell::RefCell;
+use core::time::Duration;
+
+use rustix::fd::OwnedFd;
+use rustix::time::{clock_gettime, ClockId};
+
+use super::events::Hub;
 use super::{
-    console, dm, fsops, kmod, loopdev, mounts, power, shell, switch_root, EmergencyAction, Errno,
-    FileKind, MountFlags, SwitchError, Sys, SysEvent, SysResult,
+    console, dm, fsops, kmod, loopdev, mounts, power, process, shell, switch_root, EmergencyAction,
+    Errno, FileKind, MountFlags, SwitchError, Sys, SysEvent, SysResult,
 };
 
 /// The kernel, as PID 1 sees it.
 pub struct RealSys {
-    started: Instant,
+    /// The monotonic clock when the init started.
+    started: Duration,
     /// Open loop devices: each must stay open until a mount holds it. They
     /// are `O_CLOEXEC`, so the real init never sees them.
     loops: RefCell<Vec<OwnedFd>>,
@@ -27,9 +29,9 @@ pub struct RealSys {
 impl RealSys {
     pub fn new() -> RealSys {
         RealSys {
-            started: Instant::now(),
+            started: monotonic(),
             loops: RefCell::new(Vec::new()),
-            hub: RefCell::new(Hub::new()),
+            hub: RefCell::new(Hub::default()),
         }
     }
 }
@@ -73,7 +75,7 @@ impl Sys for RealSys {
     }
 
     fn read_at(&self, path: &str, offset: u64, len: usize) -> SysResult<Vec<u8>> {
-        read_at(path, offset, len)
+        fsops::read_at(path, offset, len)
     }
 
     fn write_file(&self, path: &str, data: &[u8]) -> SysResult<()> {
@@ -157,15 +159,21 @@ impl Sys for RealSys {
     }
 
     fn wait_events(&self, timeout: Duration) -> Vec<SysEvent> {
-        self.hub.borrow().wait(timeout)
+        self.hub.borrow_mut().wait(timeout)
     }
 
     fn now(&self) -> Duration {
-        self.started.elapsed()
+        monotonic().saturating_sub(self.started)
     }
 
     fn sleep(&self, duration: Duration) {
-        std::thread::sleep(duration);
+        let mut left = timespec(duration);
+        // Interrupted by a signal: sleep on for what is left.
+        while let rustix::thread::NanosleepRelativeResult::Interrupted(rest) =
+            rustix::thread::nanosleep(&left)
+        {
+            left = rest;
+        }
     }
 
     fn switch_root(&self, new_root: &str) -> Result<(), SwitchError> {
@@ -173,9 +181,11 @@ impl Sys for RealSys {
     }
 
     fn exec(&self, path: &str, args: &[String]) -> Errno {
-        // std's exec resets SIGPIPE to its default, as a real init expects.
-        let error = Command::new(path).args(args).exec();
-        fsops::errno(&error)
+        // argv[0] is the path, as a shell would pass it.
+        let argv: Vec<&str> = core::iter::once(path)
+            .chain(args.iter().map(String::as_str))
+            .collect();
+        process::exec(path, &argv)
     }
 
     fn attach_console(&self) {
@@ -192,23 +202,17 @@ impl Sys for RealSys {
     }
 }
 
-/// `pread` until `len` bytes or the end of the file (std opens with CLOEXEC).
-fn read_at(path: &str, offset: u64, len: usize) -> SysResult<Vec<u8>> {
-    let file = File::open(path).map_err(|e| fsops::errno(&e))?;
-    let mut buf = vec![0u8; len];
-    let mut filled = 0;
-    while let Some(rest) = buf.get_mut(filled..) {
-        if rest.is_empty() {
-            break;
-        }
-        let at = offset.saturating_add(filled as u64);
-        match file.read_at(rest, at) {
-            Ok(0) => break,
-            Ok(n) => filled += n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(fsops::errno(&e)),
-        }
+fn monotonic() -> Duration {
+    let now = clock_gettime(ClockId::Monotonic);
+    Duration::new(
+        u64::try_from(now.tv_sec).unwrap_or(0),
+        u32::try_from(now.tv_nsec).unwrap_or(0),
+    )
+}
+
+fn timespec(d: Duration) -> rustix::time::Timespec {
+    rustix::time::Timespec {
+        tv_sec: i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+        tv_nsec: i64::from(d.subsec_nanos()),
     }
-    buf.truncate(filled);
-    Ok(buf)
 }

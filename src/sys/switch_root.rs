@@ -3,7 +3,10 @@
 //! and `chroot` into it (as util-linux `switch_root` and systemd's fallback
 //! do), then free the initramfs memory by deleting its files.
 
-use std::os::fd::{AsFd, OwnedFd};
+#[allow(unused_imports)]
+use crate::prelude::*;
+
+use rustix::fd::{AsFd, OwnedFd};
 
 use rustix::fs::{self, AtFlags, Dir, FileType, Mode, OFlags};
 

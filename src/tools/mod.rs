@@ -1,3 +1,6 @@
 //! What the binary offers users when it is not PID 1.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 pub mod status;

@@ -3,7 +3,10 @@
 //! [`WARN_PERCENT`]% full or already broken, so an operator hears of a
 //! filling overlay before the root turns read-only.
 
-use std::fmt::Write as _;
+#[allow(unused_imports)]
+use crate::prelude::*;
+
+use core::fmt::Write as _;
 
 use crate::plan::{DM_LIVE_RW, DM_THIN_POOL, LIVE_MNT, UPPER_LINK};
 use crate::sys::Sys;

@@ -9,6 +9,9 @@
 //! alignment requirement on the `Vec<u8>` (the kernel `copy_from_user`s it),
 //! and the golden offsets below document the layout.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use alloc::string::String;
 use alloc::vec::Vec;
 

@@ -14,9 +14,12 @@
 //! reason no udev cookie is passed (`event_nr` = 0): nobody would ever
 //! acknowledge it.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 mod abi;
 
-use std::os::fd::OwnedFd;
+use rustix::fd::OwnedFd;
 
 use rustix::fs::{self, FileType, Mode, OFlags};
 use rustix::io::Errno;
