@@ -29,6 +29,7 @@ pub mod cmdline;
 pub mod config;
 pub mod contract;
 pub mod devspec;
+pub mod discovery;
 pub mod explain;
 pub mod kmod;
 pub mod plan;

@@ -7,6 +7,7 @@ mod discover;
 mod early;
 mod emergency;
 mod error;
+mod events;
 mod execute;
 mod handoff;
 mod live;
@@ -71,8 +72,7 @@ pub fn run<S: Sys>(sys: &S, policy: &mut Policy) -> Result<Infallible, BootError
             "images inside the initramfs and network roots are not supported yet",
         ));
     };
-    let bounds = discover::Bounds::from_cmdline(&cmdline, cfg.retry_secs);
-    let found = discover::find_medium(sys, spec, &bounds, &mut modules)?;
+    let found = discover::find_medium(sys, spec, &cfg, &mut modules)?;
 
     stop(BreakPoint::PreMount)?;
     let mut exec = Executor::new(sys, &mut modules);

@@ -41,7 +41,7 @@ use super::error::errno_text;
 use crate::config::LiveConfig;
 use crate::kmod::{module_name, AliasTable, DepTable, LoadQueue, Priority};
 use crate::plan::kernel::likely_requests;
-use crate::sys::{Errno, Sys, SysEvent, SysResult};
+use crate::sys::{Errno, Sys, SysResult};
 
 /// `alias <pattern> <module>` lines of the packed modules.
 pub use crate::contract::MODULES_ALIAS as ALIASES;
@@ -278,11 +278,8 @@ impl Loader {
                 next_progress = now.saturating_add(PROGRESS_EVERY);
             }
             let wake = deadline.min(next_progress);
-            for event in sys.wait_events(wake.saturating_sub(now)) {
-                if let SysEvent::ModuleLoaded { path, result } = event {
-                    self.finished(sys, &path, result);
-                }
-            }
+            // Only modules can happen now (discovery has stopped listening).
+            super::events::wait(sys, self, wake.saturating_sub(now));
         }
     }
 

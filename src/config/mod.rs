@@ -4,6 +4,7 @@
 mod lookup;
 mod overlay;
 mod root;
+mod waits;
 
 use alloc::format;
 use alloc::string::String;
@@ -16,6 +17,7 @@ use crate::devspec::SpecError;
 use lookup::{legacy, Lookup};
 pub use overlay::{OverlayConfig, DEFAULT_OVERLAY_MIB};
 pub use root::LiveRoot;
+pub use waits::{parse_seconds, IdleWaits, IDLE_OPTION, SLOW_IDLE_OPTION};
 
 /// dracut's default for `rd.retry` (seconds the initqueue waits for the root).
 pub const DEFAULT_RETRY_SECS: u32 = 180;
@@ -27,7 +29,7 @@ pub const DEFAULT_SQUASH_IMG: &str = "squashfs.img";
 pub const DEFAULT_MINMEM_MIB: u64 = 1024;
 
 /// Every live-boot option liveinit knows, for spotting typos.
-const KNOWN: [&str; 22] = [
+const KNOWN: [&str; 24] = [
     "rd.live.image",
     "rd.live.dir",
     "rd.live.squashimg",
@@ -50,6 +52,8 @@ const KNOWN: [&str; 22] = [
     "rd.minmem",
     "rd.retry",
     "rootflags",
+    IDLE_OPTION,
+    SLOW_IDLE_OPTION,
 ];
 
 /// Everything the boot needs to know from the command line.
@@ -82,6 +86,9 @@ pub struct LiveConfig {
     pub init_args: Vec<String>,
     /// `rd.retry`: how long to wait for the medium, in seconds.
     pub retry_secs: u32,
+    /// `rd.liveinit.idle*`: give up on the medium sooner when nothing new
+    /// happens.
+    pub idle: IdleWaits,
     /// Things worth telling the user that do not stop the boot.
     pub warnings: Vec<String>,
 }
@@ -165,6 +172,7 @@ impl LiveConfig {
                 .map(String::from),
             init_args: cmdline.init_args().to_vec(),
             retry_secs,
+            idle: IdleWaits::read(&mut l),
             warnings: Vec::new(),
         };
         l.warn_unused_aliases();
@@ -252,12 +260,15 @@ fn number<T: core::str::FromStr>(
     }
 }
 
-/// Warnings for `rd.live.*` / `rd.overlay*` keys that are not options.
+/// Warnings for `rd.live.*` / `rd.overlay*` / `rd.liveinit.*` keys that
+/// are not options.
 fn unknown_options(cmdline: &Cmdline) -> Vec<String> {
     let mut unknown: Vec<String> = Vec::new();
     for param in cmdline.params() {
         let key = param.key.as_str();
-        let ours = key.starts_with("rd.live.") || key.starts_with("rd.overlay");
+        let ours = ["rd.live.", "rd.overlay", "rd.liveinit."]
+            .iter()
+            .any(|prefix| key.starts_with(prefix));
         if ours && !KNOWN.contains(&key) && !unknown.iter().any(|u| u.contains(key)) {
             unknown.push(format!("unknown option '{key}' ignored"));
         }

@@ -1,0 +1,51 @@
+//! Coldplug: the devices that were there before discovery listened. Every
+//! device's `modalias` under `/sys/bus` goes to the module loader (the same
+//! devices as `/sys/devices/**/modalias`: modaliases are a bus matter, and
+//! this walk follows no symlink loops), storage buses first.
+
+#[allow(unused_imports)]
+use crate::prelude::*;
+
+use super::search::Search;
+use crate::boot::modules::Loader;
+use crate::sys::Sys;
+
+const SYS_BUS: &str = "/sys/bus";
+/// Buses whose devices are walked first (the rest follow in name order).
+const FIRST_BUSES: &[&str] = &["pci", "virtio", "usb", "scsi"];
+/// Drivers whose binding means a USB mass-storage device is there.
+pub(super) const USB_STORAGE_DRIVERS: &[&str] = &["usb-storage", "uas"];
+
+/// Walks `/sys/bus`, starting each device's driver as it goes, and notes
+/// whether a USB storage driver is bound already.
+pub(super) fn walk(sys: &impl Sys, search: &mut Search, modules: &mut Loader) {
+    let mut buses = sys.read_dir(SYS_BUS).unwrap_or_default();
+    // Storage controllers first: their drivers start while the walk
+    // goes on through the (many) ACPI and platform devices.
+    buses.sort_by_key(|bus| {
+        FIRST_BUSES
+            .iter()
+            .position(|b| b == bus)
+            .unwrap_or(usize::MAX)
+    });
+    for bus in buses {
+        let dir = format!("{SYS_BUS}/{bus}/devices");
+        for device in sys.read_dir(&dir).unwrap_or_default() {
+            if let Ok(alias) = sys.read_file(&format!("{dir}/{device}/modalias")) {
+                modules.device(&String::from_utf8_lossy(&alias));
+                // Start a driver at once, while the walk goes on.
+                modules.pump(sys);
+            }
+        }
+    }
+    for driver in USB_STORAGE_DRIVERS {
+        let bound = sys
+            .read_dir(&format!("{SYS_BUS}/usb/drivers/{driver}"))
+            .unwrap_or_default();
+        // Bound interfaces are named like `1-1:1.0`.
+        if bound.iter().any(|name| name.contains(':')) {
+            search.usb_bound = true;
+        }
+    }
+    modules.pump(sys);
+}

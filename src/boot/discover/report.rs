@@ -1,0 +1,107 @@
+//! What discovery found, and how it tells the user: the matching medium,
+//! one line per block device it saw, and the failure when none matched.
+
+#[allow(unused_imports)]
+use crate::prelude::*;
+
+use core::fmt::Write as _;
+use core::time::Duration;
+
+use log::error;
+
+use crate::boot::error::{errno_text, BootError, Stage};
+use crate::config::{IDLE_OPTION, SLOW_IDLE_OPTION};
+use crate::devspec::{BlockId, DevSpec};
+use crate::discovery::{seconds_text, GaveUp, Timing};
+use crate::probe::FsInfo;
+use crate::sys::Errno;
+
+/// The medium that matched.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Found {
+    /// Device node, e.g. `/dev/sr0`.
+    pub device: String,
+    pub fs: FsInfo,
+}
+
+/// One block device as seen by a scan, kept for the failure report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Seen {
+    pub name: String,
+    pub fs: Option<FsInfo>,
+    pub partuuid: Option<String>,
+    pub partlabel: Option<String>,
+    pub read_error: Option<Errno>,
+}
+
+impl Seen {
+    pub(super) fn id(&self) -> BlockId<'_> {
+        BlockId {
+            name: &self.name,
+            fs: self.fs.as_ref(),
+            partuuid: self.partuuid.as_deref(),
+            partlabel: self.partlabel.as_deref(),
+        }
+    }
+
+    /// One line for the user: `sr0: iso9660 LABEL="X" UUID="…"`.
+    pub fn describe(&self) -> String {
+        let mut line = format!("{}:", self.name);
+        match (&self.fs, self.read_error) {
+            (Some(fs), _) => {
+                let _ = write!(line, " {}", fs.fstype.as_str());
+                if let Some(label) = &fs.label {
+                    let _ = write!(line, " LABEL=\"{label}\"");
+                }
+                if let Some(uuid) = &fs.uuid {
+                    let _ = write!(line, " UUID=\"{uuid}\"");
+                }
+            }
+            (None, Some(e)) => {
+                let _ = write!(line, " unreadable ({})", errno_text(e));
+            }
+            (None, None) => line.push_str(" no known filesystem"),
+        }
+        if let Some(partuuid) = &self.partuuid {
+            let _ = write!(line, " PARTUUID=\"{partuuid}\"");
+        }
+        if let Some(partlabel) = &self.partlabel {
+            let _ = write!(line, " PARTLABEL=\"{partlabel}\"");
+        }
+        line
+    }
+}
+
+/// The search gave up (`why`) at `now`: lists every block device seen,
+/// then the error, naming the option that sets the wait that ran out.
+pub(super) fn not_found(
+    spec: &DevSpec,
+    timing: &Timing,
+    why: GaveUp,
+    now: Duration,
+    seen: &[&Seen],
+) -> BootError {
+    let waited = timing.elapsed(now);
+    let retry = timing.retry();
+    error!("block devices present ({}):", seen.len());
+    for device in seen {
+        error!("  {}", device.describe());
+    }
+    let text = match why {
+        GaveUp::Retry => format!(
+            "no block device matched within {} s ({} devices seen; rd.retry= sets the wait)",
+            retry.as_secs(),
+            seen.len()
+        ),
+        GaveUp::Idle(idle) => format!(
+            "no block device matched, and nothing new appeared for {} \
+             ({} devices seen in {} s; {IDLE_OPTION}= sets that wait, {SLOW_IDLE_OPTION}= \
+             once a USB disk or an optical drive is there, 0 waits for rd.retry= ({} s))",
+            seconds_text(idle),
+            seen.len(),
+            waited.as_secs(),
+            retry.as_secs()
+        ),
+    };
+    BootError::message(Stage::FindMedium, spec.to_string(), text)
+}
