@@ -15,7 +15,7 @@ use crate::uevent::Uevent;
 
 /// A device event for discovery.
 pub enum DeviceNews {
-    Uevent(Uevent),
+    Uevent(Box<Uevent>),
     /// The kernel dropped events: look at `/sys` again.
     Lost,
 }
@@ -38,7 +38,7 @@ pub fn wait(sys: &impl Sys, modules: &mut Loader, timeout: Duration) -> Happened
         match event {
             SysEvent::Uevent(msg) => {
                 if let Some(uevent) = Uevent::from_netlink(&msg) {
-                    happened.devices.push(DeviceNews::Uevent(uevent));
+                    happened.devices.push(DeviceNews::Uevent(Box::new(uevent)));
                 }
             }
             SysEvent::UeventsLost => happened.devices.push(DeviceNews::Lost),
