@@ -8,7 +8,8 @@ use alloc::vec::Vec;
 use core::fmt::Write;
 
 use crate::cmdline::Cmdline;
-use crate::config::{LiveConfig, LiveRoot};
+use crate::config::{LiveConfig, LiveRoot, IDLE_OPTION, SLOW_IDLE_OPTION};
+use crate::discovery::seconds_text;
 use crate::plan::image::{rootfs_img_path, NESTED_ROOTFS};
 use crate::plan::{self, ImageSource, Layout, LoopSlot, Medium, MediumPlan, Source, Step};
 use crate::policy::Policy;
@@ -22,22 +23,25 @@ pub fn explain(text: &str) -> String {
     let cmdline = Cmdline::parse(text);
     let mut out = String::new();
     let _ = writeln!(out, "command line: {}", words(text));
-    let action = Policy::from_cmdline(&cmdline).action.name();
+    let policy = Policy::from_cmdline(&cmdline);
+    let action = policy.action.name();
     let cfg = match LiveConfig::from_cmdline(&cmdline) {
         Ok(cfg) => cfg,
         Err(e) => {
+            warnings(&mut out, &policy.warnings);
             let _ = writeln!(out, "error: {e}");
             let _ = writeln!(out, "the init would stop here ({action}, rd.emergency).");
             return out;
         }
     };
     options(&mut out, &cfg);
-    if !cfg.warnings.is_empty() {
-        let _ = writeln!(out, "\nwarnings:");
-        for warning in &cfg.warnings {
-            let _ = writeln!(out, "  - {warning}");
-        }
-    }
+    let all: Vec<String> = policy
+        .warnings
+        .iter()
+        .chain(&cfg.warnings)
+        .cloned()
+        .collect();
+    warnings(&mut out, &all);
     if !matches!(cfg.root, LiveRoot::Device(_)) {
         let _ = writeln!(
             out,
@@ -53,6 +57,18 @@ pub fn explain(text: &str) -> String {
         }
     }
     out
+}
+
+/// The warnings the init would log, policy's (rd.break, rd.emergency…)
+/// and the configuration's.
+fn warnings(out: &mut String, warnings: &[String]) {
+    if warnings.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "\nwarnings:");
+    for warning in warnings {
+        let _ = writeln!(out, "  - {warning}");
+    }
 }
 
 fn words(text: &str) -> String {
@@ -79,7 +95,15 @@ fn options(out: &mut String, cfg: &LiveConfig) {
             o.size_mib
         )
     };
-    let rows: [(&str, String); 8] = [
+    let idle = match (cfg.idle.idle, cfg.idle.slow) {
+        (Some(idle), Some(slow)) => format!(
+            "give up after {} without news ({IDLE_OPTION}), {} once a USB disk or optical drive is there ({SLOW_IDLE_OPTION})",
+            seconds_text(idle),
+            seconds_text(slow)
+        ),
+        _ => format!("off: only rd.retry ends the wait ({IDLE_OPTION}=0)"),
+    };
+    let rows: [(&str, String); 9] = [
         ("root", root),
         (
             "medium",
@@ -90,7 +114,8 @@ fn options(out: &mut String, cfg: &LiveConfig) {
             }),
         ),
         ("image", cfg.image_path()),
-        ("wait", format!("{} s (rd.retry)", cfg.retry_secs)),
+        ("wait", format!("{} s at most (rd.retry)", cfg.retry_secs)),
+        ("idle", idle),
         ("overlay", overlay),
         (
             "persistent",
@@ -241,6 +266,36 @@ mod tests {
         assert!(
             text.contains("rd.live.overlay.size=-5: expected a size in MiB"),
             "{text}"
+        );
+    }
+
+    #[test]
+    fn shows_every_wait_and_the_policy_warnings() {
+        let text =
+            explain("root=live:CDLABEL=x rd.liveinit.idle=2.5 rd.liveinit.idel=1 rd.break=nowhere");
+        assert!(
+            text.contains("wait        180 s at most (rd.retry)"),
+            "{text}"
+        );
+        assert!(
+            text.contains("give up after 2.5 s without news (rd.liveinit.idle), 15 s once"),
+            "{text}"
+        );
+        assert!(
+            text.contains("unknown option 'rd.liveinit.idel' ignored"),
+            "{text}"
+        );
+        assert!(
+            text.contains("rd.break=nowhere: unknown break point"),
+            "{text}"
+        );
+        let off = explain("root=live:CDLABEL=x rd.liveinit.idle=0");
+        assert!(off.contains("off: only rd.retry ends the wait"), "{off}");
+        // A policy warning is shown even when the configuration fails.
+        let failed = explain("rd.break=nowhere");
+        assert!(
+            failed.contains("unknown break point") && failed.contains("error: no root="),
+            "{failed}"
         );
     }
 }
