@@ -11,7 +11,7 @@ use core::time::Duration;
 use log::{error, info, warn};
 
 use super::discover;
-use super::error::{errno_text, BootError, Stage};
+use super::error::{errno_text, BootError, Cause, Stage};
 use crate::policy::{BreakPoint, EmergencyAction, Policy};
 use crate::sys::{Sys, SysResult};
 
@@ -54,11 +54,7 @@ pub fn at_break(sys: &impl Sys, policy: &Policy, point: BreakPoint) -> Result<()
     };
     info!("{subject}: stopping before {}", describe(point));
     if !has_shell(sys) {
-        return Err(BootError::message(
-            Stage::Break,
-            subject,
-            "no shell in this initramfs to break into (pack one with `cargo xtask initramfs --busybox`)",
-        ));
+        return Err(BootError::new(Stage::Break, subject, Cause::NoShell));
     }
     info!("starting a shell; exit it to continue the boot");
     report_shell(sys.run_shell(SHELL, &subject));

@@ -6,7 +6,12 @@ use crate::prelude::*;
 
 use core::fmt;
 
-use crate::config::ConfigError;
+use core::time::Duration;
+
+use crate::config::{ConfigError, IDLE_OPTION, SLOW_IDLE_OPTION};
+use crate::discovery::seconds_text;
+use crate::plan::image::NoRoot;
+use crate::probe::FsType;
 use crate::sys::Errno;
 
 /// The stages of the boot, in order.
@@ -41,11 +46,64 @@ impl Stage {
     }
 }
 
+/// Why a stage failed. Every text the init shows for a failure is in the
+/// `Display` below (the command line's and the plan's own errors aside,
+/// which `explain` shows too), so tests match variants and the wording is
+/// kept consistent in one place.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Cause {
     Sys(Errno),
     Config(ConfigError),
-    Message(String),
+    /// A step failed with `errno`, and the kernel module it needed is
+    /// why: it failed to load (`failed`, each `name: reason`), or nothing
+    /// provides the filesystem (`failed` empty, `fstype` named).
+    MissingSupport {
+        errno: Errno,
+        failed: Vec<String>,
+        fstype: Option<String>,
+    },
+    /// A root this build cannot boot yet.
+    RootNotSupported,
+    /// No block device matched before `rd.retry` ran out.
+    NoMatchInTime {
+        retry: Duration,
+        seen: usize,
+    },
+    /// No block device matched and nothing new happened for `idle`.
+    NoMatchIdle {
+        idle: Duration,
+        waited: Duration,
+        retry: Duration,
+        seen: usize,
+    },
+    /// The image file is not on the medium.
+    ImageNotFound(Box<MissingImage>),
+    /// A file that should be a filesystem image holds none liveinit knows.
+    NoFilesystem,
+    /// The compressed image is another filesystem.
+    NotCompressed(FsType),
+    /// The image holds neither layout.
+    NoRoot(NoRoot),
+    /// `rd.break` with no shell packed.
+    NoShell,
+    /// No candidate init is an executable file in the new root.
+    NoInit {
+        tried: Vec<String>,
+    },
+    /// Every init candidate failed to exec.
+    InitsFailed,
+}
+
+/// Where the image was looked for, and what the medium holds instead.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MissingImage {
+    pub device: String,
+    /// The other name tried (`LiveOS/rootfs.img`).
+    pub nested: String,
+    pub live_dir: String,
+    pub squash_img: String,
+    /// The names at the top of the medium.
+    pub top_level: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,10 +126,6 @@ impl BootError {
     pub fn sys(stage: Stage, subject: impl Into<String>, errno: Errno) -> BootError {
         BootError::new(stage, subject, Cause::Sys(errno))
     }
-
-    pub fn message(stage: Stage, subject: impl Into<String>, text: impl Into<String>) -> BootError {
-        BootError::new(stage, subject, Cause::Message(text.into()))
-    }
 }
 
 pub use crate::sys::errno_text;
@@ -81,7 +135,81 @@ impl fmt::Display for Cause {
         match self {
             Cause::Sys(errno) => f.write_str(&errno_text(*errno)),
             Cause::Config(e) => e.fmt(f),
-            Cause::Message(text) => f.write_str(text),
+            Cause::MissingSupport {
+                errno,
+                failed,
+                fstype,
+            } => {
+                f.write_str(&errno_text(*errno))?;
+                match fstype {
+                    Some(fstype) if failed.is_empty() => write!(
+                        f,
+                        " (the kernel has no {fstype} filesystem: it is not built in, \
+                         and no module in the initramfs provides it)"
+                    ),
+                    _ => write!(
+                        f,
+                        " (the kernel module it needs did not load: {})",
+                        failed.join("; ")
+                    ),
+                }
+            }
+            Cause::RootNotSupported => {
+                f.write_str("images inside the initramfs and network roots are not supported yet")
+            }
+            Cause::NoMatchInTime { retry, seen } => write!(
+                f,
+                "no block device matched within {} s ({seen} devices seen; rd.retry= sets the wait)",
+                retry.as_secs()
+            ),
+            Cause::NoMatchIdle {
+                idle,
+                waited,
+                retry,
+                seen,
+            } => write!(
+                f,
+                "no block device matched, and nothing new appeared for {} \
+                 ({seen} devices seen in {} s; {IDLE_OPTION}= sets that wait, {SLOW_IDLE_OPTION}= \
+                 once a USB disk or an optical drive is there, 0 waits for rd.retry= ({} s))",
+                seconds_text(*idle),
+                waited.as_secs(),
+                retry.as_secs()
+            ),
+            Cause::ImageNotFound(missing) => {
+                let MissingImage {
+                    device,
+                    nested,
+                    live_dir,
+                    squash_img,
+                    top_level,
+                } = missing.as_ref();
+                write!(
+                f,
+                "not found on {device} (nor {nested}; rd.live.dir={live_dir}, \
+                 rd.live.squashimg={squash_img}); the medium's top level has: {}",
+                    if top_level.is_empty() {
+                        String::from("nothing")
+                    } else {
+                        top_level.join(" ")
+                    }
+                )
+            }
+            Cause::NoFilesystem => {
+                f.write_str("holds no filesystem liveinit recognises (damaged or truncated?)")
+            }
+            Cause::NotCompressed(fstype) => write!(
+                f,
+                "is {}, expected a squashfs or EROFS image",
+                fstype.as_str()
+            ),
+            Cause::NoRoot(why) => why.fmt(f),
+            Cause::NoShell => f.write_str(
+                "no shell in this initramfs to break into \
+                 (pack one with `cargo xtask initramfs --busybox`)",
+            ),
+            Cause::NoInit { tried } => write!(f, "no executable init; tried {}", tried.join(", ")),
+            Cause::InitsFailed => f.write_str("no init could be started"),
         }
     }
 }

@@ -7,7 +7,7 @@ use crate::prelude::*;
 
 use log::{info, warn};
 
-use super::error::{errno_text, BootError, Stage};
+use super::error::{BootError, Cause, Stage};
 use super::modules::Loader;
 use crate::plan::kernel::module_requests;
 use crate::plan::{DmTable, LoopSlot, MountFlags, Sectors, Source, Step};
@@ -54,28 +54,19 @@ impl<'a, S: Sys> Executor<'a, S> {
             info!("{step}");
             self.perform(&step).map_err(|e| {
                 let subject = format!("{step}{}", self.backing_of(original));
-                match self.module_hint(&step, e, &failed_modules) {
+                match self.missing_support(&step, e, failed_modules.clone()) {
                     None => BootError::sys(stage, subject, e),
-                    Some(hint) => {
-                        BootError::message(stage, subject, format!("{} ({hint})", errno_text(e)))
-                    }
+                    Some(cause) => BootError::new(stage, subject, cause),
                 }
             })?;
         }
         Ok(())
     }
 
-    /// Why a failed step may have lacked kernel support: a module it needs
-    /// that failed to load, or, for a mount the kernel refused as an
-    /// unknown filesystem type (`ENODEV`), that no packed module offers it.
-    fn module_hint(&self, step: &Step, errno: Errno, failed_modules: &[String]) -> Option<String> {
-        if !failed_modules.is_empty() {
-            return Some(format!(
-                "the kernel module it needs did not load: {}",
-                failed_modules.join("; ")
-            ));
-        }
-        match step {
+    /// Why the kernel may have refused the step: a module it needed
+    /// failed to load, or nothing provides its filesystem.
+    fn missing_support(&self, step: &Step, errno: Errno, failed: Vec<String>) -> Option<Cause> {
+        let fstype = match step {
             Step::Mount {
                 fstype: Some(fstype),
                 ..
@@ -84,13 +75,15 @@ impl<'a, S: Sys> Executor<'a, S> {
                     .iter()
                     .any(|r| self.modules.can_answer(r)) =>
             {
-                Some(format!(
-                    "the kernel has no {fstype} filesystem: it is not built in, and no module \
-                     in the initramfs provides it"
-                ))
+                Some(fstype.to_string())
             }
             _ => None,
-        }
+        };
+        (!failed.is_empty() || fstype.is_some()).then_some(Cause::MissingSupport {
+            errno,
+            failed,
+            fstype,
+        })
     }
 
     /// `" (/dev/loop0 is …/squashfs.img)"` for the loop devices a step uses,

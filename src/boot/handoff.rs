@@ -5,7 +5,7 @@ use crate::prelude::*;
 
 use log::{info, warn};
 
-use super::error::{errno_text, BootError, Stage};
+use super::error::{errno_text, BootError, Cause, Stage};
 use crate::config::LiveConfig;
 use crate::plan::NEWROOT;
 use crate::sys::Sys;
@@ -37,10 +37,12 @@ pub fn usable_inits(sys: &impl Sys, cfg: &LiveConfig) -> Result<Vec<String>, Boo
         }
     }
     if usable.is_empty() {
-        return Err(BootError::message(
+        return Err(BootError::new(
             Stage::FindInit,
             NEWROOT,
-            format!("no executable init; tried {}", candidates.join(", ")),
+            Cause::NoInit {
+                tried: candidates.iter().map(|c| c.to_string()).collect(),
+            },
         ));
     }
     Ok(usable)
@@ -60,9 +62,5 @@ pub fn switch_and_exec(sys: &impl Sys, cfg: &LiveConfig, inits: &[String]) -> Bo
         warn!("exec {init}: {}", errno_text(errno));
         tried.push(init.as_str());
     }
-    BootError::message(
-        Stage::ExecInit,
-        tried.join(", "),
-        "no init could be started",
-    )
+    BootError::new(Stage::ExecInit, tried.join(", "), Cause::InitsFailed)
 }

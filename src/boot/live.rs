@@ -7,7 +7,7 @@ use crate::prelude::*;
 use log::{info, warn};
 
 use super::discover::Found;
-use super::error::{BootError, Stage};
+use super::error::{BootError, Cause, MissingImage, Stage};
 use super::execute::Executor;
 use crate::config::LiveConfig;
 use crate::plan::image::{rootfs_img_path, squash_img_path, NESTED_ROOTFS};
@@ -124,25 +124,16 @@ fn image_on_medium(
     if let Some(source) = plan::locate_image(cfg, is_file(&squash), is_file(&rootfs)) {
         return Ok(source);
     }
-    let listing = sys
-        .read_dir(LIVE_MNT)
-        .map(|names| names.join(" "))
-        .unwrap_or_default();
-    Err(BootError::message(
+    Err(BootError::new(
         Stage::MountImage,
         squash,
-        format!(
-            "not found on {} (nor {rootfs}; rd.live.dir={}, rd.live.squashimg={}); \
-             the medium's top level has: {}",
-            found.device,
-            cfg.live_dir,
-            cfg.squash_img,
-            if listing.is_empty() {
-                "nothing"
-            } else {
-                &listing
-            }
-        ),
+        Cause::ImageNotFound(Box::new(MissingImage {
+            device: found.device.clone(),
+            nested: rootfs,
+            live_dir: cfg.live_dir.clone(),
+            squash_img: cfg.squash_img.clone(),
+            top_level: sys.read_dir(LIVE_MNT).unwrap_or_default(),
+        })),
     ))
 }
 
@@ -151,23 +142,19 @@ fn image_type(sys: &impl Sys, path: &str, stage: Stage) -> Result<FsType, BootEr
     let head = sys
         .read_head(path, PROBE_BYTES)
         .map_err(|e| BootError::sys(stage, path, e))?;
-    probe::probe(&head).map(|fs| fs.fstype).ok_or_else(|| {
-        BootError::message(
-            stage,
-            path,
-            "holds no filesystem liveinit recognises (damaged or truncated?)",
-        )
-    })
+    probe::probe(&head)
+        .map(|fs| fs.fstype)
+        .ok_or_else(|| BootError::new(stage, path, Cause::NoFilesystem))
 }
 
 /// A compressed image must be squashfs or EROFS.
 fn squashed_type(sys: &impl Sys, path: &str) -> Result<FsType, BootError> {
     match image_type(sys, path, Stage::MountImage)? {
         t @ (FsType::Squashfs | FsType::Erofs) => Ok(t),
-        other => Err(BootError::message(
+        other => Err(BootError::new(
             Stage::MountImage,
             path,
-            format!("is {}, expected a squashfs or EROFS image", other.as_str()),
+            Cause::NotCompressed(other),
         )),
     }
 }
@@ -188,10 +175,10 @@ fn inside_image(sys: &impl Sys, base: Source, image: &str) -> Result<Layout, Boo
             in_squashfs: true,
         }),
         Ok(false) => Ok(Layout::Flattened { base }),
-        Err(why) => Err(BootError::message(
+        Err(why) => Err(BootError::new(
             Stage::AssembleRoot,
             image,
-            why.to_string(),
+            Cause::NoRoot(why),
         )),
     }
 }

@@ -66,10 +66,10 @@ pub fn run<S: Sys>(sys: &S, policy: &mut Policy) -> Result<Infallible, BootError
     stop(BreakPoint::PreTrigger)?;
     stop(BreakPoint::Initqueue)?;
     let LiveRoot::Device(spec) = &cfg.root else {
-        return Err(BootError::message(
+        return Err(BootError::new(
             Stage::FindMedium,
             format!("root=live:{}", cfg.root),
-            "images inside the initramfs and network roots are not supported yet",
+            Cause::RootNotSupported,
         ));
     };
     let found = discover::find_medium(sys, spec, &cfg, &mut modules)?;

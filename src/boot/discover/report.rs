@@ -9,10 +9,9 @@ use core::time::Duration;
 
 use log::error;
 
-use crate::boot::error::{errno_text, BootError, Stage};
-use crate::config::{IDLE_OPTION, SLOW_IDLE_OPTION};
+use crate::boot::error::{errno_text, BootError, Cause, Stage};
 use crate::devspec::{BlockId, DevSpec};
-use crate::discovery::{seconds_text, GaveUp, Timing};
+use crate::discovery::{GaveUp, Timing};
 use crate::probe::FsInfo;
 use crate::sys::Errno;
 
@@ -87,21 +86,17 @@ pub(super) fn not_found(
     for device in seen {
         error!("  {}", device.describe());
     }
-    let text = match why {
-        GaveUp::Retry => format!(
-            "no block device matched within {} s ({} devices seen; rd.retry= sets the wait)",
-            retry.as_secs(),
-            seen.len()
-        ),
-        GaveUp::Idle(idle) => format!(
-            "no block device matched, and nothing new appeared for {} \
-             ({} devices seen in {} s; {IDLE_OPTION}= sets that wait, {SLOW_IDLE_OPTION}= \
-             once a USB disk or an optical drive is there, 0 waits for rd.retry= ({} s))",
-            seconds_text(idle),
-            seen.len(),
-            waited.as_secs(),
-            retry.as_secs()
-        ),
+    let cause = match why {
+        GaveUp::Retry => Cause::NoMatchInTime {
+            retry,
+            seen: seen.len(),
+        },
+        GaveUp::Idle(idle) => Cause::NoMatchIdle {
+            idle,
+            waited,
+            retry,
+            seen: seen.len(),
+        },
     };
-    BootError::message(Stage::FindMedium, spec.to_string(), text)
+    BootError::new(Stage::FindMedium, spec.to_string(), cause)
 }

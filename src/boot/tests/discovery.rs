@@ -1,0 +1,296 @@
+//! Finding the medium: uevents and coldplug, the idle and retry bounds,
+//! partitions, and the failure report.
+
+#[allow(unused_imports)]
+use crate::prelude::*;
+
+use super::*;
+
+#[test]
+fn a_missing_label_times_out_after_rd_retry_and_names_the_spec() {
+    let sys = live_machine("root=live:CDLABEL=NOPE rd.retry=3");
+    let err = boot(&sys);
+    assert_eq!(err.stage, Stage::FindMedium);
+    assert_eq!(err.subject, "LABEL=NOPE");
+    assert!(
+        matches!(err.cause, Cause::NoMatchInTime { retry, .. } if retry == Duration::from_secs(3)),
+        "{err}"
+    );
+    assert!(sys.now() >= Duration::from_secs(3));
+    assert!(sys.now() < Duration::from_secs(4));
+    assert!(sys.calls_starting("mount /dev/sr0").is_empty());
+}
+
+#[test]
+fn a_medium_that_appears_during_the_wait_is_found() {
+    let sys = live_machine("root=live:UUID=2024-01-02-03-04-05-06 rd.retry=10");
+    // The drive is there from the start, but its disc arrives after 4 s.
+    sys.file("/dev/sr0", &[0u8; 4096]);
+    sys.file_at(Duration::from_secs(4), "/dev/sr0", ISO);
+    let err = boot(&sys);
+    assert_eq!(err.stage, Stage::ExecInit, "{err}");
+    assert_eq!(
+        sys.calls_starting("mount /dev/sr0"),
+        ["mount /dev/sr0 /run/initramfs/live iso9660 ro"]
+    );
+    assert!(sys.now() >= Duration::from_secs(4) && sys.now() < Duration::from_secs(5));
+}
+
+#[test]
+fn an_unreadable_drive_is_waited_for_until_the_bound() {
+    let sys = live_machine("root=live:CDLABEL=x rd.retry=2");
+    sys.fail("read /dev/sr0", Errno::NOMEDIUM);
+    let err = boot(&sys);
+    assert_eq!(err.stage, Stage::FindMedium);
+    assert!(sys.calls_starting("read /dev/sr0").len() >= 8);
+}
+
+#[test]
+fn a_medium_announced_by_a_uevent_after_coldplug_is_found_at_once() {
+    let sys = late_cd_machine(
+        r"root=live:CDLABEL=My\x20Disk rd.retry=30",
+        Duration::from_secs(2),
+    );
+    let err = boot(&sys);
+    assert_eq!(err.stage, Stage::ExecInit, "{err}");
+    // Found the moment the uevent came, read once: no polling.
+    assert_eq!(sys.calls_starting("read /dev/sr0"), ["read /dev/sr0"]);
+    assert!(sys
+        .calls()
+        .contains(&"mount /dev/sr0 /run/initramfs/live iso9660 ro".to_owned()));
+    assert_eq!(sys.now(), Duration::from_secs(2));
+}
+
+#[test]
+fn without_uevents_sys_is_looked_at_again_until_the_medium_shows_up() {
+    let sys = late_cd_machine(
+        r"root=live:CDLABEL=My\x20Disk rd.retry=30",
+        Duration::from_secs(2),
+    );
+    sys.fail_uevents(Errno::PROTONOSUPPORT);
+    let err = boot(&sys);
+    assert_eq!(err.stage, Stage::ExecInit, "{err}");
+    assert!(sys.now() >= Duration::from_secs(2) && sys.now() <= Duration::from_millis(2250));
+}
+
+#[test]
+fn an_unrelated_uevent_does_not_make_a_device_match() {
+    let sys = late_cd_machine("root=live:CDLABEL=NOPE rd.retry=30", Duration::from_secs(1));
+    let err = boot(&sys);
+    assert_eq!(err.stage, Stage::FindMedium);
+    assert_eq!(sys.calls_starting("read /dev/sr0"), ["read /dev/sr0"]);
+}
+
+#[test]
+fn the_idle_timeout_fires_long_before_rd_retry() {
+    let sys = disk_machine("root=live:CDLABEL=NOPE");
+    let err = boot(&sys);
+    assert_eq!(err.stage, Stage::FindMedium);
+    assert_eq!(sys.now(), Duration::from_secs(5), "the default idle time");
+    assert!(
+        matches!(err.cause, Cause::NoMatchIdle { idle, .. } if idle == Duration::from_secs(5)),
+        "{err}"
+    );
+    // The message names the option that sets the wait.
+    assert!(err.to_string().contains("rd.liveinit.idle="), "{err}");
+
+    // News (any uevent) starts the idle time again.
+    let sys = disk_machine("root=live:CDLABEL=NOPE rd.liveinit.idle=2");
+    let change = kernel_uevent("change", "/devices/virtual/net/lo", &[("SUBSYSTEM", "net")]);
+    sys.uevent_at(Duration::from_secs(1), &change);
+    let err = boot(&sys);
+    assert_eq!(err.stage, Stage::FindMedium);
+    assert_eq!(sys.now(), Duration::from_secs(3));
+}
+
+#[test]
+fn an_idle_time_of_zero_waits_for_rd_retry() {
+    let sys = live_machine("root=live:CDLABEL=NOPE rd.liveinit.idle=0 rd.retry=20");
+    let err = boot(&sys);
+    assert_eq!(sys.now(), Duration::from_secs(20));
+    assert!(
+        matches!(err.cause, Cause::NoMatchInTime { retry, .. } if retry == Duration::from_secs(20)),
+        "{err}"
+    );
+    // rd.retry stays the cap when the idle time is longer, however long.
+    for idle in ["60", "1e18"] {
+        let sys = live_machine(&format!(
+            "root=live:CDLABEL=NOPE rd.liveinit.idle={idle} rd.liveinit.idle.slow={idle} rd.retry=7"
+        ));
+        let err = boot(&sys);
+        assert_eq!(sys.now(), Duration::from_secs(7));
+        assert!(
+            matches!(err.cause, Cause::NoMatchInTime { retry, .. } if retry == Duration::from_secs(7)),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn a_usb_storage_device_extends_the_idle_time() {
+    // Its modalias asks for usb-storage at coldplug.
+    let sys = disk_machine("root=live:CDLABEL=NOPE");
+    with_module_tables(&sys);
+    sys.file(
+        "/sys/bus/usb/devices/1-1:1.0/modalias",
+        USB_STICK.as_bytes(),
+    );
+    let err = boot(&sys);
+    assert_eq!(err.stage, Stage::FindMedium);
+    assert_eq!(
+        sys.now(),
+        Duration::from_secs(15),
+        "the default slow-media idle time"
+    );
+    assert!(loaded(&sys).contains(&"usb_storage".to_owned()));
+
+    let sys = disk_machine("root=live:CDLABEL=NOPE rd.liveinit.idle.slow=9 rd.liveinit.idle=3");
+    with_module_tables(&sys);
+    sys.file(
+        "/sys/bus/usb/devices/1-1:1.0/modalias",
+        USB_STICK.as_bytes(),
+    );
+    let _ = boot(&sys);
+    assert_eq!(sys.now(), Duration::from_secs(9));
+
+    // A built-in usb-storage binding, announced by a uevent.
+    let sys = disk_machine("root=live:CDLABEL=NOPE rd.liveinit.idle.slow=9 rd.liveinit.idle=3");
+    let bind = kernel_uevent(
+        "bind",
+        "/devices/pci0000:00/0000:00:04.0/usb1/1-1/1-1:1.0",
+        &[
+            ("SUBSYSTEM", "usb"),
+            ("DEVTYPE", "usb_interface"),
+            ("DRIVER", "usb-storage"),
+        ],
+    );
+    sys.uevent_at(Duration::from_secs(1), &bind);
+    let _ = boot(&sys);
+    assert_eq!(sys.now(), Duration::from_secs(10));
+
+    // A USB stick slower than the plain idle time is still found.
+    let sys = late_cd_machine(r"root=live:CDLABEL=My\x20Disk", Duration::from_secs(12));
+    with_module_tables(&sys);
+    sys.file(
+        "/sys/bus/usb/devices/1-1:1.0/modalias",
+        USB_STICK.as_bytes(),
+    );
+    let err = boot(&sys);
+    assert_eq!(err.stage, Stage::ExecInit, "{err}");
+}
+
+#[test]
+fn a_removed_device_leaves_the_report() {
+    let sys = live_machine("root=live:CDLABEL=NOPE rd.liveinit.idle=3");
+    let removed = kernel_uevent(
+        "remove",
+        "/devices/pci0000:00/0000:00:01.1/block/sr0",
+        &[("SUBSYSTEM", "block"), ("DEVNAME", "sr0")],
+    );
+    sys.uevent_at(Duration::from_secs(1), &removed);
+    let err = boot(&sys);
+    assert!(
+        matches!(
+            err.cause,
+            Cause::NoMatchInTime { seen: 0, .. } | Cause::NoMatchIdle { seen: 0, .. }
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn partuuid_and_partlabel_come_from_the_disks_table_without_uevent_keys() {
+    // Debian 6.1: a partition's uevent has PARTN (and PARTNAME), no PARTUUID.
+    let gpt = fixture_image(
+        include_bytes!("../../probe/testdata/gpt.head"),
+        include_bytes!("../../probe/testdata/gpt.extents"),
+        2 << 20,
+    );
+    for spec in [
+        "PARTUUID=11111111-2222-3333-4444-555555555555",
+        "PARTLABEL=persistence",
+    ] {
+        let sys = FakeSys::new();
+        sys.file("/proc/cmdline", format!("root=live:{spec}").as_bytes())
+            .file("/sys/class/block/vda/size", b"4096\n")
+            .file(
+                "/sys/class/block/vda/uevent",
+                b"DEVNAME=vda\nDEVTYPE=disk\n",
+            )
+            .file("/dev/vda", &gpt)
+            .file("/sys/class/block/vda1/size", b"1024\n")
+            .file("/sys/class/block/vda1/partition", b"1\n")
+            .file(
+                "/sys/class/block/vda1/uevent",
+                b"DEVNAME=vda1\nDEVTYPE=partition\nPARTN=1\n",
+            )
+            .file(
+                "/sys/class/block/vda1/../uevent",
+                b"DEVNAME=vda\nDEVTYPE=disk\n",
+            )
+            .file("/dev/vda1", EXT4);
+        let err = boot(&sys);
+        assert_ne!(err.stage, Stage::FindMedium, "{spec}: {err}");
+        assert!(
+            sys.calls()
+                .contains(&"mount /dev/vda1 /run/initramfs/live ext4 ro".to_owned()),
+            "{spec}"
+        );
+    }
+}
+
+#[test]
+fn the_failure_report_names_partitions_by_their_table() {
+    let gpt = fixture_image(
+        include_bytes!("../../probe/testdata/gpt.head"),
+        include_bytes!("../../probe/testdata/gpt.extents"),
+        2 << 20,
+    );
+    let sys = FakeSys::new();
+    sys.file("/sys/class/block/vda/size", b"4096\n")
+        .file("/dev/vda", &gpt)
+        .file("/sys/class/block/vda2/size", b"512\n")
+        .file("/sys/class/block/vda2/partition", b"2\n")
+        .file("/sys/class/block/vda2/../uevent", b"DEVNAME=vda\n")
+        .file("/dev/vda2", EXT4);
+    let seen = discover::scan(&sys);
+    let vda2 = seen.iter().find(|s| s.name == "vda2").unwrap().describe();
+    assert!(
+        vda2.contains("PARTUUID=\"aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee\"")
+            && vda2.contains("PARTLABEL=\"EFI System ünï\""),
+        "{vda2}"
+    );
+}
+
+#[test]
+fn a_fat_label_in_the_root_directory_is_read_beyond_the_head() {
+    let fat = fixture_image(
+        include_bytes!("../../probe/testdata/fat32.head"),
+        include_bytes!("../../probe/testdata/fat32.extents"),
+        1 << 20,
+    );
+    let sys = live_machine("root=live:LABEL=LIVEUSB32");
+    sys.file("/sys/class/block/sdb/size", b"68000\n")
+        .file("/dev/sdb", &fat);
+    let err = boot(&sys);
+    assert_ne!(err.stage, Stage::FindMedium, "{err}");
+    assert!(sys
+        .calls()
+        .contains(&"mount /dev/sdb /run/initramfs/live vfat ro".to_owned()));
+    assert!(
+        sys.calls_starting("read /dev/sdb @")
+            .iter()
+            .any(|c| c.starts_with("read /dev/sdb @551936+")),
+        "{:#?}",
+        sys.calls_starting("read /dev/sdb")
+    );
+}
+
+#[test]
+fn an_optical_drive_gets_the_slow_media_idle_time() {
+    // A disc can take seconds to spin up without a word from the kernel.
+    let sys = live_machine("root=live:CDLABEL=NOPE rd.liveinit.idle=3 rd.liveinit.idle.slow=12");
+    let err = boot(&sys);
+    assert_eq!(err.stage, Stage::FindMedium);
+    assert_eq!(sys.now(), Duration::from_secs(12));
+}
