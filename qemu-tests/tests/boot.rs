@@ -12,7 +12,9 @@
 //!   no `LiveOS` at all;
 //! - read-only virtio disks: a raw SquashFS, a raw EROFS, and an
 //!   MBR-partitioned disk whose ext4 partition `LIVEPART` holds a SquashFS
-//!   `LiveOS/rootfs.img` (dracut's TEST-30 layout).
+//!   `LiveOS/rootfs.img` (dracut's TEST-30 layout);
+//! - read-only USB sticks, MBR-partitioned, whose FAT32 or F2FS partition
+//!   holds a flattened `LiveOS/squashfs.img`.
 //!
 //! Every successful boot is checked against the state dracut hands to the
 //! real root (spec §3.10): `/`, the medium at `/run/initramfs/live`,
@@ -26,10 +28,10 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use qemu_tests::harness::{
-    cdrom, probe_root, shared, virtio_ro, Case, Expect, LiveBase, Medium, Probed, Shared, FLAT_ISO,
-    ISO_SQUASHFS_IMG,
+    cdrom, probe_root, shared, usb_ro, virtio_ro, Case, Expect, LiveBase, Medium, Probed, Shared,
+    FLAT_ISO, ISO_SQUASHFS_IMG,
 };
-use qemu_tests::media::{Disk, Image, Layout, LiveImages, LiveRoot};
+use qemu_tests::media::{Disk, Image, Layout, LiveImages, LiveRoot, PartitionFs};
 use qemu_tests::out_dir;
 use qemu_tests::qemu::Drive;
 use qemu_tests::report::RunKind;
@@ -43,6 +45,11 @@ const EMPTY_LABEL: &str = "LIVEINIT_EMPTY";
 const PART_LABEL: &str = "LIVEPART";
 /// Size of the ext4 partition of the partitioned disk.
 const PART_MIB: u32 = 16;
+const FAT_STICK_LABEL: &str = "LIVE_FAT";
+const F2FS_STICK_LABEL: &str = "LIVE_F2FS";
+/// Size of the live sticks' partitions: room for FAT32's 65525 clusters
+/// and above the smallest volume `mkfs.f2fs` accepts (about 52 MiB).
+const STICK_MIB: u32 = 64;
 
 /// The size of `LiveOS/rootfs.img` (ext4) in 512-byte sectors.
 const ROOTFS_SECTORS: u64 = qemu_tests::media::ROOTFS_IMG_MIB as u64 * 2048;
@@ -129,12 +136,33 @@ fn empty_iso() -> &'static Image {
 fn partitioned_disk() -> &'static Disk {
     static C: Shared<Disk> = OnceLock::new();
     shared(&C, "partitioned disk", || {
-        images(Layout::SquashfsRootfsImg).ext4_partition_disk(
+        images(Layout::SquashfsRootfsImg).partition_disk(
+            PartitionFs::Ext4,
             PART_LABEL,
             PART_MIB,
             &media_dir().join("livepart-disk.img"),
         )
     })
+}
+
+/// A USB stick, MBR-partitioned, whose single `fs` partition labelled
+/// `label` holds a flattened `LiveOS/squashfs.img` (livecd-iso-to-disk's
+/// layout).
+fn live_stick(cell: &'static Shared<Disk>, fs: PartitionFs, label: &str) -> &'static Disk {
+    let file = format!("{}-stick.img", fs.name());
+    shared(cell, &file, || {
+        images(Layout::FlatSquashfs).partition_disk(fs, label, STICK_MIB, &media_dir().join(&file))
+    })
+}
+
+fn fat_stick() -> &'static Disk {
+    static C: Shared<Disk> = OnceLock::new();
+    live_stick(&C, PartitionFs::Vfat, FAT_STICK_LABEL)
+}
+
+fn f2fs_stick() -> &'static Disk {
+    static C: Shared<Disk> = OnceLock::new();
+    live_stick(&C, PartitionFs::F2fs, F2FS_STICK_LABEL)
 }
 
 const ISO_ROOTFS_IMG: Medium = Medium::Mounted {
@@ -604,4 +632,73 @@ fn bus_usb_storage() {
         "root=live:CDLABEL=LIVEINIT_TEST",
     )
     .boot_live(&flat_iso_on("/dev/sda"));
+}
+
+// ---- Live USB sticks: the flattened image on a FAT32 or F2FS partition ----
+
+/// A live stick of filesystem `fs` found by its label: the partition is
+/// the medium, mounted read-only, with overlayfs over the SquashFS.
+fn boot_stick(case: &str, disk: &Disk, fs: PartitionFs, label: &str) -> Probed {
+    assert_eq!(disk.partitions[0].label.as_deref(), Some(label));
+    let medium = Medium::Mounted {
+        fstype: fs.name(),
+        entry: "LiveOS/squashfs.img",
+    };
+    Case::new(
+        case,
+        vec![usb_ro(disk.path.clone())],
+        &format!("root=live:LABEL={label}"),
+    )
+    .boot_live(&Expect::overlay(
+        medium,
+        "/dev/sda1",
+        LiveBase::Loop("LiveOS/squashfs.img"),
+        "squashfs",
+    ))
+}
+
+/// FAT needs its codepage (437) and its I/O charset (`ascii` in Debian's
+/// kernel): without `nls_ascii` the kernel refuses the mount with `FAT-fs:
+/// IO charset ascii not found`.
+#[test]
+fn fat_live_stick() {
+    let b = boot_stick(
+        "fat_live_stick",
+        fat_stick(),
+        PartitionFs::Vfat,
+        FAT_STICK_LABEL,
+    );
+    b.check_modules(
+        &[
+            "usb_storage",
+            "vfat",
+            "nls_cp437",
+            "nls_ascii",
+            "squashfs",
+            "overlay",
+        ],
+        &["f2fs", "ext4", "dm_snapshot"],
+    );
+}
+
+/// F2FS, as livecd-iso-to-disk can format a stick: the module and the
+/// checksum driver it asks for while mounting (`crc32`).
+#[test]
+fn f2fs_live_stick() {
+    let b = boot_stick(
+        "f2fs_live_stick",
+        f2fs_stick(),
+        PartitionFs::F2fs,
+        F2FS_STICK_LABEL,
+    );
+    b.check_modules(
+        &[
+            "usb_storage",
+            "f2fs",
+            "crc32_generic",
+            "squashfs",
+            "overlay",
+        ],
+        &["vfat", "ext4", "dm_snapshot"],
+    );
 }
