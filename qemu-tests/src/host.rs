@@ -17,6 +17,10 @@ pub const PACKAGES: &[&str] = &[
     "erofs-utils",
     "busybox-static",
     "dosfstools",
+    // mcopy: fills FAT images without mounting them.
+    "mtools",
+    // mkfs.f2fs and sload.f2fs: the F2FS live stick.
+    "f2fs-tools",
     // sfdisk: the partition table of the partitioned test disks.
     "fdisk",
     "zstd",

@@ -5,25 +5,30 @@
 //! - [`media`]: build live roots, SquashFS images and ISOs;
 //! - [`qemu`]: boot QEMU (TCG) with a hard timeout, capturing the console;
 //! - [`report`]: the probe's report format (written by `src/bin/probe.rs`,
-//!   the live root's `/sbin/init`) and its parser.
+//!   the live root's `/sbin/init`) and its parser;
+//! - [`verdict`]: what a finished boot's console must show (one guest time
+//!   limit, one definition of a fatal boot);
+//! - [`harness`]: booting a case and asserting on it, for the boot tests.
 //!
 //! `cargo xtask test` prepares the kernel, the initramfs and the probe and
 //! runs `tests/boot.rs` and `tests/failures.rs` with their paths in
 //! `LIVEINIT_KERNEL`, `LIVEINIT_INITRAMFS` and `LIVEINIT_PROBE` (and two
 //! variants of the initramfs for the failure tests).
 
+pub mod harness;
 pub mod host;
 pub mod kernel;
 pub mod media;
 pub mod qemu;
 pub mod report;
+pub mod verdict;
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 use anyhow::{bail, Context, Result};
 
-/// Environment variables `cargo xtask test` sets for `tests/boot.rs`.
+/// Environment variables `cargo xtask test` sets for the boot tests.
 pub const ENV_KERNEL: &str = "LIVEINIT_KERNEL";
 pub const ENV_INITRAMFS: &str = "LIVEINIT_INITRAMFS";
 pub const ENV_PROBE: &str = "LIVEINIT_PROBE";

@@ -1,12 +1,16 @@
 //! Live media for the boot tests: a tiny live root (the probe as
 //! `/sbin/init`), packed into images (SquashFS, EROFS, ext4), put on a
-//! medium (an ISO, an MBR-partitioned disk with an ext4 partition, or a raw
-//! disk that is the image itself).
+//! medium (an ISO, an MBR-partitioned disk with an ext4, FAT32 or F2FS
+//! partition, or a raw disk that is the image itself).
 //!
 //! The pieces compose: [`LiveRoot`] → [`mksquashfs`] / [`mkfs_erofs`] /
 //! [`mkfs_ext4`] → [`IsoBuilder`] / [`mbr_disk`], and [`LiveImages`] strings
 //! them together for a [`Layout`]. Everything is built from plain files: no
 //! loop devices, no mounts, no root privileges.
+
+mod partition;
+
+pub use partition::{mbr_disk, mkfs_f2fs, mkfs_vfat, Disk, PartitionFs, PARTITION_START_SECTOR};
 
 use std::fs;
 use std::os::unix::fs::{symlink, PermissionsExt};
@@ -201,90 +205,7 @@ pub fn stage_tree(dir: &Path, files: &[(String, PathBuf)]) -> Result<()> {
     Ok(())
 }
 
-/// Where the single partition of [`mbr_disk`] starts (1 MiB, in sectors).
-pub const PARTITION_START_SECTOR: u64 = 2048;
 const SECTOR: u64 = 512;
-
-/// A disk image with an MBR (DOS) partition table and one Linux partition
-/// (type 83) at 1 MiB holding the filesystem image `part`: the table is
-/// written by `sfdisk` on the image file and the filesystem by
-/// `dd conv=notrunc` at the partition's offset.
-pub fn mbr_disk(part: &Path, out: &Path) -> Result<Disk> {
-    let part_len = fs::metadata(part)
-        .with_context(|| format!("stat {}", part.display()))?
-        .len();
-    if part_len == 0 || part_len % SECTOR != 0 {
-        bail!(
-            "{}: {part_len} bytes is not a whole number of sectors",
-            part.display()
-        );
-    }
-    let part_sectors = part_len / SECTOR;
-    if let Some(parent) = out.parent() {
-        fs::create_dir_all(parent)?;
-    }
-    let _ = fs::remove_file(out);
-    let disk = fs::File::create(out).with_context(|| format!("create {}", out.display()))?;
-    // The partition, plus 1 MiB in front (table and alignment) and behind.
-    disk.set_len((PARTITION_START_SECTOR * 2 + part_sectors) * SECTOR)?;
-    drop(disk);
-    let script =
-        format!("label: dos\nstart={PARTITION_START_SECTOR}, size={part_sectors}, type=83\n");
-    run_with_stdin(
-        Command::new("sfdisk")
-            .args(["--quiet", "--no-reread", "--no-tell-kernel"])
-            .arg(out),
-        script.as_bytes(),
-    )?;
-    run_captured(
-        Command::new("dd")
-            .arg(format!("if={}", part.display()))
-            .arg(format!("of={}", out.display()))
-            .args(["bs=512", "conv=notrunc,fsync", "status=none"])
-            .arg(format!("seek={PARTITION_START_SECTOR}")),
-    )?;
-    Ok(Disk {
-        path: out.to_path_buf(),
-        partitions: vec![Image::probe(part)?],
-    })
-}
-
-/// Runs `cmd` with `input` on its stdin; fails with its output if it fails.
-fn run_with_stdin(cmd: &mut Command, input: &[u8]) -> Result<()> {
-    use std::io::Write as _;
-    use std::process::Stdio;
-    let what = crate::describe(cmd);
-    let mut child = cmd
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .with_context(|| format!("cannot run `{what}`"))?;
-    if let Some(mut stdin) = child.stdin.take() {
-        stdin
-            .write_all(input)
-            .with_context(|| format!("writing to `{what}`"))?;
-    }
-    let out = child.wait_with_output()?;
-    if !out.status.success() {
-        bail!(
-            "`{what}` failed ({}):\n{}{}",
-            out.status,
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    Ok(())
-}
-
-/// A partitioned disk image.
-#[derive(Debug, Clone)]
-pub struct Disk {
-    pub path: PathBuf,
-    /// The filesystems of its partitions, in order (label and UUID as blkid
-    /// reports them on the partition's own image).
-    pub partitions: Vec<Image>,
-}
 
 /// A finished medium image.
 #[derive(Debug, Clone)]
@@ -504,26 +425,6 @@ impl LiveImages {
             .fold(IsoBuilder::new(label), |b, (p, h)| b.file(p, h))
             .build(out)
     }
-
-    /// An MBR-partitioned disk at `out` whose single partition is an ext4
-    /// filesystem of `size_mib` MiB labelled `label` holding the images.
-    pub fn ext4_partition_disk(&self, label: &str, size_mib: u32, out: &Path) -> Result<Disk> {
-        let stem = out.with_extension("");
-        let tree = stem.with_extension("tree");
-        let files: Vec<(String, PathBuf)> = self
-            .files
-            .iter()
-            .filter(|(_, host)| host.is_file())
-            .cloned()
-            .collect();
-        stage_tree(&tree, &files)?;
-        let part = stem.with_extension("part.img");
-        mkfs_ext4(&tree, &part, size_mib, Some(label))?;
-        let disk = mbr_disk(&part, out)?;
-        let _ = fs::remove_dir_all(&tree);
-        let _ = fs::remove_file(&part);
-        Ok(disk)
-    }
 }
 
 /// How [`damaged_copy`] damages an image.
@@ -724,59 +625,6 @@ mod tests {
         assert!(d[4096..].iter().all(|&b| b == 0));
         damaged_copy(&src, &out, Damage::Truncate { percent: 40 }).unwrap();
         assert_eq!(fs::metadata(&out).unwrap().len(), 3584);
-    }
-
-    // Needs the host tools `cargo xtask test` installs (e2fsprogs, fdisk).
-    #[test]
-    fn partitioned_disk_has_the_filesystem_at_the_partition_offset() {
-        let dir = scratch("mbr");
-        let payload = dir.join("payload");
-        fs::write(&payload, b"not really a squashfs\n").unwrap();
-        let images = LiveImages {
-            layout: Layout::SquashfsRootfsImg,
-            files: vec![("LiveOS/rootfs.img".into(), payload)],
-        };
-        let out = dir.join("disk.img");
-        let disk = images.ext4_partition_disk("LIVEPART", 8, &out).unwrap();
-        assert_eq!(disk.path, out);
-        assert_eq!(disk.partitions.len(), 1);
-        assert_eq!(disk.partitions[0].label.as_deref(), Some("LIVEPART"));
-        // Only the disk is left behind.
-        let left: Vec<_> = fs::read_dir(&dir)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().into_string().unwrap())
-            .collect();
-        let mut left = left;
-        left.sort();
-        assert_eq!(left, ["disk.img", "payload"]);
-        assert_eq!(fs::metadata(&out).unwrap().len(), (2 + 8) << 20);
-
-        let dump = run_captured(Command::new("sfdisk").arg("--dump").arg(&out)).unwrap();
-        assert!(dump.contains("label: dos"), "{dump}");
-        let part = dump
-            .lines()
-            .find(|l| l.contains("start="))
-            .unwrap_or_else(|| panic!("no partition in:\n{dump}"));
-        let fields: Vec<String> = part
-            .split(':')
-            .nth(1)
-            .unwrap()
-            .split(',')
-            .map(|f| f.split_whitespace().collect::<String>())
-            .collect();
-        assert!(fields.contains(&"start=2048".to_string()), "{part}");
-        assert!(fields.contains(&"size=16384".to_string()), "{part}");
-        assert!(fields.contains(&"type=83".to_string()), "{part}");
-
-        // The ext4 superblock is where the partition starts.
-        let probe = run_captured(
-            Command::new("blkid")
-                .args(["-p", "-o", "value", "-s", "LABEL", "-O"])
-                .arg((PARTITION_START_SECTOR * SECTOR).to_string())
-                .arg(&out),
-        )
-        .unwrap();
-        assert_eq!(probe.trim(), "LIVEPART");
     }
 
     // Needs squashfs-tools, erofs-utils and e2fsprogs.

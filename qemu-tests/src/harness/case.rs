@@ -1,0 +1,174 @@
+//! One boot: what to boot ([`Case`]) and how it ended ([`Ended`]), with the
+//! checks every boot gets whatever it tests.
+
+use crate::qemu::{self, BootOutcome, Console, ConsoleStep, Drive, QemuConfig};
+use crate::verdict::{self, Fatal};
+use crate::{out_dir, report::ProbeReport};
+
+use super::inputs::{self, Initramfs};
+use super::probed::Probed;
+
+/// One boot to run; its console goes to `target/qemu-tests/<name>.log`.
+#[derive(Debug, Clone)]
+pub struct Case {
+    pub name: String,
+    pub initramfs: Initramfs,
+    pub drives: Vec<Drive>,
+    pub args: String,
+    /// Typed into the console when their markers appear.
+    pub steps: Vec<ConsoleStep>,
+}
+
+impl Case {
+    pub fn new(name: &str, drives: Vec<Drive>, args: &str) -> Case {
+        Case {
+            name: name.to_string(),
+            initramfs: Initramfs::Plain,
+            drives,
+            args: args.to_string(),
+            steps: Vec::new(),
+        }
+    }
+
+    pub fn initramfs(mut self, initramfs: Initramfs) -> Case {
+        self.initramfs = initramfs;
+        self
+    }
+
+    /// Types `input` into the console once `marker` has appeared (after
+    /// the previous step's marker).
+    pub fn type_after(mut self, marker: &str, input: &str) -> Case {
+        self.steps.push(ConsoleStep::new(marker, input));
+        self
+    }
+
+    pub fn config(&self) -> QemuConfig {
+        let log = out_dir().join(format!("{}.log", self.name));
+        let console = if self.steps.is_empty() {
+            Console::Log(log.clone())
+        } else {
+            Console::Scripted {
+                log: log.clone(),
+                steps: self.steps.clone(),
+            }
+        };
+        self.drives.iter().cloned().fold(
+            QemuConfig::new(inputs::kernel(), self.initramfs.path(), &log)
+                .append(&self.args)
+                .console(console),
+            QemuConfig::drive,
+        )
+    }
+
+    /// Boots; panics on a timeout, a kernel panic, a guest that ran past
+    /// [`verdict::GUEST_TIME_LIMIT_SECS`], or console input that could not
+    /// be typed.
+    pub fn boot(&self) -> Ended {
+        let cfg = self.config();
+        let name = &self.name;
+        eprintln!("[{name}] booting: {}", cfg.cmdline());
+        let out = match qemu::boot(&cfg) {
+            Ok(out) => out,
+            Err(e) => panic!("[{name}] {e:#}"),
+        };
+        eprintln!(
+            "[{name}] QEMU exited after {:.1}s ({})",
+            out.elapsed.as_secs_f64(),
+            out.status
+        );
+        let ended = Ended {
+            name: name.clone(),
+            out,
+        };
+        match verdict::check_ended_cleanly(&ended.out.log) {
+            Ok(guest) => eprintln!("[{name}] guest stopped at {guest:.1}s of uptime"),
+            Err(why) => ended.fail(&why),
+        }
+        if let Some(missed) = self.steps.get(ended.out.steps_sent) {
+            ended.fail(&format!(
+                "only {} of the {} console inputs were typed: `{}` never appeared",
+                ended.out.steps_sent,
+                self.steps.len(),
+                missed.wait_for
+            ));
+        }
+        ended
+    }
+
+    /// Boots a case that must fail as `fatal` says ([`Fatal::check`]).
+    pub fn boot_fatal_as(&self, fatal: &Fatal) -> Ended {
+        let ended = self.boot();
+        match fatal.check(&ended.out.log, ended.out.elapsed) {
+            Ok(at) => eprintln!("[{}] {}", self.name, ended.lines()[at].trim()),
+            Err(why) => ended.fail(&why),
+        }
+        ended
+    }
+
+    /// Boots a case that must fail with a FATAL line containing all of
+    /// `needles`, then power off (the default `rd.emergency`).
+    pub fn boot_fatal(&self, needles: &[&str]) -> Ended {
+        self.boot_fatal_as(&Fatal::power_off(needles))
+    }
+
+    /// Boots a case that must reach the live root: the probe's report, with
+    /// the probe as PID 1, no FATAL error, and the machine powered off.
+    pub fn boot_probe(&self) -> Probed {
+        let ended = self.boot();
+        if let Err(why) = verdict::check_reached_probe(&ended.out.log) {
+            ended.fail(&why);
+        }
+        let report = match ProbeReport::parse_log(&ended.out.log) {
+            Ok(r) => r,
+            Err(e) => ended.fail(&format!("{e:#}")),
+        };
+        let probed = Probed { ended, report };
+        probed.log_timing();
+        probed.check(
+            probed.report.pid == Some(1),
+            &format!("the probe is not PID 1 (pid {:?})", probed.report.pid),
+        );
+        probed
+    }
+}
+
+/// A boot that ended by itself.
+#[derive(Debug)]
+pub struct Ended {
+    pub name: String,
+    pub out: BootOutcome,
+}
+
+impl Ended {
+    /// Fails the test with `why`, the log's path and its last lines.
+    pub fn fail(&self, why: &str) -> ! {
+        panic!(
+            "[{}] {why}\nlog: {}\nlast {} console lines:\n{}",
+            self.name,
+            self.out
+                .log_path
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
+            qemu::TAIL_LINES,
+            self.out.tail(qemu::TAIL_LINES)
+        )
+    }
+
+    /// Fails the test with `what` unless `ok`.
+    pub fn check(&self, ok: bool, what: &str) {
+        if !ok {
+            self.fail(what);
+        }
+    }
+
+    /// The console lines without the serial console's `\r`.
+    pub fn lines(&self) -> Vec<&str> {
+        verdict::lines(&self.out.log)
+    }
+
+    /// Whether a console line contains all of `needles`.
+    pub fn has_line(&self, needles: &[&str]) -> bool {
+        verdict::find_line(&self.lines(), 0, needles).is_some()
+    }
+}
