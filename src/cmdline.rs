@@ -1,4 +1,4 @@
-//! The kernel command line, read the way dracut reads it (spec §1).
+//! The kernel command line, read the way dracut reads it (docs/dracut-live.md §1).
 //!
 //! Tokenising follows the kernel's `next_arg()`: whitespace separates
 //! parameters unless inside double quotes; a parameter splits at its first

@@ -1,5 +1,5 @@
 //! Device specifications (`LABEL=…`, `UUID=…`, `/dev/…`) and how a block
-//! device is matched against one without udev (spec §2.2).
+//! device is matched against one without udev (docs/dracut-live.md §2.2).
 //!
 //! dracut turns `LABEL=x` into `/dev/disk/by-label/x` with `/` and space
 //! escaped as udev does (`\x2f`, `\x20`). We go the other way: a spec or a

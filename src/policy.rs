@@ -1,4 +1,4 @@
-//! What to do when the boot stops, on purpose or not (spec §2.9, §3.11,
+//! What to do when the boot stops, on purpose or not (docs/dracut-live.md §2.9, §3.11,
 //! §5.3): `rd.break`, `rd.shell` and `rd.emergency`.
 //!
 //! Read separately from the live configuration, so that a command line

@@ -17,7 +17,7 @@
 //!   holds a flattened `LiveOS/squashfs.img`.
 //!
 //! Every successful boot is checked against the state dracut hands to the
-//! real root (spec §3.10): `/`, the medium at `/run/initramfs/live`,
+//! real root (docs/dracut-live.md §3.10): `/`, the medium at `/run/initramfs/live`,
 //! `/run/initramfs/livedev`, `/run/rootfsbase`, `/dev/live-base`, the
 //! device-mapper devices and their `/dev/mapper` nodes, the RAM copies,
 //! `.need_shutdown`; and for absence of what that mode must not leave.

@@ -108,7 +108,7 @@ fn live_config(cmdline: &Cmdline) -> Result<LiveConfig, BootError> {
     Ok(cfg)
 }
 
-/// The command line as dracut assembles it (spec §1.1): configuration
+/// The command line as dracut assembles it (docs/dracut-live.md §1.1): configuration
 /// files shipped in the initramfs, then the kernel's, then files written
 /// at run time. The last occurrence of an option wins.
 fn cmdline_text(sys: &impl Sys) -> Result<String, BootError> {

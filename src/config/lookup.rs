@@ -1,4 +1,4 @@
-//! Option lookups with dracut's alias rules (spec §1 rules 5–7): the
+//! Option lookups with dracut's alias rules (docs/dracut-live.md §1 rules 5–7): the
 //! current name first, then each older name with a one-line warning.
 //!
 //! Two kinds of old names exist. Deprecated names (dracut 110 renamed

@@ -1,5 +1,5 @@
 //! The typed live-boot configuration, decided from the command line
-//! (spec §1–2). Pure: the same input always gives the same configuration.
+//! (docs/dracut-live.md §1–2). Pure: the same input always gives the same configuration.
 
 mod lookup;
 mod overlay;
@@ -214,7 +214,7 @@ fn live_root(l: &mut Lookup<'_>) -> Result<LiveRoot, ConfigError> {
     })
 }
 
-/// The last `ro` or `rw` word decides how the medium is mounted (§2.1).
+/// The last `ro` or `rw` word decides how the medium is mounted (docs/dracut-live.md §2.1).
 fn medium_rw(cmdline: &Cmdline) -> bool {
     cmdline
         .params()

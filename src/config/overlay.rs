@@ -1,4 +1,4 @@
-//! The writable layer the command line asks for (spec §2.5).
+//! The writable layer the command line asks for (docs/dracut-live.md §2.5).
 
 use alloc::string::String;
 
@@ -62,7 +62,7 @@ impl OverlayConfig {
         };
         match location {
             None => {}
-            // dracut ≥ 110 also turns overlayfs on here (spec §6-B1); the
+            // dracut ≥ 110 also turns overlayfs on here (docs/dracut-live.md §6-B1); the
             // documented meaning, a writable image without any overlay, is
             // what users ask for with `none`, so that is what liveinit does.
             Some("none" | "None" | "NONE") => {

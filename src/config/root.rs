@@ -1,4 +1,4 @@
-//! What `root=` names for a live boot (spec §2.1–2.2).
+//! What `root=` names for a live boot (docs/dracut-live.md §2.1–2.2).
 
 use alloc::string::String;
 use core::fmt;

@@ -1,4 +1,4 @@
-//! Phase 2: the image on the medium (spec §3.3 C–E).
+//! Phase 2: the image on the medium (docs/dracut-live.md §3.3 C–E).
 
 use alloc::format;
 use alloc::string::String;
@@ -13,7 +13,7 @@ use crate::probe::FsType;
 /// The name of an uncompressed image, on the medium or inside squashfs.img.
 pub const ROOTFS_IMG: &str = "rootfs.img";
 /// Where dracut looks for a nested image inside the squashfs: always
-/// `LiveOS`, whatever `rd.live.dir` says (spec §6-B7).
+/// `LiveOS`, whatever `rd.live.dir` says (docs/dracut-live.md §6-B7).
 pub const NESTED_ROOTFS: &str = "/run/initramfs/squashfs/LiveOS/rootfs.img";
 
 /// Where the image is.

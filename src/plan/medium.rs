@@ -25,7 +25,7 @@ pub enum MediumPlan {
     /// A filesystem holding the image: mount it at [`LIVE_MNT`].
     Mount(Vec<Step>),
     /// The device itself is the squashfs or EROFS image: nothing to mount
-    /// first (spec §3.3 B).
+    /// first (docs/dracut-live.md §3.3 B).
     RawImage(Vec<Step>),
 }
 

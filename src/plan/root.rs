@@ -1,4 +1,4 @@
-//! Phase 3: the writable layer and the new root (spec §3.4–3.6).
+//! Phase 3: the writable layer and the new root (docs/dracut-live.md §3.4–3.6).
 
 use alloc::format;
 use alloc::string::String;
@@ -33,7 +33,7 @@ pub enum Layer {
     Linear,
 }
 
-/// dracut's choice (§3.4): a flattened image needs overlayfs; otherwise a
+/// dracut's choice (docs/dracut-live.md §3.4): a flattened image needs overlayfs; otherwise a
 /// writable base, overlayfs, a thin pool or a snapshot, in that order.
 pub fn choose_layer(cfg: &LiveConfig, layout: &Layout) -> Layer {
     match layout {

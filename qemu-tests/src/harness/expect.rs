@@ -1,5 +1,5 @@
-//! What a successful live boot must leave for the real root (dracut spec
-//! §3.10), as a value: the model [`super::live_state`] checks the probe's
+//! What a successful live boot must leave for the real root
+//! (docs/dracut-live.md §3.10), as a value: the model [`super::live_state`] checks the probe's
 //! report against.
 
 /// What `/` must be.

@@ -1,5 +1,5 @@
 //! Checks a live boot's report against an [`Expect`]: the state dracut
-//! hands to the real root (spec §3.10) — `/`, the medium at
+//! hands to the real root (docs/dracut-live.md §3.10) — `/`, the medium at
 //! `/run/initramfs/live`, `/run/initramfs/livedev`, `/run/rootfsbase`,
 //! `/dev/live-base`, the device-mapper devices and their `/dev/mapper`
 //! nodes, the RAM copies, `.need_shutdown` — and the absence of what that
@@ -95,7 +95,7 @@ fn check_common(b: &Probed) {
         r.run_entry("/run/initramfs/.need_shutdown") == Some(&RunKind::File),
         "/run/initramfs/.need_shutdown is not a file",
     );
-    // Lazily unmounted at the end (§3.10); still referenced by the loops.
+    // Lazily unmounted at the end (docs/dracut-live.md §3.10); still referenced by the loops.
     b.check(
         r.mount_at("/run/initramfs/squashfs").is_none(),
         "/run/initramfs/squashfs is still a mount point",

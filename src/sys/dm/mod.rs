@@ -3,8 +3,8 @@
 //!
 //! Why in-house: the `devicemapper` crate needs libdevmapper headers,
 //! pkg-config and bindgen at build time and pulls in ~35 crates, while the
-//! whole job here (dracut's `live-base`/`live-rw`/thin tables, §3.6 of the
-//! live spec) is four ioctls and a `mknod`. The byte layout lives in
+//! whole job here (dracut's `live-base`/`live-rw`/thin tables, docs/dracut-live.md
+//! §3.6) is four ioctls and a `mknod`. The byte layout lives in
 //! [`abi`] as pure, host-tested functions; this file only opens the control
 //! node, issues the calls and makes the device node.
 //!
