@@ -1,5 +1,17 @@
 //! `liveinit`: runs the live boot as PID 1; otherwise a small user tool.
 
+// PID 1 never panics: no unwrap/expect/indexing/panics in the init. These are
+// crate attributes, not Cargo.toml lints, because this package takes the
+// workspace lints and Cargo cannot add per-crate ones on top of them.
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::unreachable,
+    clippy::todo
+)]
+
 use std::process::ExitCode;
 
 const HELP: &str = "\

@@ -166,7 +166,7 @@ mod tests {
         b[0x12..0x14].copy_from_slice(&EM_X86_64.to_le_bytes());
         b[0x20..0x28].copy_from_slice(&64u64.to_le_bytes());
         b[0x36..0x38].copy_from_slice(&56u16.to_le_bytes());
-        b[0x38..0x3a].copy_from_slice(&(phdrs.len() as u16).to_le_bytes());
+        b[0x38..0x3a].copy_from_slice(&u16::try_from(phdrs.len()).unwrap().to_le_bytes());
         let dyn_offset = 64 + 56 * phdrs.len() as u64;
         for &p_type in phdrs {
             let mut ph = [0u8; 56];
