@@ -1,47 +1,12 @@
 //! `cargo xtask initramfs`: build the init and pack a reproducible initramfs.
 
-use std::fmt;
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 
 use anyhow::{bail, Context, Result};
 use liveinit::contract;
 
-use crate::{build_init, compress, cpio, kmods};
-
-/// Compression of the whole cpio archive.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Compression {
-    Zstd,
-    Gzip,
-    Xz,
-    None,
-}
-
-impl FromStr for Compression {
-    type Err = anyhow::Error;
-
-    fn from_str(s: &str) -> Result<Self> {
-        Ok(match s {
-            "zstd" => Self::Zstd,
-            "gzip" => Self::Gzip,
-            "xz" => Self::Xz,
-            "none" => Self::None,
-            other => bail!("unknown compression '{other}' (expected zstd, gzip, xz or none)"),
-        })
-    }
-}
-
-impl fmt::Display for Compression {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::Zstd => "zstd",
-            Self::Gzip => "gzip",
-            Self::Xz => "xz",
-            Self::None => "none",
-        })
-    }
-}
+use crate::compress::{self, Compression};
+use crate::{build_init, cpio, kmods};
 
 /// A host file to add to the archive, e.g. a static busybox for `rd.shell`.
 #[derive(Debug, Clone)]

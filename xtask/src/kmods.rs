@@ -641,8 +641,8 @@ kernel/x/cyc_a.ko: kernel/x/cyc_b.ko kernel/x/gone.ko
         let ring = fake_module(b"depends=\0");
         let virtio = fake_module(b"depends=virtio_ring\0");
         let blk = fake_module(b"depends=virtio,virtio-ring\0");
-        let xz = crate::initramfs::Compression::Xz;
-        let zstd = crate::initramfs::Compression::Zstd;
+        let xz = compress::Compression::Xz;
+        let zstd = compress::Compression::Zstd;
         write(&root, "kernel/v/virtio_ring.ko", &ring);
         write(
             &root,

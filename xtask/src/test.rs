@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use qemu_tests::{host, kernel::Kernel, run_streamed};
 
-use crate::initramfs::{self, Compression, ExtraFile, PackOptions, DEFAULT_BUSYBOX};
+use crate::compress::Compression;
+use crate::initramfs::{self, ExtraFile, PackOptions, DEFAULT_BUSYBOX};
 
 const HELP: &str = "\
 usage: cargo xtask test [--no-boot]
