@@ -472,8 +472,9 @@ fn le(elf: &[u8], offset: u64, width: u64) -> Result<u64> {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
+    use crate::testutil::{fake_module, put_file, TempDir};
 
     const DEP: &str = "\
 kernel/drivers/virtio/virtio_ring.ko.xz:
@@ -584,34 +585,6 @@ kernel/x/cyc_a.ko: kernel/x/cyc_b.ko kernel/x/gone.ko
         assert_eq!(b.into_iter().collect::<Vec<_>>(), ["isofs", "loop"]);
     }
 
-    /// A relocatable ELF64 with just a section-name table and a .modinfo.
-    pub(crate) fn fake_module(modinfo: &[u8]) -> Vec<u8> {
-        let names = b"\0.shstrtab\0.modinfo\0";
-        let mut b = vec![0u8; 64];
-        b[..6].copy_from_slice(b"\x7fELF\x02\x01");
-        let names_at = 64u64;
-        let info_at = names_at + names.len() as u64;
-        let shoff = info_at + modinfo.len() as u64;
-        b.extend_from_slice(names);
-        b.extend_from_slice(modinfo);
-        b[0x28..0x30].copy_from_slice(&shoff.to_le_bytes());
-        b[0x3a..0x3c].copy_from_slice(&64u16.to_le_bytes());
-        b[0x3c..0x3e].copy_from_slice(&3u16.to_le_bytes());
-        b[0x3e..0x40].copy_from_slice(&1u16.to_le_bytes());
-        for (name, at, size) in [
-            (0u32, 0, 0),
-            (1, names_at, names.len() as u64),
-            (11, info_at, modinfo.len() as u64),
-        ] {
-            let mut sh = [0u8; 64];
-            sh[..4].copy_from_slice(&name.to_le_bytes());
-            sh[24..32].copy_from_slice(&at.to_le_bytes());
-            sh[32..40].copy_from_slice(&size.to_le_bytes());
-            b.extend_from_slice(&sh);
-        }
-        b
-    }
-
     #[test]
     fn modinfo_gives_depends_and_pre_softdeps() {
         let m = fake_module(
@@ -628,15 +601,13 @@ kernel/x/cyc_a.ko: kernel/x/cyc_b.ko kernel/x/gone.ko
     }
 
     fn write(root: &Path, rel: &str, data: &[u8]) {
-        let path = root.join(rel);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, data).unwrap();
+        put_file(&root.join(rel), data, 0o644);
     }
 
     /// A tree like a distribution package: no modules.dep, compressed files.
     #[test]
     fn collect_without_modules_dep_reads_modinfo_and_decompresses() {
-        let tmp = crate::initramfs::tests::TempDir::new("kmods");
+        let tmp = TempDir::new("kmods");
         let root = tmp.path().join("6.1.0-test");
         let ring = fake_module(b"depends=\0");
         let virtio = fake_module(b"depends=virtio_ring\0");
@@ -680,7 +651,7 @@ kernel/x/cyc_a.ko: kernel/x/cyc_b.ko kernel/x/gone.ko
     /// always loads.
     #[test]
     fn metadata_files_for_the_init() {
-        let tmp = crate::initramfs::tests::TempDir::new("kmods-meta");
+        let tmp = TempDir::new("kmods-meta");
         let root = tmp.path().join("6.1.0-meta");
         write(
             &root,

@@ -9,6 +9,8 @@ mod fixtures;
 mod initramfs;
 mod kmods;
 mod test;
+#[cfg(test)]
+mod testutil;
 
 use std::process::ExitCode;
 
