@@ -17,6 +17,7 @@ use std::path::Path;
 use anyhow::{bail, Context, Result};
 
 use crate::compress;
+use crate::elf::Elf;
 
 /// Storage and USB controllers a live medium may sit behind. The init
 /// loads a controller's driver when a device's MODALIAS matches one of its
@@ -390,8 +391,8 @@ const SOFTDEP_ALIASES: &[(&str, &str)] = &[
 
 /// `depends=` and the `pre:` part of `softdep=` from an ELF module's
 /// `.modinfo` section.
-pub fn modinfo_deps(elf: &[u8]) -> Result<Deps> {
-    let info = section(elf, ".modinfo")?.context("no .modinfo section")?;
+pub fn modinfo_deps(module: &[u8]) -> Result<Deps> {
+    let info = modinfo(module)?;
     let value = |key: &[u8]| -> String {
         let found = info.split(|&b| b == 0).find_map(|kv| kv.strip_prefix(key));
         String::from_utf8_lossy(found.unwrap_or_default()).into_owned()
@@ -419,8 +420,8 @@ pub fn modinfo_deps(elf: &[u8]) -> Result<Deps> {
 }
 
 /// The `alias=` patterns of an ELF module's `.modinfo` section, in order.
-pub fn modinfo_aliases(elf: &[u8]) -> Result<Vec<String>> {
-    let info = section(elf, ".modinfo")?.context("no .modinfo section")?;
+pub fn modinfo_aliases(module: &[u8]) -> Result<Vec<String>> {
+    let info = modinfo(module)?;
     Ok(info
         .split(|&b| b == 0)
         .filter_map(|kv| kv.strip_prefix(b"alias="))
@@ -429,46 +430,12 @@ pub fn modinfo_aliases(elf: &[u8]) -> Result<Vec<String>> {
         .collect())
 }
 
-/// The contents of the named section of a little-endian ELF64 object.
-fn section<'a>(elf: &'a [u8], wanted: &str) -> Result<Option<&'a [u8]>> {
-    if elf.get(4..6) != Some(&[2, 1]) {
-        bail!("not a little-endian 64-bit ELF object");
-    }
-    let shoff = le(elf, 0x28, 8)?;
-    let shentsize = le(elf, 0x3a, 2)?;
-    let shnum = le(elf, 0x3c, 2)?;
-    let shstrndx = le(elf, 0x3e, 2)?;
-    let header = |i: u64| shoff + i * shentsize;
-    let body = |i: u64| -> Result<&'a [u8]> {
-        let (offset, size) = (le(elf, header(i) + 24, 8)?, le(elf, header(i) + 32, 8)?);
-        slice(elf, offset, size)
-    };
-    let names = body(shstrndx)?;
-    for i in 0..shnum {
-        let name_at = usize::try_from(le(elf, header(i), 4)?)?;
-        let name = names.get(name_at..).unwrap_or_default();
-        let name = name.split(|&b| b == 0).next().unwrap_or_default();
-        if name == wanted.as_bytes() {
-            return body(i).map(Some);
-        }
-    }
-    Ok(None)
-}
-
-fn slice(elf: &[u8], offset: u64, len: u64) -> Result<&[u8]> {
-    let start = usize::try_from(offset)?;
-    let end = start.saturating_add(usize::try_from(len)?);
-    elf.get(start..end)
-        .with_context(|| format!("ELF truncated: {len} bytes at {offset:#x}"))
-}
-
-/// A little-endian unsigned field of `width` bytes.
-fn le(elf: &[u8], offset: u64, width: u64) -> Result<u64> {
-    let bytes = slice(elf, offset, width)?;
-    Ok(bytes
-        .iter()
-        .rev()
-        .fold(0, |acc, &b| acc << 8 | u64::from(b)))
+/// The `.modinfo` section of an ELF module: `key=value` strings, each
+/// NUL-terminated.
+fn modinfo(module: &[u8]) -> Result<&[u8]> {
+    Elf::parse(module)?
+        .section_data(".modinfo")?
+        .context("no .modinfo section")
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@ mod build_init;
 mod compress;
 mod cpio;
 mod demo;
+mod elf;
 mod fixtures;
 mod initramfs;
 mod kmods;
