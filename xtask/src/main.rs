@@ -9,6 +9,7 @@ mod elf;
 mod fixtures;
 mod initramfs;
 mod kmods;
+mod msrv;
 mod test;
 #[cfg(test)]
 mod testutil;
@@ -24,7 +25,9 @@ commands:
             boot needs from DIR (a lib/modules/<version> tree) into FILE
   fixtures  regenerate the probe fixtures under src/probe/testdata (needs
             mkfs.ext4, xorriso, mksquashfs, mkfs.erofs)
-  test      install what is missing, then run the unit tests and the QEMU boot tests
+  test [--no-boot]
+            install what is missing, then run the checks, the unit tests and
+            the QEMU boot tests
   demo      install what is missing, build a demo live ISO and boot it in QEMU
   bench [--runs N] [--no-fuzz]
             boot time, init and initramfs sizes against a busybox shell init

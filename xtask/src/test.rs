@@ -1,6 +1,7 @@
 //! `cargo xtask test`: everything CI checks, in order, stopping at the first
-//! failing stage: host setup, fmt, clippy, the no-std core build, unit tests,
-//! then the QEMU boot tests (kernel, initramfs, probe, boots).
+//! failing stage: host setup, fmt, clippy, the no-std core build, the build
+//! with the declared rust-version, unit tests, then the QEMU boot tests
+//! (kernel, initramfs, probe, boots).
 
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -10,13 +11,15 @@ use qemu_tests::{host, kernel::Kernel, run_streamed};
 
 use crate::compress::Compression;
 use crate::initramfs::{self, ExtraFile, PackOptions, DEFAULT_BUSYBOX};
+use crate::msrv;
 
 const HELP: &str = "\
 usage: cargo xtask test [--no-boot]
 
-Installs what is missing on the host (Debian packages, the musl target), then
-runs: cargo fmt --check, clippy (-D warnings), the library build without std,
-the unit tests, and the QEMU boot tests (Debian kernel fetched into .cache/,
+Installs what is missing on the host (Debian packages, the musl target, the
+toolchain of the rust-version in Cargo.toml), then runs: cargo fmt --check,
+clippy (-D warnings), the library build without std, the init's build with
+that rust-version, the unit tests, and the QEMU boot tests (Debian kernel fetched into .cache/,
 initramfs packed into target/qemu-tests/initramfs.img, plus a variant with
 busybox and one with 4 KiB of command-line junk for the failure tests, probe
 built for musl, boots logged to target/qemu-tests/<case>.log).
@@ -46,9 +49,12 @@ pub fn cmd(args: &[String]) -> Result<()> {
 }
 
 fn stages(run: &mut Stages, boot: bool) -> Result<()> {
-    run.stage("host setup", || {
+    let rust_version = run.stage("host setup", || {
         host::ensure_all()?;
-        ensure_rust_components()
+        ensure_rust_components()?;
+        let rust_version = msrv::declared_rust_version()?;
+        msrv::ensure_toolchain(&rust_version)?;
+        Ok(rust_version)
     })?;
     run.stage("fmt", || {
         run_streamed(cargo().args(["fmt", "--all", "--check"]))
@@ -66,6 +72,7 @@ fn stages(run: &mut Stages, boot: bool) -> Result<()> {
     run.stage("no-std core build", || {
         run_streamed(cargo().args(["build", "--lib", "--no-default-features"]))
     })?;
+    run.stage("rust-version build", || msrv::build_init(&rust_version))?;
     run.stage("unit tests", || {
         run_streamed(cargo().args(["test", "--workspace", "--exclude", "qemu-tests"]))?;
         // The harness's own unit tests (report parser, QEMU arguments); not the boots.
