@@ -16,12 +16,29 @@ pub fn workspace_root() -> PathBuf {
     manifest.parent().unwrap_or(manifest).to_path_buf()
 }
 
-/// `cargo build --release` of the `liveinit` binary for musl; returns its path.
+/// `cargo build --release` of the `liveinit` binary for musl, stripped as
+/// it is shipped; returns its path.
 pub fn build() -> Result<PathBuf> {
+    build_release(|_| {})
+}
+
+/// The same build with its symbol table kept, for `cargo xtask size`. It
+/// has a target directory of its own, so it neither replaces the shipped
+/// binary nor makes the next `build` start over.
+pub fn build_with_symbols() -> Result<PathBuf> {
+    build_release(|cargo| {
+        cargo
+            .env("CARGO_PROFILE_RELEASE_STRIP", "false")
+            .arg("--target-dir")
+            .arg(workspace_root().join("target").join("init-symbols"));
+    })
+}
+
+fn build_release(configure: impl FnOnce(&mut Command)) -> Result<PathBuf> {
     ensure_target()?;
     // `cargo run` tells us which cargo it is; use the same toolchain.
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let output = Command::new(cargo)
+    let mut cargo = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    cargo
         .current_dir(workspace_root())
         .args(["build", "--release", "-p", "liveinit", "--bin", "liveinit"])
         .args([
@@ -29,9 +46,9 @@ pub fn build() -> Result<PathBuf> {
             TARGET,
             "--message-format=json-render-diagnostics",
         ])
-        .stderr(std::process::Stdio::inherit())
-        .output()
-        .context("running cargo build for the init")?;
+        .stderr(std::process::Stdio::inherit());
+    configure(&mut cargo);
+    let output = cargo.output().context("running cargo build for the init")?;
     if !output.status.success() {
         bail!("cargo build of the init failed ({})", output.status);
     }

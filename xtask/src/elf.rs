@@ -1,5 +1,6 @@
 //! A small reader for the little-endian ELF64 files xtask looks into: the
-//! init and busybox (is it static?) and kernel modules (their `.modinfo`).
+//! init and busybox (is it static?), kernel modules (their `.modinfo`) and
+//! the unstripped init (its symbol sizes).
 //!
 //! Input may be anything (a truncated download, a shell script passed as
 //! busybox), so every read is bounds-checked, every offset is computed with
@@ -13,12 +14,16 @@ pub const PT_DYNAMIC: u32 = 2;
 pub const PT_INTERP: u32 = 3;
 pub const DT_NULL: u64 = 0;
 pub const DT_NEEDED: u64 = 1;
+pub const SHT_SYMTAB: u32 = 2;
 pub const SHT_NOBITS: u32 = 8;
+pub const STT_OBJECT: u8 = 1;
+pub const STT_FUNC: u8 = 2;
 
 /// Sizes of the ELF64 structures; a file may declare larger entries (the
 /// format allows growth), never smaller ones.
 const PHDR_SIZE: u64 = 56;
 const SHDR_SIZE: u64 = 64;
+const SYM_SIZE: u64 = 24;
 const DYN_SIZE: u64 = 16;
 /// `e_shstrndx` when the real index lives in section 0 (more than 0xff00
 /// sections); no file xtask reads needs that.
@@ -60,6 +65,19 @@ pub struct Section<'a> {
     /// For a symbol table: the index of its string table.
     pub link: u32,
     pub entry_size: u64,
+}
+
+/// A symbol table entry with its name resolved (still mangled).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Symbol<'a> {
+    pub name: &'a [u8],
+    /// `STT_*`: function, object, …
+    pub kind: u8,
+    /// Index of the section it is in; 0 and 0xff00 and above are special
+    /// (undefined, absolute, common…).
+    pub section: u16,
+    pub address: u64,
+    pub size: u64,
 }
 
 impl<'a> Elf<'a> {
@@ -168,6 +186,37 @@ impl<'a> Elf<'a> {
         }
     }
 
+    /// The entries of the symbol table (`.symtab`); empty when the file is
+    /// stripped.
+    pub fn symbols(&self) -> Result<Vec<Symbol<'a>>> {
+        let sections = self.sections()?;
+        let Some(symtab) = sections.iter().find(|s| s.kind == SHT_SYMTAB) else {
+            return Ok(Vec::new());
+        };
+        let strings = usize::try_from(symtab.link)
+            .ok()
+            .and_then(|i| sections.get(i))
+            .context("the symbol table's string table index is out of range")?;
+        let strings = self.data(strings)?;
+        let table = Table {
+            offset: symtab.offset,
+            entry_size: symtab.entry_size,
+            // An entry size of 0 makes a count that `entries` then rejects.
+            count: symtab.size / symtab.entry_size.max(1),
+        };
+        self.entries(table, SYM_SIZE, "symbol table")?
+            .map(|at| {
+                Ok(Symbol {
+                    name: string_at(strings, u32_at(self.bytes, at)?).context("symbol name")?,
+                    kind: u8_at(self.bytes, at + 4)? & 0xf,
+                    section: u16_at(self.bytes, at + 6)?,
+                    address: u64_at(self.bytes, at + 8)?,
+                    size: u64_at(self.bytes, at + 16)?,
+                })
+            })
+            .collect()
+    }
+
     /// A section's bytes in the file (none for `SHT_NOBITS`, e.g. `.bss`).
     fn data(&self, section: &Section) -> Result<&'a [u8]> {
         if section.kind == SHT_NOBITS {
@@ -221,6 +270,10 @@ fn array_at<const N: usize>(bytes: &[u8], offset: u64) -> Result<[u8; N]> {
     Ok(field.try_into()?)
 }
 
+fn u8_at(bytes: &[u8], offset: u64) -> Result<u8> {
+    array_at(bytes, offset).map(u8::from_le_bytes)
+}
+
 fn u16_at(bytes: &[u8], offset: u64) -> Result<u16> {
     array_at(bytes, offset).map(u16::from_le_bytes)
 }
@@ -249,7 +302,7 @@ fn string_at(table: &[u8], offset: u32) -> Result<&[u8]> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testutil::{fake_module, ElfBuilder};
+    use crate::testutil::{fake_module, ElfBuilder, FakeSymbol};
 
     #[test]
     fn reads_segments_and_dynamic_tags() {
@@ -284,6 +337,38 @@ mod tests {
         assert_eq!(elf.section_data(".absent").unwrap(), None);
     }
 
+    #[test]
+    fn reads_symbols_with_their_names_sections_addresses_and_sizes() {
+        let symbol = |name, kind, section, address, size| FakeSymbol {
+            name,
+            kind,
+            section,
+            address,
+            size,
+        };
+        let bytes = ElfBuilder::new()
+            .section(".text", 1, &[0; 8])
+            .section(".data", 1, &[0; 8])
+            .symbols(&[
+                symbol("main", STT_FUNC, ".text", 0x1000, 120),
+                symbol("TABLE", STT_OBJECT, ".data", 0x2000, 64),
+            ])
+            .build();
+        let symbols = Elf::parse(&bytes).unwrap().symbols().unwrap();
+        let got: Vec<(&[u8], u8, u16, u64, u64)> = symbols
+            .iter()
+            .map(|s| (s.name, s.kind, s.section, s.address, s.size))
+            .collect();
+        let want: [(&[u8], u8, u16, u64, u64); 3] = [
+            (b"", 0, 0, 0, 0), // the null symbol every table starts with
+            (b"main", STT_FUNC, 1, 0x1000, 120),
+            (b"TABLE", STT_OBJECT, 2, 0x2000, 64),
+        ];
+        assert_eq!(got, want);
+        let stripped = ElfBuilder::new().section(".text", 1, b"").build();
+        assert!(Elf::parse(&stripped).unwrap().symbols().unwrap().is_empty());
+    }
+
     /// Runs every reader on `bytes`; only errors are acceptable failures.
     fn read_everything(bytes: &[u8]) -> Result<()> {
         let elf = Elf::parse(bytes)?;
@@ -292,6 +377,7 @@ mod tests {
         }
         elf.sections()?;
         elf.section_data(".modinfo")?;
+        elf.symbols()?;
         Ok(())
     }
 
@@ -299,6 +385,13 @@ mod tests {
         ElfBuilder::new()
             .segment(PT_DYNAMIC, &ElfBuilder::dynamic(&[(DT_NEEDED, 1)]))
             .section(".modinfo", 1, b"alias=x\0")
+            .symbols(&[FakeSymbol {
+                name: "f",
+                kind: STT_FUNC,
+                section: ".modinfo",
+                address: 0,
+                size: 8,
+            }])
             .build()
     }
 

@@ -10,6 +10,7 @@ mod fixtures;
 mod initramfs;
 mod kmods;
 mod msrv;
+mod size;
 mod test;
 #[cfg(test)]
 mod testutil;
@@ -26,9 +27,11 @@ commands:
   fixtures  regenerate the probe fixtures under src/probe/testdata (needs
             mkfs.ext4, xorriso, mksquashfs, mkfs.erofs)
   test [--no-boot]
-            install what is missing, then run the checks, the unit tests and
-            the QEMU boot tests
+            install what is missing, then run the checks, the unit tests, the
+            size budget and the QEMU boot tests
   demo      install what is missing, build a demo live ISO and boot it in QEMU
+  size      the release init's stripped size against its budget, and the
+            largest symbols of an unstripped build (what the bytes go to)
   bench [--runs N] [--no-fuzz]
             boot time, init and initramfs sizes against a busybox shell init
             in the same run (ratios), then a longer fuzz run
@@ -46,6 +49,7 @@ fn main() -> ExitCode {
         "test" => test::cmd(rest),
         "demo" => demo::cmd(rest),
         "bench" => bench::cmd(rest),
+        "size" => size::cmd(rest),
         "help" | "--help" | "-h" => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;

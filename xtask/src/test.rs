@@ -1,7 +1,7 @@
 //! `cargo xtask test`: everything CI checks, in order, stopping at the first
 //! failing stage: host setup, fmt, clippy, the no-std core build, the build
-//! with the declared rust-version, unit tests, then the QEMU boot tests
-//! (kernel, initramfs, probe, boots).
+//! with the declared rust-version, unit tests, then the init's size budget
+//! and the QEMU boot tests (kernel, initramfs, probe, boots).
 
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -11,7 +11,7 @@ use qemu_tests::{host, kernel::Kernel, run_streamed};
 
 use crate::compress::Compression;
 use crate::initramfs::{self, ExtraFile, PackOptions, DEFAULT_BUSYBOX};
-use crate::msrv;
+use crate::{msrv, size};
 
 const HELP: &str = "\
 usage: cargo xtask test [--no-boot]
@@ -19,12 +19,14 @@ usage: cargo xtask test [--no-boot]
 Installs what is missing on the host (Debian packages, the musl target, the
 toolchain of the rust-version in Cargo.toml), then runs: cargo fmt --check,
 clippy (-D warnings), the library build without std, the init's build with
-that rust-version, the unit tests, and the QEMU boot tests (Debian kernel fetched into .cache/,
+that rust-version, the unit tests, the size budget of the release init, and
+the QEMU boot tests (Debian kernel fetched into .cache/,
 initramfs packed into target/qemu-tests/initramfs.img, plus a variant with
 busybox and one with 4 KiB of command-line junk for the failure tests, probe
 built for musl, boots logged to target/qemu-tests/<case>.log).
 
-  --no-boot   stop after the unit tests (quick local check; CI runs everything)
+  --no-boot   stop after the unit tests: no size budget, no boots (quick local
+              check; CI runs everything)
 ";
 
 /// Boot tests run at most this many QEMUs at once (TCG, 2 cores).
@@ -81,6 +83,7 @@ fn stages(run: &mut Stages, boot: bool) -> Result<()> {
     if !boot {
         return Ok(());
     }
+    run.stage("size budget", size::check_budget)?;
     let kernel = run.stage("kernel", || {
         let k = Kernel::fetch(&qemu_tests::kernel::default_cache_dir())?;
         println!("kernel: {} ({})", k.vmlinuz.display(), k.package);

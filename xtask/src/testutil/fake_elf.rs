@@ -2,13 +2,24 @@
 //! written out here from the format, independently of the reader in
 //! `elf.rs`, so the two check each other.
 
-/// Builds an x86-64 executable with the given segments and sections.
-/// Layout: header, program headers, segment contents, section contents,
-/// section headers last (so cutting the file anywhere breaks it).
+/// Builds an x86-64 executable with the given segments, sections and
+/// symbols. Layout: header, program headers, segment contents, section
+/// contents, section headers last (so cutting the file anywhere breaks it).
 pub(crate) struct ElfBuilder {
     machine: u16,
     segments: Vec<(u32, Vec<u8>)>,
     sections: Vec<FakeSection>,
+}
+
+/// A symbol for [`ElfBuilder::symbols`].
+pub(crate) struct FakeSymbol<'a> {
+    pub name: &'a str,
+    /// `STT_*`
+    pub kind: u8,
+    /// The name of the section it is in.
+    pub section: &'a str,
+    pub address: u64,
+    pub size: u64,
 }
 
 struct FakeSection {
@@ -22,7 +33,10 @@ struct FakeSection {
 const EHDR_SIZE: usize = 64;
 const PHDR_SIZE: usize = 56;
 const SHDR_SIZE: usize = 64;
+const SYM_SIZE: usize = 24;
+const SHT_SYMTAB: u32 = 2;
 const SHT_STRTAB: u32 = 3;
+const STB_GLOBAL: u8 = 1;
 
 impl ElfBuilder {
     pub(crate) fn new() -> Self {
@@ -52,6 +66,37 @@ impl ElfBuilder {
             link: 0,
             entry_size: 0,
         });
+        self
+    }
+
+    /// A `.symtab` (after its `.strtab`) with the null symbol, then
+    /// `symbols`, whose sections must have been added already.
+    pub(crate) fn symbols(mut self, symbols: &[FakeSymbol]) -> Self {
+        let mut strings = vec![0u8];
+        let mut table = vec![0u8; SYM_SIZE];
+        for symbol in symbols {
+            let name_at = u32::try_from(strings.len()).unwrap();
+            strings.extend_from_slice(symbol.name.as_bytes());
+            strings.push(0);
+            // Section indices count the null section first.
+            let section = 1 + self
+                .sections
+                .iter()
+                .position(|s| s.name == symbol.section)
+                .unwrap_or_else(|| panic!("add section {} first", symbol.section));
+            table.extend_from_slice(&name_at.to_le_bytes());
+            table.push(STB_GLOBAL << 4 | symbol.kind);
+            table.push(0); // st_other
+            table.extend_from_slice(&u16::try_from(section).unwrap().to_le_bytes());
+            table.extend_from_slice(&symbol.address.to_le_bytes());
+            table.extend_from_slice(&symbol.size.to_le_bytes());
+        }
+        self = self.section(".strtab", SHT_STRTAB, &strings);
+        let strtab_index = u32::try_from(self.sections.len()).unwrap();
+        self = self.section(".symtab", SHT_SYMTAB, &table);
+        let symtab = self.sections.last_mut().unwrap();
+        symtab.link = strtab_index;
+        symtab.entry_size = u64::try_from(SYM_SIZE).unwrap();
         self
     }
 
