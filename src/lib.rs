@@ -8,6 +8,17 @@
 //!    syscalls, behind the [`sys::Sys`] trait (real and recording fake);
 //! 3. **orchestration** — [`boot`]: the boot sequence, one step per function.
 #![no_std]
+// PID 1 never panics: no unwrap/expect/indexing/panics in the init. These are
+// crate attributes, not Cargo.toml lints, because this package takes the
+// workspace lints and Cargo cannot add per-crate ones on top of them.
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::unreachable,
+    clippy::todo
+)]
 #![cfg_attr(
     test,
     allow(

@@ -10,6 +10,17 @@
 #![cfg_attr(not(test), no_std)]
 #![cfg_attr(not(test), no_main)]
 #![cfg(not(test))]
+// PID 1 never panics: no unwrap/expect/indexing/panics in the init. These are
+// crate attributes, not Cargo.toml lints, because this package takes the
+// workspace lints and Cargo cannot add per-crate ones on top of them.
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::unreachable,
+    clippy::todo
+)]
 
 extern crate alloc;
 

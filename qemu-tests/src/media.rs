@@ -448,7 +448,8 @@ pub fn damaged_copy(src: &Path, out: &Path, damage: Damage) -> Result<()> {
         }
         Damage::Truncate { percent } => {
             let keep = (bytes.len() as u64 * percent.min(100) / 100) / SECTOR * SECTOR;
-            bytes.truncate(keep as usize);
+            // At most the length, so it fits.
+            bytes.truncate(usize::try_from(keep)?);
         }
     }
     if let Some(parent) = out.parent() {
@@ -477,18 +478,21 @@ impl Junk {
 
     /// A number in `0..n` (`n` > 0).
     pub fn below(&mut self, n: usize) -> usize {
-        (self.next_u64() % n as u64) as usize
+        let below_n = self.next_u64() % n as u64;
+        usize::try_from(below_n).expect("a remainder below a usize fits in one")
     }
 
     pub fn bytes(&mut self, n: usize) -> Vec<u8> {
-        (0..n).map(|_| self.next_u64() as u8).collect()
+        // The low byte of each number.
+        (0..n).map(|_| self.next_u64().to_le_bytes()[0]).collect()
     }
 
     /// `n` printable ASCII characters, never a space or `"`.
     fn word_chars(&mut self, n: usize) -> String {
         (0..n)
             .map(|_| loop {
-                let c = (b'!' + self.below(94) as u8) as char;
+                let offset = u8::try_from(self.below(94)).expect("below 94 fits in a byte");
+                let c = char::from(b'!' + offset);
                 if c != '"' {
                     break c;
                 }

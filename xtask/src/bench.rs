@@ -18,8 +18,9 @@ use qemu_tests::media::{LiveImages, LiveRoot, LiveRootSpec};
 use qemu_tests::qemu::{self, Drive, QemuConfig};
 use qemu_tests::report::ProbeReport;
 
-use crate::initramfs::{self, Compression, PackOptions, DEFAULT_BUSYBOX};
-use crate::{compress, cpio, kmods};
+use crate::compress::{self, Compression};
+use crate::initramfs::{self, PackOptions, DEFAULT_BUSYBOX};
+use crate::{cpio, kmods};
 
 const USAGE: &str = "\
 usage: cargo xtask bench [--runs N] [--no-fuzz]

@@ -6,6 +6,8 @@ use std::process::Command;
 
 use anyhow::{bail, Context, Result};
 
+use crate::elf::{self, Elf};
+
 pub const TARGET: &str = "x86_64-unknown-linux-musl";
 
 /// The workspace root: xtask lives in its `xtask/` folder.
@@ -14,12 +16,29 @@ pub fn workspace_root() -> PathBuf {
     manifest.parent().unwrap_or(manifest).to_path_buf()
 }
 
-/// `cargo build --release` of the `liveinit` binary for musl; returns its path.
+/// `cargo build --release` of the `liveinit` binary for musl, stripped as
+/// it is shipped; returns its path.
 pub fn build() -> Result<PathBuf> {
+    build_release(|_| {})
+}
+
+/// The same build with its symbol table kept, for `cargo xtask size`. It
+/// has a target directory of its own, so it neither replaces the shipped
+/// binary nor makes the next `build` start over.
+pub fn build_with_symbols() -> Result<PathBuf> {
+    build_release(|cargo| {
+        cargo
+            .env("CARGO_PROFILE_RELEASE_STRIP", "false")
+            .arg("--target-dir")
+            .arg(workspace_root().join("target").join("init-symbols"));
+    })
+}
+
+fn build_release(configure: impl FnOnce(&mut Command)) -> Result<PathBuf> {
     ensure_target()?;
     // `cargo run` tells us which cargo it is; use the same toolchain.
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let output = Command::new(cargo)
+    let mut cargo = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    cargo
         .current_dir(workspace_root())
         .args(["build", "--release", "-p", "liveinit", "--bin", "liveinit"])
         .args([
@@ -27,9 +46,9 @@ pub fn build() -> Result<PathBuf> {
             TARGET,
             "--message-format=json-render-diagnostics",
         ])
-        .stderr(std::process::Stdio::inherit())
-        .output()
-        .context("running cargo build for the init")?;
+        .stderr(std::process::Stdio::inherit());
+    configure(&mut cargo);
+    let output = cargo.output().context("running cargo build for the init")?;
     if !output.status.success() {
         bail!("cargo build of the init failed ({})", output.status);
     }
@@ -92,41 +111,21 @@ fn json_string_field(line: &str, key: &str) -> Option<String> {
     None
 }
 
-const PT_DYNAMIC: u32 = 2;
-const PT_INTERP: u32 = 3;
-const DT_NULL: u64 = 0;
-const DT_NEEDED: u64 = 1;
-const EM_X86_64: u16 = 62;
-
 /// Static means: no program interpreter, and no shared libraries needed.
 /// A static-pie still has a PT_DYNAMIC (for its own relocations), so that
 /// segment alone is fine as long as it lists no DT_NEEDED.
-pub fn check_static(elf: &[u8]) -> Result<()> {
-    if elf.get(..4) != Some(b"\x7fELF") {
-        bail!("not an ELF file");
-    }
-    if elf.get(4..6) != Some(&[2, 1]) {
-        bail!("not a little-endian 64-bit ELF");
-    }
-    if u16_at(elf, 0x12)? != EM_X86_64 {
+pub fn check_static(bytes: &[u8]) -> Result<()> {
+    let elf = Elf::parse(bytes)?;
+    if elf.machine() != elf::EM_X86_64 {
         bail!("not an x86-64 binary");
     }
-    let phoff = u64_at(elf, 0x20)?;
-    let phentsize = u64::from(u16_at(elf, 0x36)?);
-    let phnum = u16_at(elf, 0x38)?;
-    for i in 0..u64::from(phnum) {
-        let ph = phoff + i * phentsize;
-        match u32_at(elf, ph)? {
-            PT_INTERP => bail!("it has a program interpreter (PT_INTERP): dynamically linked"),
-            PT_DYNAMIC => {
-                let (offset, size) = (u64_at(elf, ph + 8)?, u64_at(elf, ph + 32)?);
-                for entry in (offset..offset + size).step_by(16) {
-                    match u64_at(elf, entry)? {
-                        DT_NULL => break,
-                        DT_NEEDED => bail!("it needs shared libraries (DT_NEEDED)"),
-                        _ => {}
-                    }
-                }
+    for segment in elf.segments()? {
+        match segment.kind {
+            elf::PT_INTERP => {
+                bail!("it has a program interpreter (PT_INTERP): dynamically linked")
+            }
+            elf::PT_DYNAMIC if elf.dynamic_tags(&segment)?.contains(&elf::DT_NEEDED) => {
+                bail!("it needs shared libraries (DT_NEEDED)")
             }
             _ => {}
         }
@@ -134,52 +133,21 @@ pub fn check_static(elf: &[u8]) -> Result<()> {
     Ok(())
 }
 
-fn bytes_at<const N: usize>(elf: &[u8], offset: u64) -> Result<[u8; N]> {
-    usize::try_from(offset)
-        .ok()
-        .and_then(|start| elf.get(start..start.checked_add(N)?))
-        .and_then(|b| b.try_into().ok())
-        .with_context(|| format!("ELF truncated at offset {offset:#x}"))
-}
-
-fn u16_at(elf: &[u8], offset: u64) -> Result<u16> {
-    bytes_at(elf, offset).map(u16::from_le_bytes)
-}
-
-fn u32_at(elf: &[u8], offset: u64) -> Result<u32> {
-    bytes_at(elf, offset).map(u32::from_le_bytes)
-}
-
-fn u64_at(elf: &[u8], offset: u64) -> Result<u64> {
-    bytes_at(elf, offset).map(u64::from_le_bytes)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::elf::{DT_NEEDED, DT_NULL, PT_DYNAMIC, PT_INTERP};
+    use crate::testutil::ElfBuilder;
 
-    /// A minimal ELF64 header followed by the given program headers, and a
-    /// dynamic section holding `dynamic` (tag, value) pairs.
-    fn elf(phdrs: &[u32], dynamic: &[(u64, u64)]) -> Vec<u8> {
-        let mut b = vec![0u8; 64];
-        b[..6].copy_from_slice(b"\x7fELF\x02\x01");
-        b[0x12..0x14].copy_from_slice(&EM_X86_64.to_le_bytes());
-        b[0x20..0x28].copy_from_slice(&64u64.to_le_bytes());
-        b[0x36..0x38].copy_from_slice(&56u16.to_le_bytes());
-        b[0x38..0x3a].copy_from_slice(&(phdrs.len() as u16).to_le_bytes());
-        let dyn_offset = 64 + 56 * phdrs.len() as u64;
-        for &p_type in phdrs {
-            let mut ph = [0u8; 56];
-            ph[..4].copy_from_slice(&p_type.to_le_bytes());
-            ph[8..16].copy_from_slice(&dyn_offset.to_le_bytes());
-            ph[32..40].copy_from_slice(&(16 * dynamic.len() as u64).to_le_bytes());
-            b.extend_from_slice(&ph);
+    /// An x86-64 executable with segments of the given types, each
+    /// covering a dynamic section of `dynamic` (tag, value) pairs.
+    fn elf(segment_kinds: &[u32], dynamic: &[(u64, u64)]) -> Vec<u8> {
+        let dynamic = ElfBuilder::dynamic(dynamic);
+        let mut builder = ElfBuilder::new();
+        for &kind in segment_kinds {
+            builder = builder.segment(kind, &dynamic);
         }
-        for (tag, val) in dynamic {
-            b.extend_from_slice(&tag.to_le_bytes());
-            b.extend_from_slice(&val.to_le_bytes());
-        }
-        b
+        builder.build()
     }
 
     #[test]
@@ -187,6 +155,13 @@ mod tests {
         check_static(&elf(&[1, 1], &[])).unwrap();
         let relocs_only = [(7, 0x100), (8, 0x18), (DT_NULL, 0), (DT_NEEDED, 1)];
         check_static(&elf(&[1, PT_DYNAMIC], &relocs_only)).unwrap();
+    }
+
+    #[test]
+    fn other_machines_fail() {
+        let arm64 = ElfBuilder::new().machine(183).build();
+        let err = check_static(&arm64).unwrap_err();
+        assert!(err.to_string().contains("x86-64"), "{err}");
     }
 
     #[test]

@@ -1,18 +1,52 @@
 //! Compressing the whole archive in a form the kernel can unpack, and
 //! decoding the compressed modules distributions ship.
 
+use std::fmt;
 use std::io::{Read, Write};
+use std::str::FromStr;
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use lzma_rust2::{CheckType, XzOptions, XzReader, XzWriter};
-
-use crate::initramfs::Compression;
 
 /// What kbuild uses for initramfs images (`zstd -19`).
 const ZSTD_LEVEL: i32 = 19;
 /// xz's default preset; its 8 MiB dictionary is fine for the kernel's
 /// initramfs decoder, which allocates the dictionary dynamically.
 const XZ_PRESET: u32 = 6;
+
+/// Compression of the whole cpio archive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compression {
+    Zstd,
+    Gzip,
+    Xz,
+    None,
+}
+
+impl FromStr for Compression {
+    type Err = anyhow::Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        Ok(match s {
+            "zstd" => Self::Zstd,
+            "gzip" => Self::Gzip,
+            "xz" => Self::Xz,
+            "none" => Self::None,
+            other => bail!("unknown compression '{other}' (expected zstd, gzip, xz or none)"),
+        })
+    }
+}
+
+impl fmt::Display for Compression {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Zstd => "zstd",
+            Self::Gzip => "gzip",
+            Self::Xz => "xz",
+            Self::None => "none",
+        })
+    }
+}
 
 pub fn compress(data: &[u8], how: Compression) -> Result<Vec<u8>> {
     match how {

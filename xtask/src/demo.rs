@@ -9,7 +9,8 @@ use qemu_tests::media::{Layout, LiveImages, LiveRoot, LiveRootSpec, HOST_BUSYBOX
 use qemu_tests::qemu::{self, Console, Drive, QemuConfig};
 use qemu_tests::{host, kernel::Kernel};
 
-use crate::initramfs::{self, Compression, PackOptions};
+use crate::compress::Compression;
+use crate::initramfs::{self, PackOptions};
 
 const LABEL: &str = "LIVEINIT_DEMO";
 /// Without a terminal the probe powers off by itself; this is the backstop.

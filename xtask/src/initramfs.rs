@@ -1,47 +1,12 @@
 //! `cargo xtask initramfs`: build the init and pack a reproducible initramfs.
 
-use std::fmt;
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 
 use anyhow::{bail, Context, Result};
 use liveinit::contract;
 
-use crate::{build_init, compress, cpio, kmods};
-
-/// Compression of the whole cpio archive.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Compression {
-    Zstd,
-    Gzip,
-    Xz,
-    None,
-}
-
-impl FromStr for Compression {
-    type Err = anyhow::Error;
-
-    fn from_str(s: &str) -> Result<Self> {
-        Ok(match s {
-            "zstd" => Self::Zstd,
-            "gzip" => Self::Gzip,
-            "xz" => Self::Xz,
-            "none" => Self::None,
-            other => bail!("unknown compression '{other}' (expected zstd, gzip, xz or none)"),
-        })
-    }
-}
-
-impl fmt::Display for Compression {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::Zstd => "zstd",
-            Self::Gzip => "gzip",
-            Self::Xz => "xz",
-            Self::None => "none",
-        })
-    }
-}
+use crate::compress::{self, Compression};
+use crate::{build_init, cpio, kmods};
 
 /// A host file to add to the archive, e.g. a static busybox for `rd.shell`.
 #[derive(Debug, Clone)]
@@ -356,41 +321,9 @@ pub fn cmd(args: &[String]) -> Result<()> {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
-    use crate::cpio::tests::parse;
-
-    /// A scratch directory removed on drop (no tempfile crate needed).
-    pub(crate) struct TempDir(PathBuf);
-
-    impl TempDir {
-        pub(crate) fn new(tag: &str) -> Self {
-            use std::sync::atomic::{AtomicU32, Ordering};
-            static N: AtomicU32 = AtomicU32::new(0);
-            let n = N.fetch_add(1, Ordering::Relaxed);
-            let dir = std::env::temp_dir().join(format!("xtask-{tag}-{}-{n}", std::process::id()));
-            let _ = std::fs::remove_dir_all(&dir);
-            std::fs::create_dir_all(&dir).unwrap();
-            Self(dir)
-        }
-
-        pub(crate) fn path(&self) -> &Path {
-            &self.0
-        }
-    }
-
-    impl Drop for TempDir {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
-
-    fn put(path: &Path, data: &[u8], mode: u32) {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, data).unwrap();
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
-    }
+    use crate::testutil::{put_file as put, read_cpio as parse, TempDir};
 
     /// A fake init, skeleton, modules tree (with modules.dep) and extra file.
     fn fixture(tmp: &Path) -> (PathBuf, PathBuf, PackOptions) {
@@ -401,7 +334,7 @@ pub(crate) mod tests {
         put(&skel.join("usr/bin/hook"), b"#!/bin/sh\n", 0o700);
         std::os::unix::fs::symlink("usr/bin", skel.join("bin")).unwrap();
         let kdir = tmp.join("lib/modules/6.1.0-t");
-        let ko = crate::kmods::tests::fake_module(b"depends=\0");
+        let ko = crate::testutil::fake_module(b"depends=\0");
         let zst = compress::compress(&ko, Compression::Zstd).unwrap();
         put(
             &kdir.join("kernel/fs/overlayfs/overlay.ko.zst"),

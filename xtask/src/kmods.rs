@@ -17,6 +17,7 @@ use std::path::Path;
 use anyhow::{bail, Context, Result};
 
 use crate::compress;
+use crate::elf::Elf;
 
 /// Storage and USB controllers a live medium may sit behind. The init
 /// loads a controller's driver when a device's MODALIAS matches one of its
@@ -390,8 +391,8 @@ const SOFTDEP_ALIASES: &[(&str, &str)] = &[
 
 /// `depends=` and the `pre:` part of `softdep=` from an ELF module's
 /// `.modinfo` section.
-pub fn modinfo_deps(elf: &[u8]) -> Result<Deps> {
-    let info = section(elf, ".modinfo")?.context("no .modinfo section")?;
+pub fn modinfo_deps(module: &[u8]) -> Result<Deps> {
+    let info = modinfo(module)?;
     let value = |key: &[u8]| -> String {
         let found = info.split(|&b| b == 0).find_map(|kv| kv.strip_prefix(key));
         String::from_utf8_lossy(found.unwrap_or_default()).into_owned()
@@ -419,8 +420,8 @@ pub fn modinfo_deps(elf: &[u8]) -> Result<Deps> {
 }
 
 /// The `alias=` patterns of an ELF module's `.modinfo` section, in order.
-pub fn modinfo_aliases(elf: &[u8]) -> Result<Vec<String>> {
-    let info = section(elf, ".modinfo")?.context("no .modinfo section")?;
+pub fn modinfo_aliases(module: &[u8]) -> Result<Vec<String>> {
+    let info = modinfo(module)?;
     Ok(info
         .split(|&b| b == 0)
         .filter_map(|kv| kv.strip_prefix(b"alias="))
@@ -429,51 +430,18 @@ pub fn modinfo_aliases(elf: &[u8]) -> Result<Vec<String>> {
         .collect())
 }
 
-/// The contents of the named section of a little-endian ELF64 object.
-fn section<'a>(elf: &'a [u8], wanted: &str) -> Result<Option<&'a [u8]>> {
-    if elf.get(4..6) != Some(&[2, 1]) {
-        bail!("not a little-endian 64-bit ELF object");
-    }
-    let shoff = le(elf, 0x28, 8)?;
-    let shentsize = le(elf, 0x3a, 2)?;
-    let shnum = le(elf, 0x3c, 2)?;
-    let shstrndx = le(elf, 0x3e, 2)?;
-    let header = |i: u64| shoff + i * shentsize;
-    let body = |i: u64| -> Result<&'a [u8]> {
-        let (offset, size) = (le(elf, header(i) + 24, 8)?, le(elf, header(i) + 32, 8)?);
-        slice(elf, offset, size)
-    };
-    let names = body(shstrndx)?;
-    for i in 0..shnum {
-        let name_at = usize::try_from(le(elf, header(i), 4)?)?;
-        let name = names.get(name_at..).unwrap_or_default();
-        let name = name.split(|&b| b == 0).next().unwrap_or_default();
-        if name == wanted.as_bytes() {
-            return body(i).map(Some);
-        }
-    }
-    Ok(None)
-}
-
-fn slice(elf: &[u8], offset: u64, len: u64) -> Result<&[u8]> {
-    let start = usize::try_from(offset)?;
-    let end = start.saturating_add(usize::try_from(len)?);
-    elf.get(start..end)
-        .with_context(|| format!("ELF truncated: {len} bytes at {offset:#x}"))
-}
-
-/// A little-endian unsigned field of `width` bytes.
-fn le(elf: &[u8], offset: u64, width: u64) -> Result<u64> {
-    let bytes = slice(elf, offset, width)?;
-    Ok(bytes
-        .iter()
-        .rev()
-        .fold(0, |acc, &b| acc << 8 | u64::from(b)))
+/// The `.modinfo` section of an ELF module: `key=value` strings, each
+/// NUL-terminated.
+fn modinfo(module: &[u8]) -> Result<&[u8]> {
+    Elf::parse(module)?
+        .section_data(".modinfo")?
+        .context("no .modinfo section")
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
+    use crate::testutil::{fake_module, put_file, TempDir};
 
     const DEP: &str = "\
 kernel/drivers/virtio/virtio_ring.ko.xz:
@@ -584,34 +552,6 @@ kernel/x/cyc_a.ko: kernel/x/cyc_b.ko kernel/x/gone.ko
         assert_eq!(b.into_iter().collect::<Vec<_>>(), ["isofs", "loop"]);
     }
 
-    /// A relocatable ELF64 with just a section-name table and a .modinfo.
-    pub(crate) fn fake_module(modinfo: &[u8]) -> Vec<u8> {
-        let names = b"\0.shstrtab\0.modinfo\0";
-        let mut b = vec![0u8; 64];
-        b[..6].copy_from_slice(b"\x7fELF\x02\x01");
-        let names_at = 64u64;
-        let info_at = names_at + names.len() as u64;
-        let shoff = info_at + modinfo.len() as u64;
-        b.extend_from_slice(names);
-        b.extend_from_slice(modinfo);
-        b[0x28..0x30].copy_from_slice(&shoff.to_le_bytes());
-        b[0x3a..0x3c].copy_from_slice(&64u16.to_le_bytes());
-        b[0x3c..0x3e].copy_from_slice(&3u16.to_le_bytes());
-        b[0x3e..0x40].copy_from_slice(&1u16.to_le_bytes());
-        for (name, at, size) in [
-            (0u32, 0, 0),
-            (1, names_at, names.len() as u64),
-            (11, info_at, modinfo.len() as u64),
-        ] {
-            let mut sh = [0u8; 64];
-            sh[..4].copy_from_slice(&name.to_le_bytes());
-            sh[24..32].copy_from_slice(&at.to_le_bytes());
-            sh[32..40].copy_from_slice(&size.to_le_bytes());
-            b.extend_from_slice(&sh);
-        }
-        b
-    }
-
     #[test]
     fn modinfo_gives_depends_and_pre_softdeps() {
         let m = fake_module(
@@ -628,21 +568,19 @@ kernel/x/cyc_a.ko: kernel/x/cyc_b.ko kernel/x/gone.ko
     }
 
     fn write(root: &Path, rel: &str, data: &[u8]) {
-        let path = root.join(rel);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, data).unwrap();
+        put_file(&root.join(rel), data, 0o644);
     }
 
     /// A tree like a distribution package: no modules.dep, compressed files.
     #[test]
     fn collect_without_modules_dep_reads_modinfo_and_decompresses() {
-        let tmp = crate::initramfs::tests::TempDir::new("kmods");
+        let tmp = TempDir::new("kmods");
         let root = tmp.path().join("6.1.0-test");
         let ring = fake_module(b"depends=\0");
         let virtio = fake_module(b"depends=virtio_ring\0");
         let blk = fake_module(b"depends=virtio,virtio-ring\0");
-        let xz = crate::initramfs::Compression::Xz;
-        let zstd = crate::initramfs::Compression::Zstd;
+        let xz = compress::Compression::Xz;
+        let zstd = compress::Compression::Zstd;
         write(&root, "kernel/v/virtio_ring.ko", &ring);
         write(
             &root,
@@ -680,7 +618,7 @@ kernel/x/cyc_a.ko: kernel/x/cyc_b.ko kernel/x/gone.ko
     /// always loads.
     #[test]
     fn metadata_files_for_the_init() {
-        let tmp = crate::initramfs::tests::TempDir::new("kmods-meta");
+        let tmp = TempDir::new("kmods-meta");
         let root = tmp.path().join("6.1.0-meta");
         write(
             &root,

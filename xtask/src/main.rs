@@ -5,10 +5,15 @@ mod build_init;
 mod compress;
 mod cpio;
 mod demo;
+mod elf;
 mod fixtures;
 mod initramfs;
 mod kmods;
+mod msrv;
+mod size;
 mod test;
+#[cfg(test)]
+mod testutil;
 
 use std::process::ExitCode;
 
@@ -21,8 +26,12 @@ commands:
             boot needs from DIR (a lib/modules/<version> tree) into FILE
   fixtures  regenerate the probe fixtures under src/probe/testdata (needs
             mkfs.ext4, xorriso, mksquashfs, mkfs.erofs)
-  test      install what is missing, then run the unit tests and the QEMU boot tests
+  test [--no-boot]
+            install what is missing, then run the checks, the unit tests, the
+            size budget and the QEMU boot tests
   demo      install what is missing, build a demo live ISO and boot it in QEMU
+  size      the release init's stripped size against its budget, and the
+            largest symbols of an unstripped build (what the bytes go to)
   bench [--runs N] [--no-fuzz]
             boot time, init and initramfs sizes against a busybox shell init
             in the same run (ratios), then a longer fuzz run
@@ -40,6 +49,7 @@ fn main() -> ExitCode {
         "test" => test::cmd(rest),
         "demo" => demo::cmd(rest),
         "bench" => bench::cmd(rest),
+        "size" => size::cmd(rest),
         "help" | "--help" | "-h" => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;

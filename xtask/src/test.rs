@@ -1,6 +1,7 @@
 //! `cargo xtask test`: everything CI checks, in order, stopping at the first
-//! failing stage: host setup, fmt, clippy, the no-std core build, unit tests,
-//! then the QEMU boot tests (kernel, initramfs, probe, boots).
+//! failing stage: host setup, fmt, clippy, the no-std core build, the build
+//! with the declared rust-version, unit tests, then the init's size budget
+//! and the QEMU boot tests (kernel, initramfs, probe, boots).
 
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -8,19 +9,24 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use qemu_tests::{host, kernel::Kernel, run_streamed};
 
-use crate::initramfs::{self, Compression, ExtraFile, PackOptions, DEFAULT_BUSYBOX};
+use crate::compress::Compression;
+use crate::initramfs::{self, ExtraFile, PackOptions, DEFAULT_BUSYBOX};
+use crate::{msrv, size};
 
 const HELP: &str = "\
 usage: cargo xtask test [--no-boot]
 
-Installs what is missing on the host (Debian packages, the musl target), then
-runs: cargo fmt --check, clippy (-D warnings), the library build without std,
-the unit tests, and the QEMU boot tests (Debian kernel fetched into .cache/,
+Installs what is missing on the host (Debian packages, the musl target, the
+toolchain of the rust-version in Cargo.toml), then runs: cargo fmt --check,
+clippy (-D warnings), the library build without std, the init's build with
+that rust-version, the unit tests, the size budget of the release init, and
+the QEMU boot tests (Debian kernel fetched into .cache/,
 initramfs packed into target/qemu-tests/initramfs.img, plus a variant with
 busybox and one with 4 KiB of command-line junk for the failure tests, probe
 built for musl, boots logged to target/qemu-tests/<case>.log).
 
-  --no-boot   stop after the unit tests (quick local check; CI runs everything)
+  --no-boot   stop after the unit tests: no size budget, no boots (quick local
+              check; CI runs everything)
 ";
 
 /// Boot tests run at most this many QEMUs at once (TCG, 2 cores).
@@ -45,9 +51,12 @@ pub fn cmd(args: &[String]) -> Result<()> {
 }
 
 fn stages(run: &mut Stages, boot: bool) -> Result<()> {
-    run.stage("host setup", || {
+    let rust_version = run.stage("host setup", || {
         host::ensure_all()?;
-        ensure_rust_components()
+        ensure_rust_components()?;
+        let rust_version = msrv::declared_rust_version()?;
+        msrv::ensure_toolchain(&rust_version)?;
+        Ok(rust_version)
     })?;
     run.stage("fmt", || {
         run_streamed(cargo().args(["fmt", "--all", "--check"]))
@@ -65,6 +74,7 @@ fn stages(run: &mut Stages, boot: bool) -> Result<()> {
     run.stage("no-std core build", || {
         run_streamed(cargo().args(["build", "--lib", "--no-default-features"]))
     })?;
+    run.stage("rust-version build", || msrv::build_init(&rust_version))?;
     run.stage("unit tests", || {
         run_streamed(cargo().args(["test", "--workspace", "--exclude", "qemu-tests"]))?;
         // The harness's own unit tests (report parser, QEMU arguments); not the boots.
@@ -73,6 +83,7 @@ fn stages(run: &mut Stages, boot: bool) -> Result<()> {
     if !boot {
         return Ok(());
     }
+    run.stage("size budget", size::check_budget)?;
     let kernel = run.stage("kernel", || {
         let k = Kernel::fetch(&qemu_tests::kernel::default_cache_dir())?;
         println!("kernel: {} ({})", k.vmlinuz.display(), k.package);

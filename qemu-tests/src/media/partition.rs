@@ -314,7 +314,7 @@ mod tests {
             // The file's bytes are inside the partition (none of these
             // filesystems compresses by default).
             let bytes = fs::read(&out).unwrap();
-            let start = (PARTITION_START_SECTOR * SECTOR) as usize;
+            let start = usize::try_from(PARTITION_START_SECTOR * SECTOR).unwrap();
             assert!(
                 bytes[start..]
                     .windows(marker.len())
