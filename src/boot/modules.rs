@@ -340,6 +340,10 @@ impl Loader {
     }
 
     /// Whether a USB mass-storage driver has been asked for.
+    pub fn drivers_busy(&self) -> bool {
+        self.queue.drivers_busy()
+    }
+
     pub fn usb_storage(&self) -> bool {
         self.usb_storage
     }
