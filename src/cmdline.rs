@@ -41,8 +41,23 @@ pub enum Arg<'a> {
 }
 
 impl Cmdline {
-    /// Parses command-line text. Several sources (config files, then
-    /// `/proc/cmdline`) may simply be joined with newlines first.
+    /// Several sources in order (config files, then `/proc/cmdline`, then
+    /// run-time files), each tokenised on its own, so a stray quote in one
+    /// file cannot swallow the next source; later parameters win as usual,
+    /// and the init arguments come from the last source that has a `--`.
+    pub fn parse_sources<'a>(sources: impl IntoIterator<Item = &'a str>) -> Cmdline {
+        let mut all = Cmdline::default();
+        for source in sources {
+            let one = Cmdline::parse(source);
+            all.params.extend(one.params);
+            if !one.init_args.is_empty() || source.split_whitespace().any(|w| w == "--") {
+                all.init_args = one.init_args;
+            }
+        }
+        all
+    }
+
+    /// Parses one source of command-line text.
     pub fn parse(text: &str) -> Cmdline {
         let mut cmdline = Cmdline::default();
         let mut rest = text;
@@ -180,6 +195,27 @@ mod tests {
             .collect()
     }
 
+    #[test]
+    fn each_source_is_tokenised_on_its_own() {
+        let c = Cmdline::parse_sources([
+            "rd.live.dir=\"oops\nrd.retry=3",
+            "root=live:LABEL=x -- single",
+        ]);
+        assert_eq!(
+            c.value("root"),
+            Some("live:LABEL=x"),
+            "the stray quote stays in its file"
+        );
+        assert_eq!(c.init_args(), ["single"]);
+        let joined = Cmdline::parse("rd.live.dir=\"oops\nrd.retry=3\nroot=live:LABEL=x");
+        assert_eq!(joined.value("root"), None, "what one joined text would do");
+        let late = Cmdline::parse_sources(["root=a -- x", "rd.retry=1"]);
+        assert_eq!(
+            late.init_args(),
+            ["x"],
+            "a later source without -- keeps them"
+        );
+    }
     #[test]
     fn splits_on_whitespace_and_first_equals() {
         let c = Cmdline::parse("  ro\troot=live:LABEL=a=b  quiet\n");

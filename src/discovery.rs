@@ -155,6 +155,35 @@ pub fn seconds_text(d: Duration) -> alloc::string::String {
     }
 }
 
+/// Which of the devices matching the medium's spec to boot from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Choice<'a> {
+    None,
+    One(&'a str),
+    /// Distinct devices carry the same identity: a stick with the CD's
+    /// label, a clone of a disk. liveinit does not guess which one the
+    /// user meant (nor let a stranger's stick take over the boot).
+    Ambiguous,
+}
+
+/// Chooses among the matching devices, each given as its name and, for
+/// a partition, its disk's. A disk and its own partitions carrying the
+/// same filesystem are one medium — an isohybrid ISO written to a stick
+/// shows its ISO 9660 both on `sda` and on `sda1` at offset 0 — and the
+/// disk stands for them. Any other duplicate is ambiguous.
+pub fn choose_medium<'a>(matches: &[(&'a str, Option<&'a str>)]) -> Choice<'a> {
+    let matched = |name: &str| matches.iter().any(|(n, _)| *n == name);
+    let mut media = matches
+        .iter()
+        .filter(|(_, parent)| !parent.is_some_and(matched))
+        .map(|(name, _)| *name);
+    match (media.next(), media.next()) {
+        (None, _) => Choice::None,
+        (Some(one), None) => Choice::One(one),
+        (Some(_), Some(_)) => Choice::Ambiguous,
+    }
+}
+
 /// `t + d`, saturating: bounds come from the command line.
 pub fn later(t: Duration, d: Duration) -> Duration {
     t.checked_add(d).unwrap_or(Duration::MAX)
@@ -242,6 +271,26 @@ mod tests {
         assert!(t.tick_due(s(10) + TICK));
         assert!(!t.tick_due(s(10) + TICK));
         assert_eq!(t.next_wake(unsettled), s(10) + TICK + TICK);
+    }
+
+    #[test]
+    fn a_disk_stands_for_its_partitions_but_two_devices_are_ambiguous() {
+        assert_eq!(choose_medium(&[]), Choice::None);
+        assert_eq!(choose_medium(&[("sr0", None)]), Choice::One("sr0"));
+        // An isohybrid stick: the whole disk and its first partition.
+        assert_eq!(
+            choose_medium(&[("sda", None), ("sda1", Some("sda"))]),
+            Choice::One("sda")
+        );
+        assert_eq!(choose_medium(&[("sda1", Some("sda"))]), Choice::One("sda1"));
+        assert_eq!(
+            choose_medium(&[("sr0", None), ("sda", None)]),
+            Choice::Ambiguous
+        );
+        assert_eq!(
+            choose_medium(&[("sda1", Some("sda")), ("sdb1", Some("sdb"))]),
+            Choice::Ambiguous
+        );
     }
 
     #[test]

@@ -92,6 +92,15 @@ pub extern "C" fn rust_eh_personality() {}
 #[no_mangle]
 pub extern "C" fn main(_argc: i32, _argv: *const *const u8) -> i32 {
     if rustix::process::getpid().is_init() {
+        if !liveinit::sys::root_is_initramfs() {
+            // PID 1 of a container, or a disk's init= by mistake: the boot
+            // would mount and switch roots over a system that is running.
+            stdio::err(
+                b"liveinit: PID 1 but / is not an initramfs (ramfs or tmpfs); \
+                  not booting. As a tool, run it as another process.\n",
+            );
+            return 1;
+        }
         liveinit::boot::pid1_main();
     }
     let args = arguments();

@@ -127,6 +127,29 @@ fn fill_iso() -> &'static Image {
 // ---------------------------------------------------------------------------
 // Damaged images.
 
+/// The same medium on a CD and on a disk: two devices carry its label, and
+/// the init names both instead of booting whichever it saw first.
+#[test]
+fn two_drives_with_the_same_label_are_named_not_guessed() {
+    let iso = good_iso();
+    Case::new(
+        "fail_duplicate_label",
+        vec![
+            cdrom(iso),
+            Drive::VirtioDisk {
+                path: iso.path.clone(),
+                readonly: true,
+            },
+        ],
+        "root=live:CDLABEL=LIVEINIT_FAIL",
+    )
+    .boot_fatal(&[
+        "FATAL: find medium: LABEL=LIVEINIT_FAIL: 2 devices match",
+        "/dev/sr0",
+        "/dev/vda",
+    ]);
+}
+
 #[test]
 fn corrupted_squashfs_img_fails_cleanly() {
     Case::new(

@@ -76,6 +76,10 @@ pub enum Cause {
         retry: Duration,
         seen: usize,
     },
+    /// Distinct devices match the medium's spec.
+    AmbiguousMedium {
+        devices: Vec<String>,
+    },
     /// The image file is not on the medium.
     ImageNotFound(Box<MissingImage>),
     /// A file that should be a filesystem image holds none liveinit knows.
@@ -195,6 +199,13 @@ impl fmt::Display for Cause {
                     }
                 )
             }
+            Cause::AmbiguousMedium { devices } => write!(
+                f,
+                "{} devices match and liveinit will not guess which one is meant: {}; \
+                 name one by UUID=, PARTUUID= or /dev/disk/by-path/…, or remove the others",
+                devices.len(),
+                devices.join(", ")
+            ),
             Cause::NoFilesystem => {
                 f.write_str("holds no filesystem liveinit recognises (damaged or truncated?)")
             }

@@ -17,21 +17,24 @@ pub const FALLBACK_INITS: [&str; 4] = ["/sbin/init", "/etc/init", "/bin/init", "
 /// Checked before the switch, while a failure can still be reported with
 /// the initramfs intact.
 pub fn usable_inits(sys: &impl Sys, cfg: &LiveConfig) -> Result<Vec<String>, BootError> {
+    // The check resolves a path from the new root's `/`; so does the exec,
+    // once `init=sbin/init` is written as the absolute path it means.
+    let asked = cfg.init.as_deref().map(absolute);
     let mut candidates: Vec<&str> = Vec::new();
-    if let Some(init) = cfg.init.as_deref() {
+    if let Some(init) = asked.as_deref() {
         candidates.push(init);
     }
     candidates.extend(
         FALLBACK_INITS
             .iter()
-            .filter(|c| Some(**c) != cfg.init.as_deref()),
+            .filter(|c| Some(**c) != asked.as_deref()),
     );
     let usable: Vec<String> = candidates
         .iter()
         .filter(|c| sys.is_executable_in(NEWROOT, c))
         .map(|c| (*c).to_owned())
         .collect();
-    if let Some(init) = cfg.init.as_deref() {
+    if let Some(init) = asked.as_deref() {
         if usable.first().map(String::as_str) != Some(init) {
             warn!("init={init} is not an executable file in the new root; trying the fallbacks");
         }
@@ -46,6 +49,11 @@ pub fn usable_inits(sys: &impl Sys, cfg: &LiveConfig) -> Result<Vec<String>, Boo
         ));
     }
     Ok(usable)
+}
+
+/// `path` from the root: `sbin/init` → `/sbin/init`.
+fn absolute(path: &str) -> String {
+    format!("/{}", path.trim_start_matches('/'))
 }
 
 /// Switches to the new root and execs the first init that starts. Returns

@@ -90,12 +90,10 @@ pub fn run<S: Sys>(sys: &S, policy: &mut Policy) -> Result<Infallible, BootError
 }
 
 fn read_cmdline(sys: &impl Sys) -> Result<Cmdline, BootError> {
-    let text = cmdline_text(sys)?;
-    info!(
-        "command line: {}",
-        text.split_whitespace().collect::<Vec<_>>().join(" ")
-    );
-    Ok(Cmdline::parse(&text))
+    let sources = cmdline_sources(sys)?;
+    let words: Vec<&str> = sources.iter().flat_map(|s| s.split_whitespace()).collect();
+    info!("command line: {}", words.join(" "));
+    Ok(Cmdline::parse_sources(sources.iter().map(String::as_str)))
 }
 
 fn live_config(cmdline: &Cmdline) -> Result<LiveConfig, BootError> {
@@ -110,8 +108,9 @@ fn live_config(cmdline: &Cmdline) -> Result<LiveConfig, BootError> {
 
 /// The command line as dracut assembles it (docs/dracut-live.md §1.1): configuration
 /// files shipped in the initramfs, then the kernel's, then files written
-/// at run time. The last occurrence of an option wins.
-fn cmdline_text(sys: &impl Sys) -> Result<String, BootError> {
+/// at run time, each a source of its own. The last occurrence of an
+/// option wins.
+fn cmdline_sources(sys: &impl Sys) -> Result<Vec<String>, BootError> {
     let mut parts: Vec<Vec<u8>> = Vec::new();
     parts.extend(conf_files(sys, "/etc/cmdline.d"));
     parts.extend(sys.read_file("/etc/cmdline").ok());
@@ -120,11 +119,10 @@ fn cmdline_text(sys: &impl Sys) -> Result<String, BootError> {
             .map_err(|e| BootError::sys(Stage::Cmdline, "/proc/cmdline", e))?,
     );
     parts.extend(conf_files(sys, "/run/initramfs/cmdline.d"));
-    let texts: Vec<String> = parts
+    Ok(parts
         .iter()
         .map(|p| String::from_utf8_lossy(p).into_owned())
-        .collect();
-    Ok(texts.join("\n"))
+        .collect())
 }
 
 /// The `*.conf` files of a directory, in name order (the shell's glob order).

@@ -247,12 +247,30 @@ impl Loader {
         failed
     }
 
-    /// Lets every load asked for end (a `finit_module` still running when
-    /// the real init is exec'd would be cut short), for at most `rd.retry`;
-    /// then says what was loaded.
+    /// Before the switch: takes in the loads that have finished, says what
+    /// was loaded, and names the loads still running. Those are not waited
+    /// for: each runs in a child process that the real init inherits, so
+    /// the exec does not depend on a driver that hangs in its probe (and
+    /// nothing the root needs is among them: every step waited for its
+    /// own modules). Loads not started yet are left to the real system.
     pub fn settle(&mut self, sys: &impl Sys) {
-        self.wait_until(sys, "the drivers still loading", |l| !l.queue.busy());
+        super::events::wait(sys, self, Duration::ZERO);
         self.report();
+        let now = sys.now();
+        let running: Vec<String> = self
+            .started
+            .iter()
+            .map(|(path, at)| {
+                let secs = now.saturating_sub(*at).as_secs();
+                format!("{} ({secs} s)", module_name(path))
+            })
+            .collect();
+        if !running.is_empty() {
+            warn!(
+                "kernel modules still loading are left to finish under the real init: {}",
+                running.join(", ")
+            );
+        }
     }
 
     /// Handles module events until `done`, with a line every few seconds
@@ -322,6 +340,10 @@ impl Loader {
     }
 
     /// Whether a USB mass-storage driver has been asked for.
+    pub fn drivers_busy(&self) -> bool {
+        self.queue.drivers_busy()
+    }
+
     pub fn usb_storage(&self) -> bool {
         self.usb_storage
     }

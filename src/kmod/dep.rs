@@ -43,7 +43,20 @@ impl DepTable {
         for (path, _) in &lines {
             table.push(path);
         }
-        for (index, (_, deps)) in lines.iter().enumerate() {
+        // A module listed twice keeps its first entry and the first line's
+        // dependencies: the line's position in the file is not the
+        // module's position in the table once a duplicate was skipped.
+        let mut done = alloc::vec![false; table.modules.len()];
+        for (path, deps) in &lines {
+            let Some(index) = table.by_name.get(&module_name(path)).copied() else {
+                continue;
+            };
+            if done.get(index).copied().unwrap_or(true) {
+                continue;
+            }
+            if let Some(flag) = done.get_mut(index) {
+                *flag = true;
+            }
             let deps: Vec<usize> = deps
                 .iter()
                 .filter_map(|d| table.by_name.get(&module_name(d)).copied())
@@ -149,6 +162,16 @@ pub(crate) mod tests {
 
     fn names(entries: &[&ModuleEntry]) -> Vec<String> {
         entries.iter().map(|m| m.name.clone()).collect()
+    }
+
+    #[test]
+    fn a_duplicated_line_does_not_shift_dependencies_onto_other_modules() {
+        let t =
+            DepTable::parse("/k/a.ko:\n/k/a.ko:\n/k/b.ko: /k/a.ko\n/k/c.ko:\n/k/d.ko: /k/c.ko\n");
+        assert_eq!(t.len(), 4);
+        assert_eq!(names(&t.closure("b")), ["a", "b"]);
+        assert_eq!(names(&t.closure("c")), ["c"], "c needs nothing");
+        assert_eq!(names(&t.closure("d")), ["c", "d"]);
     }
 
     #[test]

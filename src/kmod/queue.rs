@@ -172,6 +172,14 @@ impl LoadQueue {
             .any(|s| matches!(s, State::Wanted(_) | State::Loading(_)))
     }
 
+    /// Whether a device driver (or what a step needs) is loading or
+    /// waiting to: more devices may be about to appear.
+    pub fn drivers_busy(&self) -> bool {
+        self.state
+            .iter()
+            .any(|s| matches!(s, State::Wanted(p) | State::Loading(p) if *p >= Priority::Device))
+    }
+
     pub fn counts(&self) -> LoadCounts {
         let mut c = LoadCounts::default();
         for s in &self.state {

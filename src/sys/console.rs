@@ -37,7 +37,14 @@ fn open_console() {
         return;
     };
     // The duplicates do not inherit CLOEXEC: the real init gets them.
+    // With nothing open, `open` itself returned fd 0 (or 1, 2): that one
+    // is kept, not closed with `console`, or the shell has no stdin.
     let _ = rustix::stdio::dup2_stdin(&console);
     let _ = rustix::stdio::dup2_stdout(&console);
     let _ = rustix::stdio::dup2_stderr(&console);
+    // (`dup2` onto itself changes nothing, so it is still close-on-exec.)
+    if rustix::fd::AsRawFd::as_raw_fd(&console) <= 2 {
+        let _ = rustix::io::fcntl_setfd(&console, rustix::io::FdFlags::empty());
+        let _ = rustix::fd::IntoRawFd::into_raw_fd(console);
+    }
 }

@@ -36,6 +36,8 @@ pub struct FakeSys {
     uevent_failure: Cell<Option<Errno>>,
     /// Modules whose load was started as a background one.
     background: RefCell<Vec<String>>,
+    /// Modules whose load never returns (a driver stuck in its probe).
+    hanging: RefCell<BTreeSet<String>>,
 }
 
 impl FakeSys {
@@ -66,6 +68,12 @@ impl FakeSys {
     /// it is delivered only if the code listens then.
     pub fn uevent_at(&self, at: Duration, message: &[u8]) -> &Self {
         self.uevents.borrow_mut().push((at, message.to_vec()));
+        self
+    }
+
+    /// Makes the load of the module at `path` never finish.
+    pub fn hang_module(&self, path: &str) -> &Self {
+        self.hanging.borrow_mut().insert(path.to_owned());
         self
     }
 
@@ -382,6 +390,9 @@ impl Sys for FakeSys {
             self.background.borrow_mut().push(path.to_owned());
         }
         let result = self.record(format!("load {path}"));
+        if self.hanging.borrow().contains(path) {
+            return;
+        }
         self.pending.borrow_mut().push(SysEvent::ModuleLoaded {
             path: path.to_owned(),
             result,

@@ -220,3 +220,17 @@ pub fn fs_usage(path: &str) -> Result<(u64, u64), Errno> {
     let free = st.f_bfree.saturating_mul(block);
     Ok((total.saturating_sub(free), total))
 }
+
+/// `statfs` magic numbers of the filesystems an initramfs is unpacked into
+/// (`rootfs` is ramfs, or tmpfs with `CONFIG_TMPFS` and no `root=`).
+const RAMFS_MAGIC: u64 = 0x8584_58f6;
+const TMPFS_MAGIC: u64 = 0x0102_1994;
+
+/// Whether `/` is the kernel's initramfs (ramfs or tmpfs); false where it
+/// cannot be told, so that doubt never starts a boot.
+pub fn root_is_initramfs() -> bool {
+    rustix::fs::statfs("/").is_ok_and(|st| {
+        let magic = u64::try_from(st.f_type).unwrap_or(0);
+        magic == RAMFS_MAGIC || magic == TMPFS_MAGIC
+    })
+}

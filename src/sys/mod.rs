@@ -8,6 +8,7 @@
 use crate::prelude::*;
 
 mod allocator;
+mod child;
 mod console;
 mod dm;
 mod errno;
@@ -35,7 +36,7 @@ pub use crate::plan::MountFlags;
 pub use crate::policy::EmergencyAction;
 pub use allocator::LibcAlloc;
 pub use errno::errno_text;
-pub use fsops::read_file;
+pub use fsops::{read_file, root_is_initramfs};
 pub use real::RealSys;
 pub use rustix::io::Errno;
 

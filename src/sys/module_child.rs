@@ -20,10 +20,11 @@ use crate::prelude::*;
 
 use alloc::string::String;
 
-use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
+use rustix::fd::BorrowedFd;
 use rustix::io::Errno;
-use rustix::process::{self, Pid, PidfdFlags, WaitIdOptions, WaitOptions};
+use rustix::process;
 
+use super::child::{self, Child, Spawned};
 use super::{kmod, SysResult};
 
 /// The nice value of background loads: the lowest CPU priority.
@@ -32,83 +33,58 @@ const BACKGROUND_NICE: i32 = 19;
 /// A load running in a child process.
 pub struct Loading {
     pub path: String,
-    pidfd: OwnedFd,
+    child: Child,
 }
 
 /// How a load was started.
 pub enum Started {
     Child(Loading),
-    /// No child could be made (or watched): the load ran here, to the end.
+    /// No child could be made (or watched): the load ran to the end.
     Done(SysResult<()>),
 }
 
 /// Forks a child that loads the module at `path` and exits with the
-/// outcome.
+/// outcome (0, or the errno).
 pub fn start(path: &str, background: bool) -> Started {
-    // SAFETY: the init is single-threaded (no thread is ever started), so
-    // the child is a full copy of a consistent process; it only makes
-    // system calls and leaves with `_exit`, never returning into the
-    // parent's code or running its destructors or atexit handlers.
-    let pid = unsafe { libc::fork() };
-    if pid == 0 {
+    let work = || {
         if background {
             let _ = process::setpriority_process(None, BACKGROUND_NICE);
         }
-        let code = match kmod::load(path) {
+        match kmod::load(path) {
             Ok(()) => 0,
             Err(e) => e.raw_os_error(),
-        };
-        // SAFETY: `_exit` ends the child at once, as a forked child must.
-        unsafe { libc::_exit(code) }
-    }
-    let Some(pid) = Pid::from_raw(pid) else {
-        return Started::Done(kmod::load(path));
+        }
     };
-    match process::pidfd_open(pid, PidfdFlags::empty()) {
-        Ok(pidfd) => Started::Child(Loading {
+    match child::spawn(work) {
+        Ok(Spawned::Running(child)) => Started::Child(Loading {
             path: String::from(path),
-            pidfd,
+            child,
         }),
-        // A kernel before 5.3 has no pidfds: wait for this child now.
-        Err(_) => Started::Done(wait_pid(pid)),
+        Ok(Spawned::Finished(code)) => Started::Done(code_to_result(code)),
+        // No process to be had: load here.
+        Err(_) => Started::Done(kmod::load(path)),
     }
 }
 
 impl Loading {
     /// Readable (for `poll`) once the child has exited.
     pub fn fd(&self) -> BorrowedFd<'_> {
-        self.pidfd.as_fd()
+        self.child.fd()
     }
 
     /// The outcome, once [`Loading::fd`] is readable; reaps the child.
     pub fn outcome(&self) -> Option<SysResult<()>> {
-        let status = process::waitid(
-            process::WaitId::PidFd(self.pidfd.as_fd()),
-            WaitIdOptions::EXITED | WaitIdOptions::NOHANG,
-        )
-        .ok()??;
-        Some(exit_to_result(
-            status.exit_status(),
-            status.terminating_signal(),
-        ))
+        self.child.exit_code().map(code_to_result)
     }
 }
 
-fn wait_pid(pid: Pid) -> SysResult<()> {
-    match process::waitpid(Some(pid), WaitOptions::empty()) {
-        Ok(Some((_, status))) => exit_to_result(status.exit_status(), status.terminating_signal()),
-        Ok(None) => Err(Errno::CHILD),
-        Err(e) => Err(e),
-    }
-}
-
-/// Exit code 0 is success, any other the errno; a child killed by a signal
-/// (the OOM killer) reports `EINTR`-like failure as `ECHILD`.
-fn exit_to_result(code: Option<i32>, signal: Option<i32>) -> SysResult<()> {
-    match (code, signal) {
-        (Some(0), _) => Ok(()),
-        (Some(errno), _) => Err(Errno::from_raw_os_error(errno)),
-        (None, _) => Err(Errno::CHILD),
+/// Exit code 0 is success, a positive one the errno; a child killed by a
+/// signal (the OOM killer, say) reports `ECHILD`.
+fn code_to_result(code: i32) -> SysResult<()> {
+    match code {
+        0 => Ok(()),
+        errno if errno > 0 => Err(Errno::from_raw_os_error(errno)),
+        _ => Err(Errno::CHILD),
     }
 }
 
@@ -118,8 +94,8 @@ mod tests {
 
     #[test]
     fn exit_codes_become_results() {
-        assert_eq!(exit_to_result(Some(0), None), Ok(()));
-        assert_eq!(exit_to_result(Some(2), None), Err(Errno::NOENT));
-        assert_eq!(exit_to_result(None, Some(9)), Err(Errno::CHILD));
+        assert_eq!(code_to_result(0), Ok(()));
+        assert_eq!(code_to_result(2), Err(Errno::NOENT));
+        assert_eq!(code_to_result(-1), Err(Errno::CHILD));
     }
 }

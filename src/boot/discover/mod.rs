@@ -15,6 +15,8 @@ mod search;
 #[allow(unused_imports)]
 use crate::prelude::*;
 
+use core::time::Duration;
+
 use log::{info, warn};
 
 pub use report::{Found, Seen};
@@ -24,7 +26,11 @@ use super::events::{self, DeviceNews};
 use super::modules::Loader;
 use crate::config::LiveConfig;
 use crate::devspec::DevSpec;
-use crate::discovery::{seconds_text, State, Timing, TICK};
+use crate::discovery::{later, seconds_text, State, Timing, TICK};
+
+/// How long a match waits for device drivers still loading, so that a
+/// second device carrying the same label is seen rather than raced.
+const DUPLICATE_GRACE: Duration = Duration::from_secs(1);
 use search::Search;
 
 use crate::sys::Sys;
@@ -37,7 +43,7 @@ pub fn find_medium(
     cfg: &LiveConfig,
     modules: &mut Loader,
 ) -> Result<Found, BootError> {
-    let retry = core::time::Duration::from_secs(cfg.retry_secs.into());
+    let retry = Duration::from_secs(cfg.retry_secs.into());
     let mut timing = Timing::new(sys.now(), retry, cfg.idle);
     info!(
         "looking for the live medium {spec} (up to {} s{})",
@@ -59,16 +65,30 @@ pub fn find_medium(
         }
     };
     let mut search = Search::default();
+    // Once the medium matches, device drivers still loading may bring a
+    // second device with the same identity: wait for them this long.
+    let mut matched_at: Option<Duration> = None;
     coldplug::walk(sys, &mut search, modules);
     modules.start_background(sys);
     search.look_for_new(sys);
     loop {
-        if let Some((found, seen)) = search.matching(spec) {
-            info!("found the live medium: {}", seen.describe());
-            // Drivers still loading go on in the background; the
-            // medium's filesystem is loaded when it is mounted.
-            sys.stop_uevents();
-            return Ok(found);
+        match search.matching(spec) {
+            Ok(None) => {}
+            Ok(Some(_))
+                if modules.drivers_busy()
+                    && sys.now() < later(*matched_at.get_or_insert(sys.now()), DUPLICATE_GRACE) => {
+            }
+            Ok(Some((found, seen))) => {
+                info!("found the live medium: {}", seen.describe());
+                // Drivers still loading go on in the background; the
+                // medium's filesystem is loaded when it is mounted.
+                sys.stop_uevents();
+                return Ok(found);
+            }
+            Err(candidates) => {
+                sys.stop_uevents();
+                return Err(report::ambiguous(spec, &candidates));
+            }
         }
         let now = sys.now();
         let state = State {
@@ -89,7 +109,11 @@ pub fn find_medium(
                 search.report().len()
             );
         }
-        let happened = events::wait(sys, modules, timing.next_wake(state).saturating_sub(now));
+        let mut wake = timing.next_wake(state);
+        if let Some(at) = matched_at {
+            wake = wake.min(later(at, DUPLICATE_GRACE));
+        }
+        let happened = events::wait(sys, modules, wake.saturating_sub(now));
         if happened.any {
             timing.news(sys.now());
         }

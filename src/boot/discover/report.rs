@@ -31,6 +31,8 @@ pub struct Seen {
     pub partuuid: Option<String>,
     pub partlabel: Option<String>,
     pub read_error: Option<Errno>,
+    /// For a partition, its disk (`sda` for `sda1`).
+    pub parent: Option<String>,
 }
 
 impl Seen {
@@ -99,4 +101,22 @@ pub(super) fn not_found(
         },
     };
     BootError::new(Stage::FindMedium, spec.to_string(), cause)
+}
+
+/// Several distinct devices match: each is named, and none is used.
+pub(super) fn ambiguous(spec: &DevSpec, candidates: &[&Seen]) -> BootError {
+    error!("{} devices match {spec}:", candidates.len());
+    for device in candidates {
+        error!("  {}", device.describe());
+    }
+    BootError::new(
+        Stage::FindMedium,
+        spec.to_string(),
+        Cause::AmbiguousMedium {
+            devices: candidates
+                .iter()
+                .map(|d| format!("/dev/{}", d.name))
+                .collect(),
+        },
+    )
 }

@@ -13,6 +13,7 @@ use super::coldplug::USB_STORAGE_DRIVERS;
 use super::report::{Found, Seen};
 use crate::boot::modules::Loader;
 use crate::devspec::DevSpec;
+use crate::discovery::{choose_medium, Choice};
 use crate::probe::partition::{self, PartitionTable};
 use crate::probe::{self, PROBE_BYTES};
 use crate::sys::Sys;
@@ -175,11 +176,12 @@ impl Search {
                 .ok()
                 .and_then(|b| String::from_utf8_lossy(&b).trim().parse().ok())
         });
-        if let (None, Some(number)) = (&partuuid, number) {
+        let parent = number.and_then(|_| parent_disk(sys, name));
+        if let (None, Some(number), Some(disk)) = (&partuuid, number, &parent) {
             // Kernels before 6.x put no PARTUUID in the uevent: read the
             // disk's partition table.
             if let Some(entry) = self
-                .table_of_parent(sys, name)
+                .table_of(sys, disk)
                 .and_then(|t| t.partitions.iter().find(|p| p.number == number))
             {
                 partuuid = entry.partuuid.clone();
@@ -194,6 +196,7 @@ impl Search {
                 partuuid,
                 partlabel,
                 read_error,
+                parent,
             },
             unsettled,
         }
@@ -201,33 +204,43 @@ impl Search {
 
     /// The partition table of the disk holding partition `name` (read once
     /// per disk until a uevent says it changed).
-    fn table_of_parent(&mut self, sys: &impl Sys, name: &str) -> Option<&PartitionTable> {
-        // `/sys/class/block/sda1` links into `…/block/sda/sda1`: `..` is the disk.
-        let parent = sys
-            .read_file(&format!("{SYS_BLOCK}/{name}/../uevent"))
-            .ok()
-            .and_then(|b| Uevent::from_sysfs(&b).devname)?;
-        let disk = parent.rsplit('/').next().unwrap_or(&parent).to_owned();
+    fn table_of(&mut self, sys: &impl Sys, disk: &str) -> Option<&PartitionTable> {
         self.tables
-            .entry(disk.clone())
-            .or_insert_with(|| read_table(sys, &disk))
+            .entry(disk.to_owned())
+            .or_insert_with(|| read_table(sys, disk))
             .as_ref()
     }
 
-    /// The first device matching `spec` that holds a filesystem.
-    pub(super) fn matching(&self, spec: &DevSpec) -> Option<(Found, &Seen)> {
-        self.devices.values().find_map(|d| {
-            let fs = d.seen.fs.as_ref()?;
-            spec.matches(&d.seen.id()).then(|| {
-                (
-                    Found {
-                        device: format!("/dev/{}", d.seen.name),
-                        fs: fs.clone(),
-                    },
-                    &d.seen,
-                )
-            })
-        })
+    /// The device matching `spec` that holds a filesystem, chosen by
+    /// [`choose_medium`] among all that match; `Err` with every candidate
+    /// when it will not choose.
+    pub(super) fn matching(&self, spec: &DevSpec) -> Result<Option<(Found, &Seen)>, Vec<&Seen>> {
+        let candidates: Vec<&Seen> = self
+            .devices
+            .values()
+            .map(|d| &d.seen)
+            .filter(|seen| seen.fs.is_some() && spec.matches(&seen.id()))
+            .collect();
+        let names: Vec<(&str, Option<&str>)> = candidates
+            .iter()
+            .map(|seen| (seen.name.as_str(), seen.parent.as_deref()))
+            .collect();
+        let chosen = match choose_medium(&names) {
+            Choice::None => return Ok(None),
+            Choice::One(name) => name,
+            Choice::Ambiguous => return Err(candidates),
+        };
+        let seen = candidates.into_iter().find(|seen| seen.name == chosen);
+        Ok(seen.and_then(|seen| {
+            let fs = seen.fs.clone()?;
+            Some((
+                Found {
+                    device: format!("/dev/{}", seen.name),
+                    fs,
+                },
+                seen,
+            ))
+        }))
     }
 
     pub(super) fn into_seen(self) -> Vec<Seen> {
@@ -266,4 +279,14 @@ fn read_table(sys: &impl Sys, disk: &str) -> Option<PartitionTable> {
         table.as_ref().map_or("none", |t| t.kind.as_str())
     );
     table
+}
+
+/// The disk holding partition `name`: `/sys/class/block/sda1` links into
+/// `…/block/sda/sda1`, so `..` is the disk.
+fn parent_disk(sys: &impl Sys, name: &str) -> Option<String> {
+    let devname = sys
+        .read_file(&format!("{SYS_BLOCK}/{name}/../uevent"))
+        .ok()
+        .and_then(|b| Uevent::from_sysfs(&b).devname)?;
+    devname.rsplit('/').next().map(str::to_owned)
 }

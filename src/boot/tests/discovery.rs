@@ -294,3 +294,56 @@ fn an_optical_drive_gets_the_slow_media_idle_time() {
     assert_eq!(err.stage, Stage::FindMedium);
     assert_eq!(sys.now(), Duration::from_secs(12));
 }
+
+#[test]
+fn two_drives_with_the_mediums_label_are_named_and_neither_is_used() {
+    let sys = live_machine(r"root=live:CDLABEL=My\x20Disk");
+    sys.file("/sys/class/block/sr1/size", b"4096\n")
+        .file("/sys/class/block/sr1/uevent", b"DEVNAME=sr1\n")
+        .file("/dev/sr1", ISO);
+    let err = boot(&sys);
+    assert_eq!(err.stage, Stage::FindMedium, "{err}");
+    assert_eq!(
+        err.cause,
+        Cause::AmbiguousMedium {
+            devices: vec!["/dev/sr0".to_owned(), "/dev/sr1".to_owned()]
+        }
+    );
+    assert!(
+        sys.calls_starting("mount /dev/sr").is_empty(),
+        "nothing mounted"
+    );
+}
+
+#[test]
+fn an_isohybrid_stick_is_one_medium_found_on_its_disk() {
+    let sys = FakeSys::new();
+    sys.file("/proc/cmdline", br"root=live:CDLABEL=My\x20Disk")
+        .file("/sys/class/block/sda/size", b"4096\n")
+        .file(
+            "/sys/class/block/sda/uevent",
+            b"DEVNAME=sda\nDEVTYPE=disk\n",
+        )
+        .file("/sys/class/block/sda/sda1/size", b"4096\n")
+        .file("/sys/class/block/sda1/size", b"4096\n")
+        .file(
+            "/sys/class/block/sda1/uevent",
+            b"DEVNAME=sda1\nDEVTYPE=partition\nPARTN=1\n",
+        )
+        .file(
+            "/sys/class/block/sda1/../uevent",
+            b"DEVNAME=sda\nDEVTYPE=disk\n",
+        )
+        .file("/dev/sda", ISO)
+        .file("/dev/sda1", ISO)
+        .file("/run/initramfs/live/LiveOS/squashfs.img", SQUASHFS)
+        .on_mount(SQUASH_MNT, &[("usr", None)])
+        .executable("/sysroot", "/sbin/init");
+    let err = boot(&sys);
+    assert_eq!(err.stage, Stage::ExecInit, "{err}");
+    assert!(
+        sys.calls_starting("mount /dev/sda ").len() == 1,
+        "{:?}",
+        sys.calls_starting("mount")
+    );
+}

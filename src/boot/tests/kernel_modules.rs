@@ -260,3 +260,28 @@ fn listed_and_likely_modules_load_in_the_background_except_what_a_driver_needs_t
     let names = loaded(&sys);
     assert!(names.contains(&"cdrom".to_owned()) && names.contains(&"ata_piix".to_owned()));
 }
+
+#[test]
+fn a_driver_stuck_in_its_probe_does_not_hold_up_the_exec() {
+    let sys = live_machine(r"root=live:CDLABEL=My\x20Disk");
+    with_module_tables(&sys);
+    // An AHCI controller whose driver never returns from its probe.
+    sys.file(
+        "/sys/bus/pci/devices/0000:00:1f.2/modalias",
+        b"pci:v00008086d00002922sv00001AF4sd00001100bc01sc06i01",
+    )
+    .hang_module("/lib/modules/k/ahci.ko");
+    let err = boot(&sys);
+    assert_eq!(err.stage, Stage::ExecInit, "{err}");
+    assert!(
+        sys.calls_starting("load ")
+            .iter()
+            .any(|c| c.ends_with("/ahci.ko")),
+        "the stuck driver was started"
+    );
+    assert!(
+        sys.now() < Duration::from_secs(10),
+        "the exec waited {:?} for a load that never returns",
+        sys.now()
+    );
+}

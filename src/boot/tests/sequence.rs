@@ -112,6 +112,18 @@ fn a_missing_init_falls_back_to_sbin_init() {
 }
 
 #[test]
+fn a_relative_init_is_run_by_the_path_it_was_checked_at() {
+    let sys = live_machine(r"root=live:CDLABEL=My\x20Disk init=usr/lib/systemd/systemd");
+    sys.executable("/sysroot", "/usr/lib/systemd/systemd");
+    let err = boot(&sys);
+    assert_eq!(err.stage, Stage::ExecInit, "{err}");
+    assert_eq!(
+        sys.calls_starting("exec").first().map(String::as_str),
+        Some("exec /usr/lib/systemd/systemd ")
+    );
+}
+
+#[test]
 fn no_init_at_all_stops_before_the_switch() {
     let sys = FakeSys::new();
     sys.file("/proc/cmdline", br"root=live:CDLABEL=My\x20Disk")
@@ -146,6 +158,18 @@ fn cmdline_d_comes_before_proc_cmdline_and_run_after() {
     assert_eq!(err.subject, "LABEL=NOPE");
     assert!(
         matches!(err.cause, Cause::NoMatchInTime { retry, .. } if retry == Duration::from_secs(2)),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_stray_quote_in_a_conf_file_does_not_swallow_the_kernels_command_line() {
+    let sys = live_machine("root=live:CDLABEL=NOPE rd.retry=1");
+    sys.file("/etc/cmdline.d/10-bad.conf", b"rd.live.dir=\"unclosed\n");
+    let err = boot(&sys);
+    assert_eq!(err.subject, "LABEL=NOPE", "{err}");
+    assert!(
+        matches!(err.cause, Cause::NoMatchInTime { retry, .. } if retry == Duration::from_secs(1)),
         "{err}"
     );
 }
