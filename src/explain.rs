@@ -88,10 +88,13 @@ fn options(out: &mut String, cfg: &LiveConfig) {
     } else if o.overlayfs {
         String::from("overlayfs")
     } else if o.thin {
-        format!("device-mapper thin pool of {} MiB", o.size_mib)
+        format!(
+            "device-mapper thin pool of {} MiB (at most half the RAM, checked at boot)",
+            o.size_mib
+        )
     } else {
         format!(
-            "device-mapper snapshot, {} MiB copy-on-write in RAM",
+            "device-mapper snapshot, {} MiB copy-on-write in RAM (at most half the RAM, checked at boot)",
             o.size_mib
         )
     };

@@ -43,6 +43,10 @@ const FILL_LABEL: &str = "LIVEINIT_FILL";
 const FILL_ROOTFS_MIB: u32 = 64;
 const FILL_COW_MIB: u64 = 16;
 const FILL_TMPFS_MIB: u64 = 8;
+/// The small machine whose RAM the default (32 GiB) COW would exhaust,
+/// and the sparse ext4 `rootfs.img` much bigger than half of it.
+const SMALL_RAM_MB: u32 = 256;
+const BIG_ROOTFS_MIB: u32 = 1024;
 /// x86's `COMMAND_LINE_SIZE`: longer kernel command lines are cut (or
 /// refused by QEMU).
 const KERNEL_CMDLINE_MAX: usize = 2048;
@@ -121,6 +125,15 @@ fn fill_iso() -> &'static Image {
     shared(&C, "nested-ext4-64m.iso", || {
         LiveImages::build_sized(root(), Layout::NestedExt4, &media_dir(), FILL_ROOTFS_MIB)?
             .iso(FILL_LABEL, &media_dir().join("nested-ext4-64m.iso"))
+    })
+}
+
+/// `squashfs.img` holding a 1 GiB (sparse) ext4 `LiveOS/rootfs.img`.
+fn big_rootfs_iso() -> &'static Image {
+    static C: Shared<Image> = OnceLock::new();
+    shared(&C, "nested-ext4-1g.iso", || {
+        LiveImages::build_sized(root(), Layout::NestedExt4, &media_dir(), BIG_ROOTFS_MIB)?
+            .iso(FILL_LABEL, &media_dir().join("nested-ext4-1g.iso"))
     })
 }
 
@@ -587,4 +600,42 @@ fn tmpfs_overlay_full_keeps_the_system_running() {
         &format!("/run/initramfs/overlay is not an {FILL_TMPFS_MIB} MiB tmpfs: {upper:?}"),
     );
     check_fill(&b, &[ENOSPC], FILL_TMPFS_MIB);
+}
+
+/// dracut's default 32 GiB COW on a 256 MiB machine: the init caps it at
+/// half the RAM and says so, and filling it overflows the snapshot (writes
+/// fail, the system answers) instead of running the machine out of memory.
+#[test]
+fn default_cow_on_a_small_machine_overflows_instead_of_exhausting_memory() {
+    let b = Case::new(
+        "fill_default_cow_small_ram",
+        vec![cdrom(big_rootfs_iso())],
+        "root=live:CDLABEL=LIVEINIT_FILL liveinit.probe.fill=200",
+    )
+    .memory(SMALL_RAM_MB)
+    .boot_probe();
+    let cap = b
+        .report
+        .loops
+        .iter()
+        .find(|l| l.backing.starts_with("/overlay"))
+        .and_then(|l| l.sectors)
+        .map(|sectors| sectors / 2048);
+    b.check(
+        cap.is_some_and(|mib| mib > 0 && mib <= u64::from(SMALL_RAM_MB / 2)),
+        &format!("the COW is not capped at half of {SMALL_RAM_MB} MiB: {cap:?} MiB"),
+    );
+    b.check(
+        b.ended
+            .has_line(&["liveinit:", "kept in RAM", "half of the"]),
+        "the init did not say it capped the overlay",
+    );
+    check_fill(&b, &[EIO, ENOSPC], cap.unwrap_or(0));
+    b.check(
+        b.report
+            .kmsg
+            .iter()
+            .any(|l| l.contains("snapshot") && l.to_lowercase().contains("overflow")),
+        "the kernel log does not say the snapshot overflowed",
+    );
 }

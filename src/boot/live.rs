@@ -11,6 +11,7 @@ use super::error::{BootError, Cause, MissingImage, Stage};
 use super::execute::Executor;
 use crate::config::LiveConfig;
 use crate::plan::image::{rootfs_img_path, squash_img_path, NESTED_ROOTFS};
+use crate::plan::ram_bound::ram_bound;
 use crate::plan::{
     self, ImageFacts, ImageSource, Layer, Layout, LoopSlot, Medium, MediumPlan, Source, LIVE_MNT,
     SQUASH_MNT,
@@ -73,30 +74,32 @@ pub fn assemble<S: Sys>(
 ) -> Result<(), BootError> {
     let layer = plan::choose_layer(cfg, layout);
     info!("writable layer: {layer:?}");
+    let mut cfg = cfg.clone();
     if matches!(layer, Layer::Snapshot | Layer::Thin) {
-        warn_if_cow_exceeds_ram(sys, cfg.overlay.size_mib);
+        cfg.overlay.size_mib = bound_by_ram(sys, cfg.overlay.size_mib);
     }
-    exec.run(Stage::AssembleRoot, &plan::assemble_root(cfg, layout))
+    exec.run(Stage::AssembleRoot, &plan::assemble_root(&cfg, layout))
 }
 
-/// The copy-on-write store lives in RAM. If it may grow past the RAM there
-/// is, memory runs out before the snapshot can overflow cleanly (turning
-/// the root read-only): say so now, not when the machine is thrashing.
-fn warn_if_cow_exceeds_ram(sys: &impl Sys, size_mib: u64) {
-    let Some(ram_mib) = sys
+/// The copy-on-write store lives in RAM: capped at half of it
+/// ([`ram_bound`]), so that filling it ends in the snapshot's overflow
+/// (the root turns read-only, the machine stays up), never in OOM.
+fn bound_by_ram(sys: &impl Sys, size_mib: u64) -> u64 {
+    let ram_mib = sys
         .read_file("/proc/meminfo")
         .ok()
-        .and_then(|b| mem_total_mib(&String::from_utf8_lossy(&b)))
-    else {
-        return;
-    };
-    if size_mib > ram_mib {
+        .and_then(|b| mem_total_mib(&String::from_utf8_lossy(&b)));
+    let bound = ram_bound(size_mib, ram_mib);
+    if bound.capped {
         warn!(
-            "the overlay may hold {size_mib} MiB (rd.live.overlay.size) but the machine has \
-             {ram_mib} MiB of RAM, where it is kept: writing that much would exhaust memory \
-             before the overlay fills; set rd.live.overlay.size below {ram_mib}"
+            "the overlay is kept in RAM: {} MiB instead of the {size_mib} MiB asked for \
+             (rd.live.overlay.size), half of the {} MiB this machine has, so that filling it \
+             turns the root read-only instead of exhausting memory",
+            bound.mib,
+            ram_mib.unwrap_or_default()
         );
     }
+    bound.mib
 }
 
 /// Options that are understood but not carried out yet: say so once.

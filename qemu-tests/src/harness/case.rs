@@ -17,6 +17,8 @@ pub struct Case {
     pub args: String,
     /// Typed into the console when their markers appear.
     pub steps: Vec<ConsoleStep>,
+    /// The guest's RAM (QEMU's default config when `None`).
+    pub memory_mb: Option<u32>,
 }
 
 impl Case {
@@ -27,7 +29,14 @@ impl Case {
             drives,
             args: args.to_string(),
             steps: Vec::new(),
+            memory_mb: None,
         }
+    }
+
+    /// Gives the guest `mb` MiB of RAM.
+    pub fn memory(mut self, mb: u32) -> Case {
+        self.memory_mb = Some(mb);
+        self
     }
 
     pub fn initramfs(mut self, initramfs: Initramfs) -> Case {
@@ -52,12 +61,16 @@ impl Case {
                 steps: self.steps.clone(),
             }
         };
-        self.drives.iter().cloned().fold(
+        let mut cfg = self.drives.iter().cloned().fold(
             QemuConfig::new(inputs::kernel(), self.initramfs.path(), &log)
                 .append(&self.args)
                 .console(console),
             QemuConfig::drive,
-        )
+        );
+        if let Some(mb) = self.memory_mb {
+            cfg.memory_mb = mb;
+        }
+        cfg
     }
 
     /// Boots; panics on a timeout, a kernel panic, a guest that ran past

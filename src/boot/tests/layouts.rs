@@ -6,6 +6,41 @@ use crate::prelude::*;
 use super::*;
 
 #[test]
+fn the_ram_backed_cow_is_capped_at_half_the_ram() {
+    for (cmdline, ram_kib, cow_mib) in [
+        // dracut's default 32 GiB on a 1 GiB machine: half of it.
+        (r"root=live:CDLABEL=My\x20Disk", 1_048_576, 512),
+        // Asked for less than that: as asked.
+        (
+            r"root=live:CDLABEL=My\x20Disk rd.live.overlay.size=64",
+            1_048_576,
+            64,
+        ),
+        (
+            r"root=live:CDLABEL=My\x20Disk rd.live.overlay.thin",
+            524_288,
+            256,
+        ),
+    ] {
+        let sys = nested_machine(cmdline);
+        sys.file(
+            "/proc/meminfo",
+            format!("MemTotal:       {ram_kib} kB\nMemFree: 1 kB\n").as_bytes(),
+        );
+        let err = boot(&sys);
+        assert_eq!(err.stage, Stage::ExecInit, "{err}");
+        let bytes = cow_mib * 1024 * 1024;
+        let sparse = sys.calls_starting("sparse");
+        assert!(
+            sparse
+                .first()
+                .is_some_and(|c| c.ends_with(&format!(" {bytes}"))),
+            "{cmdline}: {sparse:?}"
+        );
+    }
+}
+
+#[test]
 fn nested_rootfs_gets_dracuts_snapshot() {
     let sys =
         nested_machine(r"root=live:CDLABEL=My\x20Disk rd.live.overlay.size=64 rootflags=noatime");
