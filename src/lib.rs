@@ -45,6 +45,7 @@ pub mod explain;
 pub mod kmod;
 pub mod plan;
 pub mod policy;
+pub mod printable;
 pub mod probe;
 pub mod uevent;
 pub mod usage;

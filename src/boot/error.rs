@@ -11,6 +11,7 @@ use core::time::Duration;
 use crate::config::{ConfigError, IDLE_OPTION, SLOW_IDLE_OPTION};
 use crate::discovery::seconds_text;
 use crate::plan::image::NoRoot;
+use crate::printable::printable;
 use crate::probe::FsType;
 use crate::sys::Errno;
 
@@ -195,7 +196,8 @@ impl fmt::Display for Cause {
                     if top_level.is_empty() {
                         String::from("nothing")
                     } else {
-                        top_level.join(" ")
+                        let names: Vec<_> = top_level.iter().map(|n| printable(n)).collect();
+                        names.join(" ")
                     }
                 )
             }

@@ -12,6 +12,7 @@ use log::error;
 use crate::boot::error::{errno_text, BootError, Cause, Stage};
 use crate::devspec::{BlockId, DevSpec};
 use crate::discovery::{GaveUp, Timing};
+use crate::printable::printable;
 use crate::probe::FsInfo;
 use crate::sys::Errno;
 
@@ -52,10 +53,10 @@ impl Seen {
             (Some(fs), _) => {
                 let _ = write!(line, " {}", fs.fstype.as_str());
                 if let Some(label) = &fs.label {
-                    let _ = write!(line, " LABEL=\"{label}\"");
+                    let _ = write!(line, " LABEL=\"{}\"", printable(label));
                 }
                 if let Some(uuid) = &fs.uuid {
-                    let _ = write!(line, " UUID=\"{uuid}\"");
+                    let _ = write!(line, " UUID=\"{}\"", printable(uuid));
                 }
             }
             (None, Some(e)) => {
@@ -64,10 +65,10 @@ impl Seen {
             (None, None) => line.push_str(" no known filesystem"),
         }
         if let Some(partuuid) = &self.partuuid {
-            let _ = write!(line, " PARTUUID=\"{partuuid}\"");
+            let _ = write!(line, " PARTUUID=\"{}\"", printable(partuuid));
         }
         if let Some(partlabel) = &self.partlabel {
-            let _ = write!(line, " PARTLABEL=\"{partlabel}\"");
+            let _ = write!(line, " PARTLABEL=\"{}\"", printable(partlabel));
         }
         line
     }
@@ -119,4 +120,33 @@ pub(super) fn ambiguous(spec: &DevSpec, candidates: &[&Seen]) -> BootError {
                 .collect(),
         },
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::probe::FsType;
+
+    #[test]
+    fn a_hostile_label_cannot_forge_a_log_line_or_steer_the_terminal() {
+        let seen = Seen {
+            name: "sdb1".to_owned(),
+            fs: Some(FsInfo {
+                fstype: FsType::Vfat,
+                label: Some("X\n<3>liveinit: FATAL: \u{1b}[2J".to_owned()),
+                uuid: None,
+            }),
+            partuuid: None,
+            partlabel: Some("p\r".to_owned()),
+            read_error: None,
+            parent: None,
+        };
+        let line = seen.describe();
+        assert!(!line.chars().any(char::is_control), "{line:?}");
+        assert!(
+            line.contains("LABEL=\"X\\x0a<3>liveinit: FATAL: \\x1b[2J\""),
+            "{line}"
+        );
+        assert!(line.contains("PARTLABEL=\"p\\x0d\""), "{line}");
+    }
 }
