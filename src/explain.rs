@@ -233,7 +233,7 @@ mod tests {
             "kernel command line option 'liveimg' was removed from dracut in 104",
             "unknown option 'rd.live.squashimage' ignored",
             "a filesystem with LiveOS/squashfs.img, the root itself",
-            "  mount <medium> -> /run/initramfs/live (iso9660, ro)",
+            "  mount <medium> -> /run/initramfs/live (iso9660, ro, nosuid, nodev)",
             "  mount LiveOS_rootfs -> /sysroot (overlay, rw,",
             "  dm create live-rw: 0 <sectors of <base loop>> snapshot <base loop> <cow loop> PO 8",
             "  attach loop <- /run/initramfs/live/LiveOS/rootfs.img (ro)",

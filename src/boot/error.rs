@@ -1,5 +1,5 @@
 //! Boot errors: each names the stage, its subject and the cause, e.g.
-//! `mount medium: mount /dev/sr0 -> /run/initramfs/live (iso9660, ro): Invalid argument (os error 22)`.
+//! `mount medium: mount /dev/sr0 -> /run/initramfs/live (iso9660, ro, nosuid, nodev): Invalid argument (os error 22)`.
 
 #[allow(unused_imports)]
 use crate::prelude::*;

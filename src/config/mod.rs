@@ -141,8 +141,8 @@ impl LiveConfig {
             "rd.live.dir",
             &[legacy("live_dir")],
             DEFAULT_LIVE_DIR,
-        );
-        let squash_img = name_option(&mut l, "rd.live.squashimg", &[], DEFAULT_SQUASH_IMG);
+        )?;
+        let squash_img = name_option(&mut l, "rd.live.squashimg", &[], DEFAULT_SQUASH_IMG)?;
         let retry_secs = number(
             &mut l,
             "rd.retry",
@@ -225,16 +225,29 @@ fn medium_rw(cmdline: &Cmdline) -> bool {
 }
 
 /// A file or directory name option: its value, or the default when absent
-/// or empty (an empty name cannot name anything on the medium).
-fn name_option(l: &mut Lookup<'_>, key: &str, aliases: &[lookup::Alias], default: &str) -> String {
-    match l.arg(key, aliases).0 {
+/// or empty (an empty name cannot name anything on the medium). A `..`
+/// component would reach out of the medium: that stops the boot.
+fn name_option(
+    l: &mut Lookup<'_>,
+    key: &'static str,
+    aliases: &[lookup::Alias],
+    default: &str,
+) -> Result<String, ConfigError> {
+    Ok(match l.arg(key, aliases).0 {
+        Arg::Value(v) if v.split('/').any(|part| part == "..") => {
+            return Err(ConfigError::BadValue {
+                key,
+                value: String::from(v),
+                expected: "a path inside the medium (no `..`)",
+            })
+        }
         Arg::Value(v) if !v.is_empty() => String::from(v),
         Arg::Absent => String::from(default),
         Arg::Bare | Arg::Value(_) => {
             l.warn(format!("{key} has no value; using {default}"));
             String::from(default)
         }
-    }
+    })
 }
 
 /// A whole-number option; a value that is not one stops the boot with a
@@ -288,6 +301,27 @@ mod tests {
 
     fn label(l: &str) -> LiveRoot {
         LiveRoot::Device(DevSpec::Label(l.into()))
+    }
+
+    #[test]
+    fn names_that_climb_out_of_the_medium_are_refused() {
+        for bad in [
+            "root=live:LABEL=x rd.live.dir=../etc",
+            "root=live:LABEL=x rd.live.dir=LiveOS/../../x",
+            "root=live:LABEL=x rd.live.squashimg=../../boot/initrd.img",
+        ] {
+            let err = config(bad).unwrap_err();
+            assert!(
+                matches!(err, ConfigError::BadValue { expected, .. } if expected.contains("..")),
+                "{bad}: {err}"
+            );
+        }
+        assert_eq!(
+            config("root=live:LABEL=x rd.live.dir=a..b")
+                .unwrap()
+                .live_dir,
+            "a..b"
+        );
     }
 
     #[test]

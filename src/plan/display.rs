@@ -62,6 +62,15 @@ impl fmt::Display for Step {
                     f.write_str(fstype.unwrap_or("auto"))?;
                     f.write_str(if flags.read_only { ", ro" } else { ", rw" })?;
                 }
+                for (on, name) in [
+                    (flags.nosuid, "nosuid"),
+                    (flags.nodev, "nodev"),
+                    (flags.noexec, "noexec"),
+                ] {
+                    if on {
+                        write!(f, ", {name}")?;
+                    }
+                }
                 if !data.is_empty() {
                     write!(f, ", {data}")?;
                 }

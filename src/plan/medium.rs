@@ -43,10 +43,16 @@ pub fn mount_medium(cfg: &LiveConfig, medium: Medium<'_>) -> MediumPlan {
                 source: Source::Path(String::from(medium.device)),
                 target: String::from(LIVE_MNT),
                 fstype: Some(medium.fstype.mount_type()),
-                flags: if cfg.medium_rw {
-                    MountFlags::RW
-                } else {
-                    MountFlags::RO
+                // The medium is data, not a root: no set-user-ID programs
+                // and no device nodes from a stick anyone could have made.
+                flags: MountFlags {
+                    nosuid: true,
+                    nodev: true,
+                    ..if cfg.medium_rw {
+                        MountFlags::RW
+                    } else {
+                        MountFlags::RO
+                    }
                 },
                 data: String::new(),
             },

@@ -193,6 +193,10 @@ fn check_medium(b: &Probed, expect: &Expect) {
                 "/run/initramfs/live is not mounted read-only",
             );
             b.check(
+                live.is_some_and(|m| m.has_option("nosuid") && m.has_option("nodev")),
+                "/run/initramfs/live is not mounted nosuid,nodev",
+            );
+            b.check(
                 r.live_entries.iter().any(|e| e == entry),
                 &format!("/run/initramfs/live does not contain {entry}"),
             );

@@ -146,7 +146,7 @@ fn a_filesystem_the_kernel_lacks_is_named_as_such() {
     let err = boot(&sys);
     assert_eq!(
         err.to_string(),
-        "mount medium: mount /dev/sr0 -> /run/initramfs/live (iso9660, ro): \
+        "mount medium: mount /dev/sr0 -> /run/initramfs/live (iso9660, ro, nosuid, nodev): \
          No such device (os error 19) (the kernel has no iso9660 filesystem: it is not \
          built in, and no module in the initramfs provides it)"
     );
@@ -157,7 +157,7 @@ fn a_filesystem_the_kernel_lacks_is_named_as_such() {
     let err = boot(&sys);
     assert!(
         err.to_string()
-            .ends_with("iso9660, ro): No such device (os error 19)"),
+            .ends_with("iso9660, ro, nosuid, nodev): No such device (os error 19)"),
         "{err}"
     );
 }

@@ -47,7 +47,7 @@ fn a_failed_medium_mount_names_the_device_and_errno() {
     let err = boot(&sys);
     assert_eq!(
         err.to_string(),
-        "mount medium: mount /dev/sr0 -> /run/initramfs/live (iso9660, ro): \
+        "mount medium: mount /dev/sr0 -> /run/initramfs/live (iso9660, ro, nosuid, nodev): \
          Invalid argument (os error 22)"
     );
 }
