@@ -91,7 +91,7 @@ fn report_shell(result: SysResult<i32>) {
 /// the `rd.emergency` action. Returns only if that action failed.
 pub fn fatal(sys: &impl Sys, policy: &Policy, err: &BootError) {
     error!("FATAL: {err}");
-    summary(sys);
+    summary(sys, err);
     if policy.shell_on_fatal {
         if has_shell(sys) {
             info!(
@@ -107,8 +107,11 @@ pub fn fatal(sys: &impl Sys, policy: &Policy, err: &BootError) {
 }
 
 /// What was found, so the reason can be read in context.
-fn summary(sys: &impl Sys) {
-    let devices: Vec<String> = discover::scan(sys).iter().map(|d| d.describe()).collect();
+fn summary(sys: &impl Sys, err: &BootError) {
+    let devices: Vec<String> = match &err.devices_seen {
+        Some(seen) => seen.clone(),
+        None => discover::scan(sys).iter().map(|d| d.describe()).collect(),
+    };
     error!(
         "block devices: {}",
         if devices.is_empty() {

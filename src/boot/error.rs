@@ -117,6 +117,10 @@ pub struct BootError {
     /// The device, file, option or step at fault; may be empty.
     pub subject: String,
     pub cause: Cause,
+    /// The block devices discovery saw, one line each, when it is the
+    /// stage that failed: the summary shows them rather than reading every
+    /// disk again (a dying one would stall the emergency path).
+    pub devices_seen: Option<Vec<String>>,
 }
 
 impl BootError {
@@ -125,7 +129,14 @@ impl BootError {
             stage,
             subject: subject.into(),
             cause,
+            devices_seen: None,
         }
+    }
+
+    /// Records what discovery saw, for the summary.
+    pub fn with_devices_seen(mut self, devices: Vec<String>) -> BootError {
+        self.devices_seen = Some(devices);
+        self
     }
 
     pub fn sys(stage: Stage, subject: impl Into<String>, errno: Errno) -> BootError {

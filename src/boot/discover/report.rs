@@ -102,6 +102,7 @@ pub(super) fn not_found(
         },
     };
     BootError::new(Stage::FindMedium, spec.to_string(), cause)
+        .with_devices_seen(seen.iter().map(|d| d.describe()).collect())
 }
 
 /// Several distinct devices match: each is named, and none is used.

@@ -347,3 +347,21 @@ fn an_isohybrid_stick_is_one_medium_found_on_its_disk() {
         sys.calls_starting("mount")
     );
 }
+
+#[test]
+fn the_failure_summary_shows_what_discovery_saw_without_reading_the_disks_again() {
+    let sys = live_machine("root=live:CDLABEL=NOPE rd.retry=2");
+    let err = boot(&sys);
+    let reads_during_discovery = sys.calls_starting("read /dev/sr0").len();
+    assert!(reads_during_discovery >= 1);
+    emergency::fatal(&sys, &Policy::default(), &err);
+    assert_eq!(
+        sys.calls_starting("read /dev/sr0").len(),
+        reads_during_discovery,
+        "the summary read the CD again"
+    );
+    assert!(err
+        .devices_seen
+        .as_ref()
+        .is_some_and(|seen| seen.iter().any(|d| d.starts_with("sr0: iso9660"))));
+}
