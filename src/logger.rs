@@ -43,7 +43,13 @@ pub fn init() {
 /// Starts writing to `/dev/kmsg` (once devtmpfs is mounted) and learns the
 /// console log level from `/proc/sys/kernel/printk`.
 pub fn attach_kmsg() {
-    kmsg::open();
+    // With `printk.devkmsg=off` the kernel accepts every write and keeps
+    // none: the console is then the only place a record is seen.
+    let dropped = crate::sys::read_file("/proc/sys/kernel/printk_devkmsg")
+        .is_ok_and(|b| b.trim_ascii() == b"off");
+    if !dropped {
+        kmsg::open();
+    }
     if let Ok(bytes) = crate::sys::read_file("/proc/sys/kernel/printk") {
         let text = String::from_utf8_lossy(&bytes);
         if let Some(level) = text.split_whitespace().next().and_then(|l| l.parse().ok()) {

@@ -140,6 +140,18 @@ fn big_rootfs_iso() -> &'static Image {
 // ---------------------------------------------------------------------------
 // Damaged images.
 
+/// With `printk.devkmsg=off` the kernel drops what the init writes to
+/// `/dev/kmsg` without a word: the FATAL line must reach the console anyway.
+#[test]
+fn the_fatal_line_reaches_the_console_when_the_kernel_drops_kmsg() {
+    Case::new(
+        "fail_devkmsg_off",
+        vec![cdrom(good_iso())],
+        "printk.devkmsg=off root=live:CDLABEL=NO_SUCH_LABEL rd.retry=3",
+    )
+    .boot_fatal(&["FATAL: find medium: LABEL=NO_SUCH_LABEL"]);
+}
+
 /// The same medium on a CD and on a disk: two devices carry its label, and
 /// the init names both instead of booting whichever it saw first.
 #[test]
