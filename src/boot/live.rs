@@ -10,7 +10,7 @@ use super::discover::Found;
 use super::error::{BootError, Cause, MissingImage, Stage};
 use super::execute::Executor;
 use crate::config::LiveConfig;
-use crate::plan::image::{rootfs_img_path, squash_img_path, NESTED_ROOTFS};
+use crate::plan::image::{rootfs_img_path, squash_img_path, Inside, NESTED_EXT3FS, NESTED_ROOTFS};
 use crate::plan::{
     self, ImageFacts, ImageSource, Layer, Layout, LoopSlot, Medium, MediumPlan, Source, LIVE_MNT,
     SQUASH_MNT,
@@ -165,16 +165,19 @@ fn inside_image(sys: &impl Sys, base: Source, image: &str) -> Result<Layout, Boo
     let facts = ImageFacts {
         liveos_dir: at("LiveOS") == Some(FileKind::Dir),
         rootfs_img: sys.file_kind(NESTED_ROOTFS) == Some(FileKind::File),
+        ext3fs_img: sys.file_kind(NESTED_EXT3FS) == Some(FileKind::File),
         usr: at("usr").is_some(),
         ostree: at("ostree").is_some(),
+        proc: at("proc").is_some(),
+        sbin_init: sys.is_executable_in(SQUASH_MNT, "/sbin/init"),
     };
     match plan::classify_image(facts) {
-        Ok(true) => Ok(Layout::FsImage {
-            path: NESTED_ROOTFS.to_owned(),
-            fstype: image_type(sys, NESTED_ROOTFS, Stage::AssembleRoot)?,
+        Ok(Inside::Nested(path)) => Ok(Layout::FsImage {
+            path: path.to_owned(),
+            fstype: image_type(sys, path, Stage::AssembleRoot)?,
             in_squashfs: true,
         }),
-        Ok(false) => Ok(Layout::Flattened { base }),
+        Ok(Inside::Flattened) => Ok(Layout::Flattened { base }),
         Err(why) => Err(BootError::new(
             Stage::AssembleRoot,
             image,
