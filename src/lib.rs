@@ -46,6 +46,7 @@ pub mod kmod;
 pub mod plan;
 pub mod policy;
 pub mod probe;
+pub mod progress;
 pub mod uevent;
 pub mod usage;
 

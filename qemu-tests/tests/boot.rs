@@ -36,7 +36,7 @@ use qemu_tests::media::{
 };
 use qemu_tests::out_dir;
 use qemu_tests::qemu::Drive;
-use qemu_tests::report::RunKind;
+use qemu_tests::report::{RunKind, EJECT_MARKER};
 
 const LABEL: &str = "LIVEINIT_TEST";
 const SPACED_LABEL: &str = "My Live Disk";
@@ -756,4 +756,47 @@ fn seed_stick_embedded_root_at_the_top_of_fat() {
         &["usb_storage", "vfat", "nls_ascii", "squashfs", "overlay"],
         &[],
     );
+}
+
+// ---- rd.live.ram: the image in RAM, the medium let go ----
+
+/// The flattened image copied to `/run/initramfs/squashed.img`, the CD
+/// unmounted; QEMU then ejects the disc, and every file of the root still
+/// reads back (from RAM, after the page cache is dropped).
+#[test]
+fn live_ram_releases_the_cd_and_runs_after_eject() {
+    let b = Case::new(
+        "live_ram_releases_the_cd_and_runs_after_eject",
+        vec![cdrom(test_iso())],
+        "root=live:CDLABEL=LIVEINIT_TEST rd.live.ram rd.minmem=64 liveinit.probe.eject=/dev/sr0",
+    )
+    .eject_cd_after(EJECT_MARKER)
+    .boot_live(&Expect::overlay(
+        Medium::Released,
+        "/dev/sr0",
+        LiveBase::Loop("/run/initramfs/squashed.img"),
+        "squashfs",
+    ));
+    b.check(
+        !b.report
+            .loops
+            .iter()
+            .any(|l| l.backing.contains("/run/initramfs/live")),
+        "a loop device still reads from the medium",
+    );
+    b.check(
+        b.ended
+            .has_line(&["liveinit: ", "/dev/sr0 is released and can be removed"]),
+        "the console does not say the medium can be removed",
+    );
+    b.check(
+        b.ended.has_line(&["liveinit: copying to RAM: done, "]),
+        "no copy summary (size, time, rate) on the console",
+    );
+    for what in ["disc_gone", "read_root"] {
+        match b.report.after_check(what) {
+            Some(Ok(_)) => {}
+            other => b.fail(&format!("after the eject, {what}: {other:?}")),
+        }
+    }
 }

@@ -9,6 +9,7 @@ use log::{info, warn};
 use super::discover::Found;
 use super::error::{BootError, Cause, MissingImage, Stage};
 use super::execute::Executor;
+use super::ram;
 use crate::config::LiveConfig;
 use crate::plan::image::{rootfs_img_path, squash_img_path, Inside, NESTED_EXT3FS, NESTED_ROOTFS};
 use crate::plan::{
@@ -35,12 +36,24 @@ pub fn open_image<S: Sys>(
     let source = match plan::mount_medium(cfg, medium) {
         MediumPlan::Mount(steps) => {
             exec.run(Stage::MountMedium, &steps)?;
-            image_on_medium(sys, cfg, found)?
+            let on_medium = image_on_medium(sys, cfg, found)?;
+            if cfg.ram {
+                let in_ram = ram::copy_image(sys, cfg.minmem_mib, on_medium)?;
+                ram::release_medium(sys, &found.device);
+                in_ram
+            } else {
+                on_medium
+            }
         }
         MediumPlan::RawImage(steps) => {
             exec.run(Stage::MountMedium, &steps)?;
             info!("{} is itself the image", found.device);
-            ImageSource::SquashedDevice(found.device.clone())
+            let device = ImageSource::SquashedDevice(found.device.clone());
+            if cfg.ram {
+                ram::copy_image(sys, cfg.minmem_mib, device)?
+            } else {
+                device
+            }
         }
     };
     match &source {
@@ -103,9 +116,6 @@ fn warn_if_cow_exceeds_ram(sys: &impl Sys, size_mib: u64) {
 fn warn_unsupported(cfg: &LiveConfig) {
     if let Some(location) = &cfg.overlay.persistent {
         warn!("persistent overlays (rd.overlay={location}) are not supported yet; changes will not survive a reboot");
-    }
-    if cfg.ram {
-        warn!("rd.live.ram is not supported yet; running from the medium");
     }
     if cfg.check {
         warn!("rd.live.check is not supported yet; the medium is not verified");
