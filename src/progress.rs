@@ -80,8 +80,8 @@ impl Progress {
     fn line(&self, done: u64, now: Duration) -> String {
         let elapsed = now.saturating_sub(self.started);
         let eta = match eta(done, self.total, elapsed) {
-            Some(left) => format!(", {} left", seconds_text(left)),
-            None => String::new(),
+            Some(left) if done < self.total => format!(", {} left", seconds_text(left)),
+            _ => String::new(),
         };
         format!(
             "{}: {}% ({} of {} MiB, {} MiB/s{eta})",
