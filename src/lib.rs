@@ -42,11 +42,14 @@ pub mod contract;
 pub mod devspec;
 pub mod discovery;
 pub mod explain;
+pub mod isomd5;
 pub mod kmod;
+pub mod md5;
 pub mod plan;
 pub mod policy;
 pub mod printable;
 pub mod probe;
+pub mod progress;
 pub mod uevent;
 pub mod usage;
 

@@ -23,6 +23,9 @@ pub const PACKAGES: &[&str] = &[
     "f2fs-tools",
     // sfdisk: the partition table of the partitioned test disks.
     "fdisk",
+    // implantisomd5 and checkisomd5: the media check's unit tests compare
+    // with them.
+    "isomd5sum",
     "zstd",
     "xz-utils",
     "cpio",

@@ -105,6 +105,19 @@ impl LiveRoot {
         Ok(())
     }
 
+    /// A copy of this root at `dir` (replaced if it exists) without the
+    /// directories `remove` (e.g. an embedded root with no `/usr`).
+    pub fn copy_without(&self, dir: &Path, remove: &[&str]) -> Result<LiveRoot> {
+        let _ = fs::remove_dir_all(dir);
+        run_captured(Command::new("cp").arg("-a").arg(&self.dir).arg(dir))?;
+        for rel in remove {
+            fs::remove_dir_all(dir.join(rel)).with_context(|| format!("remove {rel}"))?;
+        }
+        Ok(LiveRoot {
+            dir: dir.to_path_buf(),
+        })
+    }
+
     /// `/bin/busybox` plus a `/bin/<applet>` symlink for each applet it has
     /// (never over an existing file: `/sbin/init` stays the probe).
     pub fn add_busybox(&self, busybox: &Path) -> Result<()> {

@@ -73,7 +73,18 @@ impl ConsoleStep {
             send: send.to_string(),
         }
     }
+
+    /// Runs `command` in QEMU's monitor when `wait_for` shows up: with
+    /// `-nographic` the console and the monitor share stdio, and Ctrl-A c
+    /// switches between them.
+    pub fn monitor(wait_for: &str, command: &str) -> Self {
+        ConsoleStep::new(wait_for, &format!("\x01c{command}\n\x01c"))
+    }
 }
+
+/// The monitor's name for the IDE CD drive of a [`Drive::Cdrom`] that is
+/// the first IDE drive (bus 0, unit 0).
+pub const FIRST_CDROM_ID: &str = "ide0-cd0";
 
 /// One boot.
 #[derive(Debug, Clone)]

@@ -46,6 +46,9 @@ use std::fmt::Write as _;
 
 pub const BEGIN: &str = "PROBE-BEGIN";
 pub const END: &str = "PROBE-END";
+/// The probe's note when it waits for its CD to be ejected
+/// (`liveinit.probe.eject=<device>`).
+pub const EJECT_MARKER: &str = "waiting for the disc to be ejected from";
 
 /// Escapes a path or argument for the report (mountinfo style octal escapes).
 pub fn escape(s: &str) -> String {

@@ -31,10 +31,12 @@ use qemu_tests::harness::{
     cdrom, probe_root, shared, usb_ro, virtio_ro, Case, Expect, LiveBase, Medium, Probed, Shared,
     FLAT_ISO, ISO_SQUASHFS_IMG,
 };
-use qemu_tests::media::{Disk, Image, Layout, LiveImages, LiveRoot, PartitionFs};
+use qemu_tests::media::{
+    mksquashfs, Disk, Image, Layout, LiveImages, LiveRoot, PartitionFs, SquashComp,
+};
 use qemu_tests::out_dir;
 use qemu_tests::qemu::Drive;
-use qemu_tests::report::RunKind;
+use qemu_tests::report::{RunKind, EJECT_MARKER};
 
 const LABEL: &str = "LIVEINIT_TEST";
 const SPACED_LABEL: &str = "My Live Disk";
@@ -47,6 +49,9 @@ const PART_LABEL: &str = "LIVEPART";
 const PART_MIB: u32 = 16;
 const FAT_STICK_LABEL: &str = "LIVE_FAT";
 const F2FS_STICK_LABEL: &str = "LIVE_F2FS";
+const SEED_STICK_LABEL: &str = "SEEDS";
+/// The seed stick's only file: the squashfs, at the top of the stick.
+const SEED_IMAGE: &str = "seed.sqfs";
 /// Size of the live sticks' partitions: room for FAT32's 65525 clusters
 /// and above the smallest volume `mkfs.f2fs` accepts (about 52 MiB).
 const STICK_MIB: u32 = 64;
@@ -158,6 +163,28 @@ fn live_stick(cell: &'static Shared<Disk>, fs: PartitionFs, label: &str) -> &'st
 fn fat_stick() -> &'static Disk {
     static C: Shared<Disk> = OnceLock::new();
     live_stick(&C, PartitionFs::Vfat, FAT_STICK_LABEL)
+}
+
+/// The seeds' flash stick: a FAT partition holding one SquashFS file at
+/// its top, of an embedded root with neither `/usr` nor `/proc` (only an
+/// executable `/sbin/init` says it is a root).
+fn seed_stick() -> &'static Disk {
+    static C: Shared<Disk> = OnceLock::new();
+    shared(&C, "seed stick", || {
+        let embedded = root().copy_without(&media_dir().join("embedded-root"), &["usr", "proc"])?;
+        let image = media_dir().join("embedded.sqfs");
+        mksquashfs(&embedded.dir, &image, SquashComp::Xz)?;
+        LiveImages {
+            layout: Layout::FlatSquashfs,
+            files: vec![(SEED_IMAGE.to_string(), image)],
+        }
+        .partition_disk(
+            PartitionFs::Vfat,
+            SEED_STICK_LABEL,
+            STICK_MIB,
+            &media_dir().join("seed-stick.img"),
+        )
+    })
 }
 
 fn f2fs_stick() -> &'static Disk {
@@ -701,4 +728,75 @@ fn f2fs_live_stick() {
         ],
         &["vfat", "ext4", "dm_snapshot"],
     );
+}
+
+/// The seeds' flash stick as a new user would boot it: `rd.live.dir=/`
+/// with the squashfs named by `rd.live.squashimg`, on FAT, holding a root
+/// without `/usr` or `/proc` (dracut 059 recognised a root by `/proc`,
+/// dracut 106 by `/usr`; this one has only an executable `/sbin/init`).
+#[test]
+fn seed_stick_embedded_root_at_the_top_of_fat() {
+    let disk = seed_stick();
+    let medium = Medium::Mounted {
+        fstype: "vfat",
+        entry: SEED_IMAGE,
+    };
+    let b = Case::new(
+        "seed_stick_embedded_root_at_the_top_of_fat",
+        vec![usb_ro(disk.path.clone())],
+        &format!("root=live:LABEL={SEED_STICK_LABEL} rd.live.dir=/ rd.live.squashimg={SEED_IMAGE}"),
+    )
+    .boot_live(&Expect::overlay(
+        medium,
+        "/dev/sda1",
+        LiveBase::Loop(SEED_IMAGE),
+        "squashfs",
+    ));
+    b.check_modules(
+        &["usb_storage", "vfat", "nls_ascii", "squashfs", "overlay"],
+        &[],
+    );
+}
+
+// ---- rd.live.ram: the image in RAM, the medium let go ----
+
+/// The flattened image copied to `/run/initramfs/squashed.img`, the CD
+/// unmounted; QEMU then ejects the disc, and every file of the root still
+/// reads back (from RAM, after the page cache is dropped).
+#[test]
+fn live_ram_releases_the_cd_and_runs_after_eject() {
+    let b = Case::new(
+        "live_ram_releases_the_cd_and_runs_after_eject",
+        vec![cdrom(test_iso())],
+        "root=live:CDLABEL=LIVEINIT_TEST rd.live.ram rd.minmem=64 liveinit.probe.eject=/dev/sr0",
+    )
+    .eject_cd_after(EJECT_MARKER)
+    .boot_live(&Expect::overlay(
+        Medium::Released,
+        "/dev/sr0",
+        LiveBase::Loop("/run/initramfs/squashed.img"),
+        "squashfs",
+    ));
+    b.check(
+        !b.report
+            .loops
+            .iter()
+            .any(|l| l.backing.contains("/run/initramfs/live")),
+        "a loop device still reads from the medium",
+    );
+    b.check(
+        b.ended
+            .has_line(&["liveinit: ", "/dev/sr0 is released and can be removed"]),
+        "the console does not say the medium can be removed",
+    );
+    b.check(
+        b.ended.has_line(&["liveinit: copying to RAM: done, "]),
+        "no copy summary (size, time, rate) on the console",
+    );
+    for what in ["disc_gone", "read_root"] {
+        match b.report.after_check(what) {
+            Some(Ok(_)) => {}
+            other => b.fail(&format!("after the eject, {what}: {other:?}")),
+        }
+    }
 }

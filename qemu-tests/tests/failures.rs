@@ -231,6 +231,23 @@ fn rd_live_dir_nowhere_fails_cleanly() {
     ]);
 }
 
+/// `rd.live.ram` on a machine with 1 GiB: the image and the default
+/// `rd.minmem` (1024 MiB) do not fit, which is said with the sizes before a
+/// byte is copied.
+#[test]
+fn live_ram_without_room_fails_cleanly() {
+    Case::new(
+        "fail_live_ram_without_room",
+        vec![cdrom(good_iso())],
+        "root=live:CDLABEL=LIVEINIT_FAIL rd.live.ram",
+    )
+    .boot_fatal(&[
+        "FATAL: copy to RAM: /run/initramfs/live/LiveOS/squashfs.img: the image (",
+        "MiB) does not fit in RAM: ",
+        "MiB total, 1024 MiB of which must stay free (rd.minmem)",
+    ]);
+}
+
 /// `rd.live.overlay.size=<bad>`: fatal at `command line` before anything
 /// is looked for. (No medium and a short `rd.retry`: if the value were
 /// accepted, the boot would still end quickly, with another message.)

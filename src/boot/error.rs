@@ -11,6 +11,7 @@ use core::time::Duration;
 use crate::config::{ConfigError, IDLE_OPTION, SLOW_IDLE_OPTION};
 use crate::discovery::seconds_text;
 use crate::plan::image::NoRoot;
+use crate::plan::ram::TooBig;
 use crate::printable::printable;
 use crate::probe::FsType;
 use crate::sys::Errno;
@@ -24,6 +25,7 @@ pub enum Stage {
     FindMedium,
     MountMedium,
     MountImage,
+    CopyToRam,
     AssembleRoot,
     FindInit,
     SwitchRoot,
@@ -39,6 +41,7 @@ impl Stage {
             Stage::FindMedium => "find medium",
             Stage::MountMedium => "mount medium",
             Stage::MountImage => "mount image",
+            Stage::CopyToRam => "copy to RAM",
             Stage::AssembleRoot => "assemble root",
             Stage::FindInit => "find init",
             Stage::SwitchRoot => "switch root",
@@ -89,6 +92,8 @@ pub enum Cause {
     NotCompressed(FsType),
     /// The image holds neither layout.
     NoRoot(NoRoot),
+    /// `rd.live.ram`: the image and `rd.minmem` do not fit in RAM.
+    RamTooSmall(TooBig),
     /// `rd.break` with no shell packed.
     NoShell,
     /// No candidate init is an executable file in the new root.
@@ -228,6 +233,7 @@ impl fmt::Display for Cause {
                 fstype.as_str()
             ),
             Cause::NoRoot(why) => why.fmt(f),
+            Cause::RamTooSmall(too_big) => too_big.fmt(f),
             Cause::NoShell => f.write_str(
                 "no shell in this initramfs to break into \
                  (pack one with `cargo xtask initramfs --busybox`)",

@@ -9,8 +9,9 @@ use log::{info, warn};
 use super::discover::Found;
 use super::error::{BootError, Cause, MissingImage, Stage};
 use super::execute::Executor;
+use super::ram;
 use crate::config::LiveConfig;
-use crate::plan::image::{rootfs_img_path, squash_img_path, NESTED_ROOTFS};
+use crate::plan::image::{rootfs_img_path, squash_img_path, Inside, NESTED_EXT3FS, NESTED_ROOTFS};
 use crate::plan::ram_bound::ram_bound;
 use crate::plan::{
     self, ImageFacts, ImageSource, Layer, Layout, LoopSlot, Medium, MediumPlan, Source, LIVE_MNT,
@@ -36,12 +37,24 @@ pub fn open_image<S: Sys>(
     let source = match plan::mount_medium(cfg, medium) {
         MediumPlan::Mount(steps) => {
             exec.run(Stage::MountMedium, &steps)?;
-            image_on_medium(sys, cfg, found)?
+            let on_medium = image_on_medium(sys, cfg, found)?;
+            if cfg.ram {
+                let in_ram = ram::copy_image(sys, cfg.minmem_mib, on_medium)?;
+                ram::release_medium(sys, &found.device);
+                in_ram
+            } else {
+                on_medium
+            }
         }
         MediumPlan::RawImage(steps) => {
             exec.run(Stage::MountMedium, &steps)?;
             info!("{} is itself the image", found.device);
-            ImageSource::SquashedDevice(found.device.clone())
+            let device = ImageSource::SquashedDevice(found.device.clone());
+            if cfg.ram {
+                ram::copy_image(sys, cfg.minmem_mib, device)?
+            } else {
+                device
+            }
         }
     };
     match &source {
@@ -107,9 +120,6 @@ fn warn_unsupported(cfg: &LiveConfig) {
     if let Some(location) = &cfg.overlay.persistent {
         warn!("persistent overlays (rd.overlay={location}) are not supported yet; changes will not survive a reboot");
     }
-    if cfg.ram {
-        warn!("rd.live.ram is not supported yet; running from the medium");
-    }
     if cfg.check {
         warn!("rd.live.check is not supported yet; the medium is not verified");
     }
@@ -168,16 +178,19 @@ fn inside_image(sys: &impl Sys, base: Source, image: &str) -> Result<Layout, Boo
     let facts = ImageFacts {
         liveos_dir: at("LiveOS") == Some(FileKind::Dir),
         rootfs_img: sys.file_kind(NESTED_ROOTFS) == Some(FileKind::File),
+        ext3fs_img: sys.file_kind(NESTED_EXT3FS) == Some(FileKind::File),
         usr: at("usr").is_some(),
         ostree: at("ostree").is_some(),
+        proc: at("proc").is_some(),
+        sbin_init: sys.is_executable_in(SQUASH_MNT, "/sbin/init"),
     };
     match plan::classify_image(facts) {
-        Ok(true) => Ok(Layout::FsImage {
-            path: NESTED_ROOTFS.to_owned(),
-            fstype: image_type(sys, NESTED_ROOTFS, Stage::AssembleRoot)?,
+        Ok(Inside::Nested(path)) => Ok(Layout::FsImage {
+            path: path.to_owned(),
+            fstype: image_type(sys, path, Stage::AssembleRoot)?,
             in_squashfs: true,
         }),
-        Ok(false) => Ok(Layout::Flattened { base }),
+        Ok(Inside::Flattened) => Ok(Layout::Flattened { base }),
         Err(why) => Err(BootError::new(
             Stage::AssembleRoot,
             image,

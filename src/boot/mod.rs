@@ -12,6 +12,7 @@ mod execute;
 mod handoff;
 mod live;
 mod modules;
+mod ram;
 
 use core::convert::Infallible;
 use core::time::Duration;

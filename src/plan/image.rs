@@ -15,6 +15,8 @@ pub const ROOTFS_IMG: &str = "rootfs.img";
 /// Where dracut looks for a nested image inside the squashfs: always
 /// `LiveOS`, whatever `rd.live.dir` says (docs/dracut-live.md §6-B7).
 pub const NESTED_ROOTFS: &str = "/run/initramfs/squashfs/LiveOS/rootfs.img";
+/// The name dracut up to 109 also accepted for the nested image.
+pub const NESTED_EXT3FS: &str = "/run/initramfs/squashfs/LiveOS/ext3fs.img";
 
 /// Where the image is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,9 +81,16 @@ pub fn mount_image(source: &ImageSource, fstype: FsType) -> Vec<Step> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct ImageFacts {
     pub liveos_dir: bool,
+    /// `LiveOS/rootfs.img` is a file.
     pub rootfs_img: bool,
+    /// `LiveOS/ext3fs.img` is a file (dracut ≤ 109's other name for it).
+    pub ext3fs_img: bool,
     pub usr: bool,
     pub ostree: bool,
+    /// `/proc` exists: dracut 059 up to 105 recognised a root by it.
+    pub proc: bool,
+    /// `/sbin/init` resolves, inside the image, to an executable file.
+    pub sbin_init: bool,
 }
 
 /// What the root will be built on.
@@ -99,38 +108,55 @@ pub enum Layout {
     },
 }
 
-/// The squashfs holds neither layout dracut knows.
+/// The squashfs holds neither layout any dracut version knew.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NoRoot {
-    /// `LiveOS/` is there but without `rootfs.img`.
+    /// `LiveOS/` is there but without `rootfs.img` (or `ext3fs.img`).
     LiveOsWithoutRootfs,
-    /// Neither `LiveOS/`, `/usr` nor `/ostree`.
+    /// None of the marks of a root filesystem.
     Nothing,
 }
 
 impl fmt::Display for NoRoot {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
-            NoRoot::LiveOsWithoutRootfs => "has LiveOS/ but no LiveOS/rootfs.img in it",
+            NoRoot::LiveOsWithoutRootfs => {
+                "has LiveOS/ but neither LiveOS/rootfs.img nor LiveOS/ext3fs.img in it"
+            }
             NoRoot::Nothing => {
-                "holds no root filesystem: neither /usr, /ostree nor LiveOS/rootfs.img"
+                "holds no root filesystem: looked for LiveOS/rootfs.img, /usr, /ostree, /proc \
+                 and an executable /sbin/init, found none"
             }
         })
     }
 }
 
-/// Whether the squashfs nests `LiveOS/rootfs.img` (`Ok(true)`) or is the
-/// root itself (`Ok(false)`, "flattened"). A `LiveOS/` directory decides
-/// for nesting before `/usr` is looked at, as dracut does.
-pub fn classify_image(facts: ImageFacts) -> Result<bool, NoRoot> {
+/// What the compressed image turned out to hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Inside {
+    /// A filesystem image at this path (under [`SQUASH_MNT`]).
+    Nested(&'static str),
+    /// The image is the root itself ("flattened").
+    Flattened,
+}
+
+/// Nested `LiveOS/rootfs.img` or a flattened root (docs/dracut-live.md
+/// §3.3 D). A `LiveOS/` directory decides for nesting before anything
+/// else is looked at, as in every dracut. A flattened root is accepted by
+/// any mark some dracut version took for one (`/usr` and `/ostree` from
+/// 106, `/proc` before), and by an executable `/sbin/init`, which small
+/// embedded roots have even without `/usr` or `/proc`.
+pub fn classify_image(facts: ImageFacts) -> Result<Inside, NoRoot> {
     if facts.liveos_dir {
         if facts.rootfs_img {
-            Ok(true)
+            Ok(Inside::Nested(NESTED_ROOTFS))
+        } else if facts.ext3fs_img {
+            Ok(Inside::Nested(NESTED_EXT3FS))
         } else {
             Err(NoRoot::LiveOsWithoutRootfs)
         }
-    } else if facts.usr || facts.ostree {
-        Ok(false)
+    } else if facts.usr || facts.ostree || facts.proc || facts.sbin_init {
+        Ok(Inside::Flattened)
     } else {
         Err(NoRoot::Nothing)
     }
@@ -188,24 +214,58 @@ mod tests {
     }
 
     #[test]
-    fn classification_follows_dracut() {
-        let f = |liveos_dir, rootfs_img, usr, ostree| ImageFacts {
-            liveos_dir,
-            rootfs_img,
-            usr,
-            ostree,
+    fn classification_accepts_what_any_dracut_accepted() {
+        let none = ImageFacts::default();
+        let nested = ImageFacts {
+            liveos_dir: true,
+            rootfs_img: true,
+            usr: true,
+            ..none
         };
-        assert_eq!(classify_image(f(true, true, false, false)), Ok(true));
-        assert_eq!(classify_image(f(true, true, true, false)), Ok(true));
-        assert_eq!(classify_image(f(false, false, true, false)), Ok(false));
-        assert_eq!(classify_image(f(false, false, false, true)), Ok(false));
+        assert_eq!(classify_image(nested), Ok(Inside::Nested(NESTED_ROOTFS)));
+        let ext3 = ImageFacts {
+            liveos_dir: true,
+            ext3fs_img: true,
+            ..none
+        };
+        assert_eq!(classify_image(ext3), Ok(Inside::Nested(NESTED_EXT3FS)));
+        for flat in [
+            ImageFacts { usr: true, ..none },
+            ImageFacts {
+                ostree: true,
+                ..none
+            },
+            ImageFacts { proc: true, ..none },
+            ImageFacts {
+                sbin_init: true,
+                ..none
+            },
+        ] {
+            assert_eq!(classify_image(flat), Ok(Inside::Flattened), "{flat:?}");
+        }
+        let liveos_only = ImageFacts {
+            liveos_dir: true,
+            usr: true,
+            ..none
+        };
         assert_eq!(
-            classify_image(f(true, false, true, false)),
+            classify_image(liveos_only),
             Err(NoRoot::LiveOsWithoutRootfs)
         );
-        assert_eq!(
-            classify_image(f(false, false, false, false)),
-            Err(NoRoot::Nothing)
-        );
+        assert_eq!(classify_image(none), Err(NoRoot::Nothing));
+    }
+
+    #[test]
+    fn a_refusal_names_everything_looked_for() {
+        let text = NoRoot::Nothing.to_string();
+        for mark in [
+            "LiveOS/rootfs.img",
+            "/usr",
+            "/ostree",
+            "/proc",
+            "/sbin/init",
+        ] {
+            assert!(text.contains(mark), "{text}");
+        }
     }
 }

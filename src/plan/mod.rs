@@ -12,6 +12,7 @@ mod display;
 pub mod image;
 pub mod kernel;
 pub mod medium;
+pub mod ram;
 pub mod ram_bound;
 pub mod root;
 

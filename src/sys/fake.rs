@@ -38,6 +38,8 @@ pub struct FakeSys {
     background: RefCell<Vec<String>>,
     /// Modules whose load never returns (a driver stuck in its probe).
     hanging: RefCell<BTreeSet<String>>,
+    /// Everything written with `Sys::console`.
+    console: RefCell<String>,
 }
 
 impl FakeSys {
@@ -122,6 +124,11 @@ impl FakeSys {
     }
 
     /// Every call so far, e.g. `mount /dev/sr0 /run/initramfs/live iso9660 ro`.
+    /// What was written to the console alone (progress), so far.
+    pub fn console_text(&self) -> String {
+        self.console.borrow().clone()
+    }
+
     pub fn calls(&self) -> Vec<String> {
         self.calls.borrow().clone()
     }
@@ -238,6 +245,22 @@ impl Sys for FakeSys {
         self.record(format!("detach {target}"))
     }
 
+    fn unmount(&self, target: &str) -> SysResult<()> {
+        self.record(format!("umount {target}"))
+    }
+
+    fn remount(&self, target: &str, data: &str) -> SysResult<()> {
+        self.record(format!("remount {target} {data}"))
+    }
+
+    fn file_size(&self, path: &str) -> SysResult<u64> {
+        self.read_file(path).map(|b| b.len() as u64)
+    }
+
+    fn console(&self, text: &str) {
+        self.console.borrow_mut().push_str(text);
+    }
+
     fn mkdir_all(&self, path: &str) -> SysResult<()> {
         self.record(format!("mkdir {path}"))?;
         self.dir(path);
@@ -341,8 +364,11 @@ impl Sys for FakeSys {
         self.record(format!("copy {from} {to}"))?;
         let bytes = self.read_file(from)?;
         let total = bytes.len() as u64;
-        progress(total / 2, total);
-        progress(total, total);
+        // A copy that takes one second, in a hundred steps.
+        for step in 1..=100u64 {
+            self.advance_to(self.clock.get() + Duration::from_millis(10));
+            progress(total * step / 100, total);
+        }
         self.file(to, &bytes);
         Ok(total)
     }

@@ -160,6 +160,11 @@ pub fn is_executable_in(root: &str, path: &str) -> bool {
         && stat.st_mode & 0o111 != 0
 }
 
+pub fn file_size(path: &str) -> Result<u64, Errno> {
+    let st = rfs::stat(path)?;
+    u64::try_from(st.st_size).map_err(|_| Errno::INVAL)
+}
+
 pub fn create_sparse(path: &str, bytes: u64) -> Result<(), Errno> {
     let fd = open(path, OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL, 0o600)?;
     rfs::ftruncate(&fd, bytes)

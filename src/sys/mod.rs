@@ -86,6 +86,10 @@ pub trait Sys {
     ) -> SysResult<()>;
     /// Lazy unmount (`MNT_DETACH`).
     fn detach(&self, target: &str) -> SysResult<()>;
+    /// Plain unmount: fails with `EBUSY` while anything uses the mount.
+    fn unmount(&self, target: &str) -> SysResult<()>;
+    /// Remounts `target` with new filesystem options (e.g. a tmpfs `size=`).
+    fn remount(&self, target: &str, data: &str) -> SysResult<()>;
     /// `mkdir -p` with mode 0755.
     fn mkdir_all(&self, path: &str) -> SysResult<()>;
     fn symlink(&self, target: &str, link: &str) -> SysResult<()>;
@@ -96,6 +100,8 @@ pub trait Sys {
     /// at its end).
     fn read_at(&self, path: &str, offset: u64, len: usize) -> SysResult<Vec<u8>>;
     fn write_file(&self, path: &str, data: &[u8]) -> SysResult<()>;
+    /// The size in bytes of a file (`stat`, following symlinks).
+    fn file_size(&self, path: &str) -> SysResult<u64>;
     /// Entry names of a directory, sorted.
     fn read_dir(&self, path: &str) -> SysResult<Vec<String>>;
     /// `lstat`: what the path itself is (symlinks are not followed).
@@ -166,6 +172,9 @@ pub trait Sys {
     /// Once `/dev` is mounted: makes fds 0–2 the console if the kernel did
     /// not, and starts logging to `/dev/kmsg`.
     fn attach_console(&self);
+    /// Writes `text` to the console only (progress that the kernel log
+    /// would drown in): `\r` and no newline overwrite the line.
+    fn console(&self, text: &str);
     /// Runs an interactive shell on the console and waits for it to exit;
     /// `note` goes into its prompt (why it was started).
     fn run_shell(&self, path: &str, note: &str) -> SysResult<i32>;

@@ -43,6 +43,16 @@ pub fn detach(target: &str) -> Result<(), Errno> {
     mount::unmount(target, UnmountFlags::DETACH)
 }
 
+pub fn unmount(target: &str) -> Result<(), Errno> {
+    mount::unmount(target, UnmountFlags::empty())
+}
+
+/// `mount -o remount,<data> <target>`, keeping the mount's flags.
+pub fn remount(target: &str, data: &str) -> Result<(), Errno> {
+    let data = CString::new(data).map_err(|_| Errno::INVAL)?;
+    mount::mount_remount(target, MsFlags::empty(), &data)
+}
+
 pub fn mount_move(from: &str, to: &str) -> Result<(), Errno> {
     mount::mount_move(from, to)
 }

@@ -58,6 +58,14 @@ impl Sys for RealSys {
         mounts::detach(target)
     }
 
+    fn unmount(&self, target: &str) -> SysResult<()> {
+        mounts::unmount(target)
+    }
+
+    fn remount(&self, target: &str, data: &str) -> SysResult<()> {
+        mounts::remount(target, data)
+    }
+
     fn mkdir_all(&self, path: &str) -> SysResult<()> {
         fsops::mkdir_all(path)
     }
@@ -80,6 +88,10 @@ impl Sys for RealSys {
 
     fn write_file(&self, path: &str, data: &[u8]) -> SysResult<()> {
         fsops::write_file(path, data)
+    }
+
+    fn file_size(&self, path: &str) -> SysResult<u64> {
+        fsops::file_size(path)
     }
 
     fn read_dir(&self, path: &str) -> SysResult<Vec<String>> {
@@ -191,6 +203,10 @@ impl Sys for RealSys {
     fn attach_console(&self) {
         console::attach_console();
         crate::logger::attach_kmsg();
+    }
+
+    fn console(&self, text: &str) {
+        super::kmsg::write_console(text.as_bytes());
     }
 
     fn run_shell(&self, path: &str, note: &str) -> SysResult<i32> {

@@ -13,6 +13,12 @@
 //! checks that the system still answers, and repeats what the kernel said
 //! meanwhile (device-mapper snapshot overflow, ext4 errors…).
 //!
+//! With `liveinit.probe.eject=<cd device>` it then announces that it waits
+//! for the disc to go (the marker [`EJECT_MARKER`], for the host to eject it
+//! from QEMU's monitor), waits until the drive reports no disc, drops the
+//! page cache and reads every file of `/` (`after.disc_gone`,
+//! `after.read_root`): a root that still needed the disc fails here.
+//!
 //! With `liveinit.demo.shell` on the kernel command line and a `/bin/sh` in
 //! the root, it runs that shell on the console after the report (for
 //! `cargo xtask demo`) and powers off when the shell exits.
@@ -24,7 +30,7 @@ use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use qemu_tests::report::{escape, BEGIN, END};
+use qemu_tests::report::{escape, BEGIN, EJECT_MARKER, END};
 
 const LIVE_DIR: &str = "/run/initramfs/live";
 /// Paths under /run that are always reported, present or not.
@@ -61,6 +67,10 @@ const MIB: usize = 1 << 20;
 const IMAGE_FILE: &str = "/etc/os-release";
 /// At most this many kernel messages from during the fill are repeated.
 const KMSG_MAX_LINES: usize = 60;
+/// Kernel parameter that turns on the read-after-eject test (value: the CD).
+const EJECT_PARAM: &str = "liveinit.probe.eject";
+/// The longest wait for the ejection.
+const EJECT_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
 
 fn main() {
     let pid = std::process::id();
@@ -163,6 +173,9 @@ fn main() {
             Err(_) => out(&format!("error={FILL_PARAM}={value}: not a number of MiB")),
         }
     }
+    if let Some(device) = cmdline.as_ref().ok().and_then(|c| param(c, EJECT_PARAM)) {
+        read_root_without_disc(device);
+    }
     out(END);
     restore_console(saved_loglevel);
 
@@ -174,6 +187,79 @@ fn main() {
         run_shell();
     }
     power_off(pid);
+}
+
+/// Waits (at most [`EJECT_WAIT`]) for the disc in `device` to be taken
+/// out, then reads every file of the root from scratch.
+fn read_root_without_disc(device: &str) {
+    out(&format!("note={EJECT_MARKER} {device}"));
+    after("disc_gone", wait_for_no_disc(device));
+    after(
+        "drop_caches",
+        fs::write("/proc/sys/vm/drop_caches", "3").map(|()| "3".into()),
+    );
+    let mut totals = (0u64, 0u64);
+    after(
+        "read_root",
+        read_tree(Path::new("/"), &mut totals)
+            .map(|()| format!("{} files {} bytes", totals.0, totals.1)),
+    );
+}
+
+/// Polls the drive's status (`CDROM_DRIVE_STATUS`) until it has no disc.
+fn wait_for_no_disc(device: &str) -> std::io::Result<String> {
+    use std::os::unix::fs::OpenOptionsExt;
+    use std::os::unix::io::AsRawFd;
+    const CDROM_DRIVE_STATUS: libc::Ioctl = 0x5326;
+    const CDS_DISC_OK: libc::c_int = 4;
+    let start = std::time::Instant::now();
+    loop {
+        let drive = fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(device)?;
+        // SAFETY: CDROM_DRIVE_STATUS takes an integer slot argument (none
+        // here) and only returns a status code.
+        let status = unsafe { libc::ioctl(drive.as_raw_fd(), CDROM_DRIVE_STATUS, 0) };
+        drop(drive);
+        if status >= 0 && status != CDS_DISC_OK {
+            return Ok(format!(
+                "status {status} after {} ms",
+                start.elapsed().as_millis()
+            ));
+        }
+        if start.elapsed() > EJECT_WAIT {
+            return Err(std::io::Error::other(format!(
+                "the disc is still there after {} s (status {status})",
+                EJECT_WAIT.as_secs()
+            )));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
+/// Reads every regular file under `dir` (not into the API filesystems or
+/// `/run`), adding to `(files, bytes)`; the first failure names its file.
+fn read_tree(dir: &Path, totals: &mut (u64, u64)) -> std::io::Result<()> {
+    for entry in fs::read_dir(dir)? {
+        let path = entry?.path();
+        if ["/proc", "/sys", "/dev", "/run"]
+            .iter()
+            .any(|p| path == Path::new(p))
+        {
+            continue;
+        }
+        let meta = fs::symlink_metadata(&path)?;
+        if meta.is_dir() {
+            read_tree(&path, totals)?;
+        } else if meta.is_file() {
+            let bytes = fs::read(&path)
+                .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
+            totals.0 += 1;
+            totals.1 += bytes.len() as u64;
+        }
+    }
+    Ok(())
 }
 
 /// The value of `key=value` on the command line (the last one wins).

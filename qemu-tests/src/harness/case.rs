@@ -51,6 +51,16 @@ impl Case {
         self
     }
 
+    /// Force-ejects the first CD from QEMU's monitor once `marker` has
+    /// appeared (as pulling a disc out, or a BMC dropping its virtual CD).
+    pub fn eject_cd_after(mut self, marker: &str) -> Case {
+        self.steps.push(ConsoleStep::monitor(
+            marker,
+            &format!("eject -f {}", qemu::FIRST_CDROM_ID),
+        ));
+        self
+    }
+
     pub fn config(&self) -> QemuConfig {
         let log = out_dir().join(format!("{}.log", self.name));
         let console = if self.steps.is_empty() {

@@ -21,6 +21,10 @@ pub enum Medium {
     },
     /// The device is the image itself: nothing at `/run/initramfs/live`.
     Raw,
+    /// Mounted during the boot, then released once the image was copied to
+    /// RAM (`rd.live.ram`): nothing at `/run/initramfs/live`, no mount
+    /// of the device anywhere.
+    Released,
 }
 
 /// What `/dev/live-base` must be.

@@ -201,6 +201,16 @@ fn check_medium(b: &Probed, expect: &Expect) {
                 &format!("/run/initramfs/live does not contain {entry}"),
             );
         }
+        Medium::Released => {
+            b.check(
+                r.live_mounted == Some(false) && r.mount_at("/run/initramfs/live").is_none(),
+                "/run/initramfs/live is still a mount point after the copy to RAM",
+            );
+            b.check(
+                !r.mounts.iter().any(|m| m.source == expect.livedev),
+                &format!("{} is still mounted after the copy to RAM", expect.livedev),
+            );
+        }
         Medium::Raw => {
             b.check(
                 r.live_mounted == Some(false) && r.mount_at("/run/initramfs/live").is_none(),

@@ -146,3 +146,31 @@ fn a_failed_dm_create_names_the_table() {
          (/dev/loop1 is /run/initramfs/squashfs/LiveOS/rootfs.img, /dev/loop2 is /overlay)"
     );
 }
+
+#[test]
+fn a_root_with_only_an_executable_sbin_init_is_flattened() {
+    let sys = FakeSys::new();
+    sys.file("/proc/cmdline", br"root=live:CDLABEL=My\x20Disk")
+        .file("/sys/class/block/sr0/size", b"4096\n")
+        .file("/dev/sr0", ISO)
+        .file("/run/initramfs/live/LiveOS/squashfs.img", SQUASHFS)
+        .on_mount(SQUASH_MNT, &[("bin", None)])
+        .executable(SQUASH_MNT, "/sbin/init")
+        .executable("/sysroot", "/sbin/init");
+    let err = boot(&sys);
+    assert_eq!(err.stage, Stage::ExecInit, "{err}");
+    assert_eq!(sys.calls_starting("mount LiveOS_rootfs").len(), 1);
+}
+
+#[test]
+fn a_root_recognised_by_proc_as_dracut_059_did_is_flattened() {
+    let sys = FakeSys::new();
+    sys.file("/proc/cmdline", br"root=live:CDLABEL=My\x20Disk")
+        .file("/sys/class/block/sr0/size", b"4096\n")
+        .file("/dev/sr0", ISO)
+        .file("/run/initramfs/live/LiveOS/squashfs.img", SQUASHFS)
+        .on_mount(SQUASH_MNT, &[("proc", None)])
+        .executable("/sysroot", "/sbin/init");
+    let err = boot(&sys);
+    assert_eq!(err.stage, Stage::ExecInit, "{err}");
+}

@@ -14,6 +14,7 @@ mod discovery;
 mod kernel_modules;
 mod layouts;
 mod policy;
+mod ram;
 mod sequence;
 
 pub(super) const ISO: &[u8] = include_bytes!("../../probe/testdata/iso9660-plain.head");
