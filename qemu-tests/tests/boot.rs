@@ -431,7 +431,7 @@ fn nested_rootfs_img_thin() {
     let b = Case::new(
         "nested_thin",
         vec![cdrom(nested_iso())],
-        "root=live:CDLABEL=LIVEINIT_NESTED rd.live.overlay.thin rd.live.overlay.size=512",
+        "root=live:CDLABEL=LIVEINIT_NESTED rd.live.overlay.thin rd.live.overlay.size=384",
     )
     .boot_live(&Expect {
         dm: &["live-base", "live-overlay-pool", "live-rw"],
@@ -461,9 +461,9 @@ fn nested_rootfs_img_thin() {
     );
     b.check(
         r.loops.iter().any(|l| {
-            l.backing == "/run/initramfs/thin-overlay/data" && l.sectors == Some(512 * 2048)
+            l.backing == "/run/initramfs/thin-overlay/data" && l.sectors == Some(384 * 2048)
         }),
-        "the thin pool's data is not 512 MiB (rd.live.overlay.size)",
+        "the thin pool's data is not 384 MiB (rd.live.overlay.size)",
     );
     let base_loop = b.live_base_loop().kname.clone();
     let pool = r
@@ -474,15 +474,16 @@ fn nested_rootfs_img_thin() {
         r.dm_device("live-rw").is_some_and(|d| {
             d.slaves.contains(&pool)
                 && d.slaves.contains(&base_loop)
-                && d.sectors == Some(512 * 2048)
+                && d.sectors == Some(384 * 2048)
         }),
-        "live-rw is not a 512 MiB thin device of the pool with the base loop as origin",
+        "live-rw is not a 384 MiB thin device of the pool with the base loop as origin",
     );
     b.check_modules(&["dm_thin_pool", "ext4"], &["dm_snapshot", "overlay"]);
 }
 
 /// An uncompressed ext4 `LiveOS/rootfs.img` on the ISO: the default
-/// snapshot, with the default (32 GiB, sparse) COW.
+/// snapshot. The default (32 GiB, sparse) COW is capped at half the RAM,
+/// which the init says.
 #[test]
 fn uncompressed_rootfs_img_dm_snapshot() {
     let b = Case::new(
@@ -491,7 +492,18 @@ fn uncompressed_rootfs_img_dm_snapshot() {
         "root=live:CDLABEL=LIVEINIT_UNCOMP",
     )
     .boot_live(&Expect::snapshot(ISO_ROOTFS_IMG, "/dev/sr0"));
-    check_snapshot(&b, 32 * 1024);
+    let capped_mib = b.ended.lines().iter().find_map(|line| {
+        let (_, rest) = line.split_once("the overlay is kept in RAM: ")?;
+        rest.split_once(" MiB instead of the 32768 MiB")?.0.parse::<u64>().ok()
+    });
+    let Some(capped_mib) = capped_mib else {
+        b.fail("the init did not say it capped the 32 GiB COW");
+    };
+    b.check(
+        capped_mib > 256 && capped_mib <= 512,
+        &format!("a {capped_mib} MiB COW is not half of a 1 GiB machine"),
+    );
+    check_snapshot(&b, capped_mib);
     // The base loop reads the file on the mounted medium directly.
     let base = b.live_base_loop();
     b.check(
