@@ -43,6 +43,7 @@ pub mod devspec;
 pub mod discovery;
 pub mod explain;
 pub mod kmod;
+pub mod manual;
 pub mod plan;
 pub mod policy;
 pub mod probe;

@@ -2,13 +2,19 @@
 
 mod bench;
 mod build_init;
+mod builder_options;
 mod compress;
 mod cpio;
 mod demo;
 mod elf;
+mod firmware;
 mod fixtures;
+mod host_devices;
 mod initramfs;
+mod initramfs_cli;
 mod kmods;
+mod microcode;
+mod module_choice;
 mod msrv;
 mod size;
 mod test;
@@ -21,9 +27,11 @@ const USAGE: &str = "\
 usage: cargo xtask <command> [options]
 
 commands:
-  initramfs --modules-dir DIR --output FILE [--compress zstd|gzip|xz|none]
+  initramfs --modules-dir DIR --output FILE [OPTION...]
             build the init (static musl) and pack it with the modules a live
-            boot needs from DIR (a lib/modules/<version> tree) into FILE
+            boot needs from DIR (a lib/modules/<version> tree) into FILE;
+            extra modules, firmware, baked kernel arguments, files and early
+            microcode on request (cargo xtask initramfs --help)
   fixtures  regenerate the probe fixtures under src/probe/testdata (needs
             mkfs.ext4, xorriso, mksquashfs, mkfs.erofs)
   test [--no-boot]
@@ -44,7 +52,7 @@ fn main() -> ExitCode {
         return ExitCode::from(2);
     };
     let result = match command.as_str() {
-        "initramfs" => initramfs::cmd(rest),
+        "initramfs" => initramfs_cli::cmd(rest),
         "fixtures" => fixtures::cmd(rest),
         "test" => test::cmd(rest),
         "demo" => demo::cmd(rest),
