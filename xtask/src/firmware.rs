@@ -29,6 +29,21 @@ pub struct Firmware {
     pub missing: Vec<(String, String)>,
 }
 
+impl Firmware {
+    /// The missing files grouped by module, modules in packing order: a
+    /// driver may list dozens of revisions, one warning line each is noise.
+    pub fn missing_by_module(&self) -> Vec<(&str, Vec<&str>)> {
+        let mut grouped: Vec<(&str, Vec<&str>)> = Vec::new();
+        for (file, module) in &self.missing {
+            match grouped.iter_mut().find(|(m, _)| m == module) {
+                Some((_, files)) => files.push(file),
+                None => grouped.push((module, vec![file])),
+            }
+        }
+        grouped
+    }
+}
+
 /// The firmware of `modules` from `dir` (a `/lib/firmware` tree), each file
 /// once; `NAME`, `NAME.zst` and `NAME.xz` are looked for in that order and
 /// stored decompressed (the kernel may not be built to decompress them;
@@ -146,6 +161,7 @@ mod tests {
             ]
         );
         assert_eq!(fw.missing, [("rtl_nic/gone.fw".into(), "r8169".into())]);
+        assert_eq!(fw.missing_by_module(), [("r8169", vec!["rtl_nic/gone.fw"])]);
     }
 
     #[test]

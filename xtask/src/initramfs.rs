@@ -172,10 +172,12 @@ pub(crate) fn assemble(
     let mut firmware_count = 0;
     if let Some(dir) = &extra.firmware_dir {
         let found = firmware::collect(dir, &modules)?;
-        for (file, module) in &found.missing {
+        for (module, files) in found.missing_by_module() {
             eprintln!(
-                "warning: firmware {file} of {module} is not in {}",
-                dir.display()
+                "warning: {module}: {} declared firmware files are not in {} (first: {})",
+                files.len(),
+                dir.display(),
+                files.first().copied().unwrap_or_default()
             );
         }
         firmware_count = found.files.len();
