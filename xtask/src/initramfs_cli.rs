@@ -64,10 +64,12 @@ Leave these modules out (repeatable); an error if a packed module needs
 one of them.",
                 },
                 Item {
-                    term: "--host-only",
+                    term: "--host-only[=SYSFS]",
                     text: "\
 Pack only the storage drivers whose aliases match a device of this
-machine (from /sys); filesystems, block layers and --add-modules stay.",
+machine (its /sys), or of the machine whose sysfs (or a copy of its
+devices' modalias files) is at SYSFS; filesystems, block layers and
+--add-modules stay.",
                 },
                 Item {
                     term: "--firmware-dir DIR",
@@ -170,10 +172,8 @@ pub fn parse(args: &[String]) -> Result<Option<Request>> {
                 continue;
             }
             "--host-only" => {
-                if inline.is_some() {
-                    bail!("--host-only takes no value");
-                }
-                extra.modules.host_only = Some(host_devices::SYSFS.into());
+                let sysfs = inline.unwrap_or_else(|| host_devices::SYSFS.to_owned());
+                extra.modules.host_only = Some(existing_dir(flag, &sysfs)?);
                 continue;
             }
             _ => {}
@@ -310,7 +310,9 @@ mod tests {
         assert!(
             e(&["--microcode=/nonexistent"]).contains("--microcode /nonexistent: not a directory")
         );
-        assert!(e(&["--host-only=yes"]).contains("--host-only takes no value"));
+        assert!(
+            e(&["--host-only=/nonexistent"]).contains("--host-only /nonexistent: not a directory")
+        );
         assert!(e(&["--cmdline", ""]).contains("--cmdline: empty"));
         assert!(e(&["--include", "/etc/hostname"]).contains("--include"));
         assert!(e(&["--include", "/nonexistent:/x"]).contains("does not exist"));

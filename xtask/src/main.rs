@@ -7,6 +7,7 @@ mod compress;
 mod cpio;
 mod demo;
 mod elf;
+mod example_images;
 mod firmware;
 mod fixtures;
 mod host_devices;
@@ -16,6 +17,7 @@ mod kmods;
 mod microcode;
 mod module_choice;
 mod msrv;
+mod readme_examples;
 mod size;
 mod test;
 #[cfg(test)]

@@ -122,13 +122,17 @@ fn stages(run: &mut Stages, boot: bool) -> Result<()> {
             ..plain
         })
     })?;
+    let examples = run.stage("README pipeline examples", || {
+        crate::example_images::pack_all(&kernel.modules_dir, &out)
+    })?;
     let probe = run.stage("probe build", qemu_tests::build_probe)?;
     run.stage("boot tests", || {
         run_streamed(
             cargo()
                 .args(["test", "-p", "qemu-tests"])
-                .args(["--test", "boot", "--test", "failures", "--"])
-                .args(["--test-threads", BOOT_TEST_THREADS, "--nocapture"])
+                .args(["--test", "boot", "--test", "failures", "--test", "pipeline"])
+                .args(["--", "--test-threads", BOOT_TEST_THREADS, "--nocapture"])
+                .envs(examples.iter().map(|(var, path)| (var, path)))
                 .env(qemu_tests::ENV_KERNEL, &kernel.vmlinuz)
                 .env(qemu_tests::ENV_INITRAMFS, &initramfs)
                 .env(qemu_tests::ENV_INITRAMFS_BUSYBOX, &with_busybox)

@@ -17,6 +17,8 @@ pub struct Case {
     pub args: String,
     /// Typed into the console when their markers appear.
     pub steps: Vec<ConsoleStep>,
+    /// A network card of this QEMU model (user networking), else none.
+    pub nic: Option<&'static str>,
 }
 
 impl Case {
@@ -27,7 +29,14 @@ impl Case {
             drives,
             args: args.to_string(),
             steps: Vec::new(),
+            nic: None,
         }
+    }
+
+    /// Gives the machine a network card of QEMU model `model` (e.g. `e1000`).
+    pub fn nic(mut self, model: &'static str) -> Case {
+        self.nic = Some(model);
+        self
     }
 
     pub fn initramfs(mut self, initramfs: Initramfs) -> Case {
@@ -52,12 +61,24 @@ impl Case {
                 steps: self.steps.clone(),
             }
         };
-        self.drives.iter().cloned().fold(
+        let mut cfg = self.drives.iter().cloned().fold(
             QemuConfig::new(inputs::kernel(), self.initramfs.path(), &log)
                 .append(&self.args)
                 .console(console),
             QemuConfig::drive,
-        )
+        );
+        if let Some(model) = self.nic {
+            cfg.network = true;
+            // No option ROM: iPXE's ROMs are a package of their own, and
+            // nothing here boots from the network.
+            cfg.extra_args.extend([
+                "-netdev".into(),
+                "user,id=net0,restrict=on".into(),
+                "-device".into(),
+                format!("{model},netdev=net0,romfile="),
+            ]);
+        }
+        cfg
     }
 
     /// Boots; panics on a timeout, a kernel panic, a guest that ran past
