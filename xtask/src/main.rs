@@ -14,6 +14,7 @@ mod host_devices;
 mod initramfs;
 mod initramfs_cli;
 mod kmods;
+mod man;
 mod microcode;
 mod module_choice;
 mod msrv;
@@ -40,6 +41,9 @@ commands:
             install what is missing, then run the checks, the unit tests, the
             size budget and the QEMU boot tests
   demo      install what is missing, build a demo live ISO and boot it in QEMU
+  man [--output DIR | --check]
+            the manual pages liveinit(8) and liveinit-initramfs(1), rendered
+            from the --help text (docs/man; --output /usr/share/man installs)
   size      the release init's stripped size against its budget, and the
             largest symbols of an unstripped build (what the bytes go to)
   bench [--runs N] [--no-fuzz]
@@ -60,6 +64,7 @@ fn main() -> ExitCode {
         "demo" => demo::cmd(rest),
         "bench" => bench::cmd(rest),
         "size" => size::cmd(rest),
+        "man" => man::cmd(rest),
         "help" | "--help" | "-h" => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;

@@ -74,6 +74,7 @@ fn stages(run: &mut Stages, boot: bool) -> Result<()> {
     run.stage("no-std core build", || {
         run_streamed(cargo().args(["build", "--lib", "--no-default-features"]))
     })?;
+    run.stage("manual pages", crate::man::check)?;
     run.stage("rust-version build", || msrv::build_init(&rust_version))?;
     run.stage("unit tests", || {
         run_streamed(cargo().args(["test", "--workspace", "--exclude", "qemu-tests"]))?;
