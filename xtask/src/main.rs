@@ -6,6 +6,7 @@ mod builder_options;
 mod compress;
 mod cpio;
 mod demo;
+mod demo_summary;
 mod elf;
 mod example_images;
 mod firmware;
