@@ -107,9 +107,7 @@ pub fn pack_image(opts: &PackOptions, extra: &BuilderOptions) -> Result<()> {
         );
     }
     let mtime = source_date_epoch()?;
-    let init = build_init::build()?;
-    let skel = build_init::workspace_root().join("initramfs-skel");
-    let archive = assemble(&init, &skel, opts, extra)?;
+    let archive = build_and_assemble(opts, extra)?;
     let cpio = archive.cpio.to_bytes(mtime)?;
     let mut bytes = match &extra.microcode {
         Some(dir) => microcode::early_cpio(dir, mtime)?,
@@ -133,6 +131,19 @@ pub fn pack_image(opts: &PackOptions, extra: &BuilderOptions) -> Result<()> {
         }
     );
     Ok(())
+}
+
+/// The uncompressed archive [`pack_image`] would write (without microcode).
+pub fn cpio_bytes(opts: &PackOptions, extra: &BuilderOptions) -> Result<Vec<u8>> {
+    Ok(build_and_assemble(opts, extra)?
+        .cpio
+        .to_bytes(source_date_epoch()?)?)
+}
+
+fn build_and_assemble(opts: &PackOptions, extra: &BuilderOptions) -> Result<Assembled> {
+    let init = build_init::build()?;
+    let skel = build_init::workspace_root().join("initramfs-skel");
+    assemble(&init, &skel, opts, extra)
 }
 
 /// The archive before serialisation, with what the summary reports.

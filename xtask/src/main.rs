@@ -4,6 +4,7 @@ mod bench;
 mod build_init;
 mod builder_options;
 mod compress;
+mod compression_figures;
 mod cpio;
 mod demo;
 mod demo_summary;
@@ -45,6 +46,8 @@ commands:
   man [--output DIR | --check]
             the manual pages liveinit(8) and liveinit-initramfs(1), rendered
             from the --help text (docs/man; --output /usr/share/man installs)
+  compression --modules-dir DIR
+            size and unpack time of the initramfs per compressor and level
   size      the release init's stripped size against its budget, and the
             largest symbols of an unstripped build (what the bytes go to)
   bench [--runs N] [--no-fuzz]
@@ -66,6 +69,7 @@ fn main() -> ExitCode {
         "bench" => bench::cmd(rest),
         "size" => size::cmd(rest),
         "man" => man::cmd(rest),
+        "compression" => compression_figures::cmd(rest),
         "help" | "--help" | "-h" => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;
