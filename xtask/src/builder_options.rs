@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Result};
 
+use crate::build_init::Target;
 use crate::module_choice::ModuleChoice;
 
 /// Where `--cmdline` is written. The init reads `/etc/cmdline.d/*.conf` in
@@ -24,6 +25,8 @@ pub struct BuilderOptions {
     pub includes: Vec<Include>,
     /// A `/lib/firmware`-like tree with `intel-ucode/` and/or `amd-ucode/`.
     pub microcode: Option<PathBuf>,
+    /// The machine the init is built for; the modules must match it.
+    pub target: Target,
 }
 
 /// `--include SRC:DEST`: a host file or directory tree placed at DEST.

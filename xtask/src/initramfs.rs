@@ -141,7 +141,10 @@ pub fn cpio_bytes(opts: &PackOptions, extra: &BuilderOptions) -> Result<Vec<u8>>
 }
 
 fn build_and_assemble(opts: &PackOptions, extra: &BuilderOptions) -> Result<Assembled> {
-    let init = build_init::build()?;
+    if extra.microcode.is_some() && extra.target != build_init::Target::X86_64 {
+        bail!("--microcode: early microcode loading is for x86 CPUs only");
+    }
+    let init = build_init::build_for(extra.target)?;
     let skel = build_init::workspace_root().join("initramfs-skel");
     assemble(&init, &skel, opts, extra)
 }
@@ -174,6 +177,17 @@ pub(crate) fn assemble(
         add_tree(&mut a, skel, "", "")?;
     }
     let modules = extra.modules.collect(&Tree::open(&opts.modules_dir)?)?;
+    if let Some(m) = modules.modules.first() {
+        let machine = crate::elf::Elf::parse(&m.data)?.machine();
+        if machine != extra.target.elf_machine() {
+            bail!(
+                "--modules-dir {}: its modules are for ELF machine {machine}, not for the \
+                 init's target {} (--target)",
+                opts.modules_dir.display(),
+                extra.target.triple()
+            );
+        }
+    }
     a.file(MODULES_LOAD, 0o644, LOAD_LIST_HEADER.as_bytes().to_vec())?;
     a.file(MODULES_ALIAS, 0o644, modules.alias_file().into_bytes())?;
     a.file(MODULES_DEP, 0o644, modules.dep_file().into_bytes())?;
@@ -199,7 +213,7 @@ pub(crate) fn assemble(
     a.file("init", 0o755, read(init)?)?;
     if let Some(busybox) = &opts.busybox {
         let bytes = read(busybox)?;
-        crate::build_init::check_static(&bytes).with_context(|| {
+        crate::build_init::check_static(&bytes, extra.target).with_context(|| {
             format!(
                 "{} cannot run in the initramfs, which has no libraries \
                  (on Debian: apt-get install busybox-static)",
@@ -475,6 +489,24 @@ mod tests {
                 .map(|c| compress::compress(&cpio, c).unwrap())
         };
         assert_eq!(once(), once());
+    }
+
+    #[test]
+    fn modules_of_another_machine_than_the_target_are_an_error() {
+        let tmp = TempDir::new("target-mismatch");
+        let (init, skel, opts) = fixture(tmp.path());
+        let arm64 = BuilderOptions {
+            target: crate::build_init::Target::Aarch64,
+            ..BuilderOptions::default()
+        };
+        let Err(err) = assemble(&init, &skel, &opts, &arm64) else {
+            panic!("x86-64 modules were packed for an arm64 init");
+        };
+        let err = format!("{err:#}");
+        assert!(
+            err.contains("ELF machine 62") && err.contains("aarch64"),
+            "{err}"
+        );
     }
 
     #[test]

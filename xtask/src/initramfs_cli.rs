@@ -21,7 +21,7 @@ pub const MANUAL: Manual = Manual {
         Section {
             title: "DESCRIPTION",
             text: "\
-Builds the init (release, static, x86_64-unknown-linux-musl) and packs it
+Builds the init (release, static, for --target) and packs it
 into a cpio initramfs at FILE with initramfs-skel/, /dev/console, and the
 storage, USB and filesystem modules a live boot needs (with their
 dependencies) from DIR, a lib/modules/VERSION tree. Modules are stored
@@ -97,6 +97,13 @@ Add a host file or directory tree at DEST, an absolute path in the image
 Put an uncompressed early cpio in front of the image with the CPU
 microcode of DIR/intel-ucode and DIR/amd-ucode (default /lib/firmware),
 for the kernel's early loader.",
+                },
+                Item {
+                    term: "--target TRIPLE",
+                    text: "\
+The init's target: x86_64-unknown-linux-musl (default) or
+aarch64-unknown-linux-musl (linked with the toolchain's rust-lld); the
+modules of DIR must be for the same machine.",
                 },
                 Item {
                     term: "--busybox[=PATH]",
@@ -178,7 +185,8 @@ pub fn parse(args: &[String]) -> Result<Option<Request>> {
             }
             _ => {}
         }
-        const WITH_VALUE: [&str; 8] = [
+        const WITH_VALUE: [&str; 9] = [
+            "--target",
             "--modules-dir",
             "--output",
             "--compress",
@@ -207,6 +215,7 @@ pub fn parse(args: &[String]) -> Result<Option<Request>> {
                 .omit
                 .extend(module_choice::parse_list(flag, &value)?),
             "--firmware-dir" => extra.firmware_dir = Some(existing_dir(flag, &value)?),
+            "--target" => extra.target = value.parse().context("option --target")?,
             "--cmdline" => {
                 builder_options::check_cmdline(&value)?;
                 extra.cmdline = Some(value);
@@ -278,6 +287,7 @@ mod tests {
             &format!("--microcode={dir}"),
             "--compress",
             "xz",
+            "--target=aarch64-unknown-linux-musl",
         ]))
         .unwrap()
         .unwrap();
@@ -293,6 +303,7 @@ mod tests {
         );
         assert_eq!(req.extra.includes[0].dest, "usr/lib/hook.sh");
         assert_eq!(req.pack.compression, Compression::Xz);
+        assert_eq!(req.extra.target, crate::build_init::Target::Aarch64);
         assert_eq!(req.pack.modules_dir, PathBuf::from("/m"));
     }
 
@@ -314,6 +325,7 @@ mod tests {
             e(&["--host-only=/nonexistent"]).contains("--host-only /nonexistent: not a directory")
         );
         assert!(e(&["--cmdline", ""]).contains("--cmdline: empty"));
+        assert!(e(&["--target", "riscv64"]).contains("unknown target 'riscv64'"));
         assert!(e(&["--include", "/etc/hostname"]).contains("--include"));
         assert!(e(&["--include", "/nonexistent:/x"]).contains("does not exist"));
         assert!(parse(&args(&["--help"])).unwrap().is_none());
