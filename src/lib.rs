@@ -44,6 +44,7 @@ pub mod discovery;
 pub mod explain;
 pub mod isomd5;
 pub mod kmod;
+pub mod manual;
 pub mod md5;
 pub mod plan;
 pub mod policy;

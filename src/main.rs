@@ -40,25 +40,6 @@ extern "C" {}
 #[global_allocator]
 static HEAP: LibcAlloc = LibcAlloc;
 
-const HELP: &str = "\
-liveinit — a static PID-1 init for live-booting Linux from an initramfs.
-
-As PID 1 (installed as /init) it reads the kernel command line (dracut's
-root=live:… grammar), finds the live medium, mounts its image with a
-writable layer and switches root into the real init.
-
-usage:
-  liveinit explain [--cmdline \"TEXT\"]
-      show how a kernel command line is understood and, for each layout a
-      medium can have, every step the init would take; without --cmdline,
-      this system's /proc/cmdline
-  liveinit status
-      on a running live system: what the root is and how full its writable
-      layer (overlay upper dir, or the dm snapshot's copy-on-write store) is;
-      exits 1 when it is 90% full or more, or has overflowed
-  liveinit --help | --version
-";
-
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
     if rustix::process::getpid().is_init() {
@@ -135,7 +116,7 @@ fn arguments() -> Vec<String> {
 /// What a user tool prints, and its exit code.
 fn tool(args: &[&str]) -> (String, i32) {
     match args {
-        [] | ["--help" | "-h" | "help"] => (HELP.into(), 0),
+        [] | ["--help" | "-h" | "help"] => (liveinit::manual::LIVEINIT.help(), 0),
         ["--version" | "-V"] => (
             alloc::format!("liveinit {}\n", env!("CARGO_PKG_VERSION")),
             0,

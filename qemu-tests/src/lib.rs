@@ -40,6 +40,18 @@ pub const ENV_INITRAMFS_BUSYBOX: &str = "LIVEINIT_INITRAMFS_BUSYBOX";
 pub const ENV_INITRAMFS_JUNK: &str = "LIVEINIT_INITRAMFS_JUNK";
 /// Where the junk command-line file goes in that initramfs.
 pub const CMDLINE_JUNK_CONF: &str = "etc/cmdline.d/junk.conf";
+/// The README's pipeline examples, packed by `cargo xtask test` for
+/// `tests/pipeline.rs` (see [`example_initramfs_env`]).
+pub const ENV_INITRAMFS_EXAMPLE_FEDORA_ISO: &str = "LIVEINIT_INITRAMFS_EXAMPLE_FEDORA_ISO";
+pub const ENV_INITRAMFS_EXAMPLE_NETBOOT_PAIR: &str = "LIVEINIT_INITRAMFS_EXAMPLE_NETBOOT_PAIR";
+
+/// The variable naming the initramfs of the README example `name`.
+pub fn example_initramfs_env(name: &str) -> String {
+    format!(
+        "LIVEINIT_INITRAMFS_EXAMPLE_{}",
+        name.to_uppercase().replace('-', "_")
+    )
+}
 
 /// The cargo workspace root (parent of this crate's directory).
 pub fn workspace_root() -> PathBuf {
@@ -136,4 +148,20 @@ pub fn build_probe() -> Result<PathBuf> {
         bail!("the probe build left no {}", path.display());
     }
     Ok(path)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn example_variables_follow_the_example_names() {
+        use super::*;
+        assert_eq!(
+            example_initramfs_env("fedora-iso"),
+            ENV_INITRAMFS_EXAMPLE_FEDORA_ISO
+        );
+        assert_eq!(
+            example_initramfs_env("netboot-pair"),
+            ENV_INITRAMFS_EXAMPLE_NETBOOT_PAIR
+        );
+    }
 }

@@ -54,8 +54,11 @@ pub enum Console {
         log: PathBuf,
         steps: Vec<ConsoleStep>,
     },
-    /// QEMU's stdio is ours: an interactive session (the demo).
+    /// QEMU's stdio is ours: an interactive session.
     Inherit,
+    /// Interactive like [`Console::Inherit`], and the output also copied
+    /// into this file, to read after the boot (the demo's summary).
+    Tee(PathBuf),
 }
 
 /// One scripted exchange on the guest's console: when `wait_for` shows up
@@ -304,6 +307,10 @@ pub fn boot(cfg: &QemuConfig) -> Result<BootOutcome> {
             (Some(log.clone()), steps)
         }
         Console::Inherit => (None, &[]),
+        Console::Tee(path) => {
+            cmd.stdout(Stdio::piped());
+            (Some(path.clone()), &[])
+        }
     };
     let start = Instant::now();
     let mut child = cmd
@@ -311,6 +318,10 @@ pub fn boot(cfg: &QemuConfig) -> Result<BootOutcome> {
         .with_context(|| format!("cannot start {QEMU} (is qemu-system-x86 installed?)"))?;
     // Kept open until QEMU exits: EOF on the serial console is not an input.
     let mut stdin = child.stdin.take();
+    let tee = match (&cfg.console, child.stdout.take()) {
+        (Console::Tee(path), Some(out)) => Some(tee_thread(out, path)?),
+        _ => None,
+    };
     let mut typist = Typist::default();
     let status = loop {
         if let Some(status) = child.try_wait()? {
@@ -339,6 +350,10 @@ pub fn boot(cfg: &QemuConfig) -> Result<BootOutcome> {
     };
     let elapsed = start.elapsed();
     drop(stdin);
+    if let Some(tee) = tee {
+        // It ends at EOF, which QEMU's exit has just given it.
+        let _ = tee.join();
+    }
     Ok(BootOutcome {
         log: read_log(log_path.as_deref()),
         log_path,
@@ -346,6 +361,20 @@ pub fn boot(cfg: &QemuConfig) -> Result<BootOutcome> {
         elapsed,
         steps_sent: typist.next,
     })
+}
+
+/// Copies QEMU's output to our stdout and into `path` as it comes.
+fn tee_thread(mut from: std::process::ChildStdout, path: &Path) -> Result<thread::JoinHandle<()>> {
+    use std::io::Read;
+    let mut file = File::create(path).with_context(|| format!("create {}", path.display()))?;
+    Ok(thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        let mut stdout = std::io::stdout();
+        while let Ok(n @ 1..) = from.read(&mut buf) {
+            let _ = stdout.write_all(&buf[..n]).and_then(|()| stdout.flush());
+            let _ = file.write_all(&buf[..n]);
+        }
+    }))
 }
 
 /// Sends QEMU's stdout and stderr into `path` (created or truncated).

@@ -494,7 +494,10 @@ fn uncompressed_rootfs_img_dm_snapshot() {
     .boot_live(&Expect::snapshot(ISO_ROOTFS_IMG, "/dev/sr0"));
     let capped_mib = b.ended.lines().iter().find_map(|line| {
         let (_, rest) = line.split_once("the overlay is kept in RAM: ")?;
-        rest.split_once(" MiB instead of the 32768 MiB")?.0.parse::<u64>().ok()
+        rest.split_once(" MiB instead of the 32768 MiB")?
+            .0
+            .parse::<u64>()
+            .ok()
     });
     let Some(capped_mib) = capped_mib else {
         b.fail("the init did not say it capped the 32 GiB COW");

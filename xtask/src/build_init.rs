@@ -10,6 +10,67 @@ use crate::elf::{self, Elf};
 
 pub const TARGET: &str = "x86_64-unknown-linux-musl";
 
+/// The machines the init is built for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Target {
+    #[default]
+    X86_64,
+    Aarch64,
+}
+
+impl Target {
+    pub fn triple(self) -> &'static str {
+        match self {
+            Target::X86_64 => TARGET,
+            Target::Aarch64 => "aarch64-unknown-linux-musl",
+        }
+    }
+
+    /// The ELF `e_machine` its binaries (and kernel modules) carry.
+    pub fn elf_machine(self) -> u16 {
+        match self {
+            Target::X86_64 => elf::EM_X86_64,
+            Target::Aarch64 => elf::EM_AARCH64,
+        }
+    }
+
+    fn describe(self) -> &'static str {
+        match self {
+            Target::X86_64 => "an x86-64",
+            Target::Aarch64 => "an arm64",
+        }
+    }
+
+    /// What cross builds need: no host C toolchain targets arm64, so link
+    /// with the toolchain's own lld and musl's crt objects shipped with the
+    /// Rust target.
+    fn configure(self, cargo: &mut Command) {
+        if self == Target::Aarch64 {
+            cargo
+                .env("CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_LINKER", "rust-lld")
+                .env(
+                    "CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_RUSTFLAGS",
+                    "-C link-self-contained=yes",
+                );
+        }
+    }
+}
+
+impl std::str::FromStr for Target {
+    type Err = anyhow::Error;
+
+    fn from_str(s: &str) -> Result<Target> {
+        Ok(match s {
+            "x86_64-unknown-linux-musl" | "x86_64" | "amd64" => Target::X86_64,
+            "aarch64-unknown-linux-musl" | "aarch64" | "arm64" => Target::Aarch64,
+            other => bail!(
+                "unknown target '{other}' (expected x86_64-unknown-linux-musl or \
+                 aarch64-unknown-linux-musl)"
+            ),
+        })
+    }
+}
+
 /// The workspace root: xtask lives in its `xtask/` folder.
 pub fn workspace_root() -> PathBuf {
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -19,14 +80,19 @@ pub fn workspace_root() -> PathBuf {
 /// `cargo build --release` of the `liveinit` binary for musl, stripped as
 /// it is shipped; returns its path.
 pub fn build() -> Result<PathBuf> {
-    build_release(|_| {})
+    build_for(Target::X86_64)
+}
+
+/// [`build`] for `target`.
+pub fn build_for(target: Target) -> Result<PathBuf> {
+    build_release(target, |_| {})
 }
 
 /// The same build with its symbol table kept, for `cargo xtask size`. It
 /// has a target directory of its own, so it neither replaces the shipped
 /// binary nor makes the next `build` start over.
 pub fn build_with_symbols() -> Result<PathBuf> {
-    build_release(|cargo| {
+    build_release(Target::X86_64, |cargo| {
         cargo
             .env("CARGO_PROFILE_RELEASE_STRIP", "false")
             .arg("--target-dir")
@@ -34,8 +100,8 @@ pub fn build_with_symbols() -> Result<PathBuf> {
     })
 }
 
-fn build_release(configure: impl FnOnce(&mut Command)) -> Result<PathBuf> {
-    ensure_target()?;
+fn build_release(target: Target, configure: impl FnOnce(&mut Command)) -> Result<PathBuf> {
+    ensure_target(target.triple())?;
     // `cargo run` tells us which cargo it is; use the same toolchain.
     let mut cargo = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
     cargo
@@ -43,10 +109,11 @@ fn build_release(configure: impl FnOnce(&mut Command)) -> Result<PathBuf> {
         .args(["build", "--release", "-p", "liveinit", "--bin", "liveinit"])
         .args([
             "--target",
-            TARGET,
+            target.triple(),
             "--message-format=json-render-diagnostics",
         ])
         .stderr(std::process::Stdio::inherit());
+    target.configure(&mut cargo);
     configure(&mut cargo);
     let output = cargo.output().context("running cargo build for the init")?;
     if !output.status.success() {
@@ -63,11 +130,12 @@ fn build_release(configure: impl FnOnce(&mut Command)) -> Result<PathBuf> {
         .context("cargo build did not report the liveinit executable")?;
     let exe = PathBuf::from(exe);
     let bytes = std::fs::read(&exe).with_context(|| format!("reading {}", exe.display()))?;
-    check_static(&bytes).with_context(|| format!("{} is not usable as /init", exe.display()))?;
+    check_static(&bytes, target)
+        .with_context(|| format!("{} is not usable as /init", exe.display()))?;
     Ok(exe)
 }
 
-fn ensure_target() -> Result<()> {
+fn ensure_target(triple: &str) -> Result<()> {
     let installed = Command::new("rustup")
         .args(["target", "list", "--installed"])
         .output();
@@ -77,17 +145,17 @@ fn ensure_target() -> Result<()> {
     };
     if String::from_utf8_lossy(&installed.stdout)
         .lines()
-        .any(|t| t.trim() == TARGET)
+        .any(|t| t.trim() == triple)
     {
         return Ok(());
     }
-    eprintln!("xtask: installing the {TARGET} target with rustup");
+    eprintln!("xtask: installing the {triple} target with rustup");
     let status = Command::new("rustup")
-        .args(["target", "add", TARGET])
+        .args(["target", "add", triple])
         .status()
         .context("running rustup target add")?;
     if !status.success() {
-        bail!("rustup target add {TARGET} failed ({status})");
+        bail!("rustup target add {triple} failed ({status})");
     }
     Ok(())
 }
@@ -114,10 +182,11 @@ fn json_string_field(line: &str, key: &str) -> Option<String> {
 /// Static means: no program interpreter, and no shared libraries needed.
 /// A static-pie still has a PT_DYNAMIC (for its own relocations), so that
 /// segment alone is fine as long as it lists no DT_NEEDED.
-pub fn check_static(bytes: &[u8]) -> Result<()> {
+/// `target` is the machine it must be for.
+pub fn check_static(bytes: &[u8], target: Target) -> Result<()> {
     let elf = Elf::parse(bytes)?;
-    if elf.machine() != elf::EM_X86_64 {
-        bail!("not an x86-64 binary");
+    if elf.machine() != target.elf_machine() {
+        bail!("not {} binary", target.describe());
     }
     for segment in elf.segments()? {
         match segment.kind {
@@ -152,25 +221,40 @@ mod tests {
 
     #[test]
     fn static_and_static_pie_pass() {
-        check_static(&elf(&[1, 1], &[])).unwrap();
+        check_static(&elf(&[1, 1], &[]), Target::X86_64).unwrap();
         let relocs_only = [(7, 0x100), (8, 0x18), (DT_NULL, 0), (DT_NEEDED, 1)];
-        check_static(&elf(&[1, PT_DYNAMIC], &relocs_only)).unwrap();
+        check_static(&elf(&[1, PT_DYNAMIC], &relocs_only), Target::X86_64).unwrap();
     }
 
     #[test]
     fn other_machines_fail() {
         let arm64 = ElfBuilder::new().machine(183).build();
-        let err = check_static(&arm64).unwrap_err();
+        let err = check_static(&arm64, Target::X86_64).unwrap_err();
         assert!(err.to_string().contains("x86-64"), "{err}");
     }
 
     #[test]
+    fn arm64_binaries_pass_for_arm64_only() {
+        let arm64 = ElfBuilder::new().machine(elf::EM_AARCH64).build();
+        check_static(&arm64, Target::Aarch64).unwrap();
+        let err = check_static(&elf(&[1], &[]), Target::Aarch64).unwrap_err();
+        assert!(err.to_string().contains("arm64"), "{err}");
+        assert_eq!("arm64".parse::<Target>().unwrap(), Target::Aarch64);
+        assert_eq!(
+            "x86_64-unknown-linux-musl".parse::<Target>().unwrap(),
+            Target::X86_64
+        );
+        let err = "riscv64".parse::<Target>().unwrap_err().to_string();
+        assert!(err.contains("unknown target 'riscv64'"), "{err}");
+    }
+
+    #[test]
     fn dynamic_binaries_fail() {
-        assert!(check_static(&elf(&[PT_INTERP], &[])).is_err());
+        assert!(check_static(&elf(&[PT_INTERP], &[]), Target::X86_64).is_err());
         let needs_libc = [(7, 0x100), (DT_NEEDED, 1), (DT_NULL, 0)];
-        assert!(check_static(&elf(&[PT_DYNAMIC], &needs_libc)).is_err());
-        assert!(check_static(b"#!/bin/sh\n").is_err());
-        assert!(check_static(&elf(&[1], &[])[..60]).is_err());
+        assert!(check_static(&elf(&[PT_DYNAMIC], &needs_libc), Target::X86_64).is_err());
+        assert!(check_static(b"#!/bin/sh\n", Target::X86_64).is_err());
+        assert!(check_static(&elf(&[1], &[])[..60], Target::X86_64).is_err());
     }
 
     #[test]

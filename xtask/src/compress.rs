@@ -58,7 +58,12 @@ pub fn compress(data: &[u8], how: Compression) -> Result<Vec<u8>> {
 }
 
 fn zstd_encode(data: &[u8]) -> Result<Vec<u8>> {
-    let mut enc = zstd::stream::Encoder::new(Vec::new(), ZSTD_LEVEL)?;
+    zstd_encode_level(data, ZSTD_LEVEL)
+}
+
+/// zstd at any level, for `cargo xtask compression` to compare levels.
+pub fn zstd_encode_level(data: &[u8], level: i32) -> Result<Vec<u8>> {
+    let mut enc = zstd::stream::Encoder::new(Vec::new(), level)?;
     enc.include_checksum(true)?;
     enc.write_all(data)?;
     Ok(enc.finish()?)

@@ -10,6 +10,7 @@
 use anyhow::{bail, Context, Result};
 
 pub const EM_X86_64: u16 = 62;
+pub const EM_AARCH64: u16 = 183;
 pub const PT_DYNAMIC: u32 = 2;
 pub const PT_INTERP: u32 = 3;
 pub const DT_NULL: u64 = 0;

@@ -5,8 +5,10 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use liveinit::contract;
 
+use crate::builder_options::{self, BuilderOptions};
 use crate::compress::{self, Compression};
-use crate::{build_init, cpio, kmods};
+use crate::kmods::Tree;
+use crate::{build_init, cpio, firmware, microcode};
 
 /// A host file to add to the archive, e.g. a static busybox for `rd.shell`.
 #[derive(Debug, Clone)]
@@ -92,6 +94,11 @@ const fn in_archive(path: &'static str) -> &'static str {
 /// Builds the init for musl, then packs it with the skeleton and modules,
 /// and prints a one-line summary.
 pub fn pack(opts: &PackOptions) -> Result<()> {
+    pack_image(opts, &BuilderOptions::default())
+}
+
+/// [`pack`] with an image builder's additions.
+pub fn pack_image(opts: &PackOptions, extra: &BuilderOptions) -> Result<()> {
     // Cheap checks first, before a release build of the init.
     if !opts.modules_dir.is_dir() {
         bail!(
@@ -100,34 +107,65 @@ pub fn pack(opts: &PackOptions) -> Result<()> {
         );
     }
     let mtime = source_date_epoch()?;
-    let init = build_init::build()?;
-    let skel = build_init::workspace_root().join("initramfs-skel");
-    let archive = assemble(&init, &skel, opts)?;
+    let archive = build_and_assemble(opts, extra)?;
     let cpio = archive.cpio.to_bytes(mtime)?;
-    let bytes = compress::compress(&cpio, opts.compression)?;
+    let mut bytes = match &extra.microcode {
+        Some(dir) => microcode::early_cpio(dir, mtime)?,
+        None => Vec::new(),
+    };
+    let early = bytes.len();
+    bytes.extend(compress::compress(&cpio, opts.compression)?);
     write_atomically(&opts.output, &bytes)?;
     println!(
-        "initramfs: {} ({} bytes, {} modules for {}, {})",
+        "initramfs: {} ({} bytes, {} modules for {}, {} firmware files, {}{})",
         opts.output.display(),
         bytes.len(),
         archive.module_count,
         archive.kernel_version,
-        opts.compression
+        archive.firmware_count,
+        opts.compression,
+        if early > 0 {
+            format!(", early microcode cpio of {early} bytes first")
+        } else {
+            String::new()
+        }
     );
     Ok(())
+}
+
+/// The uncompressed archive [`pack_image`] would write (without microcode).
+pub fn cpio_bytes(opts: &PackOptions, extra: &BuilderOptions) -> Result<Vec<u8>> {
+    Ok(build_and_assemble(opts, extra)?
+        .cpio
+        .to_bytes(source_date_epoch()?)?)
+}
+
+fn build_and_assemble(opts: &PackOptions, extra: &BuilderOptions) -> Result<Assembled> {
+    if extra.microcode.is_some() && extra.target != build_init::Target::X86_64 {
+        bail!("--microcode: early microcode loading is for x86 CPUs only");
+    }
+    let init = build_init::build_for(extra.target)?;
+    let skel = build_init::workspace_root().join("initramfs-skel");
+    assemble(&init, &skel, opts, extra)
 }
 
 /// The archive before serialisation, with what the summary reports.
 pub(crate) struct Assembled {
     pub cpio: cpio::Archive,
     pub module_count: usize,
+    pub firmware_count: usize,
     pub kernel_version: String,
 }
 
 /// Everything that goes into the initramfs, from an already built init.
 /// Later additions override earlier ones at the same path, so extra files
 /// can replace anything from the skeleton.
-pub(crate) fn assemble(init: &Path, skel: &Path, opts: &PackOptions) -> Result<Assembled> {
+pub(crate) fn assemble(
+    init: &Path,
+    skel: &Path,
+    opts: &PackOptions,
+    extra: &BuilderOptions,
+) -> Result<Assembled> {
     let mut a = cpio::Archive::new();
     for dir in BASE_DIRS {
         a.dir(dir, 0o755)?;
@@ -136,19 +174,46 @@ pub(crate) fn assemble(init: &Path, skel: &Path, opts: &PackOptions) -> Result<A
     // CONFIG_INITRAMFS_SOURCE, and the init needs a console from the start.
     a.char_dev("dev/console", 0o600, 5, 1)?;
     if skel.is_dir() {
-        add_tree(&mut a, skel, "")?;
+        add_tree(&mut a, skel, "", "")?;
     }
-    let modules = kmods::collect(&opts.modules_dir, &kmods::wanted())?;
+    let modules = extra.modules.collect(&Tree::open(&opts.modules_dir)?)?;
+    if let Some(m) = modules.modules.first() {
+        let machine = crate::elf::Elf::parse(&m.data)?.machine();
+        if machine != extra.target.elf_machine() {
+            bail!(
+                "--modules-dir {}: its modules are for ELF machine {machine}, not for the \
+                 init's target {} (--target)",
+                opts.modules_dir.display(),
+                extra.target.triple()
+            );
+        }
+    }
     a.file(MODULES_LOAD, 0o644, LOAD_LIST_HEADER.as_bytes().to_vec())?;
     a.file(MODULES_ALIAS, 0o644, modules.alias_file().into_bytes())?;
     a.file(MODULES_DEP, 0o644, modules.dep_file().into_bytes())?;
     for m in &modules.modules {
         a.file(&m.archive_path, 0o644, m.data.clone())?;
     }
+    let mut firmware_count = 0;
+    if let Some(dir) = &extra.firmware_dir {
+        let found = firmware::collect(dir, &modules)?;
+        for (module, files) in found.missing_by_module() {
+            eprintln!(
+                "warning: {module}: {} declared firmware files are not in {} (first: {})",
+                files.len(),
+                dir.display(),
+                files.first().copied().unwrap_or_default()
+            );
+        }
+        firmware_count = found.files.len();
+        for file in found.files {
+            a.file(&file.archive_path, 0o644, file.data)?;
+        }
+    }
     a.file("init", 0o755, read(init)?)?;
     if let Some(busybox) = &opts.busybox {
         let bytes = read(busybox)?;
-        crate::build_init::check_static(&bytes).with_context(|| {
+        crate::build_init::check_static(&bytes, extra.target).with_context(|| {
             format!(
                 "{} cannot run in the initramfs, which has no libraries \
                  (on Debian: apt-get install busybox-static)",
@@ -164,16 +229,28 @@ pub(crate) fn assemble(init: &Path, skel: &Path, opts: &PackOptions) -> Result<A
         a.file(&extra.archive_path, extra.mode, read(&extra.host_path)?)
             .with_context(|| format!("extra file {}", extra.host_path.display()))?;
     }
+    for include in &extra.includes {
+        if include.source.is_dir() {
+            a.dir(&include.dest, 0o755)?;
+            add_tree(&mut a, &include.source, "", &include.dest)?;
+        } else {
+            add_file(&mut a, &include.source, &include.dest)?;
+        }
+    }
+    if let Some(text) = &extra.cmdline {
+        let conf = builder_options::cmdline_conf(text);
+        a.file(builder_options::BAKED_CMDLINE, 0o644, conf.into_bytes())?;
+    }
     Ok(Assembled {
         cpio: a,
         module_count: modules.modules.len(),
+        firmware_count,
         kernel_version: modules.version,
     })
 }
 
-/// Copies a host tree; only the executable bit of a file's mode matters, so
-/// the archive does not depend on the umask of whoever checked it out.
-fn add_tree(a: &mut cpio::Archive, root: &Path, rel: &str) -> Result<()> {
+/// Copies a host tree below `prefix` of the archive (`""`: its root).
+fn add_tree(a: &mut cpio::Archive, root: &Path, rel: &str, prefix: &str) -> Result<()> {
     let dir = root.join(rel);
     let mut entries: Vec<_> = std::fs::read_dir(&dir)
         .with_context(|| format!("listing {}", dir.display()))?
@@ -190,21 +267,24 @@ fn add_tree(a: &mut cpio::Archive, root: &Path, rel: &str) -> Result<()> {
         } else {
             format!("{rel}/{name}")
         };
+        let dest = if prefix.is_empty() {
+            child.clone()
+        } else {
+            format!("{prefix}/{child}")
+        };
         let meta = entry.metadata()?;
         let kind = meta.file_type();
         if kind.is_dir() {
-            a.dir(&child, 0o755)?;
-            add_tree(a, root, &child)?;
+            a.dir(&dest, 0o755)?;
+            add_tree(a, root, &child, prefix)?;
         } else if kind.is_symlink() {
             let target = std::fs::read_link(&host)?;
             let target = target
                 .to_str()
                 .with_context(|| format!("{}: link target is not UTF-8", host.display()))?;
-            a.symlink(&child, target)?;
+            a.symlink(&dest, target)?;
         } else if kind.is_file() {
-            use std::os::unix::fs::PermissionsExt;
-            let exec = meta.permissions().mode() & 0o111 != 0;
-            a.file(&child, if exec { 0o755 } else { 0o644 }, read(&host)?)?;
+            add_file(a, &host, &dest)?;
         } else {
             bail!(
                 "{}: only files, directories and symlinks are supported",
@@ -213,6 +293,15 @@ fn add_tree(a: &mut cpio::Archive, root: &Path, rel: &str) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Only the executable bit of a host file's mode matters, so the archive
+/// does not depend on the umask of whoever checked it out.
+fn add_file(a: &mut cpio::Archive, host: &Path, dest: &str) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let meta = std::fs::metadata(host).with_context(|| format!("reading {}", host.display()))?;
+    let exec = meta.permissions().mode() & 0o111 != 0;
+    a.file(dest, if exec { 0o755 } else { 0o644 }, read(host)?)
 }
 
 fn read(path: &Path) -> Result<Vec<u8>> {
@@ -249,75 +338,6 @@ fn write_atomically(output: &Path, bytes: &[u8]) -> Result<()> {
     let tmp = PathBuf::from(tmp);
     std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
     std::fs::rename(&tmp, output).with_context(|| format!("renaming to {}", output.display()))
-}
-
-const USAGE: &str = "\
-usage: cargo xtask initramfs --modules-dir DIR --output FILE [--compress zstd|gzip|xz|none]
-                            [--busybox[=PATH]]
-
-Builds the init (release, static, x86_64-unknown-linux-musl) and packs it into
-a cpio initramfs at FILE with initramfs-skel/, /dev/console, and the storage,
-USB and filesystem modules a live boot needs (plus their dependencies) taken
-from DIR, a lib/modules/<version> tree; modules are stored decompressed and
-the init loads them by need (a driver when its device appears, a filesystem
-or block layer just before a mount or device-mapper step asks for it) from
-/etc/liveinit/modules.alias and modules.dep; /etc/liveinit/modules.load lists
-any to load on every boot (none by default).
-
-  --modules-dir DIR   lib/modules/<version> tree (modules.dep optional)
-  --output FILE       where to write the image
-  --compress FORMAT   zstd (default), gzip, xz (CRC32 check) or none
-  --busybox[=PATH]    add a static busybox (default /bin/busybox) as /bin/sh and
-                      common tools, for rd.break and rd.shell
-  -h, --help          print this help
-
-The output is reproducible: mtimes come from SOURCE_DATE_EPOCH (default 0).
-";
-
-pub fn cmd(args: &[String]) -> Result<()> {
-    let mut modules_dir = None;
-    let mut output = None;
-    let mut compression = Compression::Zstd;
-    let mut busybox = None;
-    let mut args = args.iter();
-    while let Some(arg) = args.next() {
-        let (flag, inline) = match arg.split_once('=') {
-            Some((f, v)) if f.starts_with("--") => (f, Some(v.to_owned())),
-            _ => (arg.as_str(), None),
-        };
-        if matches!(flag, "-h" | "--help") {
-            print!("{USAGE}");
-            return Ok(());
-        }
-        if flag == "--busybox" {
-            busybox = Some(PathBuf::from(
-                inline.unwrap_or_else(|| DEFAULT_BUSYBOX.to_owned()),
-            ));
-            continue;
-        }
-        if !matches!(flag, "--modules-dir" | "--output" | "--compress") {
-            bail!("unknown option '{arg}'\n\n{USAGE}");
-        }
-        let value = match inline.or_else(|| args.next().cloned()) {
-            Some(v) => v,
-            None => bail!("option {flag} needs a value\n\n{USAGE}"),
-        };
-        match flag {
-            "--modules-dir" => modules_dir = Some(PathBuf::from(value)),
-            "--output" => output = Some(PathBuf::from(value)),
-            _ => compression = value.parse().context("option --compress")?,
-        }
-    }
-    let (Some(modules_dir), Some(output)) = (modules_dir, output) else {
-        bail!("--modules-dir and --output are required\n\n{USAGE}");
-    };
-    pack(&PackOptions {
-        modules_dir,
-        output,
-        compression,
-        extra_files: Vec::new(),
-        busybox,
-    })
 }
 
 #[cfg(test)]
@@ -371,7 +391,7 @@ mod tests {
     fn archive_has_base_dirs_console_skeleton_modules_init_and_extras() {
         let tmp = TempDir::new("assemble");
         let (init, skel, opts) = fixture(tmp.path());
-        let a = assemble(&init, &skel, &opts).unwrap();
+        let a = assemble(&init, &skel, &opts, &BuilderOptions::default()).unwrap();
         assert_eq!((a.module_count, &a.kernel_version[..]), (3, "6.1.0-t"));
         let entries = parse(&a.cpio.to_bytes(7).unwrap());
         let find = |name: &str| {
@@ -429,7 +449,7 @@ mod tests {
             "busybox-static is a host package of the test suite"
         );
         opts.busybox = Some(host_busybox.to_path_buf());
-        let a = assemble(&init, &skel, &opts).unwrap();
+        let a = assemble(&init, &skel, &opts, &BuilderOptions::default()).unwrap();
         let entries = parse(&a.cpio.to_bytes(7).unwrap());
         let find = |name: &str| entries.iter().find(|e| e.name == name).unwrap();
         assert_eq!(find("bin/busybox").mode, 0o100_755);
@@ -438,7 +458,7 @@ mod tests {
 
         // A dynamically linked binary would not run: refuse it.
         opts.busybox = Some(PathBuf::from("/bin/ls"));
-        let Err(err) = assemble(&init, &skel, &opts) else {
+        let Err(err) = assemble(&init, &skel, &opts, &BuilderOptions::default()) else {
             panic!("a dynamic busybox was accepted");
         };
         assert!(format!("{err:#}").contains("busybox-static"), "{err:#}");
@@ -451,7 +471,7 @@ mod tests {
         opts.modules_dir = tmp.path().join("lib/modules/9.9-empty");
         std::fs::create_dir_all(&opts.modules_dir).unwrap();
         opts.extra_files.clear();
-        let a = assemble(&init, &skel, &opts).unwrap();
+        let a = assemble(&init, &skel, &opts, &BuilderOptions::default()).unwrap();
         let entries = parse(&a.cpio.to_bytes(0).unwrap());
         let load = entries.iter().find(|e| e.name == MODULES_LOAD).unwrap();
         assert_eq!(load.data, LOAD_LIST_HEADER.as_bytes());
@@ -463,7 +483,7 @@ mod tests {
         let once = || {
             let tmp = TempDir::new("repro");
             let (init, skel, opts) = fixture(tmp.path());
-            let a = assemble(&init, &skel, &opts).unwrap();
+            let a = assemble(&init, &skel, &opts, &BuilderOptions::default()).unwrap();
             let cpio = a.cpio.to_bytes(1_700_000_000).unwrap();
             [Compression::Zstd, Compression::Gzip, Compression::Xz]
                 .map(|c| compress::compress(&cpio, c).unwrap())
@@ -472,25 +492,21 @@ mod tests {
     }
 
     #[test]
-    fn flags_parse_and_errors_name_the_flag() {
-        let args = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        let err = cmd(&args(&["--modules", "x"])).unwrap_err().to_string();
-        assert!(err.contains("'--modules'"), "{err}");
-        let err = cmd(&args(&["--output"])).unwrap_err().to_string();
-        assert!(err.contains("--output needs a value"), "{err}");
-        let err = cmd(&args(&["--compress=lz4"])).unwrap_err();
-        assert!(format!("{err:#}").contains("lz4"), "{err:#}");
-        let err = cmd(&args(&["--output", "x"])).unwrap_err().to_string();
-        assert!(err.contains("required"), "{err}");
-        let err = cmd(&args(&[
-            "--modules-dir=/nonexistent/x",
-            "--output",
-            "/tmp/y",
-        ]))
-        .unwrap_err()
-        .to_string();
-        assert!(err.contains("not a directory"), "{err}");
-        cmd(&args(&["--help"])).unwrap();
+    fn modules_of_another_machine_than_the_target_are_an_error() {
+        let tmp = TempDir::new("target-mismatch");
+        let (init, skel, opts) = fixture(tmp.path());
+        let arm64 = BuilderOptions {
+            target: crate::build_init::Target::Aarch64,
+            ..BuilderOptions::default()
+        };
+        let Err(err) = assemble(&init, &skel, &opts, &arm64) else {
+            panic!("x86-64 modules were packed for an arm64 init");
+        };
+        let err = format!("{err:#}");
+        assert!(
+            err.contains("ELF machine 62") && err.contains("aarch64"),
+            "{err}"
+        );
     }
 
     #[test]

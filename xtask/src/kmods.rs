@@ -62,6 +62,8 @@ pub struct Module {
     pub deps: Vec<String>,
     /// Its `.modinfo` `alias=` patterns, in order.
     pub aliases: Vec<String>,
+    /// Its `.modinfo` `firmware=` files (relative to `/lib/firmware`).
+    pub firmware: Vec<String>,
 }
 
 #[derive(Debug)]
@@ -69,6 +71,9 @@ pub struct Modules {
     pub version: String,
     /// In load order: every module after all of its dependencies.
     pub modules: Vec<Module>,
+    /// Modules left out on request although something asked for them:
+    /// (module, the packed module that needs it; None when it was wanted).
+    pub omitted: Vec<(String, Option<String>)>,
 }
 
 impl Modules {
@@ -130,73 +135,128 @@ impl Modules {
 /// Missing modules are reported on stderr, not treated as errors: a kernel
 /// may simply not have a given driver.
 pub fn collect(dir: &Path, wanted: &[&str]) -> Result<Modules> {
-    let version = dir
-        .file_name()
-        .and_then(|v| v.to_str())
-        .with_context(|| format!("{}: cannot tell the kernel version", dir.display()))?
-        .to_owned();
-    let builtin = match std::fs::read_to_string(dir.join("modules.builtin")) {
-        Ok(text) => parse_builtin(&text),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => BTreeSet::new(),
-        Err(e) => return Err(e).context(format!("{}/modules.builtin", dir.display())),
-    };
-    let dep_file = dir.join("modules.dep");
-    let (paths, mut deps) = if dep_file.exists() {
-        let text = std::fs::read_to_string(&dep_file)
-            .with_context(|| format!("reading {}", dep_file.display()))?;
-        parse_modules_dep(&text)
-    } else {
-        (find_modules(dir)?, BTreeMap::new())
-    };
+    Tree::open(dir)?.collect(wanted, &BTreeSet::new())
+}
 
-    // Every module is read (and decompressed) once: for its .modinfo while
-    // resolving, then for the archive.
-    let mut plain: BTreeMap<String, Vec<u8>> = BTreeMap::new();
-    let mut aliases: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    let mut resolution = resolve(
-        wanted,
-        &builtin,
-        |name| paths.contains_key(name),
-        |name| {
-            let path = &paths[name];
-            let data = read_module(&dir.join(path))?;
-            let info = modinfo_deps(&data).with_context(|| format!(".modinfo of {path}"))?;
-            aliases.insert(name.to_owned(), modinfo_aliases(&data)?);
-            plain.insert(name.to_owned(), data);
-            // depmod's view wins when there is one; soft deps are not in it.
-            let hard = deps.remove(name).unwrap_or(info.hard);
-            Ok(Deps {
-                hard,
-                soft: info.soft,
-            })
-        },
-    )?;
-    for (name, needed_by) in &resolution.missing {
-        match needed_by {
-            None => eprintln!(
-                "warning: module {name} is neither in {} nor built in",
-                dir.display()
-            ),
-            Some(by) => eprintln!("warning: module {name}, needed by {by}, is missing"),
+/// A `lib/modules/<version>` tree: which modules it has, which are built
+/// into the kernel, and the dependencies depmod recorded (if it ran).
+#[derive(Debug)]
+pub struct Tree {
+    dir: std::path::PathBuf,
+    pub version: String,
+    builtin: BTreeSet<String>,
+    /// name → path relative to `dir`.
+    paths: BTreeMap<String, String>,
+    /// name → dependency names, from `modules.dep` when there is one.
+    depmod: BTreeMap<String, Vec<String>>,
+}
+
+impl Tree {
+    pub fn open(dir: &Path) -> Result<Tree> {
+        let version = dir
+            .file_name()
+            .and_then(|v| v.to_str())
+            .with_context(|| format!("{}: cannot tell the kernel version", dir.display()))?
+            .to_owned();
+        let builtin = match std::fs::read_to_string(dir.join("modules.builtin")) {
+            Ok(text) => parse_builtin(&text),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => BTreeSet::new(),
+            Err(e) => return Err(e).context(format!("{}/modules.builtin", dir.display())),
+        };
+        let dep_file = dir.join("modules.dep");
+        let (paths, depmod) = if dep_file.exists() {
+            let text = std::fs::read_to_string(&dep_file)
+                .with_context(|| format!("reading {}", dep_file.display()))?;
+            parse_modules_dep(&text)
+        } else {
+            (find_modules(dir)?, BTreeMap::new())
+        };
+        Ok(Tree {
+            dir: dir.to_path_buf(),
+            version,
+            builtin,
+            paths,
+            depmod,
+        })
+    }
+
+    /// Whether the tree has `name` as a loadable module.
+    pub fn has(&self, name: &str) -> bool {
+        self.paths.contains_key(&module_name(name))
+    }
+
+    /// Whether `name` is built into the kernel (nothing to load or pack).
+    pub fn is_builtin(&self, name: &str) -> bool {
+        self.builtin.contains(&module_name(name))
+    }
+
+    /// Resolves `wanted` with its dependencies, leaving out `omit` (which
+    /// [`Modules::omitted`] then reports with who needed them), and reads
+    /// the modules in. Missing modules are reported on stderr.
+    pub fn collect(&self, wanted: &[&str], omit: &BTreeSet<String>) -> Result<Modules> {
+        let (dir, paths) = (&self.dir, &self.paths);
+        let mut depmod = self.depmod.clone();
+        // Every module is read (and decompressed) once: for its .modinfo
+        // while resolving, then for the archive.
+        let mut plain: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+        let mut infos: BTreeMap<String, (Vec<String>, Vec<String>)> = BTreeMap::new();
+        let mut resolution = resolve(
+            wanted,
+            &self.builtin,
+            |name| paths.contains_key(name) && !omit.contains(name),
+            |name| {
+                let path = &paths[name];
+                let data = read_module(&dir.join(path))?;
+                let info = modinfo_deps(&data).with_context(|| format!(".modinfo of {path}"))?;
+                infos.insert(
+                    name.to_owned(),
+                    (modinfo_aliases(&data)?, modinfo_firmware(&data)?),
+                );
+                plain.insert(name.to_owned(), data);
+                // depmod's view wins when there is one; soft deps are not in it.
+                let hard = depmod.remove(name).unwrap_or(info.hard);
+                Ok(Deps {
+                    hard,
+                    soft: info.soft,
+                })
+            },
+        )?;
+        let (omitted, missing): (Vec<_>, Vec<_>) = std::mem::take(&mut resolution.missing)
+            .into_iter()
+            .partition(|(name, _)| omit.contains(name));
+        for (name, needed_by) in &missing {
+            match needed_by {
+                None => eprintln!(
+                    "warning: module {name} is neither in {} nor built in",
+                    dir.display()
+                ),
+                Some(by) => eprintln!("warning: module {name}, needed by {by}, is missing"),
+            }
         }
-    }
-    for name in &resolution.cycle_breaks {
-        eprintln!("warning: module {name} is in a dependency cycle; loading it early");
-    }
+        for name in &resolution.cycle_breaks {
+            eprintln!("warning: module {name} is in a dependency cycle; loading it early");
+        }
 
-    let mut modules = Vec::new();
-    for name in resolution.order {
-        let path = &paths[&name];
-        let stored = strip_compression(path).unwrap_or(path);
-        modules.push(Module {
-            archive_path: format!("lib/modules/{version}/{stored}"),
-            data: plain.remove(&name).unwrap_or_default(),
-            deps: resolution.deps.remove(&name).unwrap_or_default(),
-            aliases: aliases.remove(&name).unwrap_or_default(),
-            name,
-        });
+        let mut modules = Vec::new();
+        for name in resolution.order {
+            let path = &paths[&name];
+            let stored = strip_compression(path).unwrap_or(path);
+            let (aliases, firmware) = infos.remove(&name).unwrap_or_default();
+            modules.push(Module {
+                archive_path: format!("lib/modules/{}/{stored}", self.version),
+                data: plain.remove(&name).unwrap_or_default(),
+                deps: resolution.deps.remove(&name).unwrap_or_default(),
+                aliases,
+                firmware,
+                name,
+            });
+        }
+        Ok(Modules {
+            version: self.version.clone(),
+            modules,
+            omitted,
+        })
     }
-    Ok(Modules { version, modules })
 }
 
 /// The outcome of a dependency closure, names normalised.
@@ -427,6 +487,17 @@ pub fn modinfo_aliases(module: &[u8]) -> Result<Vec<String>> {
         .filter_map(|kv| kv.strip_prefix(b"alias="))
         .map(|alias| String::from_utf8_lossy(alias).into_owned())
         .filter(|alias| !alias.is_empty() && !alias.contains(char::is_whitespace))
+        .collect())
+}
+
+/// The `firmware=` files of an ELF module's `.modinfo` section, in order.
+pub fn modinfo_firmware(module: &[u8]) -> Result<Vec<String>> {
+    let info = modinfo(module)?;
+    Ok(info
+        .split(|&b| b == 0)
+        .filter_map(|kv| kv.strip_prefix(b"firmware="))
+        .map(|name| String::from_utf8_lossy(name).into_owned())
+        .filter(|name| !name.is_empty())
         .collect())
 }
 

@@ -2,14 +2,25 @@
 
 mod bench;
 mod build_init;
+mod builder_options;
 mod compress;
+mod compression_figures;
 mod cpio;
 mod demo;
+mod demo_summary;
 mod elf;
+mod example_images;
+mod firmware;
 mod fixtures;
+mod host_devices;
 mod initramfs;
+mod initramfs_cli;
 mod kmods;
+mod man;
+mod microcode;
+mod module_choice;
 mod msrv;
+mod readme_examples;
 mod size;
 mod test;
 #[cfg(test)]
@@ -21,15 +32,22 @@ const USAGE: &str = "\
 usage: cargo xtask <command> [options]
 
 commands:
-  initramfs --modules-dir DIR --output FILE [--compress zstd|gzip|xz|none]
+  initramfs --modules-dir DIR --output FILE [OPTION...]
             build the init (static musl) and pack it with the modules a live
-            boot needs from DIR (a lib/modules/<version> tree) into FILE
+            boot needs from DIR (a lib/modules/<version> tree) into FILE;
+            extra modules, firmware, baked kernel arguments, files and early
+            microcode on request (cargo xtask initramfs --help)
   fixtures  regenerate the probe fixtures under src/probe/testdata (needs
             mkfs.ext4, xorriso, mksquashfs, mkfs.erofs)
   test [--no-boot]
             install what is missing, then run the checks, the unit tests, the
             size budget and the QEMU boot tests
   demo      install what is missing, build a demo live ISO and boot it in QEMU
+  man [--output DIR | --check]
+            the manual pages liveinit(8) and liveinit-initramfs(1), rendered
+            from the --help text (docs/man; --output /usr/share/man installs)
+  compression --modules-dir DIR
+            size and unpack time of the initramfs per compressor and level
   size      the release init's stripped size against its budget, and the
             largest symbols of an unstripped build (what the bytes go to)
   bench [--runs N] [--no-fuzz]
@@ -44,12 +62,14 @@ fn main() -> ExitCode {
         return ExitCode::from(2);
     };
     let result = match command.as_str() {
-        "initramfs" => initramfs::cmd(rest),
+        "initramfs" => initramfs_cli::cmd(rest),
         "fixtures" => fixtures::cmd(rest),
         "test" => test::cmd(rest),
         "demo" => demo::cmd(rest),
         "bench" => bench::cmd(rest),
         "size" => size::cmd(rest),
+        "man" => man::cmd(rest),
+        "compression" => compression_figures::cmd(rest),
         "help" | "--help" | "-h" => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;

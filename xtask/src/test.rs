@@ -74,6 +74,7 @@ fn stages(run: &mut Stages, boot: bool) -> Result<()> {
     run.stage("no-std core build", || {
         run_streamed(cargo().args(["build", "--lib", "--no-default-features"]))
     })?;
+    run.stage("manual pages", crate::man::check)?;
     run.stage("rust-version build", || msrv::build_init(&rust_version))?;
     run.stage("unit tests", || {
         run_streamed(cargo().args(["test", "--workspace", "--exclude", "qemu-tests"]))?;
@@ -122,13 +123,17 @@ fn stages(run: &mut Stages, boot: bool) -> Result<()> {
             ..plain
         })
     })?;
+    let examples = run.stage("README pipeline examples", || {
+        crate::example_images::pack_all(&kernel.modules_dir, &out)
+    })?;
     let probe = run.stage("probe build", qemu_tests::build_probe)?;
     run.stage("boot tests", || {
         run_streamed(
             cargo()
                 .args(["test", "-p", "qemu-tests"])
-                .args(["--test", "boot", "--test", "failures", "--"])
-                .args(["--test-threads", BOOT_TEST_THREADS, "--nocapture"])
+                .args(["--test", "boot", "--test", "failures", "--test", "pipeline"])
+                .args(["--", "--test-threads", BOOT_TEST_THREADS, "--nocapture"])
+                .envs(examples.iter().map(|(var, path)| (var, path)))
                 .env(qemu_tests::ENV_KERNEL, &kernel.vmlinuz)
                 .env(qemu_tests::ENV_INITRAMFS, &initramfs)
                 .env(qemu_tests::ENV_INITRAMFS_BUSYBOX, &with_busybox)

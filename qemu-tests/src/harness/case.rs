@@ -19,6 +19,8 @@ pub struct Case {
     pub steps: Vec<ConsoleStep>,
     /// The guest's RAM (QEMU's default config when `None`).
     pub memory_mb: Option<u32>,
+    /// A network card of this QEMU model (user networking), else none.
+    pub nic: Option<&'static str>,
 }
 
 impl Case {
@@ -30,7 +32,14 @@ impl Case {
             args: args.to_string(),
             steps: Vec::new(),
             memory_mb: None,
+            nic: None,
         }
+    }
+
+    /// Gives the machine a network card of QEMU model `model` (e.g. `e1000`).
+    pub fn nic(mut self, model: &'static str) -> Case {
+        self.nic = Some(model);
+        self
     }
 
     /// Gives the guest `mb` MiB of RAM.
@@ -79,6 +88,17 @@ impl Case {
         );
         if let Some(mb) = self.memory_mb {
             cfg.memory_mb = mb;
+        }
+        if let Some(model) = self.nic {
+            cfg.network = true;
+            // No option ROM: iPXE's ROMs are a package of their own, and
+            // nothing here boots from the network.
+            cfg.extra_args.extend([
+                "-netdev".into(),
+                "user,id=net0,restrict=on".into(),
+                "-device".into(),
+                format!("{model},netdev=net0,romfile="),
+            ]);
         }
         cfg
     }

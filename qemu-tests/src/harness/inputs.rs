@@ -54,6 +54,8 @@ pub enum Initramfs {
     Busybox,
     /// With 4 KiB of junk as [`crate::CMDLINE_JUNK_CONF`].
     Junk,
+    /// Another image `cargo xtask test` packs, named by this variable.
+    Env(&'static str),
 }
 
 impl Initramfs {
@@ -66,6 +68,8 @@ impl Initramfs {
             Initramfs::Plain => cached(&PLAIN, ENV_INITRAMFS),
             Initramfs::Busybox => cached(&BUSYBOX, ENV_INITRAMFS_BUSYBOX),
             Initramfs::Junk => cached(&JUNK, ENV_INITRAMFS_JUNK),
+            // Leaked once per boot: a few bytes, in a test process.
+            Initramfs::Env(name) => Box::leak(Box::new(input_path(name))),
         }
     }
 }

@@ -5,6 +5,6 @@ mod cpio_reader;
 mod fake_elf;
 mod temp_dir;
 
-pub(crate) use cpio_reader::read_cpio;
+pub(crate) use cpio_reader::{read_cpio, CpioEntry};
 pub(crate) use fake_elf::{fake_module, ElfBuilder, FakeSymbol};
 pub(crate) use temp_dir::{put_file, TempDir};
