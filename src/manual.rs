@@ -140,11 +140,19 @@ itself writable.",
                 },
                 Item {
                     term: "rd.live.overlay.size=MIB",
-                    text: "The snapshot's copy-on-write size (32768).",
+                    text: "The snapshot's copy-on-write size (32768), kept in RAM: capped at half \
+the machine's RAM, with a warning, so that filling it turns the root read-only instead of \
+exhausting memory.",
                 },
                 Item {
                     term: "rd.live.overlay.thin",
                     text: "A device-mapper thin pool instead of a snapshot.",
+                },
+                Item {
+                    term: "rd.live.ram, rd.minmem=MIB",
+                    text: "Copy the image to RAM (/run/initramfs/squashed.img or rootfs.img) \
+after checking it fits with rd.minmem MiB (1024) to spare, with progress on the console; \
+then the medium is unmounted and may be removed.",
                 },
                 Item {
                     term: "rd.writable.fsimg",
