@@ -19,8 +19,8 @@ use qemu_tests::{out_dir, ENV_INITRAMFS_EXAMPLE_FEDORA_ISO, ENV_INITRAMFS_EXAMPL
 
 /// The label the README's examples name.
 const LABEL: &str = "MY_LIVE_ISO";
-/// The README's `rd.live.overlay.size=512`, baked into the Fedora image.
-const BAKED_COW_MIB: u64 = 512;
+/// The README's `rd.live.overlay.size=256`, baked into the Fedora image.
+const BAKED_COW_MIB: u64 = 256;
 
 fn media_dir() -> PathBuf {
     out_dir().join("pipeline-media")
@@ -79,9 +79,9 @@ fn fedora_layout_iso_with_baked_cmdline() {
     shell_output(
         &b,
         prompt,
-        "root=live:CDLABEL=MY_LIVE_ISO rd.live.overlay.size=512",
+        "root=live:CDLABEL=MY_LIVE_ISO rd.live.overlay.size=256",
     );
-    // The baked size reached the snapshot: its COW loop is 512 MiB.
+    // The baked size reached the snapshot: its COW loop is 256 MiB.
     let base = b.live_base_loop().kname.clone();
     let cow = b
         .dm_slave_loops("live-rw")
@@ -89,7 +89,7 @@ fn fedora_layout_iso_with_baked_cmdline() {
         .find(|l| l.kname != base);
     b.check(
         cow.is_some_and(|l| l.sectors == Some(BAKED_COW_MIB * 2048)),
-        "the COW store is not the baked rd.live.overlay.size=512",
+        "the COW store is not the baked rd.live.overlay.size=256",
     );
     // The added NIC driver was loaded for the machine's e1000 card.
     b.check_modules(&["e1000", "squashfs", "ext4", "dm_snapshot"], &[]);

@@ -152,7 +152,7 @@ intro
 ```sh
 MODULES=/lib/modules/$(uname -r)
 cargo xtask initramfs --modules-dir "$MODULES" --output a.img \
-    --cmdline "root=live:CDLABEL=X rd.live.overlay.size=512" \
+    --cmdline "root=live:CDLABEL=X rd.live.overlay.size=256" \
     --firmware-dir /lib/firmware --microcode=/lib/firmware
 # trailing comment
 ```
@@ -179,7 +179,7 @@ cargo xtask initramfs --modules-dir '$MODULES' --output b.img --host-only --incl
                 "--output",
                 "a.img",
                 "--cmdline",
-                "root=live:CDLABEL=X rd.live.overlay.size=512",
+                "root=live:CDLABEL=X rd.live.overlay.size=256",
                 "--firmware-dir",
                 "/lib/firmware",
                 "--microcode=/lib/firmware",
