@@ -23,9 +23,10 @@ commands:
             mkfs.ext4, xorriso, mksquashfs, mkfs.erofs)
   test      install what is missing, then run the unit tests and the QEMU boot tests
   demo      install what is missing, build a demo live ISO and boot it in QEMU
-  bench [--runs N] [--no-fuzz]
-            boot time, init and initramfs sizes against a busybox shell init
-            in the same run (ratios), then a longer fuzz run
+  bench [--runs N] [--cases a,b] [--no-fuzz]
+            liveinit vs dracut vs a busybox floor in one run (boot time,
+            memory, sizes, ratios), liveinit against a 4 GiB image and 32
+            disks, then a longer fuzz run
 ";
 
 fn main() -> ExitCode {

@@ -43,6 +43,9 @@ pub struct Timed {
     pub milestones: Milestones,
     /// The host's 1-minute load average just before the boot.
     pub host_load: f64,
+    /// The kernel's own boot up to "Run /init": the same work in every
+    /// boot, so when it is slow the host was busy (a noise gauge).
+    pub kernel_boot: f64,
 }
 
 fn config(kernel: &Kernel, spec: &BootSpec, append: &str) -> QemuConfig {
@@ -78,6 +81,7 @@ pub fn timed(kernel: &Kernel, spec: &BootSpec) -> Result<Timed> {
         to_real_init: reached - start,
         milestones: Milestones::read(&log, start, &spec.device),
         host_load,
+        kernel_boot: start,
     })
 }
 

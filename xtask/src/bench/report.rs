@@ -5,6 +5,7 @@
 
 use std::fmt::Write as _;
 
+use super::boot::Timed;
 use super::format::{bytes, kib_as_mib, min_max, ratio, secs, spread};
 use super::memory::MemoryUse;
 use super::peers::Peer;
@@ -150,6 +151,22 @@ fn case_section(md: &mut String, case: &CaseResult, dracut_version: &str) {
     };
     row(md, "liveinit ÷ peer, medians", vs(|s| s.median));
     row(md, "liveinit ÷ peer, minima", vs(|s| s.min));
+    let gauge = |pick: fn(&Timed) -> f64| {
+        Peer::ALL.map(|p| {
+            let values: Vec<f64> = case.timings(p).iter().map(|t| pick(t)).collect();
+            secs(Summary::of(&values).map(|s| s.median))
+        })
+    };
+    row(
+        md,
+        "kernel start → Run /init, median (unpacking the image is in it)",
+        gauge(|t| t.kernel_boot),
+    );
+    row(
+        md,
+        "kernel start → real init, median",
+        gauge(|t| t.kernel_boot + t.to_real_init),
+    );
     row(
         md,
         "boots timed (failed)",
@@ -320,7 +337,9 @@ fn method(md: &mut String) {
          `/sbin/init`, reads it before anything else). Guest clock on both ends.\n\
          - **Noise**: the peers alternate in rotating order, so host load hits them alike; a peer \
          whose max ÷ min exceeds {NOISY_SPREAD:.2} in a case is flagged \"too noisy to trust\". \
-         The host's load average before every boot is listed below: compare minima when it moved.\n\
+         Every boot is listed below with two gauges of the host's load: the kernel's own boot up to \
+         `Run /init` (the same work every time, so a slow one means a busy host) and the 1-minute \
+         load average before it. Compare minima when they moved.\n\
          - **Memory**: one extra, untimed boot per peer and case with a sampler in front of the \
          peer's image (`rdinit=/memwatch`, prepended as an uncompressed cpio like early microcode): \
          it runs the peer's `/init` as PID 1 and samples `MemTotal − MemAvailable` every 10 ms until \
@@ -343,17 +362,22 @@ fn every_boot(md: &mut String, cases: &[CaseResult]) {
     }
     md.push_str(
         "<details><summary>Every timed boot</summary>\n\n\
-         | case | round | peer | Run /init → real init | host load before |\n|---|---|---|---|---|\n",
+         | case | round | peer | Run /init → real init | kernel boot to Run /init | host load before |\n\
+         |---|---|---|---|---|---|\n",
     );
     for case in cases {
         for b in &case.boots {
-            let (time, load) = match &b.outcome {
-                Ok(t) => (secs(Some(t.to_real_init)), format!("{:.2}", t.host_load)),
-                Err(e) => (format!("failed: {}", first_line(e)), "?".into()),
+            let (time, kernel, load) = match &b.outcome {
+                Ok(t) => (
+                    secs(Some(t.to_real_init)),
+                    secs(Some(t.kernel_boot)),
+                    format!("{:.2}", t.host_load),
+                ),
+                Err(e) => (format!("failed: {}", first_line(e)), "?".into(), "?".into()),
             };
             let _ = writeln!(
                 md,
-                "| {} | {} | {} | {time} | {load} |",
+                "| {} | {} | {} | {time} | {kernel} | {load} |",
                 case.case.id.name(),
                 b.round + 1,
                 b.peer.label()
