@@ -390,3 +390,119 @@ fn every_boot(md: &mut String, cases: &[CaseResult]) {
 fn first_line(text: &str) -> String {
     text.lines().next().unwrap_or("").replace('|', "\\|")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bench::cases::CaseId;
+    use crate::bench::floor::{FloorRecipe, FloorRoot};
+    use crate::bench::image_stats::ImageStats;
+    use crate::bench::side_by_side::BootRecord;
+    use qemu_tests::qemu::Drive;
+    use std::collections::BTreeMap;
+
+    fn timed(secs: f64) -> Timed {
+        Timed {
+            to_real_init: secs,
+            milestones: Milestones::default(),
+            host_load: 1.0,
+            kernel_boot: 2.0,
+        }
+    }
+
+    fn case(times: [&[f64]; 3]) -> CaseResult {
+        let mut boots = Vec::new();
+        for (peer, list) in Peer::ALL.into_iter().zip(times) {
+            for (round, t) in list.iter().enumerate() {
+                boots.push(BootRecord {
+                    round,
+                    peer,
+                    outcome: Ok(timed(*t)),
+                });
+            }
+        }
+        boots.push(BootRecord {
+            round: 9,
+            peer: Peer::Dracut,
+            outcome: Err("QEMU timed out".into()),
+        });
+        let stats = ImageStats {
+            image_bytes: 1 << 20,
+            unpacked_bytes: 2 << 20,
+            files: 3,
+            init_bytes: 1000,
+        };
+        CaseResult {
+            case: crate::bench::cases::PeerCase {
+                id: CaseId::IsoFlat,
+                title: "test case",
+                drive: Drive::Cdrom("/x.iso".into()),
+                device: "sr0",
+                cmdline: "root=live:CDLABEL=X".into(),
+                dracut_extra: "rd.shell=0",
+                floor: FloorRecipe {
+                    modules: &[],
+                    device: "/dev/sr0".into(),
+                    fstype: "iso9660",
+                    root: FloorRoot::FlatSquashfs,
+                },
+            },
+            boots,
+            memory: BTreeMap::new(),
+            images: Peer::ALL.into_iter().map(|p| (p, stats)).collect(),
+            breakdown: Err("not booted".into()),
+        }
+    }
+
+    fn facts() -> RunFacts {
+        RunFacts {
+            kernel_package: "linux-image-test".into(),
+            dracut_version: "059-4".into(),
+            liveinit_version: "commit abc".into(),
+            runs: 3,
+            host_cpus: 2,
+            load_at_start: 1.0,
+            load_at_end: 2.0,
+        }
+    }
+
+    #[test]
+    fn ratios_of_medians_and_minima_and_the_noise_flag() {
+        let md = render(
+            &facts(),
+            &[case([
+                &[1.0, 1.1, 1.2],
+                &[2.0, 2.2, 2.4],
+                &[10.0, 20.0, 15.0],
+            ])],
+            &[],
+        );
+        assert!(
+            md.contains("| iso-flat ⚠ | 1.100 s | 2.200 s | 15.000 s | 0.50 | 0.07 |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| liveinit ÷ peer, minima | — | 0.50 | 0.10 |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| spread (max ÷ min) | 1.20 | 1.20 | 2.00 ⚠ too noisy to trust |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| boots timed (failed) | 3 | 3 | 3 (1 failed) |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| kernel start → real init, median | 3.100 s | 4.200 s | 17.000 s |"),
+            "{md}"
+        );
+        assert!(md.contains("failed: QEMU timed out"), "{md}");
+    }
+
+    #[test]
+    fn quiet_runs_carry_no_flag() {
+        let md = render(&facts(), &[case([&[1.0], &[2.0], &[10.0]])], &[]);
+        assert!(!md.contains('⚠'), "{md}");
+    }
+}

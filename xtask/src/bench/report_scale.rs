@@ -164,3 +164,58 @@ fn disks_verdict(md: &mut String, one: &VariantResult, many: &VariantResult) {
         md.push('\n');
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bench::timeline::Milestones;
+
+    fn boot(appears: f64, found: f64, real: f64) -> Result<Timed, String> {
+        Ok(Timed {
+            to_real_init: real,
+            milestones: Milestones {
+                device_appears: Some(appears),
+                medium_matched: Some(found),
+                ..Milestones::default()
+            },
+            host_load: 0.0,
+            kernel_boot: 2.0,
+        })
+    }
+
+    #[test]
+    fn disks_verdict_against_the_goal_and_the_floor() {
+        let s = ScaleResult {
+            id: CaseId::ScaleDisks,
+            title: "disks",
+            variants: [
+                VariantResult {
+                    label: "1 disk".into(),
+                    liveinit: vec![boot(0.6, 0.8, 1.2)],
+                    floor: vec![boot(0.5, f64::NAN, 0.9)],
+                },
+                VariantResult {
+                    label: "32 disks".into(),
+                    liveinit: vec![boot(1.0, 1.1, 1.5)],
+                    floor: vec![boot(0.9, f64::NAN, 1.3)],
+                },
+            ],
+        };
+        let mut md = String::new();
+        section(&mut md, &s);
+        assert!(
+            md.contains("takes 1.38 × the single-disk time (goal: at most 1.5): **goal met**"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| floor: Run /init → the medium's disk appears | 0.500 s"),
+            "{md}"
+        );
+        assert!(
+            md.contains(
+                "liveinit finds the medium 0.300 s after that with one disk and 0.200 s after it"
+            ),
+            "{md}"
+        );
+    }
+}
