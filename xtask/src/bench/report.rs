@@ -338,7 +338,8 @@ fn method(md: &mut String) {
          - **Noise**: the peers alternate in rotating order, so host load hits them alike; a peer \
          whose max ÷ min exceeds {NOISY_SPREAD:.2} in a case is flagged \"too noisy to trust\". \
          Every boot is listed below with two gauges of the host's load: the kernel's own boot up to \
-         `Run /init` (the same work every time, so a slow one means a busy host) and the 1-minute \
+         `Run /init` (the same work every time for a given peer — it includes unpacking that \
+         peer's image — so a slow one means a busy host) and the 1-minute \
          load average before it. Compare minima when they moved.\n\
          - **Memory**: one extra, untimed boot per peer and case with a sampler in front of the \
          peer's image (`rdinit=/memwatch`, prepended as an uncompressed cpio like early microcode): \

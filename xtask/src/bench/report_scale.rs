@@ -9,6 +9,7 @@ use super::cases::CaseId;
 use super::format::{min_max, ratio, secs, spread};
 use super::scale::{ScaleResult, VariantResult, DISKS, DISKS_GOAL};
 use super::stats::{self, Summary};
+use super::timeline::Breakdown;
 
 type Pick = fn(&Timed) -> Option<f64>;
 
@@ -112,12 +113,65 @@ pub fn section(md: &mut String, s: &ScaleResult) {
     md.push('\n');
     match s.id {
         CaseId::ScaleDisks => disks_verdict(md, a, b),
-        _ => md.push_str(
-            "The init never reads the image: what follows \"found the medium\" (loop, the dm \
-             snapshot over the image, the ext4 mount) must not grow with its size; the time to find \
-             the medium depends on the disk, not on what the file holds.\n\n",
-        ),
+        _ => {
+            md.push_str(
+                "The init never reads the image: what follows \"found the medium\" (loop, the dm \
+                 snapshot over the image, the ext4 mount) must not grow with its size; the time to \
+                 find the medium depends on the disk, not on what the file holds.\n\n",
+            );
+            if let Some(steps) = &s.steps {
+                steps_side_by_side(md, a, b, steps);
+            }
+        }
     }
+}
+
+/// liveinit's steps from "found the medium" on, one debug boot per
+/// variant, aligned step by step (both run the same plan).
+fn steps_side_by_side(
+    md: &mut String,
+    a: &VariantResult,
+    b: &VariantResult,
+    steps: &[Result<Breakdown, String>; 2],
+) {
+    let [Ok(sa), Ok(sb)] = steps else {
+        md.push_str("(A debug boot failed: no step-by-step comparison.)\n\n");
+        return;
+    };
+    let after_found = |bd: &Breakdown| -> Vec<(String, f64)> {
+        bd.steps
+            .iter()
+            .skip_while(|s| !s.what.starts_with("found the live medium"))
+            .map(|s| (s.what.clone(), s.took))
+            .collect()
+    };
+    let (xa, xb) = (after_found(sa), after_found(sb));
+    let first_word = |s: &str| s.split_whitespace().next().unwrap_or("").to_string();
+    let aligned = xa.len() == xb.len()
+        && xa
+            .iter()
+            .zip(&xb)
+            .all(|(p, q)| first_word(&p.0) == first_word(&q.0));
+    if !aligned || xa.is_empty() {
+        md.push_str("(The two debug boots took different steps: no step-by-step comparison.)\n\n");
+        return;
+    }
+    let _ = writeln!(
+        md,
+        "<details><summary>liveinit's steps after finding the medium, one <code>rd.debug</code> \
+         boot each</summary>\n\n| step ({}) | {} | {} |\n|---|---|---|",
+        a.label, a.label, b.label
+    );
+    for ((what, ta), (_, tb)) in xa.iter().zip(&xb) {
+        let _ = writeln!(
+            md,
+            "| {} | {:.0} ms | {:.0} ms |",
+            what.replace('|', "\\|"),
+            ta * 1000.0,
+            tb * 1000.0
+        );
+    }
+    md.push_str("\n</details>\n\n");
 }
 
 fn disks_verdict(md: &mut String, one: &VariantResult, many: &VariantResult) {
@@ -200,6 +254,7 @@ mod tests {
                     floor: vec![boot(0.9, f64::NAN, 1.3)],
                 },
             ],
+            steps: None,
         };
         let mut md = String::new();
         section(&mut md, &s);

@@ -27,6 +27,7 @@ use super::cases::CaseId;
 use super::floor::{FloorRecipe, FloorRoot};
 use super::gpt_disk::{self, Content, Partition};
 use super::peers::{round_order, Peer};
+use super::timeline::Breakdown;
 
 const LABEL: &str = "LIVEINIT_SCALE";
 const SMALL_ROOTFS_MIB: u32 = 16;
@@ -74,6 +75,9 @@ pub struct ScaleResult {
     pub title: &'static str,
     /// The small / single-disk variant first.
     pub variants: [VariantResult; 2],
+    /// For the image experiment: liveinit's steps on each variant, from
+    /// one `rd.debug` boot each, to show which step (if any) grows.
+    pub steps: Option<[Result<Breakdown, String>; 2]>,
 }
 
 /// Builds the media of `id` and boots both variants `runs` times each.
@@ -155,10 +159,25 @@ pub fn run(
             }
         }
     }
+    let steps = (id == CaseId::ScaleImage).then(|| {
+        [0, 1].map(|which| {
+            let v = &variants[which];
+            let spec = BootSpec {
+                initrd: liveinit_image.to_path_buf(),
+                drives: v.drives.clone(),
+                extra_args: v.extra_args.clone(),
+                cmdline: format!("root=live:LABEL={LABEL}"),
+                device: v.device.clone(),
+                log: dir.join(format!("{which}-liveinit-debug.log")),
+            };
+            boot::debug(kernel, &spec).map_err(|e| format!("{e:#}"))
+        })
+    });
     Ok(Some(ScaleResult {
         id,
         title,
         variants: results,
+        steps,
     }))
 }
 
