@@ -12,10 +12,10 @@
 //! run of the pure core closes the benchmark.
 //!
 //! One concern per file: `options` (command line), `cases` (what is
-//! booted), `media` / `gpt_disk` (the media), `floor` / `dracut` (the
+//! booted), `media` / `scale_media` / `gpt_disk` (the media), `floor` / `dracut` (the
 //! peers' images), `boot` (one boot), `side_by_side` / `scale` (the
 //! experiments), `timeline` / `memory` / `image_stats` / `stats` (what is
-//! read from a boot or an image), `report` / `report_scale` / `format`
+//! read from a boot or an image), `report` / `report_steps` / `report_scale` / `format`
 //! (the markdown), `fuzz`.
 
 mod boot;
@@ -32,7 +32,9 @@ mod options;
 mod peers;
 mod report;
 mod report_scale;
+mod report_steps;
 mod scale;
+mod scale_media;
 mod side_by_side;
 mod stats;
 mod timeline;

@@ -10,10 +10,10 @@ use super::format::{bytes, kib_as_mib, min_max, ratio, secs, spread};
 use super::memory::MemoryUse;
 use super::peers::Peer;
 use super::report_scale;
+use super::report_steps;
 use super::scale::ScaleResult;
 use super::side_by_side::CaseResult;
 use super::stats::{self, Summary, NOISY_SPREAD};
-use super::timeline::{Breakdown, Milestones};
 
 /// Facts about the run as a whole.
 #[derive(Debug, Clone)]
@@ -72,11 +72,6 @@ fn header(md: &mut String, f: &RunFacts) {
     );
 }
 
-fn summary_of(case: &CaseResult, peer: Peer) -> Option<Summary> {
-    let times: Vec<f64> = case.timings(peer).iter().map(|t| t.to_real_init).collect();
-    Summary::of(&times)
-}
-
 fn summary(md: &mut String, cases: &[CaseResult]) {
     md.push_str(
         "## Run /init → real init, medians\n\n\
@@ -85,7 +80,7 @@ fn summary(md: &mut String, cases: &[CaseResult]) {
     );
     let mut any_noisy = false;
     for case in cases {
-        let [l, f, d] = Peer::ALL.map(|p| summary_of(case, p));
+        let [l, f, d] = Peer::ALL.map(|p| case.summary(p));
         let median = |s: Option<Summary>| secs(s.map(|s| s.median));
         let vs = |peer: Option<Summary>| match (l, peer) {
             (Some(l), Some(p)) => ratio(stats::ratio(l.median, p.median)),
@@ -121,7 +116,7 @@ fn case_section(md: &mut String, case: &CaseResult, dracut_version: &str) {
         "Command line: `{}` (dracut also: `{}`).\n",
         case.case.cmdline, case.case.dracut_extra
     );
-    let summaries = Peer::ALL.map(|p| summary_of(case, p));
+    let summaries = Peer::ALL.map(|p| case.summary(p));
     let _ = writeln!(
         md,
         "| figure | liveinit | busybox floor | dracut {dracut_version} |\n|---|---|---|---|"
@@ -206,9 +201,9 @@ fn case_section(md: &mut String, case: &CaseResult, dracut_version: &str) {
             );
         }
     }
-    milestones(md, case);
+    report_steps::milestones(md, case);
     match &case.breakdown {
-        Ok(b) => breakdown(md, b),
+        Ok(b) => report_steps::breakdown(md, b),
         Err(e) => {
             let _ = writeln!(md, "liveinit's debug boot failed: {}\n", first_line(e));
         }
@@ -245,77 +240,6 @@ fn memory_rows(md: &mut String, case: &CaseResult) {
     for (name, c) in rows {
         let _ = writeln!(md, "| {name} | {} | {} | {} |", c[0], c[1], c[2]);
     }
-}
-
-fn milestones(md: &mut String, case: &CaseResult) {
-    let _ = writeln!(
-        md,
-        "Where the time goes: medians of the kernel timestamps, seconds after `Run /init`.\n\n\
-         | milestone | liveinit | busybox floor | dracut |\n|---|---|---|---|"
-    );
-    type Pick = fn(&Milestones) -> Option<f64>;
-    let rows: [(String, Pick); 4] = [
-        (
-            format!("the medium's device ({}) appears", case.case.device),
-            |m| m.device_appears,
-        ),
-        ("liveinit: found the live medium".into(), |m| {
-            m.medium_matched
-        }),
-        ("the image is attached to loop0".into(), |m| {
-            m.image_attached
-        }),
-        ("the init switches root".into(), |m| m.root_switched),
-    ];
-    for (name, pick) in rows {
-        let cells = Peer::ALL.map(|p| {
-            let values: Vec<f64> = case
-                .timings(p)
-                .iter()
-                .filter_map(|t| pick(&t.milestones))
-                .collect();
-            secs(Summary::of(&values).map(|s| s.median))
-        });
-        let _ = writeln!(
-            md,
-            "| {name} | {} | {} | {} |",
-            cells[0], cells[1], cells[2]
-        );
-    }
-    let real = Peer::ALL.map(|p| secs(summary_of(case, p).map(|s| s.median)));
-    let _ = writeln!(
-        md,
-        "| the real init runs | {} | {} | {} |\n",
-        real[0], real[1], real[2]
-    );
-}
-
-fn breakdown(md: &mut String, b: &Breakdown) {
-    md.push_str(
-        "<details><summary>liveinit step by step (one boot with <code>rd.debug loglevel=8</code>, \
-         so a little slower)</summary>\n\n\
-         | at | until the next step | step |\n|---|---|---|\n",
-    );
-    for s in &b.steps {
-        let _ = writeln!(
-            md,
-            "| {:.3} s | {:.0} ms | {} |",
-            s.at,
-            s.took * 1000.0,
-            s.what.replace('|', "\\|")
-        );
-    }
-    md.push_str(
-        "\nModule loads (several run at once):\n\n| module | started at | took |\n|---|---|---|\n",
-    );
-    for m in &b.modules {
-        let _ = writeln!(
-            md,
-            "| {} | {:.3} s | {:.0} ms |",
-            m.name, m.start, m.took_ms
-        );
-    }
-    md.push_str("\n</details>\n\n");
 }
 
 fn not_measured(md: &mut String) {
@@ -399,6 +323,7 @@ mod tests {
     use crate::bench::floor::{FloorRecipe, FloorRoot};
     use crate::bench::image_stats::ImageStats;
     use crate::bench::side_by_side::BootRecord;
+    use crate::bench::timeline::Milestones;
     use qemu_tests::qemu::Drive;
     use std::collections::BTreeMap;
 

@@ -15,6 +15,7 @@ use super::cases::PeerCase;
 use super::image_stats::{self, ImageStats};
 use super::memory::{self, MemoryUse};
 use super::peers::{round_order, Peer};
+use super::stats::Summary;
 use super::timeline::Breakdown;
 
 /// What every case shares.
@@ -52,6 +53,12 @@ impl CaseResult {
             .filter(|b| b.peer == peer)
             .filter_map(|b| b.outcome.as_ref().ok())
             .collect()
+    }
+
+    /// "Run /init → real init" over the successful boots of `peer`.
+    pub fn summary(&self, peer: Peer) -> Option<Summary> {
+        let times: Vec<f64> = self.timings(peer).iter().map(|t| t.to_real_init).collect();
+        Summary::of(&times)
     }
 
     pub fn failures(&self, peer: Peer) -> usize {
