@@ -50,9 +50,10 @@ commands:
             size and unpack time of the initramfs per compressor and level
   size      the release init's stripped size against its budget, and the
             largest symbols of an unstripped build (what the bytes go to)
-  bench [--runs N] [--no-fuzz]
-            boot time, init and initramfs sizes against a busybox shell init
-            in the same run (ratios), then a longer fuzz run
+  bench [--runs N] [--cases a,b] [--no-fuzz]
+            liveinit vs dracut vs a busybox floor in one run (boot time,
+            memory, sizes, ratios), liveinit against a 4 GiB image and 32
+            disks, then a longer fuzz run
 ";
 
 fn main() -> ExitCode {
