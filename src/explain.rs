@@ -106,7 +106,13 @@ fn options(out: &mut String, cfg: &LiveConfig) {
         ),
         _ => format!("off: only rd.retry ends the wait ({IDLE_OPTION}=0)"),
     };
-    let rows: [(&str, String); 9] = [
+    let check = if cfg.check {
+        "the medium's implanted MD5 is verified before it is mounted (rd.live.check; \
+         an ISO 9660 medium without one is used with a warning)"
+    } else {
+        "no"
+    };
+    let rows: [(&str, String); 10] = [
         ("root", root),
         (
             "medium",
@@ -116,6 +122,7 @@ fn options(out: &mut String, cfg: &LiveConfig) {
                 "read-only"
             }),
         ),
+        ("check", String::from(check)),
         ("image", cfg.image_path()),
         ("wait", format!("{} s at most (rd.retry)", cfg.retry_secs)),
         ("idle", idle),
@@ -242,6 +249,19 @@ mod tests {
         ] {
             assert!(text.contains(want), "missing {want:?} in:\n{text}");
         }
+    }
+
+    #[test]
+    fn shows_whether_the_medium_is_checked() {
+        let text = explain("root=live:CDLABEL=x rd.live.check");
+        assert!(
+            text.contains(
+                "check       the medium's implanted MD5 is verified before it is mounted"
+            ),
+            "{text}"
+        );
+        let text = explain("root=live:CDLABEL=x");
+        assert!(text.contains("check       no\n"), "{text}");
     }
 
     #[test]

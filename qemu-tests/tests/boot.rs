@@ -6,7 +6,8 @@
 //!
 //! Media (each built once per run, on first use, under
 //! `target/qemu-tests/media/`):
-//! - ISOs on an IDE CD drive: a flattened `LiveOS/squashfs.img` (two labels),
+//! - ISOs on an IDE CD drive: a flattened `LiveOS/squashfs.img` (two labels;
+//!   a third with 8 MiB of filler and an implanted MD5 for `rd.live.check`),
 //!   a `squashfs.img` holding an ext4 `LiveOS/rootfs.img`, an uncompressed
 //!   ext4 `LiveOS/rootfs.img`, a flattened EROFS `squashfs.img`, and one with
 //!   no `LiveOS` at all;
@@ -44,6 +45,10 @@ const NESTED_LABEL: &str = "LIVEINIT_NESTED";
 const UNCOMPRESSED_LABEL: &str = "LIVEINIT_UNCOMP";
 const EROFS_LABEL: &str = "LIVEINIT_EROFS";
 const EMPTY_LABEL: &str = "LIVEINIT_EMPTY";
+const CHECKED_LABEL: &str = "LIVEINIT_MD5";
+/// Incompressible filler on the checked ISO, so the check takes several
+/// reads and reports its progress at every 10%.
+const CHECK_PADDING_MIB: usize = 8;
 const PART_LABEL: &str = "LIVEPART";
 /// Size of the ext4 partition of the partitioned disk.
 const PART_MIB: u32 = 16;
@@ -130,6 +135,18 @@ fn uncompressed_iso() -> &'static Image {
 fn erofs_iso() -> &'static Image {
     static C: Shared<Image> = OnceLock::new();
     iso(&C, Layout::FlatErofs, EROFS_LABEL, "flat-erofs.iso")
+}
+
+/// The flattened ISO with filler, and isomd5sum's MD5 implanted.
+fn checked_iso() -> &'static Image {
+    static C: Shared<Image> = OnceLock::new();
+    shared(&C, "live-md5.iso", || {
+        images(Layout::FlatSquashfs).checked_iso(
+            CHECKED_LABEL,
+            CHECK_PADDING_MIB,
+            &media_dir().join("live-md5.iso"),
+        )
+    })
 }
 
 fn empty_iso() -> &'static Image {
@@ -299,6 +316,65 @@ fn missing_label_fails_cleanly() {
         "root=live:CDLABEL=NO_SUCH_LABEL rd.retry=5",
     )
     .boot_fatal(&["NO_SUCH_LABEL"]);
+}
+
+// ---------------------------------------------------------------------------
+// rd.live.check: the medium's implanted MD5 verified before it is used.
+
+/// An intact ISO with an implanted sum: read once, with a kernel-log line
+/// at every 10%, passed, then booted.
+#[test]
+fn media_check_passes_an_intact_iso() {
+    let b = Case::new(
+        "media_check_pass",
+        vec![cdrom(checked_iso())],
+        "root=live:CDLABEL=LIVEINIT_MD5 rd.live.check",
+    )
+    .boot_live(&FLAT_ISO);
+    // 1 MiB reads of 8 MiB: a kernel-log line each time a 10% step is
+    // passed (8 here, as every read passes one), the last at 100%.
+    let progress = b
+        .ended
+        .lines()
+        .iter()
+        .filter(|l| l.contains("liveinit: checking /dev/sr0: ") && l.contains(" MiB/s"))
+        .count();
+    b.check(
+        progress >= 8,
+        &format!("{progress} progress lines in the kernel log, expected one per 10% step"),
+    );
+    b.check(
+        b.ended
+            .has_line(&["liveinit: checking /dev/sr0: 100% (8 of 8 MiB"]),
+        "no progress line at 100%",
+    );
+    b.check(
+        b.ended
+            .has_line(&["liveinit: medium check passed: /dev/sr0"]),
+        "the check did not say it passed",
+    );
+}
+
+/// An ISO without an implanted sum: a warning, then the boot goes on.
+#[test]
+fn media_check_of_an_iso_without_a_sum_warns_and_boots() {
+    let b = Case::new(
+        "media_check_none",
+        vec![cdrom(test_iso())],
+        "root=live:CDLABEL=LIVEINIT_TEST rd.live.check",
+    )
+    .boot_live(&FLAT_ISO);
+    b.check(
+        b.ended.has_line(&[
+            "liveinit: rd.live.check: /dev/sr0 carries no implanted checksum",
+            "used unverified",
+        ]),
+        "no warning that the medium has no checksum",
+    );
+    b.check(
+        !b.ended.has_line(&["medium check passed"]),
+        "a medium without a sum was said to pass",
+    );
 }
 
 // ---------------------------------------------------------------------------

@@ -10,6 +10,7 @@ use core::time::Duration;
 
 use crate::config::{ConfigError, IDLE_OPTION, SLOW_IDLE_OPTION};
 use crate::discovery::seconds_text;
+use crate::isomd5::Mismatch;
 use crate::plan::image::NoRoot;
 use crate::plan::ram::TooBig;
 use crate::printable::printable;
@@ -23,6 +24,7 @@ pub enum Stage {
     Break,
     Cmdline,
     FindMedium,
+    CheckMedium,
     MountMedium,
     MountImage,
     CopyToRam,
@@ -39,6 +41,7 @@ impl Stage {
             Stage::Break => "break",
             Stage::Cmdline => "command line",
             Stage::FindMedium => "find medium",
+            Stage::CheckMedium => "check medium",
             Stage::MountMedium => "mount medium",
             Stage::MountImage => "mount image",
             Stage::CopyToRam => "copy to RAM",
@@ -83,6 +86,15 @@ pub enum Cause {
     /// Distinct devices match the medium's spec.
     AmbiguousMedium {
         devices: Vec<String>,
+    },
+    /// `rd.live.check`: the medium's contents do not match its implanted
+    /// MD5 checksum (from a fragment on, or as a whole).
+    MediumDamaged(Mismatch),
+    /// `rd.live.check`: the device ends at byte `ends`, before the
+    /// `covered` bytes its implanted checksum covers.
+    MediumTruncated {
+        covered: u64,
+        ends: u64,
     },
     /// The image file is not on the medium.
     ImageNotFound(Box<MissingImage>),
@@ -223,6 +235,21 @@ impl fmt::Display for Cause {
                  name one by UUID=, PARTUUID= or /dev/disk/by-path/…, or remove the others",
                 devices.len(),
                 devices.join(", ")
+            ),
+            Cause::MediumDamaged(at) => {
+                f.write_str("its contents do not match the MD5 checksum implanted in it")?;
+                if let Mismatch::Fragment(part) = at {
+                    write!(f, " (first seen in part {part})")?;
+                }
+                f.write_str(
+                    ": the medium is damaged (rd.live.check); \
+                     do not boot or install from it, write or burn it again",
+                )
+            }
+            Cause::MediumTruncated { covered, ends } => write!(
+                f,
+                "it ends after {ends} bytes, but its implanted MD5 checksum covers {covered}: \
+                 the medium is truncated (rd.live.check); write or burn it again"
             ),
             Cause::NoFilesystem => {
                 f.write_str("holds no filesystem liveinit recognises (damaged or truncated?)")

@@ -3,6 +3,7 @@
 #[allow(unused_imports)]
 use crate::prelude::*;
 
+mod check;
 mod discover;
 mod early;
 mod emergency;
@@ -12,6 +13,7 @@ mod execute;
 mod handoff;
 mod live;
 mod modules;
+mod progress_line;
 mod ram;
 
 use core::convert::Infallible;
@@ -74,6 +76,9 @@ pub fn run<S: Sys>(sys: &S, policy: &mut Policy) -> Result<Infallible, BootError
         ));
     };
     let found = discover::find_medium(sys, spec, &cfg, &mut modules)?;
+    if cfg.check {
+        check::check_medium(sys, &found)?;
+    }
 
     stop(BreakPoint::PreMount)?;
     let mut exec = Executor::new(sys, &mut modules);

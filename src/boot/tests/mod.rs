@@ -10,6 +10,7 @@ pub(super) use crate::sys::fake::FakeSys;
 pub(super) use crate::sys::Errno;
 pub(super) use core::time::Duration;
 
+mod check;
 mod discovery;
 mod kernel_modules;
 mod layouts;
