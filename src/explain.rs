@@ -112,7 +112,14 @@ fn options(out: &mut String, cfg: &LiveConfig) {
     } else {
         "no"
     };
-    let rows: [(&str, String); 10] = [
+    let iso_scan = match &cfg.iso_scan {
+        Some(path) => format!(
+            "{path} on any filesystem, if no device matches (iso-scan/filename; \
+             not carried out yet: the boot warns and looks for the device only)"
+        ),
+        None => String::from("no"),
+    };
+    let rows: [(&str, String); 11] = [
         ("root", root),
         (
             "medium",
@@ -123,6 +130,7 @@ fn options(out: &mut String, cfg: &LiveConfig) {
             }),
         ),
         ("check", String::from(check)),
+        ("iso-scan", iso_scan),
         ("image", cfg.image_path()),
         ("wait", format!("{} s at most (rd.retry)", cfg.retry_secs)),
         ("idle", idle),
@@ -262,6 +270,12 @@ mod tests {
         );
         let text = explain("root=live:CDLABEL=x");
         assert!(text.contains("check       no\n"), "{text}");
+        assert!(text.contains("iso-scan    no\n"), "{text}");
+        let text = explain("root=live:CDLABEL=x iso-scan/filename=/a.iso");
+        assert!(
+            text.contains("iso-scan    /a.iso on any filesystem, if no device matches"),
+            "{text}"
+        );
     }
 
     #[test]

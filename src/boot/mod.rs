@@ -75,6 +75,9 @@ pub fn run<S: Sys>(sys: &S, policy: &mut Policy) -> Result<Infallible, BootError
             Cause::RootNotSupported,
         ));
     };
+    if let Some(path) = &cfg.iso_scan {
+        warn!("iso-scan/filename={path} is not supported yet; the medium is looked for as a device only");
+    }
     let found = discover::find_medium(sys, spec, &cfg, &mut modules)?;
     if cfg.check {
         check::check_medium(sys, &found)?;
