@@ -114,8 +114,8 @@ fn options(out: &mut String, cfg: &LiveConfig) {
     };
     let iso_scan = match &cfg.iso_scan {
         Some(path) => format!(
-            "{path} on any filesystem, if no device matches (iso-scan/filename; \
-             not carried out yet: the boot warns and looks for the device only)"
+            "{path} on any filesystem, if no device matches: attached to a loop device \
+             that must match root= (iso-scan/filename)"
         ),
         None => String::from("no"),
     };

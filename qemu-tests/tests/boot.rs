@@ -13,7 +13,9 @@
 //!   no `LiveOS` at all;
 //! - read-only virtio disks: a raw SquashFS, a raw EROFS, and an
 //!   MBR-partitioned disk whose ext4 partition `LIVEPART` holds a SquashFS
-//!   `LiveOS/rootfs.img` (dracut's TEST-30 layout);
+//!   `LiveOS/rootfs.img` (dracut's TEST-30 layout), and one whose ext4
+//!   partition holds the flattened ISO as the file `isos/live.iso`
+//!   (iso-scan);
 //! - read-only USB sticks, MBR-partitioned, whose FAT32 or F2FS partition
 //!   holds a flattened `LiveOS/squashfs.img`.
 //!
@@ -46,6 +48,9 @@ const UNCOMPRESSED_LABEL: &str = "LIVEINIT_UNCOMP";
 const EROFS_LABEL: &str = "LIVEINIT_EROFS";
 const EMPTY_LABEL: &str = "LIVEINIT_EMPTY";
 const CHECKED_LABEL: &str = "LIVEINIT_MD5";
+const ISO_STORE_LABEL: &str = "ISOSTORE";
+/// Where the ISO file is on the iso-scan disk.
+const ISO_FILE: &str = "isos/live.iso";
 /// Incompressible filler on the checked ISO, so the check takes several
 /// reads and reports its progress at every 10%.
 const CHECK_PADDING_MIB: usize = 8;
@@ -152,6 +157,24 @@ fn checked_iso() -> &'static Image {
 fn empty_iso() -> &'static Image {
     static C: Shared<Image> = OnceLock::new();
     iso(&C, Layout::NoLiveOs, EMPTY_LABEL, "no-liveos.iso")
+}
+
+/// MBR disk, one ext4 partition `ISOSTORE` holding the flattened ISO as a
+/// file, `isos/live.iso` (a GRUB loopback boot's layout).
+fn iso_file_disk() -> &'static Disk {
+    static C: Shared<Disk> = OnceLock::new();
+    shared(&C, "iso-file disk", || {
+        LiveImages {
+            layout: Layout::FlatSquashfs,
+            files: vec![(ISO_FILE.to_string(), test_iso().path.clone())],
+        }
+        .partition_disk(
+            PartitionFs::Ext4,
+            ISO_STORE_LABEL,
+            PART_MIB,
+            &media_dir().join("iso-file-disk.img"),
+        )
+    })
 }
 
 /// MBR disk, one ext4 partition `LIVEPART` with a SquashFS `LiveOS/rootfs.img`.
@@ -374,6 +397,44 @@ fn media_check_of_an_iso_without_a_sum_warns_and_boots() {
     b.check(
         !b.ended.has_line(&["medium check passed"]),
         "a medium without a sum was said to pass",
+    );
+}
+
+// ---------------------------------------------------------------------------
+// iso-scan: the ISO as a file on a partition.
+
+/// No device carries the label: the ISO file on the ext4 partition is
+/// found, attached to a loop device, matched and booted; the partition
+/// stays mounted at `/run/initramfs/isoscan`.
+#[test]
+fn iso_scan_boots_the_iso_file_on_an_ext4_partition() {
+    let b = Case::new(
+        "iso_scan_ext4",
+        vec![virtio_ro(iso_file_disk().path.clone())],
+        "root=live:CDLABEL=LIVEINIT_TEST iso-scan/filename=/isos/live.iso \
+         rd.liveinit.idle=2 rd.liveinit.idle.slow=2",
+    )
+    .boot_live(&Expect::overlay(
+        ISO_SQUASHFS_IMG,
+        "/dev/loop0",
+        LiveBase::Loop("LiveOS/squashfs.img"),
+        "squashfs",
+    ));
+    let r = &b.report;
+    b.check(
+        r.run_entry("/run/initramfs/isoscandev") == Some(&RunKind::Symlink("/dev/vda1".into())),
+        "/run/initramfs/isoscandev is not a symlink to /dev/vda1",
+    );
+    let isoscan = r.mount_at("/run/initramfs/isoscan");
+    b.check(
+        isoscan.is_some_and(|m| {
+            m.source == "/dev/vda1"
+                && m.fstype == "ext4"
+                && m.has_option("ro")
+                && m.has_option("nosuid")
+                && m.has_option("nodev")
+        }),
+        &format!("/run/initramfs/isoscan is not /dev/vda1 (ext4, ro, nosuid, nodev): {isoscan:?}"),
     );
 }
 

@@ -211,6 +211,22 @@ fn media_check_of_a_damaged_iso_is_fatal() {
     );
 }
 
+/// `iso-scan/filename=` names a file no filesystem holds: FATAL naming the
+/// path and each filesystem looked on.
+#[test]
+fn iso_scan_without_the_file_names_every_filesystem_searched() {
+    Case::new(
+        "fail_iso_scan",
+        vec![cdrom(good_iso())],
+        "root=live:CDLABEL=NOT_THERE iso-scan/filename=/isos/none.iso \
+         rd.liveinit.idle=2 rd.liveinit.idle.slow=2",
+    )
+    .boot_fatal(&[
+        "FATAL: iso-scan: /isos/none.iso: not found on any filesystem",
+        "looked on /dev/sr0 (iso9660)",
+    ]);
+}
+
 #[test]
 fn corrupted_squashfs_img_fails_cleanly() {
     Case::new(

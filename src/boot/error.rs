@@ -4,6 +4,7 @@
 #[allow(unused_imports)]
 use crate::prelude::*;
 
+use alloc::borrow::Cow;
 use core::fmt;
 
 use core::time::Duration;
@@ -24,6 +25,7 @@ pub enum Stage {
     Break,
     Cmdline,
     FindMedium,
+    IsoScan,
     CheckMedium,
     MountMedium,
     MountImage,
@@ -41,6 +43,7 @@ impl Stage {
             Stage::Break => "break",
             Stage::Cmdline => "command line",
             Stage::FindMedium => "find medium",
+            Stage::IsoScan => "iso-scan",
             Stage::CheckMedium => "check medium",
             Stage::MountMedium => "mount medium",
             Stage::MountImage => "mount image",
@@ -86,6 +89,16 @@ pub enum Cause {
     /// Distinct devices match the medium's spec.
     AmbiguousMedium {
         devices: Vec<String>,
+    },
+    /// `iso-scan/filename=`: no filesystem holds the file; each one looked
+    /// at, with its type (and why, if it could not be mounted).
+    IsoNotFound {
+        searched: Vec<String>,
+    },
+    /// `iso-scan/filename=`: the ISO found is not the medium asked for.
+    IsoNotTheMedium {
+        spec: String,
+        label: Option<String>,
     },
     /// `rd.live.check`: the medium's contents do not match its implanted
     /// MD5 checksum (from a fragment on, or as a whole).
@@ -163,6 +176,16 @@ impl BootError {
 
 pub use crate::sys::errno_text;
 
+impl Cause {
+    /// Discovery gave up without any device matching (not an ambiguity).
+    pub fn is_no_match(&self) -> bool {
+        matches!(
+            self,
+            Cause::NoMatchInTime { .. } | Cause::NoMatchIdle { .. }
+        )
+    }
+}
+
 impl fmt::Display for Cause {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -235,6 +258,19 @@ impl fmt::Display for Cause {
                  name one by UUID=, PARTUUID= or /dev/disk/by-path/…, or remove the others",
                 devices.len(),
                 devices.join(", ")
+            ),
+            Cause::IsoNotFound { searched } if searched.is_empty() => f.write_str(
+                "not found: no block device holds a filesystem to look on (iso-scan/filename)",
+            ),
+            Cause::IsoNotFound { searched } => write!(
+                f,
+                "not found on any filesystem (iso-scan/filename); looked on {}",
+                searched.join(", ")
+            ),
+            Cause::IsoNotTheMedium { spec, label } => write!(
+                f,
+                "found, but it is not {spec}: its label is {} (root=live: must name the ISO's label)",
+                label.as_deref().map_or(Cow::Borrowed("none"), printable)
             ),
             Cause::MediumDamaged(at) => {
                 f.write_str("its contents do not match the MD5 checksum implanted in it")?;

@@ -11,6 +11,7 @@ mod error;
 mod events;
 mod execute;
 mod handoff;
+mod iso_scan;
 mod live;
 mod modules;
 mod progress_line;
@@ -75,10 +76,15 @@ pub fn run<S: Sys>(sys: &S, policy: &mut Policy) -> Result<Infallible, BootError
             Cause::RootNotSupported,
         ));
     };
-    if let Some(path) = &cfg.iso_scan {
-        warn!("iso-scan/filename={path} is not supported yet; the medium is looked for as a device only");
-    }
-    let found = discover::find_medium(sys, spec, &cfg, &mut modules)?;
+    let found = match (
+        discover::find_medium(sys, spec, &cfg, &mut modules),
+        &cfg.iso_scan,
+    ) {
+        (Err(not_found), Some(iso)) if not_found.cause.is_no_match() => {
+            iso_scan::find_iso(sys, &mut modules, spec, iso)?
+        }
+        (found, _) => found?,
+    };
     if cfg.check {
         check::check_medium(sys, &found)?;
     }
