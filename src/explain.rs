@@ -42,7 +42,7 @@ pub fn explain(text: &str) -> String {
         .cloned()
         .collect();
     warnings(&mut out, &all);
-    if !matches!(cfg.root, LiveRoot::Device(_)) {
+    if !matches!(cfg.root, LiveRoot::Device(_) | LiveRoot::IsoFile(_)) {
         let _ = writeln!(
             out,
             "\nthis root is not supported yet: the init would stop ({action}, rd.emergency)."
@@ -79,7 +79,9 @@ fn options(out: &mut String, cfg: &LiveConfig) {
     let o = &cfg.overlay;
     let root = match &cfg.root {
         LiveRoot::Device(spec) => format!("{spec} (a block device)"),
-        LiveRoot::IsoFile(p) => format!("{p} (an ISO file in the initramfs)"),
+        LiveRoot::IsoFile(p) => {
+            format!("{p} (an ISO file in the initramfs, attached to a loop device: <medium> below)")
+        }
         LiveRoot::ImageFile(p) => format!("{p} (an image file in the initramfs)"),
         LiveRoot::Url(u) => format!("{u} (a network image)"),
     };
@@ -276,6 +278,18 @@ mod tests {
             text.contains("iso-scan    /a.iso on any filesystem, if no device matches"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn an_iso_file_in_the_initramfs_is_planned_like_a_device() {
+        let text = explain("root=live:/images/live.iso");
+        assert!(
+            text.contains("root        /images/live.iso (an ISO file in the initramfs"),
+            "{text}"
+        );
+        assert!(text.contains("plans, by what the medium"), "{text}");
+        let text = explain("root=live:/images/rootfs.img");
+        assert!(text.contains("this root is not supported yet"), "{text}");
     }
 
     #[test]

@@ -11,6 +11,7 @@ mod error;
 mod events;
 mod execute;
 mod handoff;
+mod iso_file;
 mod iso_scan;
 mod live;
 mod modules;
@@ -69,21 +70,26 @@ pub fn run<S: Sys>(sys: &S, policy: &mut Policy) -> Result<Infallible, BootError
     let mut modules = modules::Loader::open(sys, &cfg);
     stop(BreakPoint::PreTrigger)?;
     stop(BreakPoint::Initqueue)?;
-    let LiveRoot::Device(spec) = &cfg.root else {
-        return Err(BootError::new(
-            Stage::FindMedium,
-            format!("root=live:{}", cfg.root),
-            Cause::RootNotSupported,
-        ));
-    };
-    let found = match (
-        discover::find_medium(sys, spec, &cfg, &mut modules),
-        &cfg.iso_scan,
-    ) {
-        (Err(not_found), Some(iso)) if not_found.cause.is_no_match() => {
-            iso_scan::find_iso(sys, &mut modules, spec, iso)?
+    let found = match &cfg.root {
+        LiveRoot::Device(spec) => {
+            match (
+                discover::find_medium(sys, spec, &cfg, &mut modules),
+                &cfg.iso_scan,
+            ) {
+                (Err(not_found), Some(iso)) if not_found.cause.is_no_match() => {
+                    iso_scan::find_iso(sys, &mut modules, spec, iso)?
+                }
+                (found, _) => found?,
+            }
         }
-        (found, _) => found?,
+        LiveRoot::IsoFile(path) => iso_file::open_iso_file(sys, &mut modules, path)?,
+        LiveRoot::ImageFile(_) | LiveRoot::Url(_) => {
+            return Err(BootError::new(
+                Stage::FindMedium,
+                format!("root=live:{}", cfg.root),
+                Cause::RootNotSupported,
+            ))
+        }
     };
     if cfg.check {
         check::check_medium(sys, &found)?;

@@ -57,6 +57,15 @@ pub fn attach_iso(device: &str, iso_path: &str) -> Vec<Step> {
     ]
 }
 
+/// `root=live:/x.iso`: the ISO file in the initramfs, attached read-only.
+pub fn attach_initramfs_iso(path: &str) -> Vec<Step> {
+    vec![Step::AttachLoop {
+        slot: LoopSlot::Iso,
+        backing: String::from(path),
+        read_only: true,
+    }]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,5 +1,6 @@
-//! `iso-scan/filename=`: the ISO file looked for on every filesystem when
-//! no device is the medium itself.
+//! ISO files as the medium: `iso-scan/filename=` (looked for on every
+//! filesystem when no device is the medium itself) and `root=live:/x.iso`
+//! (a file in the initramfs).
 
 #[allow(unused_imports)]
 use crate::prelude::*;
@@ -88,4 +89,30 @@ fn without_the_option_a_missing_device_is_fatal_as_before() {
     let err = boot(&sys);
     assert_eq!(err.stage, Stage::FindMedium, "{err}");
     assert!(sys.calls_starting("mount /dev/vda1").is_empty());
+}
+
+#[test]
+fn an_iso_file_in_the_initramfs_is_attached_and_booted() {
+    let sys = FakeSys::new();
+    sys.file("/proc/cmdline", b"root=live:/images/live.iso")
+        .file("/images/live.iso", ISO)
+        .file("/run/initramfs/live/LiveOS/squashfs.img", SQUASHFS)
+        .on_mount(SQUASH_MNT, &[("usr", None)])
+        .executable("/sysroot", "/sbin/init");
+    let err = boot(&sys);
+    assert_eq!(err.stage, Stage::ExecInit, "{err}");
+    let calls = sys.calls();
+    let attached = position(&calls, "attach /images/live.iso ro");
+    let medium = position(&calls, "mount /dev/loop0 /run/initramfs/live iso9660 ro");
+    assert!(attached < medium, "{calls:#?}");
+}
+
+#[test]
+fn a_missing_iso_file_in_the_initramfs_names_the_attach_that_failed() {
+    let sys = live_machine("root=live:/images/none.iso");
+    sys.fail("attach /images/none.iso", Errno::NOENT);
+    let err = boot(&sys);
+    assert_eq!(err.stage, Stage::FindMedium, "{err}");
+    assert_eq!(err.subject, "attach loop <- /images/none.iso (ro)");
+    assert_eq!(err.cause, Cause::Sys(Errno::NOENT));
 }
