@@ -42,7 +42,7 @@ pub fn explain(text: &str) -> String {
         .cloned()
         .collect();
     warnings(&mut out, &all);
-    if !matches!(cfg.root, LiveRoot::Device(_)) {
+    if !matches!(cfg.root, LiveRoot::Device(_) | LiveRoot::IsoFile(_)) {
         let _ = writeln!(
             out,
             "\nthis root is not supported yet: the init would stop ({action}, rd.emergency)."
@@ -79,7 +79,9 @@ fn options(out: &mut String, cfg: &LiveConfig) {
     let o = &cfg.overlay;
     let root = match &cfg.root {
         LiveRoot::Device(spec) => format!("{spec} (a block device)"),
-        LiveRoot::IsoFile(p) => format!("{p} (an ISO file in the initramfs)"),
+        LiveRoot::IsoFile(p) => {
+            format!("{p} (an ISO file in the initramfs, attached to a loop device: <medium> below)")
+        }
         LiveRoot::ImageFile(p) => format!("{p} (an image file in the initramfs)"),
         LiveRoot::Url(u) => format!("{u} (a network image)"),
     };
@@ -106,7 +108,20 @@ fn options(out: &mut String, cfg: &LiveConfig) {
         ),
         _ => format!("off: only rd.retry ends the wait ({IDLE_OPTION}=0)"),
     };
-    let rows: [(&str, String); 9] = [
+    let check = if cfg.check {
+        "the medium's implanted MD5 is verified before it is mounted (rd.live.check; \
+         an ISO 9660 medium without one is used with a warning)"
+    } else {
+        "no"
+    };
+    let iso_scan = match &cfg.iso_scan {
+        Some(path) => format!(
+            "{path} on any filesystem, if no device matches: attached to a loop device \
+             that must match root= (iso-scan/filename)"
+        ),
+        None => String::from("no"),
+    };
+    let rows: [(&str, String); 11] = [
         ("root", root),
         (
             "medium",
@@ -116,6 +131,8 @@ fn options(out: &mut String, cfg: &LiveConfig) {
                 "read-only"
             }),
         ),
+        ("check", String::from(check)),
+        ("iso-scan", iso_scan),
         ("image", cfg.image_path()),
         ("wait", format!("{} s at most (rd.retry)", cfg.retry_secs)),
         ("idle", idle),
@@ -242,6 +259,37 @@ mod tests {
         ] {
             assert!(text.contains(want), "missing {want:?} in:\n{text}");
         }
+    }
+
+    #[test]
+    fn shows_whether_the_medium_is_checked() {
+        let text = explain("root=live:CDLABEL=x rd.live.check");
+        assert!(
+            text.contains(
+                "check       the medium's implanted MD5 is verified before it is mounted"
+            ),
+            "{text}"
+        );
+        let text = explain("root=live:CDLABEL=x");
+        assert!(text.contains("check       no\n"), "{text}");
+        assert!(text.contains("iso-scan    no\n"), "{text}");
+        let text = explain("root=live:CDLABEL=x iso-scan/filename=/a.iso");
+        assert!(
+            text.contains("iso-scan    /a.iso on any filesystem, if no device matches"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn an_iso_file_in_the_initramfs_is_planned_like_a_device() {
+        let text = explain("root=live:/images/live.iso");
+        assert!(
+            text.contains("root        /images/live.iso (an ISO file in the initramfs"),
+            "{text}"
+        );
+        assert!(text.contains("plans, by what the medium"), "{text}");
+        let text = explain("root=live:/images/rootfs.img");
+        assert!(text.contains("this root is not supported yet"), "{text}");
     }
 
     #[test]

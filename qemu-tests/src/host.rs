@@ -24,7 +24,7 @@ pub const PACKAGES: &[&str] = &[
     // sfdisk: the partition table of the partitioned test disks.
     "fdisk",
     // implantisomd5 and checkisomd5: the media check's unit tests compare
-    // with them.
+    // with them; the media check's boots implant sums with the first.
     "isomd5sum",
     "zstd",
     "xz-utils",

@@ -438,6 +438,29 @@ impl LiveImages {
             .fold(IsoBuilder::new(label), |b, (p, h)| b.file(p, h))
             .build(out)
     }
+
+    /// [`LiveImages::iso`] with `padding_mib` MiB of incompressible filler
+    /// (`padding.bin`) and isomd5sum's MD5 implanted. The filler is there
+    /// because `implantisomd5` writes broken fragment sums for an ISO whose
+    /// parts are smaller than its 32 KiB reads (about 700 KiB in all), and
+    /// so the check reads several times and reports its progress.
+    pub fn checked_iso(&self, label: &str, padding_mib: usize, out: &Path) -> Result<Image> {
+        let padding = out.with_extension("padding.bin");
+        fs::write(&padding, Junk::new(0x6d64_3573).bytes(padding_mib << 20))?;
+        self.files
+            .iter()
+            .fold(IsoBuilder::new(label), |b, (p, h)| b.file(p, h))
+            .file("padding.bin", &padding)
+            .build(out)?;
+        implant_md5(out)?;
+        Image::probe(out)
+    }
+}
+
+/// Implants isomd5sum's MD5 checksum into the ISO `iso` (in place), as
+/// Fedora's and RHEL's release ISOs carry it for `rd.live.check`.
+pub fn implant_md5(iso: &Path) -> Result<()> {
+    run_captured(Command::new("implantisomd5").arg("--force").arg(iso)).map(drop)
 }
 
 /// How [`damaged_copy`] damages an image.
@@ -448,6 +471,8 @@ pub enum Damage {
     GarbageHead { bytes: usize },
     /// Cut to `percent` % of its size (rounded down to whole sectors).
     Truncate { percent: u64 },
+    /// One bit flipped in the byte at `percent` % of the size.
+    FlipByte { percent: u64 },
 }
 
 /// Copies the image `src` to `out` and damages the copy.
@@ -463,6 +488,10 @@ pub fn damaged_copy(src: &Path, out: &Path, damage: Damage) -> Result<()> {
             let keep = (bytes.len() as u64 * percent.min(100) / 100) / SECTOR * SECTOR;
             // At most the length, so it fits.
             bytes.truncate(usize::try_from(keep)?);
+        }
+        Damage::FlipByte { percent } => {
+            let at = usize::try_from(bytes.len() as u64 * percent.min(99) / 100)?;
+            bytes[at] ^= 1;
         }
     }
     if let Some(parent) = out.parent() {

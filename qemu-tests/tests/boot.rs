@@ -6,13 +6,16 @@
 //!
 //! Media (each built once per run, on first use, under
 //! `target/qemu-tests/media/`):
-//! - ISOs on an IDE CD drive: a flattened `LiveOS/squashfs.img` (two labels),
+//! - ISOs on an IDE CD drive: a flattened `LiveOS/squashfs.img` (two labels;
+//!   a third with 8 MiB of filler and an implanted MD5 for `rd.live.check`),
 //!   a `squashfs.img` holding an ext4 `LiveOS/rootfs.img`, an uncompressed
 //!   ext4 `LiveOS/rootfs.img`, a flattened EROFS `squashfs.img`, and one with
 //!   no `LiveOS` at all;
 //! - read-only virtio disks: a raw SquashFS, a raw EROFS, and an
 //!   MBR-partitioned disk whose ext4 partition `LIVEPART` holds a SquashFS
-//!   `LiveOS/rootfs.img` (dracut's TEST-30 layout);
+//!   `LiveOS/rootfs.img` (dracut's TEST-30 layout), and one whose ext4
+//!   partition holds the flattened ISO as the file `isos/live.iso`
+//!   (iso-scan);
 //! - read-only USB sticks, MBR-partitioned, whose FAT32 or F2FS partition
 //!   holds a flattened `LiveOS/squashfs.img`.
 //!
@@ -44,6 +47,13 @@ const NESTED_LABEL: &str = "LIVEINIT_NESTED";
 const UNCOMPRESSED_LABEL: &str = "LIVEINIT_UNCOMP";
 const EROFS_LABEL: &str = "LIVEINIT_EROFS";
 const EMPTY_LABEL: &str = "LIVEINIT_EMPTY";
+const CHECKED_LABEL: &str = "LIVEINIT_MD5";
+const ISO_STORE_LABEL: &str = "ISOSTORE";
+/// Where the ISO file is on the iso-scan disk.
+const ISO_FILE: &str = "isos/live.iso";
+/// Incompressible filler on the checked ISO, so the check takes several
+/// reads and reports its progress at every 10%.
+const CHECK_PADDING_MIB: usize = 8;
 const PART_LABEL: &str = "LIVEPART";
 /// Size of the ext4 partition of the partitioned disk.
 const PART_MIB: u32 = 16;
@@ -132,9 +142,39 @@ fn erofs_iso() -> &'static Image {
     iso(&C, Layout::FlatErofs, EROFS_LABEL, "flat-erofs.iso")
 }
 
+/// The flattened ISO with filler, and isomd5sum's MD5 implanted.
+fn checked_iso() -> &'static Image {
+    static C: Shared<Image> = OnceLock::new();
+    shared(&C, "live-md5.iso", || {
+        images(Layout::FlatSquashfs).checked_iso(
+            CHECKED_LABEL,
+            CHECK_PADDING_MIB,
+            &media_dir().join("live-md5.iso"),
+        )
+    })
+}
+
 fn empty_iso() -> &'static Image {
     static C: Shared<Image> = OnceLock::new();
     iso(&C, Layout::NoLiveOs, EMPTY_LABEL, "no-liveos.iso")
+}
+
+/// MBR disk, one ext4 partition `ISOSTORE` holding the flattened ISO as a
+/// file, `isos/live.iso` (a GRUB loopback boot's layout).
+fn iso_file_disk() -> &'static Disk {
+    static C: Shared<Disk> = OnceLock::new();
+    shared(&C, "iso-file disk", || {
+        LiveImages {
+            layout: Layout::FlatSquashfs,
+            files: vec![(ISO_FILE.to_string(), test_iso().path.clone())],
+        }
+        .partition_disk(
+            PartitionFs::Ext4,
+            ISO_STORE_LABEL,
+            PART_MIB,
+            &media_dir().join("iso-file-disk.img"),
+        )
+    })
 }
 
 /// MBR disk, one ext4 partition `LIVEPART` with a SquashFS `LiveOS/rootfs.img`.
@@ -299,6 +339,103 @@ fn missing_label_fails_cleanly() {
         "root=live:CDLABEL=NO_SUCH_LABEL rd.retry=5",
     )
     .boot_fatal(&["NO_SUCH_LABEL"]);
+}
+
+// ---------------------------------------------------------------------------
+// rd.live.check: the medium's implanted MD5 verified before it is used.
+
+/// An intact ISO with an implanted sum: read once, with a kernel-log line
+/// at every 10%, passed, then booted.
+#[test]
+fn media_check_passes_an_intact_iso() {
+    let b = Case::new(
+        "media_check_pass",
+        vec![cdrom(checked_iso())],
+        "root=live:CDLABEL=LIVEINIT_MD5 rd.live.check",
+    )
+    .boot_live(&FLAT_ISO);
+    // 1 MiB reads of 8 MiB: a kernel-log line each time a 10% step is
+    // passed (8 here, as every read passes one), the last at 100%.
+    let progress = b
+        .ended
+        .lines()
+        .iter()
+        .filter(|l| l.contains("liveinit: checking /dev/sr0: ") && l.contains(" MiB/s"))
+        .count();
+    b.check(
+        progress >= 8,
+        &format!("{progress} progress lines in the kernel log, expected one per 10% step"),
+    );
+    b.check(
+        b.ended
+            .has_line(&["liveinit: checking /dev/sr0: 100% (8 of 8 MiB"]),
+        "no progress line at 100%",
+    );
+    b.check(
+        b.ended
+            .has_line(&["liveinit: medium check passed: /dev/sr0"]),
+        "the check did not say it passed",
+    );
+}
+
+/// An ISO without an implanted sum: a warning, then the boot goes on.
+#[test]
+fn media_check_of_an_iso_without_a_sum_warns_and_boots() {
+    let b = Case::new(
+        "media_check_none",
+        vec![cdrom(test_iso())],
+        "root=live:CDLABEL=LIVEINIT_TEST rd.live.check",
+    )
+    .boot_live(&FLAT_ISO);
+    b.check(
+        b.ended.has_line(&[
+            "liveinit: rd.live.check: /dev/sr0 carries no implanted checksum",
+            "used unverified",
+        ]),
+        "no warning that the medium has no checksum",
+    );
+    b.check(
+        !b.ended.has_line(&["medium check passed"]),
+        "a medium without a sum was said to pass",
+    );
+}
+
+// ---------------------------------------------------------------------------
+// iso-scan: the ISO as a file on a partition.
+
+/// No device carries the label: the ISO file on the ext4 partition is
+/// found, attached to a loop device, matched and booted; the partition
+/// stays mounted at `/run/initramfs/isoscan`.
+#[test]
+fn iso_scan_boots_the_iso_file_on_an_ext4_partition() {
+    let b = Case::new(
+        "iso_scan_ext4",
+        vec![virtio_ro(iso_file_disk().path.clone())],
+        "root=live:CDLABEL=LIVEINIT_TEST iso-scan/filename=/isos/live.iso \
+         rd.liveinit.idle=2 rd.liveinit.idle.slow=2",
+    )
+    .boot_live(&Expect::overlay(
+        ISO_SQUASHFS_IMG,
+        "/dev/loop0",
+        LiveBase::Loop("LiveOS/squashfs.img"),
+        "squashfs",
+    ));
+    let r = &b.report;
+    b.check(
+        r.run_entry("/run/initramfs/isoscandev") == Some(&RunKind::Symlink("/dev/vda1".into())),
+        "/run/initramfs/isoscandev is not a symlink to /dev/vda1",
+    );
+    let isoscan = r.mount_at("/run/initramfs/isoscan");
+    b.check(
+        isoscan.is_some_and(|m| {
+            m.source == "/dev/vda1"
+                && m.fstype == "ext4"
+                && m.has_option("ro")
+                && m.has_option("nosuid")
+                && m.has_option("nodev")
+        }),
+        &format!("/run/initramfs/isoscan is not /dev/vda1 (ext4, ro, nosuid, nodev): {isoscan:?}"),
+    );
 }
 
 // ---------------------------------------------------------------------------

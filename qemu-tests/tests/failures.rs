@@ -15,7 +15,8 @@
 //!
 //! Media (built once per run, on first use, under
 //! `target/qemu-tests/media-failures/`): a flattened SquashFS ISO, the same
-//! with its `squashfs.img` overwritten at the start or cut in half, and a
+//! with its `squashfs.img` overwritten at the start or cut in half, the
+//! same with an implanted MD5 and then one flipped bit, and a
 //! `squashfs.img` holding a 64 MiB ext4 `rootfs.img` (room to overflow a
 //! small snapshot COW).
 //!
@@ -38,6 +39,7 @@ const LABEL: &str = "LIVEINIT_FAIL";
 const CORRUPT_LABEL: &str = "LIVEINIT_CORRUPT";
 const TRUNCATED_LABEL: &str = "LIVEINIT_TRUNC";
 const FILL_LABEL: &str = "LIVEINIT_FILL";
+const CHECKED_LABEL: &str = "LIVEINIT_MD5BAD";
 /// The ext4 `rootfs.img` of the snapshot-overflow medium: much bigger than
 /// the COW, so the COW fills up before the filesystem does.
 const FILL_ROOTFS_MIB: u32 = 64;
@@ -119,6 +121,20 @@ fn truncated_iso() -> &'static Image {
     })
 }
 
+/// The flattened ISO with 2 MiB of filler and isomd5sum's MD5 implanted,
+/// then one bit flipped at 5% of it: inside `squashfs.img`, which
+/// xorriso puts before the filler.
+fn flipped_checked_iso() -> &'static Image {
+    static C: Shared<Image> = OnceLock::new();
+    shared(&C, "md5-flipped.iso", || {
+        let intact = media_dir().join("md5-intact.iso");
+        flat_images().checked_iso(CHECKED_LABEL, 2, &intact)?;
+        let out = media_dir().join("md5-flipped.iso");
+        damaged_copy(&intact, &out, Damage::FlipByte { percent: 5 })?;
+        Image::probe(&out)
+    })
+}
+
 /// `squashfs.img` holding a 64 MiB ext4 `LiveOS/rootfs.img`.
 fn fill_iso() -> &'static Image {
     static C: Shared<Image> = OnceLock::new();
@@ -172,6 +188,42 @@ fn two_drives_with_the_same_label_are_named_not_guessed() {
         "FATAL: find medium: LABEL=LIVEINIT_FAIL: 2 devices match",
         "/dev/sr0",
         "/dev/vda",
+    ]);
+}
+
+/// `rd.live.check` on an ISO whose implanted MD5 no longer matches: FATAL
+/// naming the medium before it is mounted, then the emergency action.
+#[test]
+fn media_check_of_a_damaged_iso_is_fatal() {
+    let b = Case::new(
+        "fail_media_check",
+        vec![cdrom(flipped_checked_iso())],
+        "root=live:CDLABEL=LIVEINIT_MD5BAD rd.live.check",
+    )
+    .boot_fatal(&[
+        "FATAL: check medium: /dev/sr0: its contents do not match the MD5 checksum",
+        "the medium is damaged",
+    ]);
+    // The summary lists the mounts made: the medium must not be one.
+    b.check(
+        !b.has_line(&["/run/initramfs/live"]),
+        "the damaged medium was mounted before the check failed",
+    );
+}
+
+/// `iso-scan/filename=` names a file no filesystem holds: FATAL naming the
+/// path and each filesystem looked on.
+#[test]
+fn iso_scan_without_the_file_names_every_filesystem_searched() {
+    Case::new(
+        "fail_iso_scan",
+        vec![cdrom(good_iso())],
+        "root=live:CDLABEL=NOT_THERE iso-scan/filename=/isos/none.iso \
+         rd.liveinit.idle=2 rd.liveinit.idle.slow=2",
+    )
+    .boot_fatal(&[
+        "FATAL: iso-scan: /isos/none.iso: not found on any filesystem",
+        "looked on /dev/sr0 (iso9660)",
     ]);
 }
 

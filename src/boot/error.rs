@@ -4,12 +4,14 @@
 #[allow(unused_imports)]
 use crate::prelude::*;
 
+use alloc::borrow::Cow;
 use core::fmt;
 
 use core::time::Duration;
 
 use crate::config::{ConfigError, IDLE_OPTION, SLOW_IDLE_OPTION};
 use crate::discovery::seconds_text;
+use crate::isomd5::Mismatch;
 use crate::plan::image::NoRoot;
 use crate::plan::ram::TooBig;
 use crate::printable::printable;
@@ -23,6 +25,8 @@ pub enum Stage {
     Break,
     Cmdline,
     FindMedium,
+    IsoScan,
+    CheckMedium,
     MountMedium,
     MountImage,
     CopyToRam,
@@ -39,6 +43,8 @@ impl Stage {
             Stage::Break => "break",
             Stage::Cmdline => "command line",
             Stage::FindMedium => "find medium",
+            Stage::IsoScan => "iso-scan",
+            Stage::CheckMedium => "check medium",
             Stage::MountMedium => "mount medium",
             Stage::MountImage => "mount image",
             Stage::CopyToRam => "copy to RAM",
@@ -83,6 +89,25 @@ pub enum Cause {
     /// Distinct devices match the medium's spec.
     AmbiguousMedium {
         devices: Vec<String>,
+    },
+    /// `iso-scan/filename=`: no filesystem holds the file; each one looked
+    /// at, with its type (and why, if it could not be mounted).
+    IsoNotFound {
+        searched: Vec<String>,
+    },
+    /// `iso-scan/filename=`: the ISO found is not the medium asked for.
+    IsoNotTheMedium {
+        spec: String,
+        label: Option<String>,
+    },
+    /// `rd.live.check`: the medium's contents do not match its implanted
+    /// MD5 checksum (from a fragment on, or as a whole).
+    MediumDamaged(Mismatch),
+    /// `rd.live.check`: the device ends at byte `ends`, before the
+    /// `covered` bytes its implanted checksum covers.
+    MediumTruncated {
+        covered: u64,
+        ends: u64,
     },
     /// The image file is not on the medium.
     ImageNotFound(Box<MissingImage>),
@@ -150,6 +175,16 @@ impl BootError {
 }
 
 pub use crate::sys::errno_text;
+
+impl Cause {
+    /// Discovery gave up without any device matching (not an ambiguity).
+    pub fn is_no_match(&self) -> bool {
+        matches!(
+            self,
+            Cause::NoMatchInTime { .. } | Cause::NoMatchIdle { .. }
+        )
+    }
+}
 
 impl fmt::Display for Cause {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -223,6 +258,34 @@ impl fmt::Display for Cause {
                  name one by UUID=, PARTUUID= or /dev/disk/by-path/…, or remove the others",
                 devices.len(),
                 devices.join(", ")
+            ),
+            Cause::IsoNotFound { searched } if searched.is_empty() => f.write_str(
+                "not found: no block device holds a filesystem to look on (iso-scan/filename)",
+            ),
+            Cause::IsoNotFound { searched } => write!(
+                f,
+                "not found on any filesystem (iso-scan/filename); looked on {}",
+                searched.join(", ")
+            ),
+            Cause::IsoNotTheMedium { spec, label } => write!(
+                f,
+                "found, but it is not {spec}: its label is {} (root=live: must name the ISO's label)",
+                label.as_deref().map_or(Cow::Borrowed("none"), printable)
+            ),
+            Cause::MediumDamaged(at) => {
+                f.write_str("its contents do not match the MD5 checksum implanted in it")?;
+                if let Mismatch::Fragment(part) = at {
+                    write!(f, " (first seen in part {part})")?;
+                }
+                f.write_str(
+                    ": the medium is damaged (rd.live.check); \
+                     do not boot or install from it, write or burn it again",
+                )
+            }
+            Cause::MediumTruncated { covered, ends } => write!(
+                f,
+                "it ends after {ends} bytes, but its implanted MD5 checksum covers {covered}: \
+                 the medium is truncated (rd.live.check); write or burn it again"
             ),
             Cause::NoFilesystem => {
                 f.write_str("holds no filesystem liveinit recognises (damaged or truncated?)")

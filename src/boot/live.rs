@@ -120,9 +120,6 @@ fn warn_unsupported(cfg: &LiveConfig) {
     if let Some(location) = &cfg.overlay.persistent {
         warn!("persistent overlays (rd.overlay={location}) are not supported yet; changes will not survive a reboot");
     }
-    if cfg.check {
-        warn!("rd.live.check is not supported yet; the medium is not verified");
-    }
 }
 
 /// Finds `<rd.live.dir>/<rd.live.squashimg>` or `<rd.live.dir>/rootfs.img`.

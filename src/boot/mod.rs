@@ -3,6 +3,7 @@
 #[allow(unused_imports)]
 use crate::prelude::*;
 
+mod check;
 mod discover;
 mod early;
 mod emergency;
@@ -10,8 +11,11 @@ mod error;
 mod events;
 mod execute;
 mod handoff;
+mod iso_file;
+mod iso_scan;
 mod live;
 mod modules;
+mod progress_line;
 mod ram;
 
 use core::convert::Infallible;
@@ -66,14 +70,30 @@ pub fn run<S: Sys>(sys: &S, policy: &mut Policy) -> Result<Infallible, BootError
     let mut modules = modules::Loader::open(sys, &cfg);
     stop(BreakPoint::PreTrigger)?;
     stop(BreakPoint::Initqueue)?;
-    let LiveRoot::Device(spec) = &cfg.root else {
-        return Err(BootError::new(
-            Stage::FindMedium,
-            format!("root=live:{}", cfg.root),
-            Cause::RootNotSupported,
-        ));
+    let found = match &cfg.root {
+        LiveRoot::Device(spec) => {
+            match (
+                discover::find_medium(sys, spec, &cfg, &mut modules),
+                &cfg.iso_scan,
+            ) {
+                (Err(not_found), Some(iso)) if not_found.cause.is_no_match() => {
+                    iso_scan::find_iso(sys, &mut modules, spec, iso)?
+                }
+                (found, _) => found?,
+            }
+        }
+        LiveRoot::IsoFile(path) => iso_file::open_iso_file(sys, &mut modules, path)?,
+        LiveRoot::ImageFile(_) | LiveRoot::Url(_) => {
+            return Err(BootError::new(
+                Stage::FindMedium,
+                format!("root=live:{}", cfg.root),
+                Cause::RootNotSupported,
+            ))
+        }
     };
-    let found = discover::find_medium(sys, spec, &cfg, &mut modules)?;
+    if cfg.check {
+        check::check_medium(sys, &found)?;
+    }
 
     stop(BreakPoint::PreMount)?;
     let mut exec = Executor::new(sys, &mut modules);

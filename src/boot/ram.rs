@@ -7,14 +7,12 @@ use crate::prelude::*;
 use log::{info, warn};
 
 use super::error::{BootError, Cause, Stage};
+use super::progress_line;
 use crate::plan::ram::{self, check_memory, MemoryFacts, RamFit};
 use crate::plan::{ImageSource, LIVE_MNT};
 use crate::progress::{size_text, Progress};
 use crate::sys::Sys;
 use crate::usage::mem_total_mib;
-
-/// Erases the console's progress line.
-const CLEAR_LINE: &str = "\r\x1b[K";
 
 /// Copies the image to RAM if it fits, and returns where it is now.
 pub fn copy_image(
@@ -85,17 +83,10 @@ fn copy_with_progress(sys: &impl Sys, from: &str, to: &str, bytes: u64) -> Resul
     let mut progress = Progress::new("copying to RAM", bytes, sys.now());
     let copied = sys
         .copy_sparse(from, to, &mut |done, _| {
-            let said = progress.update(done, sys.now());
-            if let Some(line) = said.log {
-                sys.console(CLEAR_LINE);
-                info!("{line}");
-            }
-            if let Some(line) = said.console {
-                sys.console(&format!("\rliveinit: {line}\x1b[K"));
-            }
+            progress_line::show(sys, progress.update(done, sys.now()));
         })
         .map_err(|e| BootError::sys(Stage::CopyToRam, format!("copy {from} -> {to}"), e));
-    sys.console(CLEAR_LINE);
+    progress_line::clear(sys);
     let copied = copied?;
     info!("{}", progress.finished(copied, sys.now()));
     Ok(())

@@ -78,6 +78,9 @@ pub struct LiveConfig {
     pub minmem_mib: u64,
     /// `rd.live.check`: verify the medium's checksum first.
     pub check: bool,
+    /// `iso-scan/filename=`: the medium is an ISO file on some filesystem
+    /// (docs/dracut-live.md §3.12).
+    pub iso_scan: Option<String>,
     /// `rd.live.debug` (or `rd.debug`): more messages.
     pub debug: bool,
     /// `init=`: the real init to run, if given.
@@ -164,6 +167,10 @@ impl LiveConfig {
             writable_fsimg: l.bool("rd.writable.fsimg", &[legacy("writable_fsimg")], false),
             minmem_mib,
             check: l.presence("rd.live.check", &[legacy("check")]),
+            iso_scan: cmdline
+                .value("iso-scan/filename")
+                .filter(|v| !v.is_empty())
+                .map(String::from),
             debug: l.bool("rd.live.debug", &[legacy("rdlivedebug")], false)
                 || cmdline.bool("rd.debug", false),
             init: cmdline
@@ -389,6 +396,21 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    #[test]
+    fn iso_scan_names_the_file_to_look_for() {
+        let get = |text: &str| {
+            LiveConfig::from_cmdline(&Cmdline::parse(text))
+                .unwrap()
+                .iso_scan
+        };
+        assert_eq!(
+            get("root=live:CDLABEL=x iso-scan/filename=/isos/live.iso"),
+            Some("/isos/live.iso".into())
+        );
+        assert_eq!(get("root=live:CDLABEL=x iso-scan/filename="), None);
+        assert_eq!(get("root=live:CDLABEL=x"), None);
     }
 
     #[test]

@@ -12,6 +12,7 @@ impl fmt::Display for LoopSlot {
             LoopSlot::Cow => "<cow loop>",
             LoopSlot::ThinData => "<thin data loop>",
             LoopSlot::ThinMeta => "<thin meta loop>",
+            LoopSlot::Iso => "<iso loop>",
         })
     }
 }

@@ -10,6 +10,7 @@
 
 mod display;
 pub mod image;
+pub mod iso_scan;
 pub mod kernel;
 pub mod medium;
 pub mod ram;
@@ -69,6 +70,8 @@ pub enum LoopSlot {
     Cow,
     ThinData,
     ThinMeta,
+    /// The ISO file `iso-scan/filename=` names.
+    Iso,
 }
 
 /// A path known now, or a loop device known once attached.

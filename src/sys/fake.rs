@@ -346,6 +346,11 @@ impl Sys for FakeSys {
         self.loops.set(n + 1);
         // 1 MiB devices, so dm tables have a size to read.
         self.file(&format!("/sys/class/block/loop{n}/size"), b"2048\n");
+        // The device reads as its backing file (an attached ISO is probed).
+        let backing_bytes = self.files.borrow().get(backing).cloned();
+        if let Some(bytes) = backing_bytes {
+            self.file(&format!("/dev/loop{n}"), &bytes);
+        }
         Ok(format!("/dev/loop{n}"))
     }
 

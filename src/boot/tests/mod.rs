@@ -10,7 +10,9 @@ pub(super) use crate::sys::fake::FakeSys;
 pub(super) use crate::sys::Errno;
 pub(super) use core::time::Duration;
 
+mod check;
 mod discovery;
+mod iso_scan;
 mod kernel_modules;
 mod layouts;
 mod policy;
