@@ -155,6 +155,18 @@ after checking it fits with rd.minmem MiB (1024) to spare, with progress on the 
 then the medium is unmounted and may be removed.",
                 },
                 Item {
+                    term: "rd.live.check",
+                    text: "Verify the MD5 checksum implanted in the medium (isomd5sum's format) \
+before it is used, with progress; a mismatch stops the boot, a medium without one is \
+warned about.",
+                },
+                Item {
+                    term: "iso-scan/filename=PATH",
+                    text: "The medium is an ISO file at PATH on some filesystem: each one \
+liveinit can mount is searched (read-only), the file is loop-attached and matched \
+against root=live:; root=live:/PATH.iso names an ISO inside the initramfs.",
+                },
+                Item {
                     term: "rd.writable.fsimg",
                     text: "Copy the filesystem image to RAM and use it writable.",
                 },
