@@ -258,7 +258,10 @@ fn method(md: &mut String) {
         "## Method\n\n\
          - **Time**: from the kernel's `Run /init as init process` (its timestamp on the serial \
          console) to the real init's first reading of `/proc/uptime` (the probe, the live root's \
-         `/sbin/init`, reads it before anything else). Guest clock on both ends.\n\
+         `/sbin/init`, reads it before anything else). Guest clocks on both ends: the kernel's log clock, then \
+         `/proc/uptime` (10 ms steps). Between the kernel executing `/sbin/init` (its own mark, in \
+         \"where the time goes\") and that reading lies the real init's start from the live image \
+         (paging the program in through squashfs): the same work for every peer of a case.\n\
          - **Noise**: the peers alternate in rotating order, so host load hits them alike; a peer \
          whose max ÷ min exceeds {NOISY_SPREAD:.2} in a case is flagged \"too noisy to trust\". \
          Every boot is listed below with two gauges of the host's load: the kernel's own boot up to \

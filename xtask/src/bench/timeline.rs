@@ -9,6 +9,11 @@ pub const RUN_INIT: &str = "Run /init as init process";
 pub const RUN_MEMWATCH: &str = "Run /memwatch as init process";
 
 const LIVEINIT: &str = "liveinit: ";
+/// Debian's kernel has TOMOYO built in; at the first exec of `/sbin/init`
+/// it checks for its policy loader and says so ("Not activating Mandatory
+/// Access Control as /sbin/tomoyo-init does not exist."): a kernel-stamped
+/// mark of the moment the real init is executed, whatever the initramfs.
+const REAL_INIT_EXEC: &str = "/sbin/tomoyo-init";
 
 /// `(timestamp, text after "] ")` of every kernel-stamped console line.
 pub fn stamped_lines(log: &str) -> impl Iterator<Item = (f64, &str)> {
@@ -38,6 +43,8 @@ pub struct Milestones {
     pub image_attached: Option<f64>,
     /// The init says it switches root (liveinit, dracut; not the floor).
     pub root_switched: Option<f64>,
+    /// The kernel executes `/sbin/init` (see [`REAL_INIT_EXEC`]).
+    pub real_init_exec: Option<f64>,
 }
 
 impl Milestones {
@@ -55,6 +62,7 @@ impl Milestones {
             medium_matched: since(first(log, "liveinit: found the live medium")),
             image_attached: since(first(log, "loop0: detected capacity change")),
             root_switched: since(switched),
+            real_init_exec: since(first(log, REAL_INIT_EXEC)),
         }
     }
 }
@@ -108,10 +116,16 @@ impl Breakdown {
             } else if !device_seen && text.contains(&device_tag) {
                 device_seen = true;
                 events.push((at, format!("kernel: {device} appears")));
+            } else if text.contains(REAL_INIT_EXEC) {
+                events.push((at, "kernel: exec /sbin/init".to_string()));
             }
         }
         if let Some(t) = real_init {
-            events.push((t - run_init, "the real init runs".to_string()));
+            events.push((
+                t - run_init,
+                "the real init reads its clock (/proc/uptime: another clock, 10 ms steps)"
+                    .to_string(),
+            ));
         }
         events.sort_by(|a, b| a.0.total_cmp(&b.0));
         let steps = events
@@ -161,6 +175,7 @@ mod tests {
 [    2.800000] liveinit: loaded 10 of 64 kernel modules in 738 ms
 [    2.900000] liveinit: switching root to /sysroot
 [    3.000000] liveinit: running /sbin/init
+[    3.010000] Not activating Mandatory Access Control as /sbin/tomoyo-init does not exist.
 ";
 
     fn close(a: Option<f64>, b: f64) -> bool {
@@ -175,6 +190,7 @@ mod tests {
         assert!(close(m.medium_matched, 0.5), "{m:?}");
         assert!(close(m.image_attached, 0.7), "{m:?}");
         assert!(close(m.root_switched, 0.9), "{m:?}");
+        assert!(close(m.real_init_exec, 1.01), "{m:?}");
         let dracut = "[ 1.0] Run /init as init process\n[ 9.0] dracut: Switching root\n";
         assert!(close(
             Milestones::read(dracut, 1.0, "sr0").root_switched,
@@ -196,7 +212,8 @@ mod tests {
                 "mount /dev/sr0 -> /run/initramfs/live (iso9660, ro)",
                 "switching root to /sysroot",
                 "running /sbin/init",
-                "the real init runs",
+                "kernel: exec /sbin/init",
+                "the real init reads its clock (/proc/uptime: another clock, 10 ms steps)",
             ]
         );
         let mount = &b.steps[4];
