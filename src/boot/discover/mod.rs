@@ -29,8 +29,11 @@ use crate::devspec::DevSpec;
 use crate::discovery::{later, seconds_text, State, Timing, TICK};
 
 /// How long a match waits for device drivers still loading, so that a
-/// second device carrying the same label is seen rather than raced.
-const DUPLICATE_GRACE: Duration = Duration::from_secs(1);
+/// second device carrying the same label is seen rather than raced. Short:
+/// the driver still loading is often the matched device's own (`sr_mod`
+/// returns from its probe a quarter second after `sr0` appears), and every
+/// boot pays this wait.
+const DUPLICATE_GRACE: Duration = Duration::from_millis(250);
 use search::Search;
 
 use crate::sys::Sys;
