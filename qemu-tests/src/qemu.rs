@@ -293,7 +293,16 @@ impl BootOutcome {
 /// Boots and waits. If the timeout passes, QEMU is killed and the error
 /// carries the last [`TAIL_LINES`] lines of the console.
 pub fn boot(cfg: &QemuConfig) -> Result<BootOutcome> {
-    let mut cmd = Command::new(QEMU);
+    // A guest with a network card runs in a network namespace of its own,
+    // with only a loopback: no packet of a test can leave this machine.
+    // (`unshare -n` execs QEMU in place, so killing it kills QEMU.)
+    let mut cmd = if cfg.network {
+        let mut cmd = Command::new("unshare");
+        cmd.args(["--net", "--", QEMU]);
+        cmd
+    } else {
+        Command::new(QEMU)
+    };
     cmd.args(cfg.args());
     let (log_path, steps): (Option<PathBuf>, &[ConsoleStep]) = match &cfg.console {
         Console::Log(path) => {
