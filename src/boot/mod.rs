@@ -11,6 +11,7 @@ mod error;
 mod events;
 mod execute;
 mod handoff;
+mod image_file;
 mod iso_file;
 mod iso_scan;
 mod live;
@@ -70,20 +71,21 @@ pub fn run<S: Sys>(sys: &S, policy: &mut Policy) -> Result<Infallible, BootError
     let mut modules = modules::Loader::open(sys, &cfg);
     stop(BreakPoint::PreTrigger)?;
     stop(BreakPoint::Initqueue)?;
-    let found = match &cfg.root {
+    let start = match &cfg.root {
         LiveRoot::Device(spec) => {
             match (
                 discover::find_medium(sys, spec, &cfg, &mut modules),
                 &cfg.iso_scan,
             ) {
                 (Err(not_found), Some(iso)) if not_found.cause.is_no_match() => {
-                    iso_scan::find_iso(sys, &mut modules, spec, iso)?
+                    Start::Medium(iso_scan::find_iso(sys, &mut modules, spec, iso)?)
                 }
-                (found, _) => found?,
+                (found, _) => Start::Medium(found?),
             }
         }
-        LiveRoot::IsoFile(path) => iso_file::open_iso_file(sys, &mut modules, path)?,
-        LiveRoot::ImageFile(_) | LiveRoot::Url(_) => {
+        LiveRoot::IsoFile(path) => Start::Medium(iso_file::open_iso_file(sys, &mut modules, path)?),
+        LiveRoot::ImageFile(path) => Start::Image(path.clone()),
+        LiveRoot::Url(_) => {
             return Err(BootError::new(
                 Stage::FindMedium,
                 format!("root=live:{}", cfg.root),
@@ -91,13 +93,16 @@ pub fn run<S: Sys>(sys: &S, policy: &mut Policy) -> Result<Infallible, BootError
             ))
         }
     };
-    if cfg.check {
-        check::check_medium(sys, &found)?;
+    if let (true, Start::Medium(found)) = (cfg.check, &start) {
+        check::check_medium(sys, found)?;
     }
 
     stop(BreakPoint::PreMount)?;
     let mut exec = Executor::new(sys, &mut modules);
-    let layout = live::open_image(&mut exec, sys, &cfg, &found)?;
+    let layout = match &start {
+        Start::Medium(found) => live::open_image(&mut exec, sys, &cfg, found)?,
+        Start::Image(path) => image_file::open_image_file(&mut exec, sys, &cfg, path)?,
+    };
     stop(BreakPoint::Mount)?;
     live::assemble(&mut exec, sys, &cfg, &layout)?;
     modules.settle(sys);
@@ -108,6 +113,14 @@ pub fn run<S: Sys>(sys: &S, policy: &mut Policy) -> Result<Infallible, BootError
     early::restore_kmsg(sys, throttle);
     stop(BreakPoint::SwitchRoot)?;
     Err(handoff::switch_and_exec(sys, &cfg, &inits))
+}
+
+/// Where the boot starts from once the root is located.
+enum Start {
+    /// A medium (a device, or an ISO attached to a loop device).
+    Medium(discover::Found),
+    /// An image file already in RAM.
+    Image(String),
 }
 
 fn read_cmdline(sys: &impl Sys) -> Result<Cmdline, BootError> {
