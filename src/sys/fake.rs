@@ -9,7 +9,12 @@ use alloc::collections::{BTreeMap, BTreeSet};
 use core::time::Duration;
 use std::cell::{Cell, RefCell};
 
-use super::{EmergencyAction, Errno, FileKind, MountFlags, SwitchError, Sys, SysEvent, SysResult};
+use super::{
+    EmergencyAction, Errno, FileKind, FileSink, MountFlags, Stream, SwitchError, Sys, SysEvent,
+    SysResult,
+};
+
+mod net;
 
 /// A directory (`None`) or a file with its bytes, relative to a mount point.
 type Entry = (String, Option<Vec<u8>>);
@@ -40,6 +45,8 @@ pub struct FakeSys {
     hanging: RefCell<BTreeSet<String>>,
     /// Everything written with `Sys::console`.
     console: RefCell<String>,
+    /// Names, scripted connections and their requests.
+    net: net::FakeNet,
 }
 
 impl FakeSys {
@@ -499,5 +506,25 @@ impl Sys for FakeSys {
     fn power(&self, action: EmergencyAction) -> Errno {
         let _ = self.record(format!("power {}", action.name()));
         Errno::PERM
+    }
+
+    fn resolve(&self, host: &str, port: u16) -> Result<Vec<core::net::SocketAddr>, String> {
+        self.fake_resolve(host, port)
+    }
+
+    fn connect(
+        &self,
+        addr: core::net::SocketAddr,
+        timeout: Duration,
+    ) -> SysResult<Box<dyn Stream + '_>> {
+        self.fake_connect(addr, timeout)
+    }
+
+    fn open_writer(&self, path: &str, append: bool) -> SysResult<Box<dyn FileSink + '_>> {
+        self.fake_open_writer(path, append)
+    }
+
+    fn rename(&self, from: &str, to: &str) -> SysResult<()> {
+        self.fake_rename(from, to)
     }
 }
