@@ -10,6 +10,7 @@ mod emergency;
 mod error;
 mod events;
 mod execute;
+mod fetch;
 mod handoff;
 mod image_file;
 mod iso_file;
@@ -85,13 +86,7 @@ pub fn run<S: Sys>(sys: &S, policy: &mut Policy) -> Result<Infallible, BootError
         }
         LiveRoot::IsoFile(path) => Start::Medium(iso_file::open_iso_file(sys, &mut modules, path)?),
         LiveRoot::ImageFile(path) => Start::Image(path.clone()),
-        LiveRoot::Url(_) => {
-            return Err(BootError::new(
-                Stage::FindMedium,
-                format!("root=live:{}", cfg.root),
-                Cause::RootNotSupported,
-            ))
-        }
+        LiveRoot::Url(_) => network_image(sys, &cfg, &mut modules)?,
     };
     if let (true, Start::Medium(found)) = (cfg.check, &start) {
         check::check_medium(sys, found)?;
@@ -113,6 +108,29 @@ pub fn run<S: Sys>(sys: &S, policy: &mut Policy) -> Result<Infallible, BootError
     early::restore_kmsg(sys, throttle);
     stop(BreakPoint::SwitchRoot)?;
     Err(handoff::switch_and_exec(sys, &cfg, &inits))
+}
+
+/// Downloads the network image, then starts from it as from an image
+/// file, or, for an ISO, from its loop device as a medium.
+fn network_image<S: Sys>(
+    sys: &S,
+    cfg: &LiveConfig,
+    modules: &mut modules::Loader,
+) -> Result<Start, BootError> {
+    let Some(net) = &cfg.net else {
+        return Err(BootError::new(
+            Stage::FindMedium,
+            format!("root=live:{}", cfg.root),
+            Cause::RootNotSupported,
+        ));
+    };
+    let fetched = fetch::download(sys, cfg, net, "")?;
+    Ok(match fetched.content {
+        crate::fetch::content::Content::Iso => {
+            Start::Medium(iso_file::open_iso_file(sys, modules, &fetched.path)?)
+        }
+        _ => Start::Image(fetched.path),
+    })
 }
 
 /// Where the boot starts from once the root is located.

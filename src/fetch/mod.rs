@@ -7,9 +7,11 @@
 pub mod chunked;
 pub mod content;
 pub mod decide;
+pub mod info;
 pub mod options;
 pub mod request;
 pub mod response;
+pub mod room;
 pub mod sha256;
 pub mod url;
 
