@@ -9,6 +9,7 @@ pub mod content;
 pub mod decide;
 pub mod info;
 pub mod options;
+pub mod plan;
 pub mod request;
 pub mod response;
 pub mod room;
