@@ -111,7 +111,9 @@ fn options(out: &mut String, cfg: &LiveConfig) {
         LiveRoot::ImageFile(p) => format!("{p} (an image file in the initramfs)"),
         LiveRoot::Url(u) => format!(
             "{} (a network image)",
-            cfg.net.as_ref().map_or_else(|| u.clone(), |n| n.url.to_string())
+            cfg.net
+                .as_ref()
+                .map_or_else(|| u.clone(), |n| format!("{}", n.url))
         ),
     };
     let overlay = if o.none {
