@@ -135,6 +135,7 @@ fn image_file_in_the_initramfs() {
 // Downloads that boot.
 
 #[test]
+#[ignore = "needs the network bring-up (ip=/DHCP), not merged yet"]
 fn squashfs_url_over_virtio_net() {
     let b = net_case(
         "net_virtio_live_url",
@@ -148,6 +149,7 @@ fn squashfs_url_over_virtio_net() {
 }
 
 #[test]
+#[ignore = "needs the network bring-up (ip=/DHCP), not merged yet"]
 fn bare_url_over_e1000() {
     let b = net_case(
         "net_e1000_bare_url",
@@ -161,6 +163,7 @@ fn bare_url_over_e1000() {
 }
 
 #[test]
+#[ignore = "needs the network bring-up (ip=/DHCP), not merged yet"]
 fn iso_url_is_a_medium() {
     let b = net_case(
         "net_iso_url",
@@ -178,6 +181,7 @@ fn iso_url_is_a_medium() {
 }
 
 #[test]
+#[ignore = "needs the network bring-up (ip=/DHCP), not merged yet"]
 fn cut_transfer_is_resumed_and_verified() {
     let cut = size_of(&live_img()) / 3;
     let b = net_case(
@@ -202,6 +206,7 @@ fn cut_transfer_is_resumed_and_verified() {
 }
 
 #[test]
+#[ignore = "needs the network bring-up (ip=/DHCP), not merged yet"]
 fn server_ignoring_range_restarts() {
     let cut = size_of(&live_img()) / 3;
     let b = net_case(
@@ -219,6 +224,7 @@ fn server_ignoring_range_restarts() {
 }
 
 #[test]
+#[ignore = "needs the network bring-up (ip=/DHCP), not merged yet"]
 fn stall_is_abandoned_and_resumed() {
     let b = net_case(
         "net_stall",
@@ -234,6 +240,7 @@ fn stall_is_abandoned_and_resumed() {
 }
 
 #[test]
+#[ignore = "needs the network bring-up (ip=/DHCP), not merged yet"]
 fn server_down_at_first_is_waited_for() {
     let b = net_case(
         "net_server_late",
@@ -252,6 +259,7 @@ fn server_down_at_first_is_waited_for() {
 // Downloads that must fail by themselves, with the spec's message.
 
 #[test]
+#[ignore = "needs the network bring-up (ip=/DHCP), not merged yet"]
 fn missing_image_fails_fast() {
     let ended = net_case(
         "net_404",
@@ -267,6 +275,7 @@ fn missing_image_fails_fast() {
 }
 
 #[test]
+#[ignore = "needs the network bring-up (ip=/DHCP), not merged yet"]
 fn wrong_digest_is_fatal_with_both_digests() {
     let wrong = "0".repeat(64);
     let right = sha256(&live_img());
@@ -284,6 +293,7 @@ fn wrong_digest_is_fatal_with_both_digests() {
 }
 
 #[test]
+#[ignore = "needs the network bring-up (ip=/DHCP), not merged yet"]
 fn html_answer_is_refused() {
     net_case(
         "net_html",
@@ -295,6 +305,7 @@ fn html_answer_is_refused() {
 }
 
 #[test]
+#[ignore = "needs the network bring-up (ip=/DHCP), not merged yet"]
 fn image_larger_than_ram_is_refused_before_download() {
     let ended = net_case(
         "net_too_big",
