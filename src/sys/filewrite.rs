@@ -48,3 +48,23 @@ impl FileSink for FileWriter {
 pub fn rename(from: &str, to: &str) -> SysResult<()> {
     rustix::fs::rename(from, to)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn truncate_append_and_rename() {
+        let dir = std::env::temp_dir().join(format!("liveinit-filewrite-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let part = dir.join("x.part");
+        let part = part.to_str().unwrap();
+        std::fs::write(part, b"old contents").unwrap();
+        open_writer(part, false).unwrap().write_all(b"abc").unwrap();
+        open_writer(part, true).unwrap().write_all(b"def").unwrap();
+        let done = dir.join("x");
+        rename(part, done.to_str().unwrap()).unwrap();
+        assert_eq!(std::fs::read(&done).unwrap(), b"abcdef");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -159,3 +159,69 @@ impl Stream for TcpStream {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Read, Write};
+
+    /// A one-connection loopback server: reads the request, answers
+    /// `reply`, then holds the connection open for `hold`.
+    fn server(reply: &'static [u8], hold: Duration) -> (u16, std::thread::JoinHandle<Vec<u8>>) {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let handle = std::thread::spawn(move || {
+            let (mut conn, _) = listener.accept().unwrap();
+            let mut request = vec![0u8; 64];
+            let n = conn.read(&mut request).unwrap();
+            request.truncate(n);
+            conn.write_all(reply).unwrap();
+            std::thread::sleep(hold);
+            request
+        });
+        (port, handle)
+    }
+
+    #[test]
+    fn connect_write_read_and_a_bounded_stall_over_loopback() {
+        let (port, handle) = server(b"hello", Duration::from_millis(600));
+        let addrs = resolve("127.0.0.1", port).unwrap();
+        let mut s = connect_timeout(addrs[0], Duration::from_secs(2)).unwrap();
+        s.write_all(b"GET / HTTP/1.1\r\n\r\n", Duration::from_secs(2))
+            .unwrap();
+        let mut buf = [0u8; 16];
+        let n = s.read(&mut buf, Duration::from_secs(2)).unwrap();
+        assert_eq!(&buf[..n], b"hello");
+        // Nothing more for 600 ms: a 100 ms read times out.
+        assert_eq!(
+            s.read(&mut buf, Duration::from_millis(100)),
+            Err(Errno::TIMEDOUT)
+        );
+        assert_eq!(handle.join().unwrap(), b"GET / HTTP/1.1\r\n\r\n");
+        // Then the server closes: the end of the stream.
+        assert_eq!(s.read(&mut buf, Duration::from_secs(2)), Ok(0));
+    }
+
+    #[test]
+    fn a_closed_port_is_refused_and_names_resolve() {
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        assert_eq!(
+            connect_timeout(addr, Duration::from_secs(2)).err(),
+            Some(Errno::CONNREFUSED)
+        );
+        let v6 = resolve("::1", 80).unwrap();
+        assert_eq!(v6, [SocketAddr::from((Ipv6Addr::LOCALHOST, 80))]);
+        let local = resolve("localhost", 8080).unwrap();
+        assert!(
+            local
+                .iter()
+                .all(|a| a.port() == 8080 && a.ip().is_loopback()),
+            "{local:?}"
+        );
+        assert!(resolve("bad name", 80).is_err());
+    }
+}
