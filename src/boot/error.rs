@@ -392,7 +392,7 @@ impl fmt::Display for Cause {
                 minmem_mib,
             } => write!(
                 f,
-                "the image is {} and must live in RAM, but the machine has {mem_total_mib} MiB                  of which {minmem_mib} MiB must stay free (rd.minmem); give the machine more                  memory, serve a smaller image, or lower rd.minmem (nothing was downloaded)",
+                "the image is {} and must live in RAM, but the machine has {mem_total_mib} MiB of which {minmem_mib} MiB must stay free (rd.minmem); give the machine more memory, serve a smaller image, or lower rd.minmem (nothing was downloaded)",
                 crate::progress::size_text(*bytes)
             ),
             Cause::NetNoRoom {
@@ -401,7 +401,7 @@ impl fmt::Display for Cause {
                 minmem_mib,
             } => write!(
                 f,
-                "image larger than the RAM allowed: {} received and the {} tmpfs is full                  (the RAM less rd.minmem={minmem_mib} MiB; the server announced no length)",
+                "image larger than the RAM allowed: {} received and the {} tmpfs is full (the RAM less rd.minmem={minmem_mib} MiB; the server announced no length)",
                 crate::progress::size_text(*bytes),
                 crate::progress::size_text(*room)
             ),
@@ -411,11 +411,11 @@ impl fmt::Display for Cause {
                 bytes,
             } => write!(
                 f,
-                "SHA-256 mismatch after {bytes} bytes: expected {expected}                  (rd.liveinit.net.sha256), computed {computed}; the image is damaged or not                  the one meant"
+                "SHA-256 mismatch after {bytes} bytes: expected {expected} (rd.liveinit.net.sha256), computed {computed}; the image is damaged or not the one meant"
             ),
             Cause::NetNotImage { what, bytes } => write!(
                 f,
-                "not a live image ({bytes} bytes): the server sent {what}; expected a squashfs,                  EROFS, ext4 or ISO 9660 image"
+                "not a live image ({bytes} bytes): the server sent {what}; expected a squashfs, EROFS, ext4 or ISO 9660 image"
             ),
             Cause::NetTls { reason } => write!(f, "TLS: {reason}"),
             Cause::NetGaveUp {
@@ -424,7 +424,7 @@ impl fmt::Display for Cause {
                 last,
             } => write!(
                 f,
-                "gave up after {attempts} attempts in {secs} s (rd.liveinit.net.retries=);                  last error: {last}"
+                "gave up after {attempts} attempts in {secs} s (rd.liveinit.net.retries=); last error: {last}"
             ),
         }
     }
