@@ -93,16 +93,16 @@ pub fn initramfs_with(name: &str, files: &[(&str, &Path)]) -> Result<Initramfs> 
     Ok(Initramfs::Built(Box::leak(Box::new(out))))
 }
 
-/// The image server's command line: serving `dir`, its port closed for
-/// the first `delay_secs`.
-pub fn image_server(binary: &str, dir: &Path, delay_secs: u64) -> Vec<String> {
+/// The image server's command line: serving `dir`, closing connections
+/// unanswered for `down_secs` from the first one.
+pub fn image_server(binary: &str, dir: &Path, down_secs: u64) -> Vec<String> {
     vec![
         binary.to_string(),
         "--dir".into(),
         dir.display().to_string(),
         "--port".into(),
         SERVER_PORT.to_string(),
-        "--delay".into(),
-        delay_secs.to_string(),
+        "--down-first".into(),
+        down_secs.to_string(),
     ]
 }

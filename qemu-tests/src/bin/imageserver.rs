@@ -16,7 +16,9 @@
 //! - `/big/NAME`: announces a 1 TiB `Content-Length`, then closes.
 //!
 //! Prefixes combine left to right (`/norange/cut/N/NAME`). `--delay S`
-//! keeps the port closed for S seconds first (a server still starting).
+//! keeps the port closed for S seconds first; `--down-first S` closes every
+//! connection unanswered for S seconds from the first one (a server still
+//! starting, timed from the guest's first try rather than from QEMU's start).
 //! The server exits when its parent (QEMU, which the shell `exec`ed in
 //! place of itself) is gone, or after `--lifetime S` seconds.
 
@@ -32,6 +34,7 @@ struct Config {
     dir: PathBuf,
     port: u16,
     delay: u64,
+    down_first: u64,
     lifetime: u64,
 }
 
@@ -58,7 +61,14 @@ fn main() {
     );
     let used: Arc<Mutex<HashSet<String>>> = Arc::default();
     let dir = Arc::new(cfg.dir);
+    let mut first: Option<Instant> = None;
     for conn in listener.incoming().flatten() {
+        let since = *first.get_or_insert_with(Instant::now);
+        if since.elapsed() < Duration::from_secs(cfg.down_first) {
+            eprintln!("imageserver: down: closing a connection unanswered");
+            drop(conn);
+            continue;
+        }
         let (dir, used) = (Arc::clone(&dir), Arc::clone(&used));
         thread::spawn(move || {
             if let Err(e) = serve(conn, &dir, &used) {
@@ -73,6 +83,7 @@ fn parse_args() -> Config {
         dir: PathBuf::from("."),
         port: 18080,
         delay: 0,
+        down_first: 0,
         lifetime: 600,
     };
     let mut args = std::env::args().skip(1);
@@ -82,6 +93,7 @@ fn parse_args() -> Config {
             "--dir" => cfg.dir = PathBuf::from(v),
             "--port" => cfg.port = v.parse().expect("--port N"),
             "--delay" => cfg.delay = v.parse().expect("--delay S"),
+            "--down-first" => cfg.down_first = v.parse().expect("--down-first S"),
             "--lifetime" => cfg.lifetime = v.parse().expect("--lifetime S"),
             _ => panic!("imageserver: unknown argument {a}"),
         }
