@@ -346,3 +346,46 @@ fn an_iso_is_attached_and_treated_as_a_medium() {
         "{calls:#?}"
     );
 }
+
+#[test]
+fn a_proxy_gets_absolute_form_requests() {
+    let body = image();
+    let sys = net_machine(&format!("root={URL} proxy=10.0.2.3:3128"));
+    sys.serve(&ok(&body));
+    let err = boot(&sys);
+    assert_eq!(err.stage, Stage::ExecInit, "{err}");
+    assert!(sys.calls().contains(&"connect 10.0.2.3:3128".to_owned()));
+    assert!(
+        sys.requests()[0].starts_with(&format!("GET {URL} HTTP/1.1\r\nHost: 10.0.2.2:8080\r\n")),
+        "{}",
+        sys.requests()[0]
+    );
+}
+
+#[test]
+fn a_busy_server_is_waited_for_as_long_as_it_asks() {
+    let body = image();
+    let sys = net_machine(&format!("root={URL}"));
+    sys.serve(b"HTTP/1.1 503 Busy\r\nRetry-After: 7\r\nContent-Length: 0\r\n\r\n")
+        .serve(&ok(&body));
+    let err = boot(&sys);
+    assert_eq!(err.stage, Stage::ExecInit, "{err}");
+    assert_eq!(sys.now(), Duration::from_secs(7));
+}
+
+#[test]
+fn a_full_tmpfs_without_a_length_is_too_big_for_ram() {
+    let sys = net_machine(&format!("root={URL}"));
+    sys.serve(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nhsqs and more")
+        .fail("append /run/initramfs/livenet/live.img.part", Errno::NOSPC);
+    let err = boot(&sys);
+    let Cause::NetNoRoom { room, .. } = err.cause else {
+        panic!("{err}");
+    };
+    assert_eq!(room, 3072 << 20);
+    assert!(
+        err.to_string()
+            .contains("image larger than the RAM allowed"),
+        "{err}"
+    );
+}
