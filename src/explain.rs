@@ -42,7 +42,7 @@ pub fn explain(text: &str) -> String {
         .cloned()
         .collect();
     warnings(&mut out, &all);
-    let plans = match (&cfg.root, &cfg.net) {
+    let plans = match (&cfg.root, &cfg.download) {
         (LiveRoot::ImageFile(path), _) => {
             let _ = writeln!(out, "\nplans, by what the image file turns out to be:");
             image_file_plans(&cfg, path)
@@ -111,7 +111,7 @@ fn options(out: &mut String, cfg: &LiveConfig) {
         LiveRoot::ImageFile(p) => format!("{p} (an image file in the initramfs)"),
         LiveRoot::Url(u) => format!(
             "{} (a network image)",
-            cfg.net
+            cfg.download
                 .as_ref()
                 .map_or_else(|| u.clone(), |n| format!("{}", n.url))
         ),

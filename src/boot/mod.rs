@@ -117,7 +117,7 @@ fn network_image<S: Sys>(
     cfg: &LiveConfig,
     modules: &mut modules::Loader,
 ) -> Result<Start, BootError> {
-    let Some(net) = &cfg.net else {
+    let Some(net) = &cfg.download else {
         return Err(BootError::new(
             Stage::FindMedium,
             format!("root=live:{}", cfg.root),

@@ -94,7 +94,7 @@ pub struct LiveConfig {
     pub idle: IdleWaits,
     /// The download of a network root (`root=live:http://…`); `None` for
     /// every other root.
-    pub net: Option<crate::fetch::NetImage>,
+    pub download: Option<crate::fetch::NetImage>,
     /// Things worth telling the user that do not stop the boot.
     pub warnings: Vec<String>,
 }
@@ -109,7 +109,7 @@ pub enum ConfigError {
     /// `root=live:<spec>` with a spec that is not understood.
     BadSpec { root: String, error: SpecError },
     /// The network root's URL or download options cannot be used.
-    Net(crate::fetch::options::NetError),
+    Download(crate::fetch::options::NetError),
     /// An option whose value cannot be used.
     BadValue {
         key: &'static str,
@@ -129,7 +129,7 @@ impl fmt::Display for ConfigError {
                 "root={root} is not a live root (write root=live:{root}, or add rd.live.image)"
             ),
             ConfigError::BadSpec { root, error } => write!(f, "root={root}: {error}"),
-            ConfigError::Net(e) => e.fmt(f),
+            ConfigError::Download(e) => e.fmt(f),
             ConfigError::BadValue {
                 key,
                 value,
@@ -159,15 +159,15 @@ impl LiveConfig {
             "a number of seconds",
         )?;
         let minmem_mib = number(&mut l, "rd.minmem", DEFAULT_MINMEM_MIB, "a number of MiB")?;
-        let mut net_warnings = Vec::new();
-        let net = match &root {
+        let mut download_warnings = Vec::new();
+        let download = match &root {
             LiveRoot::Url(url) => Some(
-                crate::fetch::options::read(cmdline, url, &mut net_warnings)
-                    .map_err(ConfigError::Net)?,
+                crate::fetch::options::read(cmdline, url, &mut download_warnings)
+                    .map_err(ConfigError::Download)?,
             ),
             _ => None,
         };
-        net_warnings.extend(crate::fetch::options::unsupported(cmdline));
+        download_warnings.extend(crate::fetch::options::unsupported(cmdline));
         let config = LiveConfig {
             root,
             medium_rw: medium_rw(cmdline),
@@ -195,12 +195,12 @@ impl LiveConfig {
             init_args: cmdline.init_args().to_vec(),
             retry_secs,
             idle: IdleWaits::read(&mut l),
-            net,
+            download,
             warnings: Vec::new(),
         };
         l.warn_unused_aliases();
         let mut warnings = l.warnings;
-        warnings.extend(net_warnings);
+        warnings.extend(download_warnings);
         warnings.extend(unknown_options(cmdline));
         Ok(LiveConfig { warnings, ..config })
     }
