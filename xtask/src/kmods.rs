@@ -46,33 +46,13 @@ pub const DRIVERS: &[&str] = &[
 /// VLAN support. Measured on Debian 6.1.0-57: +738 KB of zstd initramfs
 /// (4,099,277 -> 4,837,379 bytes, 64 -> 86 modules with dependencies)
 /// (see [`NIC_DRIVERS_SERVER`] for the rest).
-pub const NIC_DRIVERS: &[&str] = &[
-    "virtio_net",
-    "e1000",
-    "e1000e",
-    "igb",
-    "r8169",
-    "vmxnet3",
-    "ena",
-    "gve",
-    "hv_netvsc",
-    "8021q",
-];
+pub const NIC_DRIVERS: &[&str] = liveinit::contract::NIC_DRIVERS;
 
 /// Server NICs, packed with `--all-nics`: they add another 2.16 MB (to
 /// 6,995,890 bytes, 100 modules) to
 /// every initramfs (mlx5_core alone is 3.8 MB unpacked), which a live CD
 /// user should not pay for.
-pub const NIC_DRIVERS_SERVER: &[&str] = &[
-    "igc",
-    "ixgbe",
-    "i40e",
-    "ice",
-    "bnxt_en",
-    "tg3",
-    "mlx4_en",
-    "mlx5_core",
-];
+pub const NIC_DRIVERS_SERVER: &[&str] = liveinit::contract::NIC_DRIVERS_SERVER;
 
 /// What the packer packs by default: the drivers, then what the initramfs
 /// contract says the init may ask for (every filesystem a probe recognises

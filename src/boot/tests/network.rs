@@ -196,3 +196,41 @@ fn neednet_with_a_local_root_only_warns() {
 }
 
 use crate::boot::network::NetCause;
+
+/// A NIC's driver is packed and its device is there: it is loaded only
+/// when the network is wanted.
+#[test]
+fn nic_drivers_load_only_when_the_network_is_wanted() {
+    let setup = |cmdline: &str| {
+        let sys = live_machine(cmdline);
+        sys.file(crate::contract::MODULES_DEP, b"/lib/modules/k/e1000.ko:\n")
+            .file(
+                crate::contract::MODULES_ALIAS,
+                b"alias pci:v00008086d0000100Esv*sd*bc*sc*i* e1000\n",
+            )
+            .file(
+                "/sys/bus/pci/devices/0000:00:03.0/modalias",
+                b"pci:v00008086d0000100Esv00001AF4sd00001100bc02sc00i00\n",
+            )
+            .dir("/proc/sys/kernel");
+        nic(&sys, 2, "eth0", MAC0, true);
+        sys.dhcp_server("eth0", Box::new(slirp));
+        sys
+    };
+    let sys = setup(r"root=live:CDLABEL=My\x20Disk");
+    assert_eq!(boot(&sys).stage, Stage::ExecInit);
+    assert!(
+        !loaded(&sys).contains(&"e1000".to_owned()),
+        "{:?}",
+        loaded(&sys)
+    );
+    assert!(sys.calls_starting("dhcp").is_empty());
+    let sys = setup(r"root=live:CDLABEL=My\x20Disk rd.neednet=1");
+    assert_eq!(boot(&sys).stage, Stage::ExecInit);
+    assert!(
+        loaded(&sys).contains(&"e1000".to_owned()),
+        "{:?}",
+        loaded(&sys)
+    );
+    assert!(sys.read_file("/run/initramfs/net/eth0").is_ok());
+}
