@@ -166,6 +166,31 @@ fn bootif_chooses_between_two_nics() {
     );
 }
 
+/// No `ip=`, two NICs, one on an empty hub: DHCP runs on both at once and
+/// the one that answers is configured; the silent one is left alone.
+#[test]
+fn dhcp_on_all_nics_at_once_the_live_one_wins() {
+    let mut net: Vec<String> = [
+        "-netdev",
+        "hubport,id=n0,hubid=7",
+        "-device",
+        "virtio-net-pci,netdev=n0,mac=52:54:00:12:34:56,romfile=",
+    ]
+    .iter()
+    .map(|a| a.to_string())
+    .collect();
+    net.extend(user_nic("n1", "virtio-net-pci", MAC1));
+    let b = local_case("net_dhcp_any", "", &net).boot_live(&FLAT_ISO);
+    let r = &b.report;
+    let files = r.net_files_with_mac(MAC1);
+    b.check(files.len() == 1, &format!("state: {:?}", r.net_state));
+    check_dhcp(&b, &files[0], MAC1);
+    b.check(
+        r.net_files_with_mac(MAC0).is_empty(),
+        &format!("the silent NIC was configured: {:?}", r.net_state),
+    );
+}
+
 #[test]
 fn bootif_naming_a_missing_mac_lists_the_nics() {
     let net = user_nic("n0", "virtio-net-pci", MAC0);
