@@ -291,6 +291,8 @@ pub struct ProbeReport {
     pub net_local: Vec<String>,
     /// `/proc/net/route` lines: `iface destination gateway mask` (hex, as the kernel writes them).
     pub net_routes: Vec<String>,
+    /// `/sys/class/net/<if>`: `name mac flags` (flags in hex, IFF_UP = 0x1).
+    pub net_links: Vec<String>,
     /// `/proc/sys/kernel/hostname`.
     pub hostname: Option<String>,
     pub errors: Vec<String>,
@@ -312,6 +314,16 @@ impl ProbeReport {
         text.split(';')
             .find_map(|kv| kv.strip_prefix(key)?.strip_prefix('='))
             .map(str::to_string)
+    }
+
+    /// Whether the interface with `mac` is up (`IFF_UP` in its flags).
+    pub fn link_up(&self, mac: &str) -> Option<bool> {
+        self.net_links.iter().find_map(|l| {
+            let mut f = l.split(' ');
+            let (_, m, flags) = (f.next()?, f.next()?, f.next()?);
+            let flags = u32::from_str_radix(flags.trim_start_matches("0x"), 16).ok()?;
+            (m == mac).then_some(flags & 1 == 1)
+        })
     }
 
     /// The state files whose `MAC=` is `mac`.
@@ -405,6 +417,10 @@ impl ProbeReport {
             }
             "net.route" => {
                 self.net_routes.push(value.to_string());
+                true
+            }
+            "net.link" => {
+                self.net_links.push(value.to_string());
                 true
             }
             "net.hostname" => {

@@ -189,6 +189,10 @@ fn dhcp_on_all_nics_at_once_the_live_one_wins() {
         r.net_files_with_mac(MAC0).is_empty(),
         &format!("the silent NIC was configured: {:?}", r.net_state),
     );
+    b.check(
+        r.link_up(MAC0) == Some(false) && r.link_up(MAC1) == Some(true),
+        &format!("the silent NIC is not down: {:?}", r.net_links),
+    );
 }
 
 #[test]

@@ -229,6 +229,25 @@ fn network_state() {
             }
         }
     }
+    if let Ok(dir) = fs::read_dir("/sys/class/net") {
+        let mut names: Vec<String> = dir
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        for name in names {
+            let attr = |a: &str| {
+                fs::read_to_string(format!("/sys/class/net/{name}/{a}"))
+                    .map(|s| s.trim().to_string())
+                    .unwrap_or_default()
+            };
+            out(&format!(
+                "net.link={name} {} {}",
+                attr("address"),
+                attr("flags")
+            ));
+        }
+    }
     if let Ok(h) = fs::read_to_string("/proc/sys/kernel/hostname") {
         out(&format!("net.hostname={}", h.trim()));
     }

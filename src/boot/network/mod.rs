@@ -76,7 +76,19 @@ pub fn bring_up(sys: &impl Sys, plan: &NetPlan, modules: &mut Loader) -> Result<
             states.push(apply::lease(sys, t, lease, boot, plan.peerdns)?);
         }
         for t in &dhcp_targets {
-            if !leases.bound.iter().any(|(b, _)| b.nic.index == t.nic.index) {
+            if leases.bound.iter().any(|(b, _)| b.nic.index == t.nic.index) {
+                continue;
+            }
+            if first_wins {
+                // Another NIC won: this one goes back down, unconfigured.
+                let down = crate::sys::LinkChange {
+                    up: Some(false),
+                    ..Default::default()
+                };
+                if let Err(e) = sys.net_set_link(t.nic.index, &down) {
+                    warn!("bring {} down: {}", t.nic.name, super::error::errno_text(e));
+                }
+            } else {
                 warn!("no DHCP lease on {}", t.nic.name);
             }
         }
