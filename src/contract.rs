@@ -66,7 +66,7 @@ pub fn fs_by_mount_type(name: &str) -> Option<FsType> {
 /// layers.
 /// Network card drivers the packer packs by default (issue 14): the
 /// virtual machines' NICs and the common small ones, with VLAN support.
-/// The init loads them for a device only when the network is wanted.
+/// Like every packed driver, each is loaded when its device is there.
 pub const NIC_DRIVERS: &[&str] = &[
     "virtio_net",
     "e1000",
@@ -91,11 +91,6 @@ pub const NIC_DRIVERS_SERVER: &[&str] = &[
     "mlx4_en",
     "mlx5_core",
 ];
-
-/// Whether `module` drives a network card (see [`NIC_DRIVERS`]).
-pub fn is_nic_driver(module: &str) -> bool {
-    NIC_DRIVERS.contains(&module) || NIC_DRIVERS_SERVER.contains(&module)
-}
 
 pub const BLOCK_LAYERS: &[&str] = &["loop", "overlay", "dm_mod", "dm_snapshot", "dm_thin_pool"];
 

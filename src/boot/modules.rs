@@ -79,8 +79,6 @@ pub struct Loader {
     usb_storage: bool,
     /// The longest a wait for modules may take (`rd.retry`).
     patience: Duration,
-    /// No network is wanted: NIC drivers are not loaded for their devices.
-    skip_nics: bool,
 }
 
 impl Loader {
@@ -122,7 +120,6 @@ impl Loader {
             last_finish: Duration::ZERO,
             usb_storage: false,
             patience: Duration::from_secs(cfg.retry_secs.into()),
-            skip_nics: cfg.net.is_none(),
         }
     }
 
@@ -176,9 +173,6 @@ impl Loader {
             .map(str::to_owned)
             .collect();
         for name in modules {
-            if self.skip_nics && crate::contract::is_nic_driver(&name) {
-                continue;
-            }
             if USB_STORAGE.contains(&name.as_str()) {
                 self.usb_storage = true;
             }
