@@ -15,6 +15,7 @@ mod iso_file;
 mod iso_scan;
 mod live;
 mod modules;
+mod persist;
 mod progress_line;
 mod ram;
 
@@ -95,11 +96,15 @@ pub fn run<S: Sys>(sys: &S, policy: &mut Policy) -> Result<Infallible, BootError
         check::check_medium(sys, &found)?;
     }
 
+    let overlay_device = persist::find_device(sys, &cfg, &found, &mut modules);
+    let cfg = persist::with_medium_rw(cfg, overlay_device.as_ref());
+
     stop(BreakPoint::PreMount)?;
     let mut exec = Executor::new(sys, &mut modules);
     let layout = live::open_image(&mut exec, sys, &cfg, &found)?;
     stop(BreakPoint::Mount)?;
-    live::assemble(&mut exec, sys, &cfg, &layout)?;
+    let persistent = persist::open(&mut exec, sys, &cfg, &layout, overlay_device);
+    live::assemble(&mut exec, sys, &cfg, &layout, persistent.as_ref())?;
     modules.settle(sys);
 
     stop(BreakPoint::PrePivot)?;
