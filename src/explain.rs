@@ -56,6 +56,15 @@ pub fn explain(text: &str) -> String {
             let _ = writeln!(out, "  {step}");
         }
     }
+    if let Some((_, persistent)) = plan::persist::explain(&cfg) {
+        let _ = writeln!(out, "\nthe persistent overlay, by what is found:");
+        for (title, steps) in persistent {
+            let _ = writeln!(out, "\n{title}:");
+            for step in steps {
+                let _ = writeln!(out, "  {step}");
+            }
+        }
+    }
     out
 }
 
@@ -139,7 +148,9 @@ fn options(out: &mut String, cfg: &LiveConfig) {
         ("overlay", overlay),
         (
             "persistent",
-            o.persistent.clone().unwrap_or_else(|| String::from("no")),
+            plan::persist::explain(cfg)
+                .map(|(summary, _)| summary)
+                .unwrap_or_else(|| String::from("no")),
         ),
         (
             "rootflags",

@@ -11,8 +11,8 @@
 mod partition;
 mod persist_disk;
 
-pub use persist_disk::{ext4_disk, fat_disk, fat_put, zero_file};
 pub use partition::{mbr_disk, mkfs_f2fs, mkfs_vfat, Disk, PartitionFs, PARTITION_START_SECTOR};
+pub use persist_disk::{ext4_disk, fat_disk, fat_put, zero_file};
 
 use std::fs;
 use std::os::unix::fs::{symlink, PermissionsExt};

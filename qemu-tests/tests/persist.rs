@@ -162,7 +162,8 @@ fn check_overlay_temporary(b: &Probed) {
 
 fn check_warned(b: &Probed, needles: &[&str]) {
     b.check(
-        b.ended.has_line(&["liveinit:", "using a temporary overlay"]),
+        b.ended
+            .has_line(&["liveinit:", "using a temporary overlay"]),
         "no warning that a temporary overlay is used",
     );
     b.check(
@@ -242,7 +243,8 @@ fn image_form_on_a_fat_usb_stick_survives_a_reboot() {
             readonly: false,
         }]
     };
-    let args = format!("root=live:LABEL={IMG_LABEL} rd.overlay=LABEL={IMG_LABEL}:LiveOS/persist.img");
+    let args =
+        format!("root=live:LABEL={IMG_LABEL} rd.overlay=LABEL={IMG_LABEL}:LiveOS/persist.img");
     let upper = "/run/initramfs/overlayfs/overlayfs";
     let b = boot_marking("persist-image-1", drives(), &args, "one", NO_MARKER);
     check_overlay_upper(&b, upper);
@@ -285,11 +287,10 @@ fn fedora_cow_store_survives_a_reboot_and_its_overflow_is_reported() {
             b.report.dm_names() == ["live-base", "live-rw"],
             "the device-mapper devices are not live-base and live-rw",
         );
-        let cow_loop = b
-            .report
-            .loops
-            .iter()
-            .any(|l| l.backing.ends_with(&format!("overlay-{COW_ISO_LABEL}-{uuid}")));
+        let cow_loop = b.report.loops.iter().any(|l| {
+            l.backing
+                .ends_with(&format!("overlay-{COW_ISO_LABEL}-{uuid}"))
+        });
         b.check(cow_loop, "no loop device on the persistent COW store");
     };
     let b = boot_marking("persist-cow-1", drives(), &args, "one", NO_MARKER);
@@ -310,7 +311,10 @@ fn fedora_cow_store_survives_a_reboot_and_its_overflow_is_reported() {
     check_warned(&b, &["liveinit:", "is full", "rd.overlay.readonly"]);
     b.check(
         b.report.dm_names() == ["live-base", "live-rw"]
-            && b.report.loops.iter().any(|l| l.backing.starts_with("/overlay")),
+            && b.report
+                .loops
+                .iter()
+                .any(|l| l.backing.starts_with("/overlay")),
         "the full store was not replaced by the temporary /overlay",
     );
 
@@ -351,6 +355,9 @@ fn missing_overlay_falls_back_to_a_temporary_one() {
     check_overlay_temporary(&b);
     check_warned(
         &b,
-        &["liveinit:", "no persistent overlay /LiveOS/nothing-here on /dev/vda"],
+        &[
+            "liveinit:",
+            "no persistent overlay /LiveOS/nothing-here on /dev/vda",
+        ],
     );
 }

@@ -89,7 +89,9 @@ pub fn assemble<S: Sys>(
     let layer = plan::root::choose_layer_with(cfg, layout, persistent);
     info!("writable layer: {layer:?}");
     let mut cfg = cfg.clone();
-    if matches!(layer, Layer::Snapshot | Layer::Thin) {
+    // A persistent COW store replaces the RAM one, unless kept read-only.
+    let cow_in_ram = cfg.overlay.readonly || !matches!(persistent, Some(Persistent::Cow { .. }));
+    if matches!(layer, Layer::Snapshot | Layer::Thin) && cow_in_ram {
         cfg.overlay.size_mib = bound_by_ram(sys, cfg.overlay.size_mib);
     }
     let persist = persistent.map(|layer| PersistPlan {

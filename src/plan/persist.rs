@@ -317,6 +317,96 @@ pub struct PersistPlan<'a> {
     pub reset: bool,
 }
 
+/// Stands for the overlay's device in `liveinit explain`.
+const OVERLAY_DEVICE: &str = "<overlay device>";
+
+/// Titled step lists, as `liveinit explain` prints them.
+pub type TitledPlans = Vec<(String, Vec<Step>)>;
+
+/// What `liveinit explain` says of `rd.overlay=<devspec>…`: one line for
+/// the options table, and the steps for each form the overlay can take.
+pub fn explain(cfg: &LiveConfig) -> Option<(String, TitledPlans)> {
+    let asked = cfg.overlay.persistent.as_deref()?;
+    let spec = match PersistSpec::parse(asked) {
+        Ok(spec) => spec,
+        Err(e) => {
+            return Some((
+                format!("{asked}: {e}; a warning, then a temporary overlay"),
+                Vec::new(),
+            ))
+        }
+    };
+    let at = spec.path_on_device(
+        cfg,
+        MediumId {
+            label: Some("<LABEL>"),
+            uuid: Some("<UUID>"),
+        },
+    );
+    let o = &cfg.overlay;
+    let mode = match (o.readonly, o.reset) {
+        (true, _) => "; kept read-only under a temporary overlay (rd.overlay.readonly)",
+        (false, true) => "; emptied first (rd.overlay.reset)",
+        (false, false) => "",
+    };
+    let summary = format!(
+        "{at} on {} (found like the medium, within the same waits; the medium itself is \
+         mounted read-write when it is that device){mode}; a directory with ovlwork beside \
+         it, a filesystem image holding overlayfs/ and ovlwork/, or a device-mapper COW store \
+         for an ext4 LiveOS/rootfs.img; if none is there: a warning, then a temporary overlay",
+        spec.device
+    );
+    let full = format!("{PERSIST_MNT}{at}");
+    let dirs = Persistent::Dirs {
+        upper: full.clone(),
+        work: format!("{}/ovlwork", parent_dir(&full)),
+    };
+    let image = image_dirs();
+    let cow = Persistent::Cow { file: full.clone() };
+    let plan = |layer| {
+        Some(PersistPlan {
+            layer,
+            readonly: o.readonly,
+            reset: o.reset,
+        })
+    };
+    let flat = super::Layout::Flattened {
+        base: Source::Loop(super::LoopSlot::Image),
+    };
+    let nested = super::Layout::FsImage {
+        path: String::from(super::image::NESTED_ROOTFS),
+        fstype: FsType::Ext4,
+        in_squashfs: true,
+    };
+    let device = mount_device(OVERLAY_DEVICE, FsType::Ext4, None, o.readonly);
+    let join = |parts: &[&[Step]]| parts.concat();
+    let plans = vec![
+        (
+            format!(
+                "the overlay's device (ext4 here), unless it is the medium (then a bind of {})",
+                super::LIVE_MNT
+            ),
+            device,
+        ),
+        (
+            format!("{at} is a directory, flattened image (after its mount, as above)"),
+            super::root::assemble_root_with(cfg, &flat, plan(&dirs)),
+        ),
+        (
+            format!("{at} is an ext4 image file, flattened image"),
+            join(&[
+                &mount_image(&full, FsType::Ext4, o.readonly),
+                &super::root::assemble_root_with(cfg, &flat, plan(&image)),
+            ]),
+        ),
+        (
+            format!("{at} is a device-mapper COW store, squashfs holding LiveOS/rootfs.img (ext4)"),
+            super::root::assemble_root_with(cfg, &nested, plan(&cow)),
+        ),
+    ];
+    Some((summary, plans))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

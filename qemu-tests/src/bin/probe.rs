@@ -185,9 +185,11 @@ fn main() {
     let cut = cmdline
         .as_ref()
         .is_ok_and(|c| qemu_tests::persist::probe_side(c, &out));
-    while cut {
+    if cut {
         // The host cuts the power here; nothing is flushed after this.
-        std::thread::sleep(std::time::Duration::from_secs(3600));
+        loop {
+            std::thread::sleep(std::time::Duration::from_secs(3600));
+        }
     }
 
     let demo_shell = cmdline
