@@ -23,7 +23,7 @@ use crate::plan::persist::{
 };
 use crate::plan::root::cow_fits;
 use crate::plan::{Layout, LIVE_MNT};
-use crate::probe::{self, FsInfo, PROBE_BYTES};
+use crate::probe::{self, FsInfo, FsType, PROBE_BYTES};
 use crate::sys::{FileKind, Sys};
 
 /// The device that holds the requested overlay, and where on it.
@@ -85,6 +85,16 @@ pub fn find_device(
         }
     };
     let on_medium = found.device == medium.device;
+    let fstype = found.fs.fstype;
+    if matches!(fstype, FsType::Iso9660 | FsType::Squashfs | FsType::Erofs) && !cfg.overlay.readonly
+    {
+        temporary(&format!(
+            "{} (rd.overlay={asked}) holds a read-only {} filesystem: no overlay can be kept on it",
+            found.device,
+            fstype.as_str()
+        ));
+        return None;
+    }
     info!(
         "the persistent overlay should be {path} on {}{}",
         found.device,
@@ -213,7 +223,7 @@ fn image<S: Sys>(
     cfg: &LiveConfig,
     full: &str,
     named: &str,
-    fstype: probe::FsType,
+    fstype: FsType,
 ) -> Option<Persistent> {
     let steps = mount_image(full, fstype, cfg.overlay.readonly);
     if let Err(e) = exec.run(Stage::AssembleRoot, &steps) {

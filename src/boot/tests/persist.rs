@@ -256,3 +256,14 @@ fn no_such_device_means_a_temporary_overlay_after_the_bounded_wait() {
         sys.now()
     );
 }
+
+#[test]
+fn a_read_only_medium_cannot_hold_the_overlay() {
+    let sys = live_machine(&format!(r"{CD} rd.overlay=CDLABEL=My\x20Disk"));
+    booted(&sys);
+    assert!(!sys.calls().iter().any(|c| c.contains(PERSIST)));
+    assert!(sys
+        .calls()
+        .iter()
+        .any(|c| c.starts_with("mount /dev/sr0 /run/initramfs/live iso9660 ro")));
+}
