@@ -7,10 +7,11 @@
 //!   synced), then `rd.overlay.readonly` (the marker of that boot must not
 //!   survive), then dracut's old spellings with `rd.live.overlay.reset`;
 //! - the image form: an ext4 image holding `overlayfs/` and `ovlwork/` on a
-//!   FAT32 USB stick that is also the medium;
+//!   FAT32 USB stick that is also the medium: a clean power-off, then a
+//!   power cut;
 //! - the device-mapper form: Fedora's `overlay-<LABEL>-<UUID>` COW store on
-//!   a FAT32 disk beside a CD, named by the old `rd.live.overlay=`; then
-//!   filled until it overflows: the next boot reports it and runs on a
+//!   a FAT32 disk beside a CD, named by the old `rd.live.overlay=`: a clean
+//!   power-off, then a power cut; then filled until it overflows: the next boot reports it and runs on a
 //!   temporary overlay, and `rd.overlay.readonly` still shows its data;
 //! - persistence asked for but missing (no such device, no such path): a
 //!   warning naming what was looked for, and a temporary overlay.
@@ -28,7 +29,7 @@ use qemu_tests::media::{
 };
 use qemu_tests::out_dir;
 use qemu_tests::persist::{printed, BEFORE, CUT_MARKER, CUT_PARAM, MARK_PARAM, NO_MARKER, WROTE};
-use qemu_tests::qemu::{self, ConsoleStep, Drive};
+use qemu_tests::qemu::{self, Drive};
 use qemu_tests::report::RunKind;
 
 const DIR_LABEL: &str = "LIVEPERSIST";
@@ -108,39 +109,17 @@ fn check_marks(log: &str, name: &str, mark: &str, before: &str, fail: impl Fn(&s
     }
 }
 
-/// A boot whose power is cut once the probe has synced `mark`: QEMU quits
-/// from its monitor at that line, with no shutdown of the guest.
+/// A boot whose power is cut once the probe has synced `mark`.
 fn boot_cut(name: &str, drives: Vec<Drive>, args: &str, mark: &str, before: &str) {
     let case = Case::new(
         name,
         drives,
         &format!("{args} {MARK_PARAM}={mark} {CUT_PARAM}"),
     );
-    let mut cfg = case.config();
-    cfg.console = qemu::Console::Scripted {
-        log: out_dir().join(format!("{name}.log")),
-        steps: vec![ConsoleStep::monitor(CUT_MARKER, "quit")],
-    };
-    eprintln!("[{name}] booting: {}", cfg.cmdline());
-    let out = qemu::boot(&cfg).unwrap_or_else(|e| panic!("[{name}] {e:#}"));
-    let fail = |why: &str| -> ! {
-        panic!(
-            "[{name}] {why}\nlast lines:\n{}",
-            out.tail(qemu::TAIL_LINES)
-        )
-    };
-    eprintln!(
-        "[{name}] QEMU ended after {:.1}s ({})",
-        out.elapsed.as_secs_f64(),
-        out.status
-    );
-    if out.steps_sent != 1 {
-        fail("the power was never cut: the probe did not say its marker was synced");
-    }
-    if out.log.contains("reboot: Power down") {
-        fail("the guest powered off by itself: that was no power cut");
-    }
-    check_marks(&out.log, name, mark, before, |why| fail(why));
+    let out = case.boot_until_power_cut(CUT_MARKER);
+    check_marks(&out.log, name, mark, before, |why| {
+        panic!("{why}\n{}", out.tail(qemu::TAIL_LINES))
+    });
 }
 
 /// `/` is the overlay and its upper dir is `upper` (through `/run/overlayfs`).
@@ -221,7 +200,7 @@ fn directory_form_survives_poweroff_power_cut_and_readonly_then_resets() {
 }
 
 #[test]
-fn image_form_on_a_fat_usb_stick_survives_a_reboot() {
+fn image_form_on_a_fat_usb_stick_survives_a_reboot_and_a_power_cut() {
     let work = media_dir().join("image");
     let images = flat_images(&work);
     let stick = work.join("stick.img");
@@ -254,12 +233,13 @@ fn image_form_on_a_fat_usb_stick_survives_a_reboot() {
             .is_some_and(|m| m.fstype == "ext4" && m.source.starts_with("/dev/loop")),
         "the overlay image is not mounted at /run/initramfs/overlayfs",
     );
-    let b = boot_marking("persist-image-2", drives(), &args, "two", "one");
+    boot_cut("persist-image-2-cut", drives(), &args, "two", "one");
+    let b = boot_marking("persist-image-3", drives(), &args, "three", "two");
     check_overlay_upper(&b, upper);
 }
 
 #[test]
-fn fedora_cow_store_survives_a_reboot_and_its_overflow_is_reported() {
+fn fedora_cow_store_survives_a_power_cut_and_its_overflow_is_reported() {
     let work = media_dir().join("cow");
     let images = LiveImages::build(root(), Layout::NestedExt4, &work).expect("nested image");
     let iso: Image = images
@@ -295,8 +275,7 @@ fn fedora_cow_store_survives_a_reboot_and_its_overflow_is_reported() {
     };
     let b = boot_marking("persist-cow-1", drives(), &args, "one", NO_MARKER);
     check_persistent_cow(&b);
-    let b = boot_marking("persist-cow-2", drives(), &args, "two", "one");
-    check_persistent_cow(&b);
+    boot_cut("persist-cow-2-cut", drives(), &args, "two", "one");
 
     // Fill it up: the snapshot overflows (PO: it turns read-only).
     let b = Case::new(
