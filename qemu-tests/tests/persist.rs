@@ -44,8 +44,9 @@ const COW_VOLID: &str = "c0ffee01";
 const COW_MIB: u32 = 2;
 /// Enough to overflow [`COW_MIB`].
 const FILL_MIB: u32 = 8;
-/// The discovery's idle bound for the missing-device case.
-const IDLE: &str = "rd.liveinit.idle=1";
+/// The discovery's idle bounds for the missing-device case (QEMU's empty
+/// CD drive would make it the slow one).
+const IDLE: &str = "rd.liveinit.idle=1 rd.liveinit.idle.slow=1";
 
 fn media_dir() -> PathBuf {
     out_dir().join("media-persist")
