@@ -106,10 +106,10 @@ this system's /proc/cmdline.",
                     term: "status",
                     text: "\
 On a running live system: what the root is, the downloaded network image
-(URL, size, digest, room left in its tmpfs) if any, and how full its
-writable layer (overlay upper directory, or the dm snapshot's
-copy-on-write store) is. Exits 1 when it is 90% full or more, or has
-overflowed.",
+(URL, size, digest, room left in its tmpfs) if any, how full its writable
+layer (overlay upper directory, or the dm snapshot's copy-on-write store)
+is, and where a persistent overlay is. Exits 1 when it is 90% full or
+more, or has overflowed.",
                 },
                 Item {
                     term: "--help, --version",
@@ -139,6 +139,27 @@ The live medium: CDLABEL=, LABEL=, UUID=, PARTUUID=, PARTLABEL=,
                     text: "\
 overlayfs instead of a device-mapper snapshot; none makes the image
 itself writable.",
+                },
+                Item {
+                    term: "rd.overlay=DEVSPEC[:PATH|:auto], rd.live.overlay=DEVSPEC[:PATH]",
+                    text: "\
+A persistent overlay at PATH (default /LIVEDIR/overlay-LABEL-UUID, the
+medium's label and UUID) on the device DEVSPEC, found like the medium
+within the same waits; the medium is mounted read-write when it is that
+device. PATH may be a directory with ovlwork beside it (overlayfs upper
+and work dirs), a filesystem image holding overlayfs/ and ovlwork/ (for
+FAT sticks), or a device-mapper COW store for an ext4 rootfs.img
+(Fedora's; a full or invalid one is reported and not used). If nothing
+usable is there: a warning naming what was looked for, then a temporary
+overlay; never a prompt.",
+                },
+                Item {
+                    term: "rd.overlay.reset, rd.overlay.readonly",
+                    text: "\
+Empty the persistent overlay first (its upper and work dirs, or the head
+of its COW store), keeping the directory or file; or keep it read-only,
+one more lower layer (live-ro for a COW store) under a fresh temporary
+one. Also spelt rd.live.overlay.reset and rd.live.overlay.readonly.",
                 },
                 Item {
                     term: "rd.live.overlay.size=MIB",
@@ -241,6 +262,45 @@ Both need a shell in the initramfs.",
                     term: "rd.debug, rd.live.debug",
                     text: "More messages.",
                 },
+                Item {
+                    term: "rd.neednet=1",
+                    text: "\
+Bring the network up after the medium is found (a failure is only a
+warning). A root=live:http://... root brings it up first; downloading
+it is not supported yet.",
+                },
+                Item {
+                    term: "ip=dhcp, ip=IF:dhcp, ip=ADDR:PEER:GW:MASK:HOST:IF:none",
+                    text: "\
+dracut's ip= (also on, any, single-dhcp; IF:dhcp:MTU:MAC; a static
+form followed by :MTU:MAC or :DNS1:DNS2): DHCPv4 on every NIC with
+carrier in parallel (the first lease wins), on the named ones, or a
+static address (MASK dotted or a prefix length). IF is a kernel name,
+enx<mac>, enp<bus>s<slot> or a MAC written aa-bb-cc-dd-ee-ff. IPv6,
+ibft, bond=, team= and bridge= stop the boot as not supported yet.",
+                },
+                Item {
+                    term: "BOOTIF=01-MAC, rd.bootif=0, bootdev=IF",
+                    text: "\
+Configure only the NIC with that MAC (PXELINUX); the interface whose
+routes and DNS are used.",
+                },
+                Item {
+                    term: "ifname=NAME:MAC, vlan=NAME:PHYS, rd.route=NET/MASK:GW[:IF]",
+                    text: "Rename a NIC, create a VLAN, add a route.",
+                },
+                Item {
+                    term: "nameserver=IP, rd.peerdns=0",
+                    text: "Add a resolver; ignore the DNS servers DHCP gives.",
+                },
+                Item {
+                    term: "rd.net.timeout.iflink|carrier|dhcp=SECONDS, rd.net.dhcp.retry=N",
+                    text: "\
+The waits for the interfaces (60), for carrier (10), for one DHCP
+attempt (60), and the number of attempts (1). The result is recorded in
+/run/initramfs/net/IF and /etc/resolv.conf (copied to
+/run/initramfs/net/resolv.conf).",
+                },
             ],
         },
         Section {
@@ -252,7 +312,10 @@ overlay's upper and work directories are /run/overlayfs and /run/ovlwork.
 Device-mapper roots leave /dev/mapper/live-base, /dev/mapper/live-rw
 (and the thin pool's devices) and the link /dev/live-base.
 /run/initramfs/.need_shutdown asks the shutdown to return to the
-initramfs.",
+initramfs. A persistent overlay's device (or its image) is mounted at
+/run/initramfs/overlayfs and described in
+/run/initramfs/persistent-overlay; kept read-only, it is
+/run/overlayfs-r (or /dev/mapper/live-ro).",
             items: &[],
         },
         Section {

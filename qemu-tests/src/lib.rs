@@ -20,6 +20,7 @@ pub mod host;
 pub mod kernel;
 pub mod media;
 pub mod netboot;
+pub mod persist;
 pub mod qemu;
 pub mod report;
 pub mod verdict;

@@ -140,7 +140,6 @@ fn image_file_in_the_initramfs() {
 // Downloads that boot.
 
 #[test]
-#[ignore = "needs the network bring-up (ip=/DHCP), not merged yet"]
 fn squashfs_url_over_virtio_net() {
     let b = net_case(
         "net_virtio_live_url",
@@ -154,7 +153,6 @@ fn squashfs_url_over_virtio_net() {
 }
 
 #[test]
-#[ignore = "needs the network bring-up (ip=/DHCP), not merged yet"]
 fn bare_url_over_e1000() {
     let b = net_case(
         "net_e1000_bare_url",
@@ -168,7 +166,6 @@ fn bare_url_over_e1000() {
 }
 
 #[test]
-#[ignore = "needs the network bring-up (ip=/DHCP), not merged yet"]
 fn iso_url_is_a_medium() {
     let b = net_case(
         "net_iso_url",
@@ -186,7 +183,6 @@ fn iso_url_is_a_medium() {
 }
 
 #[test]
-#[ignore = "needs the network bring-up (ip=/DHCP), not merged yet"]
 fn cut_transfer_is_resumed_and_verified() {
     let cut = size_of(&live_img()) / 3;
     let b = net_case(
@@ -211,7 +207,6 @@ fn cut_transfer_is_resumed_and_verified() {
 }
 
 #[test]
-#[ignore = "needs the network bring-up (ip=/DHCP), not merged yet"]
 fn server_ignoring_range_restarts() {
     let cut = size_of(&live_img()) / 3;
     let b = net_case(
@@ -229,7 +224,6 @@ fn server_ignoring_range_restarts() {
 }
 
 #[test]
-#[ignore = "needs the network bring-up (ip=/DHCP), not merged yet"]
 fn stall_is_abandoned_and_resumed() {
     let b = net_case(
         "net_stall",
@@ -245,7 +239,6 @@ fn stall_is_abandoned_and_resumed() {
 }
 
 #[test]
-#[ignore = "needs the network bring-up (ip=/DHCP), not merged yet"]
 fn server_down_at_first_is_waited_for() {
     let b = net_case(
         "net_server_late",
@@ -265,7 +258,6 @@ fn server_down_at_first_is_waited_for() {
 // Downloads that must fail by themselves, with the spec's message.
 
 #[test]
-#[ignore = "needs the network bring-up (ip=/DHCP), not merged yet"]
 fn missing_image_fails_fast() {
     let ended = net_case(
         "net_404",
@@ -281,7 +273,6 @@ fn missing_image_fails_fast() {
 }
 
 #[test]
-#[ignore = "needs the network bring-up (ip=/DHCP), not merged yet"]
 fn wrong_digest_is_fatal_with_both_digests() {
     let wrong = "0".repeat(64);
     let right = sha256(&live_img());
@@ -299,7 +290,6 @@ fn wrong_digest_is_fatal_with_both_digests() {
 }
 
 #[test]
-#[ignore = "needs the network bring-up (ip=/DHCP), not merged yet"]
 fn html_answer_is_refused() {
     net_case(
         "net_html",
@@ -311,7 +301,6 @@ fn html_answer_is_refused() {
 }
 
 #[test]
-#[ignore = "needs the network bring-up (ip=/DHCP), not merged yet"]
 fn image_larger_than_ram_is_refused_before_download() {
     let ended = net_case(
         "net_too_big",

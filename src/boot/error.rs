@@ -35,6 +35,8 @@ pub enum Stage {
     FindInit,
     SwitchRoot,
     ExecInit,
+    /// Bringing the network up (drivers, links, DHCP or static addresses).
+    Network,
 }
 
 impl Stage {
@@ -54,6 +56,7 @@ impl Stage {
             Stage::FindInit => "find init",
             Stage::SwitchRoot => "switch root",
             Stage::ExecInit => "exec init",
+            Stage::Network => "network",
         }
     }
 }
@@ -185,6 +188,8 @@ pub enum Cause {
         secs: u64,
         last: String,
     },
+    /// Network bring-up failures (network-boot-spec §5); texts in `net_cause.rs`.
+    Net(Box<super::network::NetCause>),
 }
 
 /// Where the image was looked for, and what the medium holds instead.
@@ -426,6 +431,7 @@ impl fmt::Display for Cause {
                 f,
                 "gave up after {attempts} attempts in {secs} s (rd.liveinit.net.retries=); last error: {last}"
             ),
+            Cause::Net(cause) => cause.fmt(f),
         }
     }
 }

@@ -23,7 +23,6 @@ pub fn open_image_file<S: Sys>(
     cfg: &LiveConfig,
     path: &str,
 ) -> Result<Layout, BootError> {
-    live::warn_unsupported(cfg);
     let head = sys
         .read_head(path, PROBE_BYTES)
         .map_err(|e| BootError::sys(Stage::MountImage, path, e))?;

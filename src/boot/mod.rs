@@ -17,6 +17,8 @@ mod iso_file;
 mod iso_scan;
 mod live;
 mod modules;
+pub mod network;
+mod persist;
 mod progress_line;
 mod ram;
 
@@ -91,6 +93,27 @@ pub fn run<S: Sys>(sys: &S, policy: &mut Policy) -> Result<Infallible, BootError
     if let (true, Start::Medium(found)) = (cfg.check, &start) {
         check::check_medium(sys, found)?;
     }
+    if let (Some(net), false) = (&cfg.net, matches!(cfg.root, LiveRoot::Url(_))) {
+        // rd.neednet=1 with a local root: wanted, not needed to boot.
+        if let Err(e) = network::bring_up(sys, net, &mut modules) {
+            warn!("{e} (rd.neednet=1: booting on without the network)");
+        }
+    }
+
+    let overlay_device = match &start {
+        Start::Medium(found) => persist::find_device(sys, &cfg, found, &mut modules),
+        Start::Image(path) => {
+            if let Some(asked) = &cfg.overlay.persistent {
+                warn!(
+                    "rd.overlay={asked}: the image {path} is a file in RAM, not on a medium; \
+                     persistent overlays are looked for on the medium only, so changes will not \
+                     survive a reboot"
+                );
+            }
+            None
+        }
+    };
+    let cfg = persist::with_medium_rw(cfg, overlay_device.as_ref());
 
     stop(BreakPoint::PreMount)?;
     let mut exec = Executor::new(sys, &mut modules);
@@ -99,7 +122,8 @@ pub fn run<S: Sys>(sys: &S, policy: &mut Policy) -> Result<Infallible, BootError
         Start::Image(path) => image_file::open_image_file(&mut exec, sys, &cfg, path)?,
     };
     stop(BreakPoint::Mount)?;
-    live::assemble(&mut exec, sys, &cfg, &layout)?;
+    let persistent = persist::open(&mut exec, sys, &cfg, &layout, overlay_device);
+    live::assemble(&mut exec, sys, &cfg, &layout, persistent.as_ref())?;
     modules.settle(sys);
 
     stop(BreakPoint::PrePivot)?;
@@ -117,14 +141,15 @@ fn network_image<S: Sys>(
     cfg: &LiveConfig,
     modules: &mut modules::Loader,
 ) -> Result<Start, BootError> {
-    let Some(net) = &cfg.download else {
+    let (Some(download), Some(plan)) = (&cfg.download, &cfg.net) else {
         return Err(BootError::new(
             Stage::FindMedium,
             format!("root=live:{}", cfg.root),
             Cause::RootNotSupported,
         ));
     };
-    let fetched = fetch::download(sys, cfg, net, "")?;
+    let up = network::bring_up(sys, plan, modules)?;
+    let fetched = fetch::download(sys, cfg, download, &up.interface)?;
     Ok(match fetched.content {
         crate::fetch::content::Content::Iso => {
             Start::Medium(iso_file::open_iso_file(sys, modules, &fetched.path)?)

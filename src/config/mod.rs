@@ -95,6 +95,9 @@ pub struct LiveConfig {
     /// The download of a network root (`root=live:http://…`); `None` for
     /// every other root.
     pub download: Option<crate::fetch::NetImage>,
+    /// The network to bring up: for a network root, or with `rd.neednet=1`
+    /// (network-boot-spec §2.2–2.5); `None` when no network is wanted.
+    pub net: Option<crate::net::NetPlan>,
     /// Things worth telling the user that do not stop the boot.
     pub warnings: Vec<String>,
 }
@@ -116,6 +119,8 @@ pub enum ConfigError {
         value: String,
         expected: &'static str,
     },
+    /// The network options cannot be carried out.
+    Net(alloc::boxed::Box<crate::net::NetError>),
 }
 
 impl fmt::Display for ConfigError {
@@ -135,6 +140,7 @@ impl fmt::Display for ConfigError {
                 value,
                 expected,
             } => write!(f, "{key}={value}: expected {expected}"),
+            ConfigError::Net(e) => e.fmt(f),
         }
     }
 }
@@ -168,6 +174,15 @@ impl LiveConfig {
             _ => None,
         };
         download_warnings.extend(crate::fetch::options::unsupported(cmdline));
+        let mut net_warnings = Vec::new();
+        let net = if matches!(root, LiveRoot::Url(_)) || crate::net::neednet(cmdline) {
+            Some(
+                crate::net::NetPlan::from_cmdline(cmdline, &mut net_warnings)
+                    .map_err(|e| ConfigError::Net(alloc::boxed::Box::new(e)))?,
+            )
+        } else {
+            None
+        };
         let config = LiveConfig {
             root,
             medium_rw: medium_rw(cmdline),
@@ -196,11 +211,13 @@ impl LiveConfig {
             retry_secs,
             idle: IdleWaits::read(&mut l),
             download,
+            net,
             warnings: Vec::new(),
         };
         l.warn_unused_aliases();
         let mut warnings = l.warnings;
         warnings.extend(download_warnings);
+        warnings.extend(net_warnings);
         warnings.extend(unknown_options(cmdline));
         Ok(LiveConfig { warnings, ..config })
     }

@@ -9,7 +9,9 @@ use crate::prelude::*;
 
 mod allocator;
 mod child;
+mod clear;
 mod console;
+mod dhcp_socket;
 mod dm;
 mod errno;
 mod events;
@@ -25,6 +27,7 @@ mod netlink_uevents;
 mod power;
 mod process;
 mod real;
+mod rtnl;
 mod shell;
 pub mod stdio;
 mod stream;
@@ -42,6 +45,7 @@ pub use allocator::LibcAlloc;
 pub use errno::errno_text;
 pub use fsops::{read_file, root_is_initramfs};
 pub use real::RealSys;
+pub use rtnl::{describe_route, AddrSpec, LinkChange, NetLink, RouteSpec};
 pub use rustix::io::Errno;
 pub use stream::{FileSink, Stream};
 
@@ -119,6 +123,12 @@ pub trait Sys {
     /// device node. The device stays attached while the init runs, and is
     /// released by the kernel once nothing uses it.
     fn attach_loop(&self, backing: &str, read_only: bool) -> SysResult<String>;
+    /// Removes everything inside the directory `path` (not `path` itself),
+    /// never leaving its filesystem.
+    fn clear_dir(&self, path: &str) -> SysResult<()>;
+    /// Overwrites the first `bytes` of the existing file `path` with zeros
+    /// (never past its end) and syncs it.
+    fn zero_start(&self, path: &str, bytes: u64) -> SysResult<()>;
     /// Creates a sparse file of `bytes` apparent size (fails if it exists).
     fn create_sparse(&self, path: &str, bytes: u64) -> SysResult<()>;
     /// Copies a file, keeping its holes; calls `progress(done, total)` in
@@ -207,4 +217,22 @@ pub trait Sys {
     fn open_writer(&self, path: &str, append: bool) -> SysResult<Box<dyn FileSink + '_>>;
     /// `rename(2)`.
     fn rename(&self, from: &str, to: &str) -> SysResult<()>;
+    // Network (rtnetlink and DHCP sockets, `rtnl/` and `dhcp_socket.rs`).
+    /// Every network interface (an rtnetlink link dump).
+    fn net_links(&self) -> SysResult<Vec<NetLink>>;
+    /// Renames a link, sets its MTU or MAC, brings it up or down.
+    fn net_set_link(&self, index: u32, change: &LinkChange) -> SysResult<()>;
+    /// Creates VLAN `id` on link `parent`, named `name`.
+    fn net_add_vlan(&self, name: &str, parent: u32, id: u16) -> SysResult<()>;
+    /// Adds (or replaces) an IPv4 address on a link.
+    fn net_add_address(&self, index: u32, addr: &AddrSpec) -> SysResult<()>;
+    /// Adds (or replaces) an IPv4 route.
+    fn net_add_route(&self, route: &RouteSpec) -> SysResult<()>;
+    /// Opens a DHCP client socket on interface `ifname`; returns its handle.
+    fn dhcp_open(&self, ifname: &str) -> SysResult<u32>;
+    /// Broadcasts a DHCP message to port 67 from that socket.
+    fn dhcp_send(&self, handle: u32, packet: &[u8]) -> SysResult<()>;
+    /// Waits up to `timeout` for messages on any of `handles`.
+    fn dhcp_recv(&self, handles: &[u32], timeout: Duration) -> Vec<(u32, Vec<u8>)>;
+    fn dhcp_close(&self, handle: u32);
 }

@@ -12,9 +12,9 @@ use rustix::time::{clock_gettime, ClockId};
 
 use super::events::Hub;
 use super::{
-    console, dm, filewrite, fsops, kmod, loopdev, mounts, net, power, process, shell, switch_root,
-    EmergencyAction, Errno, FileKind, FileSink, MountFlags, Stream, SwitchError, Sys, SysEvent,
-    SysResult,
+    clear, console, dm, filewrite, fsops, kmod, loopdev, mounts, net, power, process, shell,
+    switch_root, EmergencyAction, Errno, FileKind, FileSink, MountFlags, Stream, SwitchError, Sys,
+    SysEvent, SysResult,
 };
 
 /// The kernel, as PID 1 sees it.
@@ -26,6 +26,8 @@ pub struct RealSys {
     loops: RefCell<Vec<OwnedFd>>,
     /// Uevents and background module loads.
     hub: RefCell<Hub>,
+    /// Open DHCP client sockets.
+    dhcp: RefCell<super::dhcp_socket::DhcpSockets>,
 }
 
 impl RealSys {
@@ -34,6 +36,7 @@ impl RealSys {
             started: monotonic(),
             loops: RefCell::new(Vec::new()),
             hub: RefCell::new(Hub::default()),
+            dhcp: RefCell::default(),
         }
     }
 }
@@ -112,6 +115,14 @@ impl Sys for RealSys {
         let (path, fd) = loopdev::attach(backing, read_only)?;
         self.loops.borrow_mut().push(fd);
         Ok(path)
+    }
+
+    fn clear_dir(&self, path: &str) -> SysResult<()> {
+        clear::clear_dir(path)
+    }
+
+    fn zero_start(&self, path: &str, bytes: u64) -> SysResult<()> {
+        clear::zero_start(path, bytes)
     }
 
     fn create_sparse(&self, path: &str, bytes: u64) -> SysResult<()> {
@@ -233,6 +244,42 @@ impl Sys for RealSys {
 
     fn rename(&self, from: &str, to: &str) -> SysResult<()> {
         filewrite::rename(from, to)
+    }
+
+    fn net_links(&self) -> SysResult<Vec<super::NetLink>> {
+        super::rtnl::links()
+    }
+
+    fn net_set_link(&self, index: u32, change: &super::LinkChange) -> SysResult<()> {
+        super::rtnl::set_link(index, change)
+    }
+
+    fn net_add_vlan(&self, name: &str, parent: u32, id: u16) -> SysResult<()> {
+        super::rtnl::add_vlan(name, parent, id)
+    }
+
+    fn net_add_address(&self, index: u32, addr: &super::AddrSpec) -> SysResult<()> {
+        super::rtnl::add_address(index, addr)
+    }
+
+    fn net_add_route(&self, route: &super::RouteSpec) -> SysResult<()> {
+        super::rtnl::add_route(route)
+    }
+
+    fn dhcp_open(&self, ifname: &str) -> SysResult<u32> {
+        self.dhcp.borrow_mut().open(ifname)
+    }
+
+    fn dhcp_send(&self, handle: u32, packet: &[u8]) -> SysResult<()> {
+        self.dhcp.borrow().send(handle, packet)
+    }
+
+    fn dhcp_recv(&self, handles: &[u32], timeout: Duration) -> Vec<(u32, Vec<u8>)> {
+        self.dhcp.borrow().recv(handles, timeout)
+    }
+
+    fn dhcp_close(&self, handle: u32) {
+        self.dhcp.borrow_mut().close(handle);
     }
 }
 

@@ -25,6 +25,9 @@ pub struct Case {
     /// namespace, reached by the guest at 10.0.2.2 (unrestricted user
     /// networking: the namespace holds nothing but a loopback).
     pub server: Option<Vec<String>>,
+    /// QEMU network arguments of a boot's own (several NICs, fixed MACs, a
+    /// NIC on an empty hub); the boot still runs in a network namespace.
+    pub net_args: Vec<String>,
 }
 
 impl Case {
@@ -38,6 +41,7 @@ impl Case {
             memory_mb: None,
             nic: None,
             server: None,
+            net_args: Vec::new(),
         }
     }
 
@@ -50,6 +54,14 @@ impl Case {
     /// Runs `server` beside the guest (see [`Case::server`]).
     pub fn server(mut self, server: Vec<String>) -> Case {
         self.server = Some(server);
+        self
+    }
+
+    /// Gives the machine the network devices of these QEMU arguments
+    /// (`-netdev …`, `-device …`), run like [`Case::nic`] in a network
+    /// namespace of its own.
+    pub fn net_args(mut self, args: &[&str]) -> Case {
+        self.net_args.extend(args.iter().map(|a| a.to_string()));
         self
     }
 
@@ -112,6 +124,10 @@ impl Case {
                 "-device".into(),
                 format!("{model},netdev=net0,romfile="),
             ]);
+        }
+        if !self.net_args.is_empty() {
+            cfg.network = true;
+            cfg.extra_args.extend(self.net_args.iter().cloned());
         }
         cfg
     }

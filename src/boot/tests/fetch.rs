@@ -11,12 +11,33 @@ use crate::fetch::sha256::{hex, Sha256};
 const URL: &str = "http://10.0.2.2:8080/images/live.img";
 const ISO_HYBRID: &[u8] = include_bytes!("../../probe/testdata/iso9660-hybrid.head");
 
+/// A machine with one NIC, configured statically (no DHCP to script).
 fn net_machine(cmdline: &str) -> FakeSys {
     let sys = FakeSys::new();
+    let cmdline = format!("{cmdline} ip=10.0.2.15::10.0.2.2:24::eth0:none");
     sys.file("/proc/cmdline", cmdline.as_bytes())
         .file("/proc/meminfo", b"MemTotal:        4194304 kB\n")
+        .dir("/proc/sys/kernel")
         .on_mount(SQUASH_MNT, &[("usr", None)])
         .executable("/sysroot", "/sbin/init");
+    for (index, name, arp_type) in [(1, "lo", 772), (2, "eth0", 1)] {
+        sys.net_link_at(
+            Duration::ZERO,
+            crate::sys::NetLink {
+                index,
+                name: name.into(),
+                mac: vec![0x52, 0x54, 0, 0x12, 0x34, 0x56],
+                arp_type,
+                up: false,
+                carrier: index == 2,
+                mtu: 1500,
+            },
+        );
+    }
+    sys.file(
+        "/sys/class/net/eth0/device/uevent",
+        b"DRIVER=e1000\nPCI_SLOT_NAME=0000:00:02.0\n",
+    );
     sys
 }
 

@@ -17,6 +17,8 @@ mod image_file;
 mod iso_scan;
 mod kernel_modules;
 mod layouts;
+mod network;
+mod persist;
 mod policy;
 mod ram;
 mod sequence;
