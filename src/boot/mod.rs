@@ -17,6 +17,7 @@ mod live;
 mod modules;
 mod progress_line;
 mod ram;
+mod ram_auto;
 
 use core::convert::Infallible;
 use core::time::Duration;

@@ -14,6 +14,7 @@ pub mod iso_scan;
 pub mod kernel;
 pub mod medium;
 pub mod ram;
+pub mod ram_auto;
 pub mod ram_bound;
 pub mod root;
 

@@ -17,6 +17,7 @@ mod kernel_modules;
 mod layouts;
 mod policy;
 mod ram;
+mod ram_auto;
 mod sequence;
 
 pub(super) const ISO: &[u8] = include_bytes!("../../probe/testdata/iso9660-plain.head");
