@@ -1,13 +1,13 @@
 //! arm64 boots: liveinit built for `aarch64-unknown-linux-musl`, packed
 //! with the modules of Debian's arm64 kernel, booted in
-//! `qemu-system-aarch64` (TCG, `virt` machine, `-cpu max`), with a live root
+//! `qemu-system-aarch64` (TCG, `virt` machine, `-cpu cortex-a57`), with a live root
 //! whose `/sbin/init` is the probe built for arm64. `cargo xtask test`
 //! prepares the kernel, the initramfs and the probe and names them in
 //! `LIVEINIT_KERNEL_ARM64`, `LIVEINIT_INITRAMFS_ARM64` and
 //! `LIVEINIT_PROBE_ARM64`.
 //!
 //! The `virt` machine has no IDE: the ISOs sit on read-only virtio disks
-//! (and one on a virtio-scsi CD), where Debian's arm64 kernel needs
+//! and on a CD behind virtio-scsi, where Debian's arm64 kernel needs
 //! `virtio_pci` itself as a module, loaded by its PCI alias like any driver.
 //!
 //! Media (built once per run under `target/qemu-tests/media-arm64/`): a
@@ -18,7 +18,7 @@ use std::sync::OnceLock;
 use qemu_tests::arm64::ENV_INITRAMFS_ARM64;
 use qemu_tests::harness::inputs::probe_arm64;
 use qemu_tests::harness::{
-    shared, virtio_ro, Case, Expect, Initramfs, LiveBase, Shared, ISO_SQUASHFS_IMG,
+    cdrom, shared, virtio_ro, Case, Expect, Initramfs, LiveBase, Shared, ISO_SQUASHFS_IMG,
 };
 use qemu_tests::media::{Image, Layout, LiveImages, LiveRoot, LiveRootSpec};
 use qemu_tests::out_dir;
@@ -104,4 +104,32 @@ fn arm64_nested_dm_snapshot_on_virtio_blk() {
             &format!("{name} is not as big as rootfs.img ({ROOTFS_SECTORS} sectors)"),
         );
     }
+}
+
+/// The flattened ISO on a CD behind virtio-scsi (`scsi-cd`): the optical
+/// path (`virtio_scsi`, `sr_mod`) on a machine without IDE.
+#[test]
+fn arm64_flat_iso_on_a_virtio_scsi_cd() {
+    let b = arm64_case(
+        "arm64_flat_iso_on_a_virtio_scsi_cd",
+        vec![cdrom(flat_iso())],
+        &format!("root=live:CDLABEL={FLAT_LABEL}"),
+    )
+    .boot_live(&Expect::overlay(
+        ISO_SQUASHFS_IMG,
+        "/dev/sr0",
+        LiveBase::Loop("LiveOS/squashfs.img"),
+        "squashfs",
+    ));
+    b.check_modules(
+        &[
+            "virtio_pci",
+            "virtio_scsi",
+            "sr_mod",
+            "isofs",
+            "squashfs",
+            "overlay",
+        ],
+        &["virtio_blk"],
+    );
 }
