@@ -1008,3 +1008,48 @@ fn live_ram_auto_runs_from_the_cd_without_room() {
         "the image was copied although the RAM lacks room",
     );
 }
+
+/// A USB stick counts as slow: found by the USB interface above its disk
+/// in sysfs, the image is copied and the stick released.
+#[test]
+fn live_ram_auto_copies_from_a_usb_stick() {
+    let b = Case::new(
+        "live_ram_auto_copies_from_a_usb_stick",
+        vec![usb_ro(test_iso().path.clone())],
+        "root=live:CDLABEL=LIVEINIT_TEST rd.live.ram=auto",
+    )
+    .memory(2600)
+    .boot_live(&Expect::overlay(
+        Medium::Released,
+        "/dev/sda",
+        LiveBase::Loop("/run/initramfs/squashed.img"),
+        "squashfs",
+    ));
+    b.check(
+        b.ended.has_line(&[
+            "liveinit: rd.live.ram=auto: /dev/sda: medium: a USB disk; image: ",
+            "copying to RAM: the medium is slow",
+        ]),
+        "no rd.live.ram=auto line naming a USB disk and the decision to copy",
+    );
+}
+
+/// A virtio disk is not slow: with room to spare all the same, the image
+/// is read in place.
+#[test]
+fn live_ram_auto_reads_a_virtio_disk_in_place() {
+    let b = Case::new(
+        "live_ram_auto_reads_a_virtio_disk_in_place",
+        vec![virtio_ro(test_iso().path.clone())],
+        "root=live:CDLABEL=LIVEINIT_TEST rd.live.ram=auto",
+    )
+    .memory(2600)
+    .boot_live(&flat_iso_on("/dev/vda"));
+    b.check(
+        b.ended.has_line(&[
+            "liveinit: rd.live.ram=auto: /dev/vda: medium: neither an optical drive nor a USB disk",
+            "running from the medium: only an optical drive or a USB disk",
+        ]),
+        "no rd.live.ram=auto line saying a virtio disk is read in place",
+    );
+}
