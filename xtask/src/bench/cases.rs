@@ -13,15 +13,17 @@ pub enum CaseId {
     Usb,
     ScaleImage,
     ScaleDisks,
+    CopyRam,
 }
 
 impl CaseId {
-    pub const ALL: [CaseId; 5] = [
+    pub const ALL: [CaseId; 6] = [
         CaseId::IsoFlat,
         CaseId::IsoDm,
         CaseId::Usb,
         CaseId::ScaleImage,
         CaseId::ScaleDisks,
+        CaseId::CopyRam,
     ];
 
     pub fn name(self) -> &'static str {
@@ -31,6 +33,7 @@ impl CaseId {
             CaseId::Usb => "usb",
             CaseId::ScaleImage => "scale-image",
             CaseId::ScaleDisks => "scale-disks",
+            CaseId::CopyRam => "copy-ram",
         }
     }
 
@@ -85,7 +88,7 @@ const FLOOR_USB: &[&str] = &[
     "overlay",
 ];
 
-/// The peer case `id` on `media`; `None` for the scale cases.
+/// The peer case `id` on `media`; `None` for the cases liveinit boots alone.
 pub fn peer_case(id: CaseId, media: &PeerMedia) -> Option<PeerCase> {
     let cmdline = format!("root=live:CDLABEL={LABEL}");
     let case = match id {
@@ -134,7 +137,7 @@ pub fn peer_case(id: CaseId, media: &PeerMedia) -> Option<PeerCase> {
                 root: FloorRoot::FlatSquashfs,
             },
         },
-        CaseId::ScaleImage | CaseId::ScaleDisks => return None,
+        CaseId::ScaleImage | CaseId::ScaleDisks | CaseId::CopyRam => return None,
     };
     Some(case)
 }
