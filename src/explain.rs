@@ -8,9 +8,10 @@ use alloc::vec::Vec;
 use core::fmt::Write;
 
 use crate::cmdline::Cmdline;
-use crate::config::{LiveConfig, LiveRoot, IDLE_OPTION, SLOW_IDLE_OPTION};
+use crate::config::{LiveConfig, LiveRoot, RamCopy, IDLE_OPTION, SLOW_IDLE_OPTION};
 use crate::discovery::seconds_text;
 use crate::plan::image::{rootfs_img_path, NESTED_ROOTFS};
+use crate::plan::ram_auto;
 use crate::plan::{self, ImageSource, Layout, LoopSlot, Medium, MediumPlan, Source, Step};
 use crate::policy::Policy;
 use crate::probe::FsType;
@@ -171,7 +172,16 @@ fn options(out: &mut String, cfg: &LiveConfig) {
         ),
         None => String::from("no"),
     };
-    let rows: [(&str, String); 11] = [
+    let ram = match cfg.ram {
+        RamCopy::Off => String::from("no: the image is read from the medium"),
+        RamCopy::Always => format!(
+            "copied to RAM once it is checked to leave {} MiB free (rd.minmem); the medium is \
+             then released (rd.live.ram)",
+            cfg.minmem_mib
+        ),
+        RamCopy::Auto => format!("{} (rd.live.ram=auto)", ram_auto::rule_text(cfg.minmem_mib)),
+    };
+    let rows: [(&str, String); 12] = [
         ("root", root),
         (
             "medium",
@@ -184,6 +194,7 @@ fn options(out: &mut String, cfg: &LiveConfig) {
         ("check", String::from(check)),
         ("iso-scan", iso_scan),
         ("image", cfg.image_path()),
+        ("ram", ram),
         ("wait", format!("{} s at most (rd.retry)", cfg.retry_secs)),
         ("idle", idle),
         ("overlay", overlay),
@@ -374,6 +385,30 @@ mod tests {
             text.contains("iso-scan    /a.iso on any filesystem, if no device matches"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn shows_the_ram_copy_and_the_auto_rule() {
+        let text = explain("root=live:CDLABEL=x");
+        assert!(
+            text.contains("ram         no: the image is read from the medium\n"),
+            "{text}"
+        );
+        let text = explain("root=live:CDLABEL=x rd.live.ram rd.minmem=64");
+        assert!(
+            text.contains("ram         copied to RAM once it is checked to leave 64 MiB free"),
+            "{text}"
+        );
+        let text = explain("root=live:CDLABEL=x rd.live.ram=auto");
+        for want in [
+            "ram         decided at boot: copy if the medium is an optical drive or a USB disk",
+            "the image is under 4096 MiB",
+            "MemTotal holds the image plus 2048 MiB",
+            "(rd.live.ram=auto)",
+        ] {
+            assert!(text.contains(want), "missing {want:?} in:\n{text}");
+        }
+        assert!(!text.contains("unknown option"), "{text}");
     }
 
     #[test]

@@ -178,6 +178,13 @@ after checking it fits with rd.minmem MiB (1024) to spare, with progress on the 
 then the medium is unmounted and may be removed.",
                 },
                 Item {
+                    term: "rd.live.ram=auto",
+                    text: "liveinit's extension: copy as rd.live.ram does when the medium is an \
+optical drive or a USB disk, the image is under 4096 MiB, and MemTotal holds the image plus \
+2048 MiB (or rd.minmem, if larger), archiso's copytoram=auto sizes; else run from the medium. \
+The decision and its inputs are logged.",
+                },
+                Item {
                     term: "rd.live.check",
                     text: "Verify the MD5 checksum implanted in the medium (isomd5sum's format) \
 before it is used, with progress; a mismatch stops the boot, a medium without one is \

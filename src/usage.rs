@@ -188,6 +188,16 @@ impl fmt::Display for RootLayer {
     }
 }
 
+/// Source and type of what is mounted at `target`.
+pub fn mount_at<'a>(mountinfo: &'a str, target: &str) -> Option<(&'a str, &'a str)> {
+    mountinfo.lines().find_map(|line| {
+        let (left, right) = line.split_once(" - ")?;
+        let mut r = right.split_whitespace();
+        let (fstype, source) = (r.next()?, r.next()?);
+        (left.split_whitespace().nth(4)? == target).then_some((source, fstype))
+    })
+}
+
 /// The source and type of the filesystem mounted at `/`, from
 /// `/proc/self/mountinfo` (the last mount there wins, as for the kernel).
 pub fn root_mount(mountinfo: &str) -> Option<(&str, &str)> {

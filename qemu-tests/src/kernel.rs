@@ -33,6 +33,12 @@ pub fn default_cache_dir() -> PathBuf {
 impl Kernel {
     /// The cached kernel, fetched first if the cache is missing or incomplete.
     pub fn fetch(cache_dir: &Path) -> Result<Kernel> {
+        Self::fetch_package(cache_dir, META_PACKAGE)
+    }
+
+    /// [`Kernel::fetch`] of the package behind the meta package `meta`
+    /// (e.g. `linux-image-arm64:arm64`).
+    pub fn fetch_package(cache_dir: &Path, meta: &str) -> Result<Kernel> {
         if let Some(k) = Self::cached(cache_dir) {
             return Ok(k);
         }
@@ -41,12 +47,12 @@ impl Kernel {
         let download = cache_dir.join("download");
         // Stale apt lists name a version the mirror no longer has: refresh
         // them once and try again.
-        let (package, deb) = match download_kernel(&download) {
+        let (package, deb) = match download_kernel(&download, meta) {
             Ok(v) => v,
             Err(e) => {
                 eprintln!("kernel: {e:#}; refreshing the apt lists and retrying");
                 host::apt_update_once()?;
-                download_kernel(&download)?
+                download_kernel(&download, meta)?
             }
         };
 
@@ -83,8 +89,8 @@ impl Kernel {
 
 /// Resolves the kernel package and downloads it into `dir`; returns the
 /// package name and the `.deb`.
-fn download_kernel(dir: &Path) -> Result<(String, PathBuf)> {
-    let package = resolve_package()?;
+fn download_kernel(dir: &Path, meta: &str) -> Result<(String, PathBuf)> {
+    let package = resolve_package(meta)?;
     eprintln!("kernel: fetching {package} into {}", dir.display());
     let _ = fs::remove_dir_all(dir);
     fs::create_dir_all(dir)?;
@@ -138,18 +144,18 @@ fn locate(root: &Path, package: &str) -> Result<Kernel> {
 
 /// The real package `linux-image-amd64` depends on (apt lists refreshed once
 /// if they are missing).
-fn resolve_package() -> Result<String> {
-    let first = run_captured(Command::new("apt-cache").args(["depends", META_PACKAGE]))
+fn resolve_package(meta: &str) -> Result<String> {
+    let first = run_captured(Command::new("apt-cache").args(["depends", meta]))
         .ok()
         .and_then(|out| parse_depends(&out));
     if let Some(p) = first {
         return Ok(p);
     }
     host::apt_update_once()?;
-    let out = run_captured(Command::new("apt-cache").args(["depends", META_PACKAGE]))
-        .context("apt-cache depends linux-image-amd64")?;
+    let out = run_captured(Command::new("apt-cache").args(["depends", meta]))
+        .with_context(|| format!("apt-cache depends {meta}"))?;
     parse_depends(&out).with_context(|| {
-        format!("no linux-image-* dependency in `apt-cache depends {META_PACKAGE}`:\n{out}")
+        format!("no linux-image-* dependency in `apt-cache depends {meta}`:\n{out}")
     })
 }
 

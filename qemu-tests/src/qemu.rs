@@ -21,8 +21,55 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
 /// check can miss its ticks and panic before `/init` ("IO-APIC + timer
 /// doesn't work"), a fault of the emulation that says nothing of the init.
 pub const BASE_APPEND: &str = "console=ttyS0 panic=-1 no_timer_check";
+/// [`BASE_APPEND`] for arm64: the `virt` machine's console is its PL011.
+pub const BASE_APPEND_AARCH64: &str = "console=ttyAMA0 panic=-1";
 /// Lines of console shown when a boot times out.
 pub const TAIL_LINES: usize = 40;
+
+/// The machine QEMU emulates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Arch {
+    /// `qemu-system-x86_64 -machine pc`: IDE CD, serial `ttyS0`.
+    #[default]
+    X86_64,
+    /// `qemu-system-aarch64 -machine virt -cpu cortex-a57`: PCI virtio devices,
+    /// a CD is a `scsi-cd` behind virtio-scsi (the machine has no IDE),
+    /// console on the PL011 (`ttyAMA0`), powered off through PSCI. Not
+    /// `-cpu max`: TCG's emulation of its pointer authentication made the
+    /// same boot take 51 s instead of 19 s.
+    Aarch64,
+}
+
+impl Arch {
+    pub fn qemu(self) -> &'static str {
+        match self {
+            Arch::X86_64 => QEMU,
+            Arch::Aarch64 => "qemu-system-aarch64",
+        }
+    }
+
+    /// The Debian package that holds [`Arch::qemu`].
+    pub fn qemu_package(self) -> &'static str {
+        match self {
+            Arch::X86_64 => "qemu-system-x86",
+            Arch::Aarch64 => "qemu-system-arm",
+        }
+    }
+
+    fn base_append(self) -> &'static str {
+        match self {
+            Arch::X86_64 => BASE_APPEND,
+            Arch::Aarch64 => BASE_APPEND_AARCH64,
+        }
+    }
+
+    fn machine_args(self) -> &'static [&'static str] {
+        match self {
+            Arch::X86_64 => &["-machine", "pc"],
+            Arch::Aarch64 => &["-machine", "virt", "-cpu", "cortex-a57"],
+        }
+    }
+}
 
 /// A disk attached to the VM.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -106,6 +153,8 @@ pub struct QemuConfig {
     pub network: bool,
     /// Appended verbatim to QEMU's arguments.
     pub extra_args: Vec<String>,
+    /// The emulated machine (x86-64 unless set).
+    pub arch: Arch,
     /// A program (and its arguments) run beside QEMU in its network
     /// namespace, e.g. the image server; its stderr goes to
     /// `<console log>.server.log`.
@@ -137,7 +186,13 @@ impl QemuConfig {
             network: false,
             extra_args: Vec::new(),
             netns_server: None,
+            arch: Arch::X86_64,
         }
+    }
+
+    pub fn arch(mut self, arch: Arch) -> Self {
+        self.arch = arch;
+        self
     }
 
     /// Adds kernel arguments (space separated, quotes allowed).
@@ -166,10 +221,11 @@ impl QemuConfig {
 
     /// The full kernel command line.
     pub fn cmdline(&self) -> String {
+        let base = self.arch.base_append();
         if self.append.is_empty() {
-            BASE_APPEND.to_string()
+            base.to_string()
         } else {
-            format!("{BASE_APPEND} {}", self.append)
+            format!("{base} {}", self.append)
         }
     }
 
@@ -177,8 +233,9 @@ impl QemuConfig {
     pub fn args(&self) -> Vec<OsString> {
         let mut a: Vec<OsString> = Vec::new();
         let mut push = |s: &str| a.push(s.into());
-        push("-machine");
-        push("pc");
+        for arg in self.arch.machine_args() {
+            push(arg);
+        }
         push("-accel");
         push("tcg");
         push("-m");
@@ -200,6 +257,20 @@ impl QemuConfig {
         let (mut usb, mut scsi, mut ahci) = (false, false, false);
         for (i, d) in self.drives.iter().enumerate() {
             match d {
+                Drive::Cdrom(p) if self.arch == Arch::Aarch64 => {
+                    if !scsi {
+                        a.push("-device".into());
+                        a.push("virtio-scsi-pci,id=scsi".into());
+                        scsi = true;
+                    }
+                    a.push("-drive".into());
+                    a.push(drive_opt(
+                        p,
+                        &format!("media=cdrom,if=none,id=cd{i},readonly=on"),
+                    ));
+                    a.push("-device".into());
+                    a.push(format!("scsi-cd,bus=scsi.0,drive=cd{i}").into());
+                }
                 Drive::Cdrom(p) => {
                     a.push("-drive".into());
                     a.push(drive_opt(p, "media=cdrom,if=ide,readonly=on"));
@@ -325,10 +396,10 @@ pub fn boot(cfg: &QemuConfig) -> Result<BootOutcome> {
         cmd
     } else if cfg.network {
         let mut cmd = Command::new("unshare");
-        cmd.args(["--net", "--", QEMU]);
+        cmd.args(["--net", "--", cfg.arch.qemu()]);
         cmd
     } else {
-        Command::new(QEMU)
+        Command::new(cfg.arch.qemu())
     };
     cmd.args(cfg.args());
     let (log_path, steps): (Option<PathBuf>, &[ConsoleStep]) = match &cfg.console {
@@ -349,9 +420,13 @@ pub fn boot(cfg: &QemuConfig) -> Result<BootOutcome> {
         }
     };
     let start = Instant::now();
-    let mut child = cmd
-        .spawn()
-        .with_context(|| format!("cannot start {QEMU} (is qemu-system-x86 installed?)"))?;
+    let mut child = cmd.spawn().with_context(|| {
+        format!(
+            "cannot start {} (is {} installed?)",
+            cfg.arch.qemu(),
+            cfg.arch.qemu_package()
+        )
+    })?;
     // Kept open until QEMU exits: EOF on the serial console is not an input.
     let mut stdin = child.stdin.take();
     let tee = match (&cfg.console, child.stdout.take()) {
@@ -520,6 +595,36 @@ mod tests {
         assert!(args.contains(&"file=/m/a,,b.iso,media=cdrom,if=ide,readonly=on".to_string()));
         assert!(args.contains(&"file=/d.img,format=raw,if=virtio,readonly=on".to_string()));
         assert!(!joined.contains("kvm"));
+    }
+
+    #[test]
+    fn arm64_boots_the_virt_machine_with_its_own_console_and_a_scsi_cd() {
+        let cfg = QemuConfig::new(Path::new("/k"), Path::new("/i"), Path::new("/l"))
+            .arch(Arch::Aarch64)
+            .append("root=live:CDLABEL=X")
+            .drive(Drive::Cdrom("/m/a.iso".into()))
+            .drive(Drive::VirtioDisk {
+                path: "/d.img".into(),
+                readonly: true,
+            });
+        let args: Vec<String> = cfg
+            .args()
+            .into_iter()
+            .map(|a| a.into_string().unwrap())
+            .collect();
+        let joined = args.join(" ");
+        assert!(
+            joined.starts_with("-machine virt -cpu cortex-a57 -accel tcg -m 1024"),
+            "{joined}"
+        );
+        assert!(joined.contains("-append console=ttyAMA0 panic=-1 root=live:CDLABEL=X"));
+        assert!(joined.contains(
+            "-device virtio-scsi-pci,id=scsi -drive file=/m/a.iso,media=cdrom,if=none,id=cd0,readonly=on \
+             -device scsi-cd,bus=scsi.0,drive=cd0"
+        ));
+        assert!(!joined.contains("if=ide"));
+        assert!(joined.contains("file=/d.img,format=raw,if=virtio,readonly=on"));
+        assert_eq!(cfg.arch.qemu(), "qemu-system-aarch64");
     }
 
     #[test]

@@ -952,3 +952,104 @@ fn live_ram_releases_the_cd_and_runs_after_eject() {
         }
     }
 }
+
+// ---- rd.live.ram=auto: copied from a slow medium when the RAM has room ----
+
+/// A CD is slow, the image is small and the 2600 MiB machine holds it
+/// plus 2 GiB: the copy is made and the CD released, as with rd.live.ram.
+#[test]
+fn live_ram_auto_copies_from_a_cd_with_room() {
+    let b = Case::new(
+        "live_ram_auto_copies_from_a_cd_with_room",
+        vec![cdrom(test_iso())],
+        "root=live:CDLABEL=LIVEINIT_TEST rd.live.ram=auto",
+    )
+    .memory(2600)
+    .boot_live(&Expect::overlay(
+        Medium::Released,
+        "/dev/sr0",
+        LiveBase::Loop("/run/initramfs/squashed.img"),
+        "squashfs",
+    ));
+    b.check(
+        b.ended.has_line(&[
+            "liveinit: rd.live.ram=auto: /dev/sr0: medium: an optical drive; image: ",
+            "MemTotal: ",
+            "copying to RAM: the medium is slow",
+        ]),
+        "no rd.live.ram=auto line with the medium, the sizes and the decision to copy",
+    );
+    b.check(
+        b.ended
+            .has_line(&["liveinit: ", "/dev/sr0 is released and can be removed"]),
+        "the console does not say the medium can be removed",
+    );
+}
+
+/// The same CD on the default 1024 MiB machine: the image and 2 GiB do
+/// not fit, so the boot runs from the CD, which stays mounted.
+#[test]
+fn live_ram_auto_runs_from_the_cd_without_room() {
+    let b = Case::new(
+        "live_ram_auto_runs_from_the_cd_without_room",
+        vec![cdrom(test_iso())],
+        "root=live:CDLABEL=LIVEINIT_TEST rd.live.ram=auto",
+    )
+    .boot_live(&FLAT_ISO);
+    b.check(
+        b.ended.has_line(&[
+            "liveinit: rd.live.ram=auto: /dev/sr0: medium: an optical drive; image: ",
+            "running from the medium: copying needs ",
+        ]),
+        "no rd.live.ram=auto line saying why the image stays on the CD",
+    );
+    b.check(
+        !b.ended.has_line(&["liveinit: copying "]),
+        "the image was copied although the RAM lacks room",
+    );
+}
+
+/// A USB stick counts as slow: found by the USB interface above its disk
+/// in sysfs, the image is copied and the stick released.
+#[test]
+fn live_ram_auto_copies_from_a_usb_stick() {
+    let b = Case::new(
+        "live_ram_auto_copies_from_a_usb_stick",
+        vec![usb_ro(test_iso().path.clone())],
+        "root=live:CDLABEL=LIVEINIT_TEST rd.live.ram=auto",
+    )
+    .memory(2600)
+    .boot_live(&Expect::overlay(
+        Medium::Released,
+        "/dev/sda",
+        LiveBase::Loop("/run/initramfs/squashed.img"),
+        "squashfs",
+    ));
+    b.check(
+        b.ended.has_line(&[
+            "liveinit: rd.live.ram=auto: /dev/sda: medium: a USB disk; image: ",
+            "copying to RAM: the medium is slow",
+        ]),
+        "no rd.live.ram=auto line naming a USB disk and the decision to copy",
+    );
+}
+
+/// A virtio disk is not slow: with room to spare all the same, the image
+/// is read in place.
+#[test]
+fn live_ram_auto_reads_a_virtio_disk_in_place() {
+    let b = Case::new(
+        "live_ram_auto_reads_a_virtio_disk_in_place",
+        vec![virtio_ro(test_iso().path.clone())],
+        "root=live:CDLABEL=LIVEINIT_TEST rd.live.ram=auto",
+    )
+    .memory(2600)
+    .boot_live(&flat_iso_on("/dev/vda"));
+    b.check(
+        b.ended.has_line(&[
+            "liveinit: rd.live.ram=auto: /dev/vda: medium: neither an optical drive nor a USB disk",
+            "running from the medium: only an optical drive or a USB disk",
+        ]),
+        "no rd.live.ram=auto line saying a virtio disk is read in place",
+    );
+}

@@ -206,7 +206,7 @@ fn bootif_naming_a_missing_mac_lists_the_nics() {
     )
     .net_args(&net)
     .boot_fatal(&[
-        "no network interface the NIC with MAC 52:54:00:aa:bb:cc (BOOTIF=) within 5 s",
+        "the NIC with MAC 52:54:00:aa:bb:cc (BOOTIF=) did not appear within 5 s",
         "eth0 52:54:00:12:34:56 virtio_net enp0s",
     ]);
 }

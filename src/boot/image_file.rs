@@ -28,7 +28,7 @@ pub fn open_image_file<S: Sys>(
         .map_err(|e| BootError::sys(Stage::MountImage, path, e))?;
     let fs = probe::probe(&head)
         .ok_or_else(|| BootError::new(Stage::MountImage, path, Cause::NoFilesystem))?;
-    if cfg.ram {
+    if cfg.ram != crate::config::RamCopy::Off {
         info!("rd.live.ram: {path} is already in RAM; it is not copied again");
     }
     info!("the live image is {path} ({})", fs.fstype.as_str());

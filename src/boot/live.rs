@@ -9,7 +9,7 @@ use log::{info, warn};
 use super::discover::Found;
 use super::error::{BootError, Cause, MissingImage, Stage};
 use super::execute::Executor;
-use super::ram;
+use super::{ram, ram_auto};
 use crate::config::LiveConfig;
 use crate::plan::image::{rootfs_img_path, squash_img_path, Inside, NESTED_EXT3FS, NESTED_ROOTFS};
 use crate::plan::persist::{PersistPlan, Persistent};
@@ -38,7 +38,7 @@ pub fn open_image<S: Sys>(
         MediumPlan::Mount(steps) => {
             exec.run(Stage::MountMedium, &steps)?;
             let on_medium = image_on_medium(sys, cfg, found)?;
-            if cfg.ram {
+            if ram_auto::wanted(sys, cfg, &found.device, &on_medium) {
                 let in_ram = ram::copy_image(sys, cfg.minmem_mib, on_medium)?;
                 ram::release_medium(sys, &found.device);
                 in_ram
@@ -50,7 +50,7 @@ pub fn open_image<S: Sys>(
             exec.run(Stage::MountMedium, &steps)?;
             info!("{} is itself the image", found.device);
             let device = ImageSource::SquashedDevice(found.device.clone());
-            if cfg.ram {
+            if ram_auto::wanted(sys, cfg, &found.device, &device) {
                 ram::copy_image(sys, cfg.minmem_mib, device)?
             } else {
                 device

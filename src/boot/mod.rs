@@ -21,6 +21,7 @@ pub mod network;
 mod persist;
 mod progress_line;
 mod ram;
+mod ram_auto;
 
 use core::convert::Infallible;
 use core::time::Duration;

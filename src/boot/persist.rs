@@ -129,8 +129,9 @@ pub fn open<S: Sys>(
 ) -> Option<Persistent> {
     let target = target?;
     let readonly = cfg.overlay.readonly;
-    // After a copy to RAM the medium is no longer mounted: mount it anew.
-    let live = (target.on_medium && !cfg.ram).then_some(LIVE_MNT);
+    // After a copy to RAM (always, or as rd.live.ram=auto decided) the
+    // medium is no longer mounted: mount it anew.
+    let live = (target.on_medium && medium_mounted(sys, cfg)).then_some(LIVE_MNT);
     let steps = mount_device(&target.device, target.fs.fstype, live, readonly);
     if let Err(e) = exec.run(Stage::AssembleRoot, &steps) {
         temporary(&format!("rd.overlay={}: {e}", target.asked));
@@ -338,4 +339,15 @@ fn highest_chunk(sys: &impl Sys, file: &str, layout: &CowLayout) -> u64 {
 fn temporary(why: &str) {
     warn!("{why}");
     warn!("using a temporary overlay: changes will be lost at shutdown");
+}
+
+/// Whether the medium is still mounted at [`LIVE_MNT`]: it is not once its
+/// image was copied to RAM and the medium released, which with
+/// `rd.live.ram=auto` only the boot itself decided. Without a mount table
+/// to read, what the command line asked for.
+fn medium_mounted(sys: &impl Sys, cfg: &LiveConfig) -> bool {
+    match sys.read_file("/proc/self/mountinfo") {
+        Ok(m) => crate::usage::mount_at(&String::from_utf8_lossy(&m), LIVE_MNT).is_some(),
+        Err(_) => !cfg.ram.may_copy(),
+    }
 }

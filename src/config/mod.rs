@@ -3,6 +3,7 @@
 
 mod lookup;
 mod overlay;
+mod ram;
 mod root;
 mod waits;
 
@@ -16,6 +17,7 @@ use crate::devspec::SpecError;
 
 use lookup::{legacy, Lookup};
 pub use overlay::{OverlayConfig, DEFAULT_OVERLAY_MIB};
+pub use ram::RamCopy;
 pub use root::LiveRoot;
 pub use waits::{parse_seconds, IdleWaits, IDLE_OPTION, SLOW_IDLE_OPTION};
 
@@ -70,8 +72,8 @@ pub struct LiveConfig {
     /// `rootflags=`: mount options for a device-mapper root.
     pub rootflags: Option<String>,
     pub overlay: OverlayConfig,
-    /// `rd.live.ram`: copy the image to RAM.
-    pub ram: bool,
+    /// `rd.live.ram`: copy the image to RAM (`auto`: liveinit decides).
+    pub ram: RamCopy,
     /// `rd.writable.fsimg`: a writable copy of the filesystem image in RAM.
     pub writable_fsimg: bool,
     /// `rd.minmem`: MiB of RAM that must stay free after a RAM copy.
@@ -193,7 +195,7 @@ impl LiveConfig {
                 .filter(|v| !v.is_empty())
                 .map(String::from),
             overlay,
-            ram: l.bool("rd.live.ram", &[legacy("live_ram")], false),
+            ram: RamCopy::read(&mut l),
             writable_fsimg: l.bool("rd.writable.fsimg", &[legacy("writable_fsimg")], false),
             minmem_mib,
             check: l.presence("rd.live.check", &[legacy("check")]),
@@ -374,7 +376,7 @@ mod tests {
         assert_eq!(c.retry_secs, 180);
         assert_eq!(c.minmem_mib, 1024);
         assert_eq!(c.overlay.size_mib, 32768);
-        assert!(!c.medium_rw && !c.ram && !c.writable_fsimg && !c.check && !c.debug);
+        assert!(!c.medium_rw && c.ram == RamCopy::Off && !c.writable_fsimg && !c.check && !c.debug);
         assert_eq!((c.init, c.rootflags), (None, None));
         assert!(c.warnings.is_empty(), "{:?}", c.warnings);
     }
@@ -456,8 +458,8 @@ mod tests {
     fn every_switch_and_its_old_spellings() {
         type Get = fn(&LiveConfig) -> bool;
         let cases: [(&str, Get, usize); 12] = [
-            ("rd.live.ram", |c| c.ram, 0),
-            ("live_ram", |c| c.ram, 1),
+            ("rd.live.ram", |c| c.ram.may_copy(), 0),
+            ("live_ram", |c| c.ram.may_copy(), 1),
             ("rd.writable.fsimg=1", |c| c.writable_fsimg, 0),
             ("writable_fsimg", |c| c.writable_fsimg, 1),
             ("rd.live.check=0", |c| c.check, 0),
@@ -479,7 +481,7 @@ mod tests {
             assert_eq!(c.warnings.len(), warnings, "{option}: {:?}", c.warnings);
         }
         let c = config("root=live:LABEL=x rd.live.ram=0 rd.writable.fsimg=off").unwrap();
-        assert!(!c.ram && !c.writable_fsimg);
+        assert!(c.ram == RamCopy::Off && !c.writable_fsimg);
     }
 
     #[test]

@@ -16,6 +16,7 @@ pub mod kernel;
 pub mod medium;
 pub mod persist;
 pub mod ram;
+pub mod ram_auto;
 pub mod ram_bound;
 pub mod root;
 

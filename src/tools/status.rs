@@ -11,7 +11,7 @@ use core::fmt::Write as _;
 use crate::plan::persist::{DM_LIVE_RO, PERSIST_STATE, UPPER_RO_LINK};
 use crate::plan::{DM_LIVE_RW, DM_THIN_POOL, LIVE_MNT, UPPER_LINK};
 use crate::sys::Sys;
-use crate::usage::{root_mount, DmUsage, RootLayer, WARN_PERCENT};
+use crate::usage::{mount_at, root_mount, DmUsage, RootLayer, WARN_PERCENT};
 
 /// The report and the exit status (0 fine, 1 needs attention, 2 unknown).
 pub fn status(sys: &impl Sys) -> (String, i32) {
@@ -116,16 +116,6 @@ fn persistent_use(sys: &impl Sys) -> String {
         ),
         Err(_) => String::from("usage unknown"),
     }
-}
-
-/// Source and type of what is mounted at `target`.
-fn mount_at<'a>(mountinfo: &'a str, target: &str) -> Option<(&'a str, &'a str)> {
-    mountinfo.lines().find_map(|line| {
-        let (left, right) = line.split_once(" - ")?;
-        let mut r = right.split_whitespace();
-        let (fstype, source) = (r.next()?, r.next()?);
-        (left.split_whitespace().nth(4)? == target).then_some((source, fstype))
-    })
 }
 
 #[cfg(test)]

@@ -23,6 +23,7 @@ mod msrv;
 mod readme_examples;
 mod size;
 mod test;
+mod test_arm64;
 #[cfg(test)]
 mod testutil;
 

@@ -1,7 +1,8 @@
 //! `cargo xtask test`: everything CI checks, in order, stopping at the first
 //! failing stage: host setup, fmt, clippy, the no-std core build, the build
 //! with the declared rust-version, unit tests, then the init's size budget
-//! and the QEMU boot tests (kernel, initramfs, probe, boots).
+//! and the QEMU boot tests (kernel, initramfs, probe, boots), then the arm64
+//! tier (`test_arm64`).
 
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -23,7 +24,9 @@ that rust-version, the unit tests, the size budget of the release init, and
 the QEMU boot tests (Debian kernel fetched into .cache/,
 initramfs packed into target/qemu-tests/initramfs.img, plus a variant with
 busybox and one with 4 KiB of command-line junk for the failure tests, probe
-built for musl, boots logged to target/qemu-tests/<case>.log).
+built for musl, boots logged to target/qemu-tests/<case>.log), then the
+arm64 boots (Debian's arm64 kernel in .cache/kernel-arm64, the init and
+the probe cross-built for aarch64-unknown-linux-musl, qemu-system-aarch64).
 
   --no-boot   stop after the unit tests: no size budget, no boots (quick local
               check; CI runs everything)
@@ -144,7 +147,7 @@ fn stages(run: &mut Stages, boot: bool) -> Result<()> {
                 .env(qemu_tests::ENV_PROBE, &probe),
         )
     })?;
-    Ok(())
+    crate::test_arm64::stages(run)
 }
 
 fn cargo() -> Command {
@@ -169,14 +172,18 @@ fn ensure_rust_components() -> Result<()> {
 
 /// The stages run so far, for the summary.
 #[derive(Default)]
-struct Stages {
+pub(crate) struct Stages {
     done: Vec<(&'static str, Duration)>,
     failed: Option<&'static str>,
     start: Option<Instant>,
 }
 
 impl Stages {
-    fn stage<T>(&mut self, name: &'static str, f: impl FnOnce() -> Result<T>) -> Result<T> {
+    pub(crate) fn stage<T>(
+        &mut self,
+        name: &'static str,
+        f: impl FnOnce() -> Result<T>,
+    ) -> Result<T> {
         self.start.get_or_insert_with(Instant::now);
         println!("\n==> xtask test: {name}");
         let t = Instant::now();

@@ -1,7 +1,7 @@
 //! One boot: what to boot ([`Case`]) and how it ended ([`Ended`]), with the
 //! checks every boot gets whatever it tests.
 
-use crate::qemu::{self, BootOutcome, Console, ConsoleStep, Drive, QemuConfig};
+use crate::qemu::{self, Arch, BootOutcome, Console, ConsoleStep, Drive, QemuConfig};
 use crate::verdict::{self, Fatal};
 use crate::{out_dir, report::ProbeReport};
 
@@ -28,6 +28,8 @@ pub struct Case {
     /// QEMU network arguments of a boot's own (several NICs, fixed MACs, a
     /// NIC on an empty hub); the boot still runs in a network namespace.
     pub net_args: Vec<String>,
+    /// The machine (x86-64 unless set); arm64 boots its own kernel.
+    pub arch: Arch,
 }
 
 impl Case {
@@ -42,7 +44,14 @@ impl Case {
             nic: None,
             server: None,
             net_args: Vec::new(),
+            arch: Arch::X86_64,
         }
+    }
+
+    /// Boots on `arch`, with that machine's kernel ([`inputs::kernel_for`]).
+    pub fn arch(mut self, arch: Arch) -> Case {
+        self.arch = arch;
+        self
     }
 
     /// Gives the machine a network card of QEMU model `model` (e.g. `e1000`).
@@ -104,7 +113,8 @@ impl Case {
             }
         };
         let mut cfg = self.drives.iter().cloned().fold(
-            QemuConfig::new(inputs::kernel(), self.initramfs.path(), &log)
+            QemuConfig::new(inputs::kernel_for(self.arch), self.initramfs.path(), &log)
+                .arch(self.arch)
                 .append(&self.args)
                 .console(console),
             QemuConfig::drive,

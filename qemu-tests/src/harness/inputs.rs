@@ -38,6 +38,22 @@ pub fn kernel() -> &'static PathBuf {
     cached(&C, ENV_KERNEL)
 }
 
+/// The kernel of `arch`'s boots: arm64's is named by
+/// [`crate::arm64::ENV_KERNEL_ARM64`].
+pub fn kernel_for(arch: crate::qemu::Arch) -> &'static PathBuf {
+    static ARM64: OnceLock<PathBuf> = OnceLock::new();
+    match arch {
+        crate::qemu::Arch::X86_64 => kernel(),
+        crate::qemu::Arch::Aarch64 => cached(&ARM64, crate::arm64::ENV_KERNEL_ARM64),
+    }
+}
+
+/// The arm64 build of the probe ([`crate::arm64::ENV_PROBE_ARM64`]).
+pub fn probe_arm64() -> &'static PathBuf {
+    static C: OnceLock<PathBuf> = OnceLock::new();
+    cached(&C, crate::arm64::ENV_PROBE_ARM64)
+}
+
 /// The probe, installed as `/sbin/init` of every live root.
 pub fn probe() -> &'static PathBuf {
     static C: OnceLock<PathBuf> = OnceLock::new();

@@ -49,7 +49,7 @@ pub fn download<S: Sys>(
         .map_err(|e| BootError::sys(Stage::Download, "/proc/meminfo", e))?;
     let mem_total = mem_total_mib(&String::from_utf8_lossy(&meminfo)).unwrap_or(0);
     let mut t = Transfer::new(net, mem_total, cfg.minmem_mib, sys.now());
-    if cfg.ram {
+    if cfg.ram != crate::config::RamCopy::Off {
         info!("rd.live.ram: a network image is downloaded into RAM; it is not copied again");
     }
     if !net.verify_tls && net.url.scheme == crate::fetch::url::Scheme::Https {

@@ -65,7 +65,7 @@ impl fmt::Display for NetCause {
             } => {
                 write!(
                     f,
-                    "no network interface {wanted} ({option}) within {waited_secs} s \
+                    "{wanted} ({option}) did not appear within {waited_secs} s \
                      (rd.net.timeout.iflink); interfaces present: "
                 )?;
                 if present.is_empty() {

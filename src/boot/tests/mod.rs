@@ -21,6 +21,7 @@ mod network;
 mod persist;
 mod policy;
 mod ram;
+mod ram_auto;
 mod sequence;
 
 pub(super) const ISO: &[u8] = include_bytes!("../../probe/testdata/iso9660-plain.head");

@@ -144,7 +144,7 @@ fn bootif_picks_its_nic_and_a_missing_one_lists_the_nics() {
         "{text}"
     );
     assert!(
-        text.contains("the NIC with MAC 52:54:00:aa:bb:cc (BOOTIF=) within 3 s"),
+        text.contains("the NIC with MAC 52:54:00:aa:bb:cc (BOOTIF=) did not appear within 3 s"),
         "{text}"
     );
     assert!(

@@ -15,16 +15,18 @@ pub enum CaseId {
     ScaleDisks,
     /// HTTP download throughput against busybox wget (`download.rs`).
     Download,
+    CopyRam,
 }
 
 impl CaseId {
-    pub const ALL: [CaseId; 6] = [
+    pub const ALL: [CaseId; 7] = [
         CaseId::IsoFlat,
         CaseId::IsoDm,
         CaseId::Usb,
         CaseId::ScaleImage,
         CaseId::ScaleDisks,
         CaseId::Download,
+        CaseId::CopyRam,
     ];
 
     pub fn name(self) -> &'static str {
@@ -35,6 +37,7 @@ impl CaseId {
             CaseId::ScaleImage => "scale-image",
             CaseId::ScaleDisks => "scale-disks",
             CaseId::Download => "download",
+            CaseId::CopyRam => "copy-ram",
         }
     }
 
@@ -89,7 +92,7 @@ const FLOOR_USB: &[&str] = &[
     "overlay",
 ];
 
-/// The peer case `id` on `media`; `None` for the scale cases.
+/// The peer case `id` on `media`; `None` for the cases liveinit boots alone.
 pub fn peer_case(id: CaseId, media: &PeerMedia) -> Option<PeerCase> {
     let cmdline = format!("root=live:CDLABEL={LABEL}");
     let case = match id {
@@ -138,7 +141,9 @@ pub fn peer_case(id: CaseId, media: &PeerMedia) -> Option<PeerCase> {
                 root: FloorRoot::FlatSquashfs,
             },
         },
-        CaseId::ScaleImage | CaseId::ScaleDisks | CaseId::Download => return None,
+        CaseId::ScaleImage | CaseId::ScaleDisks | CaseId::Download | CaseId::CopyRam => {
+            return None
+        }
     };
     Some(case)
 }

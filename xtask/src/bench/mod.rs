@@ -13,13 +13,14 @@
 //!
 //! One concern per file: `options` (command line), `cases` (what is
 //! booted), `media` / `scale_media` / `gpt_disk` (the media), `floor` / `dracut` (the
-//! peers' images), `boot` (one boot), `side_by_side` / `scale` (the
+//! peers' images), `boot` (one boot), `side_by_side` / `scale` / `copy_ram` (the
 //! experiments), `timeline` / `memory` / `image_stats` / `stats` (what is
 //! read from a boot or an image), `report` / `report_steps` / `report_scale` / `format`
 //! (the markdown), `fuzz`.
 
 mod boot;
 mod cases;
+mod copy_ram;
 mod download;
 mod dracut;
 mod floor;
@@ -103,7 +104,7 @@ pub fn cmd(args: &[String]) -> Result<()> {
         };
         for case in &peer_cases {
             case_results.push(side_by_side::run(&setup, case, opts.runs)?);
-            write_report(&work, &facts, &case_results, &[])?;
+            write_report(&work, &facts, &case_results, &[], None)?;
         }
     }
     let mut scale_results = Vec::new();
@@ -112,15 +113,25 @@ pub fn cmd(args: &[String]) -> Result<()> {
             scale::run(id, &kernel, &liveinit_image, &media.root, &work, opts.runs)?
         {
             scale_results.push(result);
-            write_report(&work, &facts, &case_results, &scale_results)?;
+            write_report(&work, &facts, &case_results, &scale_results, None)?;
         }
     }
     let download = match opts.cases.contains(&cases::CaseId::Download) {
         true => Some(download::run(&kernel, &probe, &work, opts.runs)?),
         false => None,
     };
+    let mut copy = None;
+    if opts.cases.contains(&cases::CaseId::CopyRam) {
+        copy = Some(copy_ram::run(
+            &kernel,
+            &liveinit_image,
+            &probe,
+            &work,
+            opts.runs,
+        )?);
+    }
     facts.load_at_end = host_load();
-    let text = write_report(&work, &facts, &case_results, &scale_results)?;
+    let text = write_report(&work, &facts, &case_results, &scale_results, copy.as_ref())?;
     print!("\n{text}");
     if let Some(download) = download {
         print!("\n{}", download.markdown());
@@ -144,8 +155,12 @@ fn write_report(
     facts: &RunFacts,
     cases: &[side_by_side::CaseResult],
     scale: &[scale::ScaleResult],
+    copy: Option<&copy_ram::CopyResult>,
 ) -> Result<String> {
-    let text = report::render(facts, cases, scale);
+    let mut text = report::render(facts, cases, scale);
+    if let Some(copy) = copy {
+        copy_ram::section(&mut text, copy);
+    }
     fs::write(work.join("report.md"), &text)?;
     Ok(text)
 }
