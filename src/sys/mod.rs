@@ -25,7 +25,11 @@ mod process;
 mod real;
 mod shell;
 pub mod stdio;
+pub mod stream;
 mod switch_root;
+#[cfg(feature = "https")]
+pub mod tls;
+pub mod tls_failure;
 
 #[cfg(test)]
 pub mod fake;
