@@ -68,6 +68,14 @@ impl TlsSettings {
 
     /// [`TlsSettings::verifying`] with the bundle's bytes at hand.
     pub fn from_pem(path: &str, pem: &[u8]) -> Result<TlsSettings, TlsFailure> {
+        TlsSettings::from_pem_at(path, pem, Arc::new(SystemClock))
+    }
+
+    fn from_pem_at(
+        path: &str,
+        pem: &[u8],
+        clock: Arc<dyn TimeProvider>,
+    ) -> Result<TlsSettings, TlsFailure> {
         let mut roots = RootCertStore::empty();
         let certificates = CertificateDer::pem_slice_iter(pem).filter_map(Result::ok);
         let (added, _unusable) = roots.add_parsable_certificates(certificates);
@@ -79,7 +87,9 @@ impl TlsSettings {
                     .to_owned(),
             });
         }
-        let config = builder()?.with_root_certificates(roots).with_no_client_auth();
+        let config = builder(clock)?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
         Ok(TlsSettings {
             config: Arc::new(config),
             bundle: Some(Bundle {
@@ -93,7 +103,7 @@ impl TlsSettings {
     /// [`NO_VERIFY_WARNING`].
     pub fn not_verifying() -> Result<TlsSettings, TlsFailure> {
         let verifier = Arc::new(AcceptAnyCertificate(provider()));
-        let config = builder()?
+        let config = builder(Arc::new(SystemClock))?
             .dangerous()
             .with_custom_certificate_verifier(verifier)
             .with_no_client_auth();
@@ -110,7 +120,11 @@ impl TlsSettings {
 
     /// The TLS handshake with `host` (a name, or an IP address with or
     /// without `[ ]`) over `transport`, already connected to it.
-    pub fn connect<T: Stream>(&self, transport: T, host: &str) -> Result<TlsStream<T>, StreamError> {
+    pub fn connect<T: Stream>(
+        &self,
+        transport: T,
+        host: &str,
+    ) -> Result<TlsStream<T>, StreamError> {
         let bare = host
             .strip_prefix('[')
             .and_then(|h| h.strip_suffix(']'))
@@ -143,8 +157,10 @@ fn provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
-fn builder() -> Result<rustls::ConfigBuilder<ClientConfig, rustls::WantsVerifier>, TlsFailure> {
-    ClientConfig::builder_with_details(provider(), Arc::new(SystemClock))
+fn builder(
+    clock: Arc<dyn TimeProvider>,
+) -> Result<rustls::ConfigBuilder<ClientConfig, rustls::WantsVerifier>, TlsFailure> {
+    ClientConfig::builder_with_details(provider(), clock)
         .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
         .map_err(|e| TlsFailure::Protocol {
             host: String::new(),
@@ -293,9 +309,7 @@ impl<T: Stream> TlsStream<T> {
                         Err(EncodeError::InsufficientSize(InsufficientSizeError {
                             required_size,
                         })) => self.outgoing.resize(required_size, 0),
-                        Err(other) => {
-                            return Err(protocol(&self.host, other.to_string()).into())
-                        }
+                        Err(other) => return Err(protocol(&self.host, other.to_string()).into()),
                     }
                 };
                 let bytes = self.outgoing.get(..written).unwrap_or_default();
@@ -436,12 +450,10 @@ fn cert_problem(host: &str, error: CertificateError) -> CertProblem {
     let seconds = |t: UnixTime| t.as_secs();
     match error {
         CertificateError::UnknownIssuer => CertProblem::UnknownIssuer,
-        CertificateError::NotValidForNameContext { presented, .. } => {
-            CertProblem::NameMismatch {
-                expected: host.to_owned(),
-                presented,
-            }
-        }
+        CertificateError::NotValidForNameContext { presented, .. } => CertProblem::NameMismatch {
+            expected: host.to_owned(),
+            presented,
+        },
         CertificateError::ExpiredContext { time, not_after } => CertProblem::Expired {
             now: seconds(time),
             not_after: seconds(not_after),
@@ -451,5 +463,371 @@ fn cert_problem(host: &str, error: CertificateError) -> CertProblem {
             not_before: seconds(not_before),
         },
         other => CertProblem::Other(Error::InvalidCertificate(other).to_string()),
+    }
+}
+
+/// A handshake needs a server: these run `openssl s_server` on 127.0.0.1
+/// with a throw-away CA made by `openssl` for the run (the host setup
+/// installs it), and talk to it over a std TCP socket with timeouts.
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::net::TcpStream;
+    use std::path::{Path, PathBuf};
+    use std::process::{Child, Command, Stdio};
+
+    struct Tcp(TcpStream);
+
+    fn io(e: std::io::Error) -> StreamError {
+        StreamError::Io(e.raw_os_error().map_or(Errno::IO, Errno::from_raw_os_error))
+    }
+
+    impl Stream for Tcp {
+        fn read(&mut self, buf: &mut [u8]) -> Result<usize, StreamError> {
+            self.0.read(buf).map_err(io)
+        }
+        fn write_all(&mut self, buf: &[u8]) -> Result<(), StreamError> {
+            self.0.write_all(buf).map_err(io)
+        }
+    }
+
+    use rustix::io::Errno;
+
+    fn openssl(dir: &Path, args: &[&str]) {
+        let out = Command::new("openssl")
+            .current_dir(dir)
+            .args(args)
+            .output()
+            .expect("openssl (Debian package openssl) must be installed");
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// A CA named `name` in `dir` (`<name>.pem`, `<name>.key`).
+    fn make_ca(dir: &Path, name: &str) {
+        std::fs::write(
+            dir.join("ca.cnf"),
+            "[req]\ndistinguished_name=dn\n[dn]\n[ext]\n\
+             basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\n",
+        )
+        .unwrap();
+        let (key, pem, subj) = (
+            format!("{name}.key"),
+            format!("{name}.pem"),
+            format!("/CN={name}"),
+        );
+        openssl(
+            dir,
+            &[
+                "req",
+                "-x509",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:P-256",
+                "-nodes",
+                "-keyout",
+                &key,
+                "-out",
+                &pem,
+                "-days",
+                "2",
+                "-subj",
+                &subj,
+                "-config",
+                "ca.cnf",
+                "-extensions",
+                "ext",
+            ],
+        );
+    }
+
+    /// `server.pem`/`server.key` for localhost and 127.0.0.1, signed by `ca`.
+    fn make_server_cert(dir: &Path, ca: &str) {
+        std::fs::write(
+            dir.join("server.ext"),
+            "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n\
+             keyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n",
+        )
+        .unwrap();
+        openssl(
+            dir,
+            &[
+                "req",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:P-256",
+                "-nodes",
+                "-keyout",
+                "server.key",
+                "-out",
+                "server.csr",
+                "-subj",
+                "/CN=localhost",
+                "-config",
+                "ca.cnf",
+            ],
+        );
+        let (ca_pem, ca_key) = (format!("{ca}.pem"), format!("{ca}.key"));
+        openssl(
+            dir,
+            &[
+                "x509",
+                "-req",
+                "-in",
+                "server.csr",
+                "-CA",
+                &ca_pem,
+                "-CAkey",
+                &ca_key,
+                "-CAcreateserial",
+                "-out",
+                "server.pem",
+                "-days",
+                "2",
+                "-extfile",
+                "server.ext",
+            ],
+        );
+    }
+
+    /// A directory with two CAs (`good`, `other`) and a server certificate
+    /// signed by `good`.
+    fn pki(test: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("liveinit-tls-{}-{test}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        make_ca(&dir, "good");
+        make_ca(&dir, "other");
+        make_server_cert(&dir, "good");
+        dir
+    }
+
+    /// `openssl s_server -www` (answers a GET with a status page) on a free
+    /// port of 127.0.0.1, with extra options; killed when dropped.
+    struct Server {
+        child: Child,
+        port: u16,
+    }
+
+    impl Server {
+        fn start(dir: &Path, extra: &[&str]) -> Server {
+            let mut child = Command::new("openssl")
+                .current_dir(dir)
+                .args([
+                    "s_server",
+                    "-accept",
+                    "127.0.0.1:0",
+                    "-www",
+                    "-naccept",
+                    "1",
+                ])
+                .args(["-cert", "server.pem", "-key", "server.key"])
+                .args(extra)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("openssl s_server");
+            let stdout = child.stdout.take().unwrap();
+            let mut lines = BufReader::new(stdout).lines();
+            let port = loop {
+                let line = lines.next().expect("s_server said ACCEPT").unwrap();
+                if let Some(addr) = line.strip_prefix("ACCEPT ") {
+                    break addr.rsplit(':').next().unwrap().parse().unwrap();
+                }
+            };
+            Server { child, port }
+        }
+
+        fn connect(&self) -> Tcp {
+            let tcp = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+            let bound = Some(std::time::Duration::from_secs(10));
+            tcp.set_read_timeout(bound).unwrap();
+            tcp.set_write_timeout(bound).unwrap();
+            Tcp(tcp)
+        }
+    }
+
+    impl Drop for Server {
+        fn drop(&mut self) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+
+    fn settings(dir: &Path, ca: &str) -> TlsSettings {
+        let pem = std::fs::read(dir.join(format!("{ca}.pem"))).unwrap();
+        TlsSettings::from_pem(CA_BUNDLE, &pem).unwrap()
+    }
+
+    /// GET / and everything until the server closes.
+    fn get(stream: &mut impl Stream) -> Result<String, StreamError> {
+        stream.write_all(b"GET / HTTP/1.0\r\n\r\n")?;
+        let mut page = Vec::new();
+        let mut buf = [0u8; 777];
+        loop {
+            match stream.read(&mut buf)? {
+                0 => return Ok(String::from_utf8_lossy(&page).into_owned()),
+                n => page.extend_from_slice(&buf[..n]),
+            }
+        }
+    }
+
+    fn refusal(result: Result<TlsStream<Tcp>, StreamError>) -> TlsFailure {
+        match result {
+            Err(StreamError::Tls(failure)) => failure,
+            Err(other) => panic!("not a TLS failure: {other:?}"),
+            Ok(_) => panic!("the handshake succeeded"),
+        }
+    }
+
+    #[test]
+    fn fetches_over_tls13_and_tls12_with_the_right_ca() {
+        let dir = pki("good");
+        for version in ["-tls1_3", "-tls1_2"] {
+            let server = Server::start(&dir, &[version]);
+            let tls = settings(&dir, "good");
+            assert!(tls.verifies());
+            let mut stream = tls.connect(server.connect(), "localhost").unwrap();
+            let page = get(&mut stream).unwrap();
+            assert!(page.starts_with("HTTP/1.0 200 ok"), "{version}: {page}");
+            let want = if version == "-tls1_3" {
+                "TLSv1.3"
+            } else {
+                "TLSv1.2"
+            };
+            assert!(page.contains(want), "{version}: {page}");
+        }
+    }
+
+    #[test]
+    fn an_ip_address_is_checked_against_the_ip_san() {
+        let dir = pki("ip");
+        let server = Server::start(&dir, &[]);
+        let mut stream = settings(&dir, "good")
+            .connect(server.connect(), "127.0.0.1")
+            .unwrap();
+        assert!(get(&mut stream).unwrap().starts_with("HTTP/1.0 200 ok"));
+    }
+
+    #[test]
+    fn another_ca_is_an_unknown_issuer_naming_the_bundle() {
+        let dir = pki("other");
+        let server = Server::start(&dir, &[]);
+        let failure = refusal(settings(&dir, "other").connect(server.connect(), "localhost"));
+        let want = TlsFailure::Certificate {
+            host: "localhost".into(),
+            problem: CertProblem::UnknownIssuer,
+            bundle: Bundle {
+                path: CA_BUNDLE.into(),
+                certificates: 1,
+            },
+        };
+        assert_eq!(failure, want);
+        assert!(failure.is_fatal());
+    }
+
+    #[test]
+    fn a_name_the_certificate_lacks_is_a_mismatch() {
+        let dir = pki("name");
+        let server = Server::start(&dir, &[]);
+        let failure = refusal(settings(&dir, "good").connect(server.connect(), "10.0.2.2"));
+        let TlsFailure::Certificate {
+            problem:
+                CertProblem::NameMismatch {
+                    expected,
+                    presented,
+                },
+            ..
+        } = &failure
+        else {
+            panic!("{failure:?}");
+        };
+        assert_eq!(expected, "10.0.2.2");
+        assert!(
+            presented.iter().any(|n| n.contains("localhost")),
+            "{presented:?}"
+        );
+        assert!(
+            failure.to_string().contains("IP address 127.0.0.1"),
+            "{failure}"
+        );
+    }
+
+    #[derive(Debug)]
+    struct FixedClock(u64);
+
+    impl TimeProvider for FixedClock {
+        fn current_time(&self) -> Option<UnixTime> {
+            Some(UnixTime::since_unix_epoch(Duration::from_secs(self.0)))
+        }
+    }
+
+    #[test]
+    fn a_clock_outside_the_validity_window_is_reported_with_both() {
+        let dir = pki("time");
+        let pem = std::fs::read(dir.join("good.pem")).unwrap();
+        for (now, expired) in [(4_102_444_800, true), (86_400, false)] {
+            let server = Server::start(&dir, &[]);
+            let clock = Arc::new(FixedClock(now));
+            let tls = TlsSettings::from_pem_at(CA_BUNDLE, &pem, clock).unwrap();
+            let failure = refusal(tls.connect(server.connect(), "localhost"));
+            let TlsFailure::Certificate { problem, .. } = &failure else {
+                panic!("{failure:?}");
+            };
+            match (problem, expired) {
+                (CertProblem::Expired { now: n, not_after }, true) => {
+                    assert_eq!(*n, now);
+                    assert!(*not_after < now);
+                }
+                (CertProblem::NotYetValid { now: n, not_before }, false) => {
+                    assert_eq!(*n, now);
+                    assert!(*not_before > now);
+                }
+                other => panic!("{other:?}"),
+            }
+            assert!(failure.to_string().contains("system time is"), "{failure}");
+        }
+    }
+
+    #[test]
+    fn noverifyssl_accepts_any_certificate() {
+        let dir = pki("noverify");
+        let server = Server::start(&dir, &[]);
+        let tls = TlsSettings::not_verifying().unwrap();
+        assert!(!tls.verifies());
+        let mut stream = tls.connect(server.connect(), "wrong.name").unwrap();
+        assert!(get(&mut stream).unwrap().starts_with("HTTP/1.0 200 ok"));
+    }
+
+    #[test]
+    fn a_bundle_without_certificates_or_file_is_refused() {
+        let failure = TlsSettings::from_pem("/b.crt", b"just text\n").unwrap_err();
+        assert!(failure
+            .to_string()
+            .contains("CA bundle /b.crt: no certificate in it"));
+        let failure = TlsSettings::verifying("/nonexistent/ca.crt").unwrap_err();
+        assert!(
+            failure
+                .to_string()
+                .contains("CA bundle /nonexistent/ca.crt: No such file or directory"),
+            "{failure}"
+        );
+    }
+
+    #[test]
+    fn a_host_that_is_no_name_is_refused_before_connecting() {
+        let dir = pki("sni");
+        let server = Server::start(&dir, &[]);
+        let failure = refusal(settings(&dir, "good").connect(server.connect(), "bad host!"));
+        assert!(
+            matches!(failure, TlsFailure::ServerName { .. }),
+            "{failure:?}"
+        );
     }
 }

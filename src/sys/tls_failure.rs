@@ -335,7 +335,10 @@ mod tests {
             problem: "no certificate in it".into(),
         }
         .to_string();
-        assert!(text.contains("CA bundle /b: no certificate in it"), "{text}");
+        assert!(
+            text.contains("CA bundle /b: no certificate in it"),
+            "{text}"
+        );
         assert!(text.contains("--https"), "{text}");
     }
 }
