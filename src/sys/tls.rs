@@ -32,9 +32,7 @@ use rustls::{
 use super::stream::{Stream, StreamError};
 use super::tls_failure::{Bundle, CertProblem, TlsFailure};
 
-/// Where the packer puts the CA bundle (Debian's path, which most TLS
-/// libraries look at first).
-pub const CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
+pub use crate::contract::CA_BUNDLE;
 
 /// Printed on every boot that downloads with `rd.noverifyssl`.
 pub const NO_VERIFY_WARNING: &str = "rd.noverifyssl: the HTTPS server's certificate is NOT \
