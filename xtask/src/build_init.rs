@@ -114,6 +114,19 @@ pub fn build_with_symbols() -> Result<PathBuf> {
     })
 }
 
+/// [`build_with_symbols`] of the HTTPS init.
+pub fn build_https_with_symbols() -> Result<PathBuf> {
+    let compiler = crate::https::c_compiler_env(Target::X86_64)?;
+    build_release(Target::X86_64, |cargo| {
+        cargo
+            .args(["--features", crate::https::FEATURE])
+            .env("CARGO_PROFILE_RELEASE_STRIP", "false")
+            .arg("--target-dir")
+            .arg(workspace_root().join("target").join("https-symbols"))
+            .envs(compiler);
+    })
+}
+
 fn build_release(target: Target, configure: impl FnOnce(&mut Command)) -> Result<PathBuf> {
     ensure_target(target.triple())?;
     // `cargo run` tells us which cargo it is; use the same toolchain.

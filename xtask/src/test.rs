@@ -19,7 +19,8 @@ usage: cargo xtask test [--no-boot]
 Installs what is missing on the host (Debian packages, the musl target, the
 toolchain of the rust-version in Cargo.toml), then runs: cargo fmt --check,
 clippy (-D warnings), the library build without std, the init's build with
-that rust-version, the unit tests, the size budget of the release init, and
+that rust-version (with the https feature), the unit tests (the TLS adapter's
+too), the size budgets of the release init with and without --https, and
 the QEMU boot tests (Debian kernel fetched into .cache/,
 initramfs packed into target/qemu-tests/initramfs.img, plus a variant with
 busybox and one with 4 KiB of command-line junk for the failure tests, probe
@@ -69,7 +70,13 @@ fn stages(run: &mut Stages, boot: bool) -> Result<()> {
             "--",
             "-D",
             "warnings",
-        ]))
+        ]))?;
+        // The TLS adapter is only compiled with the https feature.
+        run_streamed(
+            cargo()
+                .args(["clippy", "-p", "liveinit", "--all-targets"])
+                .args(["--features", crate::https::FEATURE, "--", "-D", "warnings"]),
+        )
     })?;
     run.stage("no-std core build", || {
         run_streamed(cargo().args(["build", "--lib", "--no-default-features"]))
@@ -78,6 +85,12 @@ fn stages(run: &mut Stages, boot: bool) -> Result<()> {
     run.stage("rust-version build", || msrv::build_init(&rust_version))?;
     run.stage("unit tests", || {
         run_streamed(cargo().args(["test", "--workspace", "--exclude", "qemu-tests"]))?;
+        // The TLS adapter against `openssl s_server` with throw-away CAs.
+        run_streamed(
+            cargo()
+                .args(["test", "-p", "liveinit", "--lib", "--features"])
+                .args([crate::https::FEATURE, "sys::tls"]),
+        )?;
         // The harness's own unit tests (report parser, QEMU arguments); not the boots.
         run_streamed(cargo().args(["test", "-p", "qemu-tests", "--lib"]))
     })?;
