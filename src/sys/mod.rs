@@ -25,7 +25,7 @@ mod process;
 mod real;
 mod shell;
 pub mod stdio;
-pub mod stream;
+mod stream;
 mod switch_root;
 #[cfg(feature = "https")]
 pub mod tls;
@@ -43,6 +43,7 @@ pub use errno::errno_text;
 pub use fsops::{read_file, root_is_initramfs};
 pub use real::RealSys;
 pub use rustix::io::Errno;
+pub use stream::{FileSink, Stream};
 
 /// The result of one system call (or a short fixed sequence of them).
 pub type SysResult<T> = Result<T, Errno>;

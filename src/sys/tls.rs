@@ -1,14 +1,16 @@
-//! HTTPS' TLS over any [`Stream`]: rustls' unbuffered client (the one that
-//! needs no `std`: it never touches `std::io`, the bytes in and out are
-//! ours to move) with ring's cryptography, TLS 1.2 and 1.3.
+//! HTTPS' TLS over any [`Stream`] (the download's TCP connection):
+//! rustls' unbuffered client (the one that needs no `std`: it never touches
+//! `std::io`, the bytes in and out are ours to move) with ring's
+//! cryptography, TLS 1.2 and 1.3.
 //!
 //! The server is checked against a PEM bundle packed into the initramfs,
 //! at the time of the system clock (`CLOCK_REALTIME`, which the kernel set
 //! from the RTC); with `rd.noverifyssl` nothing is checked but the
-//! handshake's own signatures. Every wait is the underlying stream's, so a
-//! TLS stream is bounded exactly as the socket under it. Stopping at the end
-//! of the body (`Content-Length`) is the HTTP code's job: servers often
-//! close without TLS' closing message, which reads as [`TlsFailure::Truncated`].
+//! handshake's own signatures. Every wait is the underlying stream's, with
+//! the caller's timeout, so a TLS stream is bounded exactly as the socket
+//! under it. Stopping at the end of the body (`Content-Length`) is the HTTP
+//! code's job: servers often close without TLS' closing message, which
+//! reads as a reset connection (`ECONNRESET`), never as a clean end.
 
 #[allow(unused_imports)]
 use crate::prelude::*;
@@ -29,8 +31,8 @@ use rustls::{
     CertificateError, ClientConfig, DigitallySignedStruct, Error, RootCertStore, SignatureScheme,
 };
 
-use super::stream::{Stream, StreamError};
 use super::tls_failure::{Bundle, CertProblem, TlsFailure};
+use super::{errno_text, Errno, Stream, SysResult};
 
 pub use crate::contract::CA_BUNDLE;
 
@@ -117,12 +119,14 @@ impl TlsSettings {
     }
 
     /// The TLS handshake with `host` (a name, or an IP address with or
-    /// without `[ ]`) over `transport`, already connected to it.
+    /// without `[ ]`) over `transport`, already connected to it; each wait
+    /// at most `timeout`.
     pub fn connect<T: Stream>(
         &self,
         transport: T,
         host: &str,
-    ) -> Result<TlsStream<T>, StreamError> {
+        timeout: Duration,
+    ) -> Result<TlsStream<T>, TlsFailure> {
         let bare = host
             .strip_prefix('[')
             .and_then(|h| h.strip_suffix(']'))
@@ -146,8 +150,78 @@ impl TlsSettings {
             plain_read: 0,
             peer_closed: false,
         };
-        stream.handshake()?;
+        stream.handshake(timeout).map_err(|broken| match broken {
+            Broken::Tls(failure) => failure,
+            Broken::Io(errno) => TlsFailure::Io {
+                host: host.to_owned(),
+                error: errno_text(errno),
+            },
+        })?;
         Ok(stream)
+    }
+}
+
+/// TLS over a connection the download made: the settings read from the
+/// packed bundle (or none checked, `verify` false, for `rd.noverifyssl`),
+/// then the handshake. What `Sys::start_tls` of an HTTPS build does.
+pub fn start_tls<'a>(
+    transport: Box<dyn Stream + 'a>,
+    host: &str,
+    verify: bool,
+    timeout: Duration,
+) -> Result<Box<dyn Stream + 'a>, TlsFailure> {
+    let settings = if verify {
+        TlsSettings::verifying(CA_BUNDLE)?
+    } else {
+        TlsSettings::not_verifying()?
+    };
+    Ok(Box::new(settings.connect(transport, host, timeout)?))
+}
+
+impl<S: Stream + ?Sized> Stream for Box<S> {
+    fn read(&mut self, buf: &mut [u8], timeout: Duration) -> SysResult<usize> {
+        (**self).read(buf, timeout)
+    }
+
+    fn write_all(&mut self, data: &[u8], timeout: Duration) -> SysResult<()> {
+        (**self).write_all(data, timeout)
+    }
+}
+
+/// What stopped a TLS stream: the connection under it, or TLS itself.
+enum Broken {
+    Io(Errno),
+    Tls(TlsFailure),
+}
+
+impl From<Errno> for Broken {
+    fn from(errno: Errno) -> Broken {
+        Broken::Io(errno)
+    }
+}
+
+impl From<TlsFailure> for Broken {
+    fn from(failure: TlsFailure) -> Broken {
+        Broken::Tls(failure)
+    }
+}
+
+impl Broken {
+    /// For a read or write after the handshake, which can only say an
+    /// errno: the TLS reason goes to the log first. A connection closed
+    /// without close_notify is a reset (the download resumes), never a
+    /// clean end that could pass a cut body off as complete.
+    fn errno(self) -> Errno {
+        match self {
+            Broken::Io(errno) => errno,
+            Broken::Tls(failure) => {
+                log::warn!("{failure}");
+                match failure {
+                    TlsFailure::Truncated { .. } => Errno::CONNRESET,
+                    _ => Errno::PROTO,
+                }
+            }
+        }
     }
 }
 
@@ -262,16 +336,11 @@ enum Step {
 }
 
 impl<T: Stream> TlsStream<T> {
-    /// The underlying stream, e.g. to shut it down.
-    pub fn get_ref(&self) -> &T {
-        &self.transport
-    }
-
-    fn handshake(&mut self) -> Result<(), StreamError> {
+    fn handshake(&mut self, timeout: Duration) -> Result<(), Broken> {
         loop {
-            match self.advance(None)? {
+            match self.advance(None, timeout)? {
                 Step::CanWrite => return Ok(()),
-                Step::NeedsInput => self.receive()?,
+                Step::NeedsInput => self.receive(timeout)?,
                 Step::Progress => {}
                 Step::Closed => {
                     return Err(TlsFailure::Truncated {
@@ -286,7 +355,7 @@ impl<T: Stream> TlsStream<T> {
     /// One turn of rustls' state machine: hands it the TLS bytes received,
     /// sends what it wants sent, keeps what it decrypted, and (given
     /// `data` once the handshake is over) encrypts and sends `data`.
-    fn advance(&mut self, data: Option<&[u8]>) -> Result<Step, StreamError> {
+    fn advance(&mut self, data: Option<&[u8]>, timeout: Duration) -> Result<Step, Broken> {
         let UnbufferedStatus { mut discard, state } = self
             .conn
             .process_tls_records(self.incoming.get_mut(..self.received).unwrap_or_default());
@@ -311,7 +380,7 @@ impl<T: Stream> TlsStream<T> {
                     }
                 };
                 let bytes = self.outgoing.get(..written).unwrap_or_default();
-                self.transport.write_all(bytes)?;
+                self.transport.write_all(bytes, timeout)?;
                 Step::Progress
             }
             // Records were encoded and sent at once (above): nothing waits.
@@ -333,7 +402,7 @@ impl<T: Stream> TlsStream<T> {
                         }
                     };
                     let bytes = self.outgoing.get(..written).unwrap_or_default();
-                    self.transport.write_all(bytes)?;
+                    self.transport.write_all(bytes, timeout)?;
                     Step::CanWrite
                 }
                 None => Step::CanWrite,
@@ -352,7 +421,7 @@ impl<T: Stream> TlsStream<T> {
     }
 
     /// Reads more TLS bytes from the server (one bounded wait).
-    fn receive(&mut self) -> Result<(), StreamError> {
+    fn receive(&mut self, timeout: Duration) -> Result<(), Broken> {
         if self.received == self.incoming.len() {
             if self.incoming.len() >= MAX_INCOMING {
                 return Err(protocol(
@@ -364,7 +433,7 @@ impl<T: Stream> TlsStream<T> {
             self.incoming.resize(self.incoming.len() * 2, 0);
         }
         let free = self.incoming.get_mut(self.received..).unwrap_or_default();
-        match self.transport.read(free)? {
+        match self.transport.read(free, timeout)? {
             0 => Err(TlsFailure::Truncated {
                 host: self.host.clone(),
             }
@@ -378,7 +447,17 @@ impl<T: Stream> TlsStream<T> {
 }
 
 impl<T: Stream> Stream for TlsStream<T> {
-    fn read(&mut self, buf: &mut [u8]) -> Result<usize, StreamError> {
+    fn read(&mut self, buf: &mut [u8], timeout: Duration) -> SysResult<usize> {
+        self.read_plain(buf, timeout).map_err(Broken::errno)
+    }
+
+    fn write_all(&mut self, data: &[u8], timeout: Duration) -> SysResult<()> {
+        self.write_plain(data, timeout).map_err(Broken::errno)
+    }
+}
+
+impl<T: Stream> TlsStream<T> {
+    fn read_plain(&mut self, buf: &mut [u8], timeout: Duration) -> Result<usize, Broken> {
         loop {
             let waiting = self.plain.get(self.plain_read..).unwrap_or_default();
             if !waiting.is_empty() {
@@ -396,23 +475,23 @@ impl<T: Stream> Stream for TlsStream<T> {
             if self.peer_closed {
                 return Ok(0);
             }
-            match self.advance(None)? {
+            match self.advance(None, timeout)? {
                 Step::Progress => {}
-                Step::CanWrite | Step::NeedsInput => self.receive()?,
+                Step::CanWrite | Step::NeedsInput => self.receive(timeout)?,
                 Step::Closed => self.peer_closed = true,
             }
         }
     }
 
-    fn write_all(&mut self, buf: &[u8]) -> Result<(), StreamError> {
-        if buf.is_empty() {
+    fn write_plain(&mut self, data: &[u8], timeout: Duration) -> Result<(), Broken> {
+        if data.is_empty() {
             return Ok(());
         }
         loop {
-            match self.advance(Some(buf))? {
+            match self.advance(Some(data), timeout)? {
                 Step::CanWrite => return Ok(()),
                 Step::Progress => {}
-                Step::NeedsInput => self.receive()?,
+                Step::NeedsInput => self.receive(timeout)?,
                 Step::Closed => {
                     return Err(TlsFailure::Truncated {
                         host: self.host.clone(),
@@ -477,20 +556,22 @@ mod tests {
 
     struct Tcp(TcpStream);
 
-    fn io(e: std::io::Error) -> StreamError {
-        StreamError::Io(e.raw_os_error().map_or(Errno::IO, Errno::from_raw_os_error))
+    fn errno(e: std::io::Error) -> Errno {
+        e.raw_os_error().map_or(Errno::IO, Errno::from_raw_os_error)
     }
 
     impl Stream for Tcp {
-        fn read(&mut self, buf: &mut [u8]) -> Result<usize, StreamError> {
-            self.0.read(buf).map_err(io)
+        fn read(&mut self, buf: &mut [u8], timeout: Duration) -> SysResult<usize> {
+            self.0.set_read_timeout(Some(timeout)).map_err(errno)?;
+            self.0.read(buf).map_err(errno)
         }
-        fn write_all(&mut self, buf: &[u8]) -> Result<(), StreamError> {
-            self.0.write_all(buf).map_err(io)
+        fn write_all(&mut self, data: &[u8], timeout: Duration) -> SysResult<()> {
+            self.0.set_write_timeout(Some(timeout)).map_err(errno)?;
+            self.0.write_all(data).map_err(errno)
         }
     }
 
-    use rustix::io::Errno;
+    const WAIT: Duration = Duration::from_secs(10);
 
     fn openssl(dir: &Path, args: &[&str]) {
         let out = Command::new("openssl")
@@ -643,11 +724,7 @@ mod tests {
         }
 
         fn connect(&self) -> Tcp {
-            let tcp = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
-            let bound = Some(std::time::Duration::from_secs(10));
-            tcp.set_read_timeout(bound).unwrap();
-            tcp.set_write_timeout(bound).unwrap();
-            Tcp(tcp)
+            Tcp(TcpStream::connect(("127.0.0.1", self.port)).unwrap())
         }
     }
 
@@ -664,22 +741,21 @@ mod tests {
     }
 
     /// GET / and everything until the server closes.
-    fn get(stream: &mut impl Stream) -> Result<String, StreamError> {
-        stream.write_all(b"GET / HTTP/1.0\r\n\r\n")?;
+    fn get(stream: &mut impl Stream) -> SysResult<String> {
+        stream.write_all(b"GET / HTTP/1.0\r\n\r\n", WAIT)?;
         let mut page = Vec::new();
         let mut buf = [0u8; 777];
         loop {
-            match stream.read(&mut buf)? {
+            match stream.read(&mut buf, WAIT)? {
                 0 => return Ok(String::from_utf8_lossy(&page).into_owned()),
                 n => page.extend_from_slice(&buf[..n]),
             }
         }
     }
 
-    fn refusal(result: Result<TlsStream<Tcp>, StreamError>) -> TlsFailure {
+    fn refusal(result: Result<TlsStream<Tcp>, TlsFailure>) -> TlsFailure {
         match result {
-            Err(StreamError::Tls(failure)) => failure,
-            Err(other) => panic!("not a TLS failure: {other:?}"),
+            Err(failure) => failure,
             Ok(_) => panic!("the handshake succeeded"),
         }
     }
@@ -691,7 +767,7 @@ mod tests {
             let server = Server::start(&dir, &[version]);
             let tls = settings(&dir, "good");
             assert!(tls.verifies());
-            let mut stream = tls.connect(server.connect(), "localhost").unwrap();
+            let mut stream = tls.connect(server.connect(), "localhost", WAIT).unwrap();
             let page = get(&mut stream).unwrap();
             assert!(page.starts_with("HTTP/1.0 200 ok"), "{version}: {page}");
             let want = if version == "-tls1_3" {
@@ -708,7 +784,7 @@ mod tests {
         let dir = pki("ip");
         let server = Server::start(&dir, &[]);
         let mut stream = settings(&dir, "good")
-            .connect(server.connect(), "127.0.0.1")
+            .connect(server.connect(), "127.0.0.1", WAIT)
             .unwrap();
         assert!(get(&mut stream).unwrap().starts_with("HTTP/1.0 200 ok"));
     }
@@ -717,7 +793,7 @@ mod tests {
     fn another_ca_is_an_unknown_issuer_naming_the_bundle() {
         let dir = pki("other");
         let server = Server::start(&dir, &[]);
-        let failure = refusal(settings(&dir, "other").connect(server.connect(), "localhost"));
+        let failure = refusal(settings(&dir, "other").connect(server.connect(), "localhost", WAIT));
         let want = TlsFailure::Certificate {
             host: "localhost".into(),
             problem: CertProblem::UnknownIssuer,
@@ -734,7 +810,7 @@ mod tests {
     fn a_name_the_certificate_lacks_is_a_mismatch() {
         let dir = pki("name");
         let server = Server::start(&dir, &[]);
-        let failure = refusal(settings(&dir, "good").connect(server.connect(), "10.0.2.2"));
+        let failure = refusal(settings(&dir, "good").connect(server.connect(), "10.0.2.2", WAIT));
         let TlsFailure::Certificate {
             problem:
                 CertProblem::NameMismatch {
@@ -774,7 +850,7 @@ mod tests {
             let server = Server::start(&dir, &[]);
             let clock = Arc::new(FixedClock(now));
             let tls = TlsSettings::from_pem_at(CA_BUNDLE, &pem, clock).unwrap();
-            let failure = refusal(tls.connect(server.connect(), "localhost"));
+            let failure = refusal(tls.connect(server.connect(), "localhost", WAIT));
             let TlsFailure::Certificate { problem, .. } = &failure else {
                 panic!("{failure:?}");
             };
@@ -799,7 +875,7 @@ mod tests {
         let server = Server::start(&dir, &[]);
         let tls = TlsSettings::not_verifying().unwrap();
         assert!(!tls.verifies());
-        let mut stream = tls.connect(server.connect(), "wrong.name").unwrap();
+        let mut stream = tls.connect(server.connect(), "wrong.name", WAIT).unwrap();
         assert!(get(&mut stream).unwrap().starts_with("HTTP/1.0 200 ok"));
     }
 
@@ -818,11 +894,56 @@ mod tests {
         );
     }
 
+    /// A server that accepts and says nothing: the handshake waits one
+    /// bound and fails as an I/O error, which the download may retry.
+    #[test]
+    fn a_silent_server_times_out_within_the_bound() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let tcp = Tcp(TcpStream::connect(("127.0.0.1", port)).unwrap());
+        let started = std::time::Instant::now();
+        let tls = TlsSettings::not_verifying().unwrap();
+        let failure = refusal(tls.connect(tcp, "localhost", Duration::from_millis(300)));
+        assert!(started.elapsed() < Duration::from_secs(5));
+        assert!(matches!(failure, TlsFailure::Io { .. }), "{failure:?}");
+        assert!(!failure.is_fatal());
+        assert!(failure.to_string().contains("localhost"), "{failure}");
+        drop(listener);
+    }
+
+    /// What `Sys::start_tls` hands the download: a boxed stream over a
+    /// boxed one; the bundle is the packed one, absent on a host.
+    #[test]
+    fn start_tls_boxes_and_reads_the_packed_bundle() {
+        let dir = pki("boxed");
+        let server = Server::start(&dir, &[]);
+        let boxed: Box<dyn Stream> = Box::new(server.connect());
+        let mut stream = start_tls(boxed, "localhost", false, WAIT).unwrap();
+        assert!(get(&mut stream).unwrap().starts_with("HTTP/1.0 200 ok"));
+        // Checked, our throw-away CA is in no bundle: the host's refuses
+        // it as an unknown issuer, a host without one says so.
+        let server = Server::start(&dir, &[]);
+        let boxed: Box<dyn Stream> = Box::new(server.connect());
+        let Err(failure) = start_tls(boxed, "localhost", true, WAIT) else {
+            panic!("a throw-away CA passed the packed bundle");
+        };
+        let refused = matches!(
+            &failure,
+            TlsFailure::Certificate {
+                problem: CertProblem::UnknownIssuer,
+                bundle: Bundle { path, .. },
+                ..
+            } if path == CA_BUNDLE
+        );
+        let absent = matches!(failure, TlsFailure::Bundle { .. });
+        assert!(refused || absent, "{failure:?}");
+    }
+
     #[test]
     fn a_host_that_is_no_name_is_refused_before_connecting() {
         let dir = pki("sni");
         let server = Server::start(&dir, &[]);
-        let failure = refusal(settings(&dir, "good").connect(server.connect(), "bad host!"));
+        let failure = refusal(settings(&dir, "good").connect(server.connect(), "bad host!", WAIT));
         assert!(
             matches!(failure, TlsFailure::ServerName { .. }),
             "{failure:?}"

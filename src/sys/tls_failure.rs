@@ -54,13 +54,16 @@ pub enum TlsFailure {
     /// The server closed the connection without TLS' closing message: the
     /// data may have been cut short by someone in between.
     Truncated { host: String },
+    /// The connection under TLS failed during the handshake (reset, or no
+    /// answer within the bound).
+    Io { host: String, error: String },
 }
 
 impl TlsFailure {
-    /// Whether retrying cannot help: everything but a connection cut short
-    /// (which the download resumes like any other).
+    /// Whether retrying cannot help: everything but a connection that
+    /// failed or was cut short (the download retries those like any other).
     pub fn is_fatal(&self) -> bool {
-        !matches!(self, TlsFailure::Truncated { .. })
+        !matches!(self, TlsFailure::Truncated { .. } | TlsFailure::Io { .. })
     }
 }
 
@@ -104,6 +107,7 @@ impl fmt::Display for TlsFailure {
                 "TLS: {host} closed the connection without close_notify before the end \
                  of the data"
             ),
+            TlsFailure::Io { host, error } => write!(f, "TLS handshake with {host}: {error}"),
         }
     }
 }
@@ -320,6 +324,15 @@ mod tests {
     #[test]
     fn only_a_cut_connection_is_worth_retrying() {
         assert!(!TlsFailure::Truncated { host: "h".into() }.is_fatal());
+        let io = TlsFailure::Io {
+            host: "h".into(),
+            error: "Connection reset by peer (os error 104)".into(),
+        };
+        assert!(!io.is_fatal());
+        assert_eq!(
+            io.to_string(),
+            "TLS handshake with h: Connection reset by peer (os error 104)"
+        );
         assert!(TlsFailure::Bundle {
             path: "/b".into(),
             problem: "no certificate in it".into()
