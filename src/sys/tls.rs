@@ -215,7 +215,7 @@ impl Broken {
         match self {
             Broken::Io(errno) => errno,
             Broken::Tls(failure) => {
-                log::warn!("{failure}");
+                log::warn!("TLS: {failure}");
                 match failure {
                     TlsFailure::Truncated { .. } => Errno::CONNRESET,
                     _ => Errno::PROTO,

@@ -1,4 +1,4 @@
-//! Why a TLS connection failed, in the words the boot prints (the
+//! Why a TLS connection failed, in the words the boot prints after "TLS: " (the
 //! network-boot spec's error table): the verifier's reason, the CA bundle
 //! and how many certificates it holds, and for a time error the system time
 //! beside the certificate's validity window. Plain data, so every text is
@@ -57,6 +57,8 @@ pub enum TlsFailure {
     /// The connection under TLS failed during the handshake (reset, or no
     /// answer within the bound).
     Io { host: String, error: String },
+    /// This init was built without the `https` feature.
+    NotBuilt,
 }
 
 impl TlsFailure {
@@ -72,13 +74,13 @@ impl fmt::Display for TlsFailure {
         match self {
             TlsFailure::Bundle { path, problem } => write!(
                 f,
-                "TLS: CA bundle {path}: {problem}. Hint: build the initramfs with \
+                "CA bundle {path}: {problem}. Hint: build the initramfs with \
                  `cargo xtask initramfs --https` (the host's bundle) or \
                  `--https --ca-bundle FILE` (a private CA's PEM file)"
             ),
             TlsFailure::ServerName { host } => write!(
                 f,
-                "TLS: '{host}' is not a host name or IP address a certificate can be \
+                "'{host}' is not a host name or IP address a certificate can be \
                  checked against"
             ),
             TlsFailure::Certificate {
@@ -86,7 +88,7 @@ impl fmt::Display for TlsFailure {
                 problem,
                 bundle,
             } => {
-                write!(f, "TLS: the certificate of {host} was refused: ")?;
+                write!(f, "the certificate of {host} was refused: ")?;
                 write_problem(f, problem)?;
                 write!(
                     f,
@@ -99,15 +101,19 @@ impl fmt::Display for TlsFailure {
             }
             TlsFailure::Protocol { host, detail } => write!(
                 f,
-                "TLS with {host} failed: {detail}. Hint: the server must offer TLS 1.2 or \
+                "the handshake with {host} failed: {detail}. Hint: the server must offer TLS 1.2 or \
                  1.3 with an ECDHE key exchange and AES-GCM or ChaCha20-Poly1305"
             ),
             TlsFailure::Truncated { host } => write!(
                 f,
-                "TLS: {host} closed the connection without close_notify before the end \
+                "{host} closed the connection without close_notify before the end \
                  of the data"
             ),
-            TlsFailure::Io { host, error } => write!(f, "TLS handshake with {host}: {error}"),
+            TlsFailure::Io { host, error } => write!(f, "the handshake with {host} failed: {error}"),
+            TlsFailure::NotBuilt => f.write_str(
+                "this liveinit was built without HTTPS support: pack the initramfs with \
+                 `cargo xtask initramfs --https`, or use an http:// URL",
+            ),
         }
     }
 }
@@ -324,6 +330,8 @@ mod tests {
     #[test]
     fn only_a_cut_connection_is_worth_retrying() {
         assert!(!TlsFailure::Truncated { host: "h".into() }.is_fatal());
+        assert!(TlsFailure::NotBuilt.is_fatal());
+        assert!(TlsFailure::NotBuilt.to_string().contains("--https"));
         let io = TlsFailure::Io {
             host: "h".into(),
             error: "Connection reset by peer (os error 104)".into(),
@@ -331,7 +339,7 @@ mod tests {
         assert!(!io.is_fatal());
         assert_eq!(
             io.to_string(),
-            "TLS handshake with h: Connection reset by peer (os error 104)"
+            "the handshake with h failed: Connection reset by peer (os error 104)"
         );
         assert!(TlsFailure::Bundle {
             path: "/b".into(),
