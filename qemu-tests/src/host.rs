@@ -35,6 +35,8 @@ pub const PACKAGES: &[&str] = &[
     "musl-tools",
     // openssl: throw-away CAs and `s_server` for the TLS tests.
     "openssl",
+    // socat: the TLS front before the image server in the HTTPS boots.
+    "socat",
 ];
 
 /// The target the init and the probe are built for.

@@ -36,10 +36,6 @@ use super::{errno_text, Errno, Stream, SysResult};
 
 pub use crate::contract::CA_BUNDLE;
 
-/// Printed on every boot that downloads with `rd.noverifyssl`.
-pub const NO_VERIFY_WARNING: &str = "rd.noverifyssl: the HTTPS server's certificate is NOT \
-     checked; anyone on the network path can serve this machine an image of their choosing";
-
 /// The largest handshake message the client buffers (a certificate chain
 /// of a few certificates is 5–15 KiB; real ones stay far below this).
 const MAX_INCOMING: usize = 256 * 1024;
@@ -99,8 +95,8 @@ impl TlsSettings {
         })
     }
 
-    /// `rd.noverifyssl`: any certificate is accepted. The caller prints
-    /// [`NO_VERIFY_WARNING`].
+    /// `rd.noverifyssl`: any certificate is accepted (the download warns
+    /// on every boot).
     pub fn not_verifying() -> Result<TlsSettings, TlsFailure> {
         let verifier = Arc::new(AcceptAnyCertificate(provider()));
         let config = builder(Arc::new(SystemClock))?

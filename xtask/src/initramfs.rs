@@ -127,9 +127,10 @@ pub fn pack_image(opts: &PackOptions, extra: &BuilderOptions) -> Result<()> {
         opts.compression,
         match &extra.https {
             Some(https) => format!(
-                ", HTTPS trusting {} ({} certificates)",
+                ", HTTPS trusting {} ({} certificate{})",
                 https.source.display(),
-                https.certificates
+                https.certificates,
+                if https.certificates == 1 { "" } else { "s" }
             ),
             None => String::new(),
         },
