@@ -935,6 +935,17 @@ mod tests {
         assert!(refused || absent, "{failure:?}");
     }
 
+    /// After the handshake a stream can only say an errno: a cut
+    /// connection must read as a reset (retried, resumed), never as the end.
+    #[test]
+    fn failures_after_the_handshake_become_errnos() {
+        let cut = Broken::Tls(TlsFailure::Truncated { host: "h".into() });
+        assert_eq!(cut.errno(), Errno::CONNRESET);
+        let bad = Broken::Tls(protocol("h", "decrypt error".into()));
+        assert_eq!(bad.errno(), Errno::PROTO);
+        assert_eq!(Broken::Io(Errno::TIMEDOUT).errno(), Errno::TIMEDOUT);
+    }
+
     #[test]
     fn a_host_that_is_no_name_is_refused_before_connecting() {
         let dir = pki("sni");
