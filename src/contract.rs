@@ -68,6 +68,34 @@ pub fn fs_by_mount_type(name: &str) -> Option<FsType> {
 /// The block layers the boot plan asks the kernel for (`plan::kernel`):
 /// loop devices, overlayfs and the device-mapper targets of the writable
 /// layers.
+/// Network card drivers the packer packs by default (issue 14): the
+/// virtual machines' NICs and the common small ones, with VLAN support.
+/// Like every packed driver, each is loaded when its device is there.
+pub const NIC_DRIVERS: &[&str] = &[
+    "virtio_net",
+    "e1000",
+    "e1000e",
+    "igb",
+    "r8169",
+    "vmxnet3",
+    "ena",
+    "gve",
+    "hv_netvsc",
+    "8021q",
+];
+
+/// Server NIC drivers, packed on request (`--all-nics`).
+pub const NIC_DRIVERS_SERVER: &[&str] = &[
+    "igc",
+    "ixgbe",
+    "i40e",
+    "ice",
+    "bnxt_en",
+    "tg3",
+    "mlx4_en",
+    "mlx5_core",
+];
+
 pub const BLOCK_LAYERS: &[&str] = &["loop", "overlay", "dm_mod", "dm_snapshot", "dm_thin_pool"];
 
 /// Every module the init may ask for by name or kernel request, besides

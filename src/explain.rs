@@ -42,6 +42,16 @@ pub fn explain(text: &str) -> String {
         .cloned()
         .collect();
     warnings(&mut out, &all);
+    if let Some(net) = &cfg.net {
+        let when = match cfg.root {
+            LiveRoot::Url(_) => "before anything else, for the network root",
+            _ => "after the medium is found (rd.neednet=1; a failure is only a warning)",
+        };
+        let _ = writeln!(out, "\nnetwork, brought up {when}:");
+        for line in crate::net::describe::describe(net) {
+            let _ = writeln!(out, "  {line}");
+        }
+    }
     if !matches!(cfg.root, LiveRoot::Device(_) | LiveRoot::IsoFile(_)) {
         let _ = writeln!(
             out,

@@ -173,3 +173,77 @@ fn long_fuzz_command_line_and_probes() {
         }
     }
 }
+
+/// Network options (`ip=` and friends) built from the pieces their grammar
+/// splits on, and DHCP replies mutated byte by byte: neither may panic.
+#[test]
+fn network_options_and_dhcp_replies_never_panic() {
+    const PIECES: [&str; 16] = [
+        "",
+        ":",
+        "[",
+        "]",
+        "dhcp",
+        "none",
+        "eth0",
+        "10.0.2.15",
+        "24",
+        "255.255.0.0",
+        "52",
+        "52-54-00-12-34-56",
+        "1500",
+        "fe80::1",
+        "any",
+        ",",
+    ];
+    const NET_KEYS: [&str; 8] = [
+        "ip",
+        "BOOTIF",
+        "ifname",
+        "vlan",
+        "rd.route",
+        "nameserver",
+        "bootdev",
+        "rd.net.timeout.dhcp",
+    ];
+    let mut rng = Rng(0x0123_4567_89AB_CDEF);
+    for _ in 0..20_000 {
+        let mut text = String::from("root=live:http://h/x ");
+        for _ in 0..rng.below(4) {
+            text.push_str(rng.pick(&NET_KEYS));
+            text.push('=');
+            for _ in 0..rng.below(12) {
+                text.push_str(rng.pick(&PIECES));
+                if rng.below(3) == 0 {
+                    text.push(':');
+                }
+            }
+            text.push(' ');
+        }
+        let mut warnings = Vec::new();
+        let _ = crate::net::NetPlan::from_cmdline(&Cmdline::parse(&text), &mut warnings);
+        let _ = crate::net::ip::parse(&text, &mut warnings);
+        feed(&text);
+    }
+    let client = crate::net::dhcp::Client {
+        xid: 7,
+        mac: [2, 0, 0, 0, 0, 1],
+        secs: 0,
+        hostname: None,
+    };
+    let mut base = crate::net::dhcp::build(&client, crate::net::dhcp::Ask::Discover);
+    base[0] = 2;
+    for _ in 0..20_000 {
+        let mut msg = base.clone();
+        let len = 236 + rng.below(msg.len());
+        msg.truncate(len);
+        for _ in 0..rng.below(16) {
+            let at = rng.below(msg.len());
+            msg[at] = u8::try_from(rng.next() & 0xff).unwrap_or(0);
+        }
+        if let Ok(reply) = crate::net::dhcp::parse(&msg) {
+            let _ = reply.lease.routes();
+            let _ = reply.lease.full_hostname();
+        }
+    }
+}

@@ -46,6 +46,7 @@ pub mod isomd5;
 pub mod kmod;
 pub mod manual;
 pub mod md5;
+pub mod net;
 pub mod plan;
 pub mod policy;
 pub mod printable;

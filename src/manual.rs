@@ -205,6 +205,45 @@ Both need a shell in the initramfs.",
                     term: "rd.debug, rd.live.debug",
                     text: "More messages.",
                 },
+                Item {
+                    term: "rd.neednet=1",
+                    text: "\
+Bring the network up after the medium is found (a failure is only a
+warning). A root=live:http://... root brings it up first; downloading
+it is not supported yet.",
+                },
+                Item {
+                    term: "ip=dhcp, ip=IF:dhcp, ip=ADDR:PEER:GW:MASK:HOST:IF:none",
+                    text: "\
+dracut's ip= (also on, any, single-dhcp; IF:dhcp:MTU:MAC; a static
+form followed by :MTU:MAC or :DNS1:DNS2): DHCPv4 on every NIC with
+carrier in parallel (the first lease wins), on the named ones, or a
+static address (MASK dotted or a prefix length). IF is a kernel name,
+enx<mac>, enp<bus>s<slot> or a MAC written aa-bb-cc-dd-ee-ff. IPv6,
+ibft, bond=, team= and bridge= stop the boot as not supported yet.",
+                },
+                Item {
+                    term: "BOOTIF=01-MAC, rd.bootif=0, bootdev=IF",
+                    text: "\
+Configure only the NIC with that MAC (PXELINUX); the interface whose
+routes and DNS are used.",
+                },
+                Item {
+                    term: "ifname=NAME:MAC, vlan=NAME:PHYS, rd.route=NET/MASK:GW[:IF]",
+                    text: "Rename a NIC, create a VLAN, add a route.",
+                },
+                Item {
+                    term: "nameserver=IP, rd.peerdns=0",
+                    text: "Add a resolver; ignore the DNS servers DHCP gives.",
+                },
+                Item {
+                    term: "rd.net.timeout.iflink|carrier|dhcp=SECONDS, rd.net.dhcp.retry=N",
+                    text: "\
+The waits for the interfaces (60), for carrier (10), for one DHCP
+attempt (60), and the number of attempts (1). The result is recorded in
+/run/initramfs/net/IF and /etc/resolv.conf (copied to
+/run/initramfs/net/resolv.conf).",
+                },
             ],
         },
         Section {

@@ -285,6 +285,16 @@ pub struct ProbeReport {
     /// The kernel's log messages from during the fill (the first 60).
     pub kmsg: Vec<String>,
     pub notes: Vec<String>,
+    /// `/run/initramfs/net/<file>`: its name and its lines joined by `;`.
+    pub net_state: Vec<(String, String)>,
+    /// Local IPv4 addresses (`/proc/net/fib_trie`).
+    pub net_local: Vec<String>,
+    /// `/proc/net/route` lines: `iface destination gateway mask` (hex, as the kernel writes them).
+    pub net_routes: Vec<String>,
+    /// `/sys/class/net/<if>`: `name mac flags` (flags in hex, IFF_UP = 0x1).
+    pub net_links: Vec<String>,
+    /// `/proc/sys/kernel/hostname`.
+    pub hostname: Option<String>,
     pub errors: Vec<String>,
     /// Lines between the markers that are not part of the format (kernel
     /// messages that interleaved with the report, usually).
@@ -296,6 +306,33 @@ impl ProbeReport {
     /// started.
     pub fn has_module(&self, name: &str) -> bool {
         self.modules.iter().any(|m| m == name)
+    }
+
+    /// The `KEY=value` of the network state file `/run/initramfs/net/<file>`.
+    pub fn net_value(&self, file: &str, key: &str) -> Option<String> {
+        let (_, text) = self.net_state.iter().find(|(f, _)| f == file)?;
+        text.split(';')
+            .find_map(|kv| kv.strip_prefix(key)?.strip_prefix('='))
+            .map(str::to_string)
+    }
+
+    /// Whether the interface with `mac` is up (`IFF_UP` in its flags).
+    pub fn link_up(&self, mac: &str) -> Option<bool> {
+        self.net_links.iter().find_map(|l| {
+            let mut f = l.split(' ');
+            let (_, m, flags) = (f.next()?, f.next()?, f.next()?);
+            let flags = u32::from_str_radix(flags.trim_start_matches("0x"), 16).ok()?;
+            (m == mac).then_some(flags & 1 == 1)
+        })
+    }
+
+    /// The state files whose `MAC=` is `mac`.
+    pub fn net_files_with_mac(&self, mac: &str) -> Vec<String> {
+        self.net_state
+            .iter()
+            .filter(|(f, _)| self.net_value(f, "MAC").as_deref() == Some(mac))
+            .map(|(f, _)| f.clone())
+            .collect()
     }
 
     /// Finds the report in a console log (the first `PROBE-BEGIN` … `PROBE-END`).
@@ -368,6 +405,26 @@ impl ProbeReport {
             "fd" => parse_fd(value).map(|e| self.fds.push(e)).is_some(),
             "note" => {
                 self.notes.push(value.to_string());
+                true
+            }
+            "net.state" => value
+                .split_once(' ')
+                .map(|(f, t)| self.net_state.push((f.to_string(), t.to_string())))
+                .is_some(),
+            "net.local" => {
+                self.net_local.push(value.to_string());
+                true
+            }
+            "net.route" => {
+                self.net_routes.push(value.to_string());
+                true
+            }
+            "net.link" => {
+                self.net_links.push(value.to_string());
+                true
+            }
+            "net.hostname" => {
+                self.hostname = Some(value.to_string());
                 true
             }
             "kmsg" => {

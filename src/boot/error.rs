@@ -34,6 +34,8 @@ pub enum Stage {
     FindInit,
     SwitchRoot,
     ExecInit,
+    /// Bringing the network up (drivers, links, DHCP or static addresses).
+    Network,
 }
 
 impl Stage {
@@ -52,6 +54,7 @@ impl Stage {
             Stage::FindInit => "find init",
             Stage::SwitchRoot => "switch root",
             Stage::ExecInit => "exec init",
+            Stage::Network => "network",
         }
     }
 }
@@ -127,6 +130,8 @@ pub enum Cause {
     },
     /// Every init candidate failed to exec.
     InitsFailed,
+    /// Network bring-up failures (network-boot-spec §5); texts in `net_cause.rs`.
+    Net(Box<super::network::NetCause>),
 }
 
 /// Where the image was looked for, and what the medium holds instead.
@@ -303,6 +308,7 @@ impl fmt::Display for Cause {
             ),
             Cause::NoInit { tried } => write!(f, "no executable init; tried {}", tried.join(", ")),
             Cause::InitsFailed => f.write_str("no init could be started"),
+            Cause::Net(cause) => cause.fmt(f),
         }
     }
 }

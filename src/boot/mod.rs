@@ -15,6 +15,7 @@ mod iso_file;
 mod iso_scan;
 mod live;
 mod modules;
+pub mod network;
 mod progress_line;
 mod ram;
 
@@ -84,15 +85,24 @@ pub fn run<S: Sys>(sys: &S, policy: &mut Policy) -> Result<Infallible, BootError
         }
         LiveRoot::IsoFile(path) => iso_file::open_iso_file(sys, &mut modules, path)?,
         LiveRoot::ImageFile(_) | LiveRoot::Url(_) => {
+            if let (LiveRoot::Url(_), Some(net)) = (&cfg.root, &cfg.net) {
+                network::bring_up(sys, net, &mut modules)?;
+            }
             return Err(BootError::new(
                 Stage::FindMedium,
                 format!("root=live:{}", cfg.root),
                 Cause::RootNotSupported,
-            ))
+            ));
         }
     };
     if cfg.check {
         check::check_medium(sys, &found)?;
+    }
+    if let Some(net) = &cfg.net {
+        // rd.neednet=1 with a local root: wanted, not needed to boot.
+        if let Err(e) = network::bring_up(sys, net, &mut modules) {
+            warn!("{e} (rd.neednet=1: booting on without the network)");
+        }
     }
 
     stop(BreakPoint::PreMount)?;

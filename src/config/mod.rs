@@ -92,6 +92,9 @@ pub struct LiveConfig {
     /// `rd.liveinit.idle*`: give up on the medium sooner when nothing new
     /// happens.
     pub idle: IdleWaits,
+    /// The network to bring up: for a network root, or with `rd.neednet=1`
+    /// (network-boot-spec §2.2–2.5); `None` when no network is wanted.
+    pub net: Option<crate::net::NetPlan>,
     /// Things worth telling the user that do not stop the boot.
     pub warnings: Vec<String>,
 }
@@ -111,6 +114,8 @@ pub enum ConfigError {
         value: String,
         expected: &'static str,
     },
+    /// The network options cannot be carried out.
+    Net(alloc::boxed::Box<crate::net::NetError>),
 }
 
 impl fmt::Display for ConfigError {
@@ -129,6 +134,7 @@ impl fmt::Display for ConfigError {
                 value,
                 expected,
             } => write!(f, "{key}={value}: expected {expected}"),
+            ConfigError::Net(e) => e.fmt(f),
         }
     }
 }
@@ -153,6 +159,15 @@ impl LiveConfig {
             "a number of seconds",
         )?;
         let minmem_mib = number(&mut l, "rd.minmem", DEFAULT_MINMEM_MIB, "a number of MiB")?;
+        let mut net_warnings = Vec::new();
+        let net = if matches!(root, LiveRoot::Url(_)) || crate::net::neednet(cmdline) {
+            Some(
+                crate::net::NetPlan::from_cmdline(cmdline, &mut net_warnings)
+                    .map_err(|e| ConfigError::Net(alloc::boxed::Box::new(e)))?,
+            )
+        } else {
+            None
+        };
         let config = LiveConfig {
             root,
             medium_rw: medium_rw(cmdline),
@@ -180,10 +195,12 @@ impl LiveConfig {
             init_args: cmdline.init_args().to_vec(),
             retry_secs,
             idle: IdleWaits::read(&mut l),
+            net,
             warnings: Vec::new(),
         };
         l.warn_unused_aliases();
         let mut warnings = l.warnings;
+        warnings.extend(net_warnings);
         warnings.extend(unknown_options(cmdline));
         Ok(LiveConfig { warnings, ..config })
     }

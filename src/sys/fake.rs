@@ -9,6 +9,7 @@ use alloc::collections::{BTreeMap, BTreeSet};
 use core::time::Duration;
 use std::cell::{Cell, RefCell};
 
+use super::{AddrSpec, LinkChange, NetLink, RouteSpec};
 use super::{EmergencyAction, Errno, FileKind, MountFlags, SwitchError, Sys, SysEvent, SysResult};
 
 /// A directory (`None`) or a file with its bytes, relative to a mount point.
@@ -40,11 +41,36 @@ pub struct FakeSys {
     hanging: RefCell<BTreeSet<String>>,
     /// Everything written with `Sys::console`.
     console: RefCell<String>,
+    /// Network interfaces, each visible from a time on.
+    net_links: RefCell<Vec<(Duration, NetLink)>>,
+    /// A DHCP server per interface name: answers a client message or not.
+    dhcp_servers: RefCell<BTreeMap<String, DhcpServer>>,
+    /// Open DHCP sockets: the interface of each handle.
+    dhcp_sockets: RefCell<Vec<String>>,
+    /// Replies waiting to be received, by handle.
+    dhcp_inbox: RefCell<Vec<(u32, Vec<u8>)>>,
 }
+
+/// A scripted DHCP server: the reply to a client message, if any.
+pub type DhcpServer = Box<dyn Fn(&[u8]) -> Option<Vec<u8>>>;
 
 impl FakeSys {
     pub fn new() -> FakeSys {
         FakeSys::default()
+    }
+
+    /// A network interface that shows up once the clock reaches `at`.
+    pub fn net_link_at(&self, at: Duration, link: NetLink) -> &Self {
+        self.net_links.borrow_mut().push((at, link));
+        self
+    }
+
+    /// Answers DHCP messages sent on interface `ifname`.
+    pub fn dhcp_server(&self, ifname: &str, server: DhcpServer) -> &Self {
+        self.dhcp_servers
+            .borrow_mut()
+            .insert(ifname.to_owned(), server);
+        self
     }
 
     /// Adds a file (and its parent directories).
@@ -499,5 +525,125 @@ impl Sys for FakeSys {
     fn power(&self, action: EmergencyAction) -> Errno {
         let _ = self.record(format!("power {}", action.name()));
         Errno::PERM
+    }
+
+    fn net_links(&self) -> SysResult<Vec<NetLink>> {
+        self.record("net links".to_owned())?;
+        let now = self.clock.get();
+        Ok(self
+            .net_links
+            .borrow()
+            .iter()
+            .filter(|(at, _)| *at <= now)
+            .map(|(_, l)| NetLink {
+                carrier: l.carrier && l.up,
+                ..l.clone()
+            })
+            .collect())
+    }
+
+    fn net_set_link(&self, index: u32, change: &LinkChange) -> SysResult<()> {
+        let mut what = Vec::new();
+        if let Some(n) = &change.name {
+            what.push(format!("name {n}"));
+        }
+        if let Some(m) = change.mtu {
+            what.push(format!("mtu {m}"));
+        }
+        if let Some(m) = change.mac {
+            what.push(format!("mac {}", crate::net::addr::mac_text(&m)));
+        }
+        if let Some(up) = change.up {
+            what.push(String::from(if up { "up" } else { "down" }));
+        }
+        self.record(format!("net set {index} {}", what.join(" ")))?;
+        for (_, l) in self
+            .net_links
+            .borrow_mut()
+            .iter_mut()
+            .filter(|(_, l)| l.index == index)
+        {
+            if let Some(n) = &change.name {
+                l.name = n.clone();
+            }
+            if let Some(m) = change.mtu {
+                l.mtu = m;
+            }
+            if let Some(m) = change.mac {
+                l.mac = m.to_vec();
+            }
+            if let Some(up) = change.up {
+                l.up = up;
+            }
+        }
+        Ok(())
+    }
+
+    fn net_add_vlan(&self, name: &str, parent: u32, id: u16) -> SysResult<()> {
+        self.record(format!("net vlan {name} {parent} {id}"))
+    }
+
+    fn net_add_address(&self, index: u32, addr: &AddrSpec) -> SysResult<()> {
+        self.record(format!(
+            "net addr {index} {}/{}{}",
+            addr.address,
+            addr.prefix,
+            addr.lifetime_secs
+                .map_or(String::new(), |s| format!(" lft {s}"))
+        ))
+    }
+
+    fn net_add_route(&self, route: &RouteSpec) -> SysResult<()> {
+        self.record(format!(
+            "net route {}{}",
+            super::describe_route(route),
+            route.index.map_or(String::new(), |i| format!(" dev {i}"))
+        ))
+    }
+
+    fn dhcp_open(&self, ifname: &str) -> SysResult<u32> {
+        self.record(format!("dhcp open {ifname}"))?;
+        let mut socks = self.dhcp_sockets.borrow_mut();
+        socks.push(ifname.to_owned());
+        u32::try_from(socks.len() - 1).map_err(|_| Errno::MFILE)
+    }
+
+    fn dhcp_send(&self, handle: u32, packet: &[u8]) -> SysResult<()> {
+        let ifname = self
+            .dhcp_sockets
+            .borrow()
+            .get(usize::try_from(handle).unwrap_or(usize::MAX))
+            .cloned()
+            .ok_or(Errno::BADF)?;
+        let kind = packet
+            .windows(3)
+            .skip(240)
+            .find(|w| w[0] == 53 && w[1] == 1)
+            .map_or(0, |w| w[2]);
+        self.record(format!("dhcp send {ifname} {kind}"))?;
+        if let Some(reply) = self
+            .dhcp_servers
+            .borrow()
+            .get(&ifname)
+            .and_then(|server| server(packet))
+        {
+            self.dhcp_inbox.borrow_mut().push((handle, reply));
+        }
+        Ok(())
+    }
+
+    fn dhcp_recv(&self, handles: &[u32], timeout: Duration) -> Vec<(u32, Vec<u8>)> {
+        let mut inbox = self.dhcp_inbox.borrow_mut();
+        let (mine, rest): (Vec<_>, Vec<_>) =
+            inbox.drain(..).partition(|(h, _)| handles.contains(h));
+        *inbox = rest;
+        if mine.is_empty() {
+            self.advance_to(self.clock.get() + timeout);
+        }
+        mine
+    }
+
+    fn dhcp_close(&self, handle: u32) {
+        let _ = self.record(format!("dhcp close {handle}"));
     }
 }

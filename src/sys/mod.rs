@@ -10,6 +10,7 @@ use crate::prelude::*;
 mod allocator;
 mod child;
 mod console;
+mod dhcp_socket;
 mod dm;
 mod errno;
 mod events;
@@ -23,6 +24,7 @@ mod netlink_uevents;
 mod power;
 mod process;
 mod real;
+mod rtnl;
 mod shell;
 pub mod stdio;
 mod stream;
@@ -42,6 +44,7 @@ pub use allocator::LibcAlloc;
 pub use errno::errno_text;
 pub use fsops::{read_file, root_is_initramfs};
 pub use real::RealSys;
+pub use rtnl::{describe_route, AddrSpec, LinkChange, NetLink, RouteSpec};
 pub use rustix::io::Errno;
 pub use stream::{FileSink, Stream};
 
@@ -186,4 +189,23 @@ pub trait Sys {
     /// Flushes filesystems and powers off, reboots or halts; returns only
     /// if that failed.
     fn power(&self, action: EmergencyAction) -> Errno;
+
+    // Network (rtnetlink and DHCP sockets, `rtnl/` and `dhcp_socket.rs`).
+    /// Every network interface (an rtnetlink link dump).
+    fn net_links(&self) -> SysResult<Vec<NetLink>>;
+    /// Renames a link, sets its MTU or MAC, brings it up or down.
+    fn net_set_link(&self, index: u32, change: &LinkChange) -> SysResult<()>;
+    /// Creates VLAN `id` on link `parent`, named `name`.
+    fn net_add_vlan(&self, name: &str, parent: u32, id: u16) -> SysResult<()>;
+    /// Adds (or replaces) an IPv4 address on a link.
+    fn net_add_address(&self, index: u32, addr: &AddrSpec) -> SysResult<()>;
+    /// Adds (or replaces) an IPv4 route.
+    fn net_add_route(&self, route: &RouteSpec) -> SysResult<()>;
+    /// Opens a DHCP client socket on interface `ifname`; returns its handle.
+    fn dhcp_open(&self, ifname: &str) -> SysResult<u32>;
+    /// Broadcasts a DHCP message to port 67 from that socket.
+    fn dhcp_send(&self, handle: u32, packet: &[u8]) -> SysResult<()>;
+    /// Waits up to `timeout` for messages on any of `handles`.
+    fn dhcp_recv(&self, handles: &[u32], timeout: Duration) -> Vec<(u32, Vec<u8>)>;
+    fn dhcp_close(&self, handle: u32);
 }

@@ -24,6 +24,8 @@ pub struct RealSys {
     loops: RefCell<Vec<OwnedFd>>,
     /// Uevents and background module loads.
     hub: RefCell<Hub>,
+    /// Open DHCP client sockets.
+    dhcp: RefCell<super::dhcp_socket::DhcpSockets>,
 }
 
 impl RealSys {
@@ -32,6 +34,7 @@ impl RealSys {
             started: monotonic(),
             loops: RefCell::new(Vec::new()),
             hub: RefCell::new(Hub::default()),
+            dhcp: RefCell::default(),
         }
     }
 }
@@ -215,6 +218,42 @@ impl Sys for RealSys {
 
     fn power(&self, action: EmergencyAction) -> Errno {
         power::power(action)
+    }
+
+    fn net_links(&self) -> SysResult<Vec<super::NetLink>> {
+        super::rtnl::links()
+    }
+
+    fn net_set_link(&self, index: u32, change: &super::LinkChange) -> SysResult<()> {
+        super::rtnl::set_link(index, change)
+    }
+
+    fn net_add_vlan(&self, name: &str, parent: u32, id: u16) -> SysResult<()> {
+        super::rtnl::add_vlan(name, parent, id)
+    }
+
+    fn net_add_address(&self, index: u32, addr: &super::AddrSpec) -> SysResult<()> {
+        super::rtnl::add_address(index, addr)
+    }
+
+    fn net_add_route(&self, route: &super::RouteSpec) -> SysResult<()> {
+        super::rtnl::add_route(route)
+    }
+
+    fn dhcp_open(&self, ifname: &str) -> SysResult<u32> {
+        self.dhcp.borrow_mut().open(ifname)
+    }
+
+    fn dhcp_send(&self, handle: u32, packet: &[u8]) -> SysResult<()> {
+        self.dhcp.borrow().send(handle, packet)
+    }
+
+    fn dhcp_recv(&self, handles: &[u32], timeout: Duration) -> Vec<(u32, Vec<u8>)> {
+        self.dhcp.borrow().recv(handles, timeout)
+    }
+
+    fn dhcp_close(&self, handle: u32) {
+        self.dhcp.borrow_mut().close(handle);
     }
 }
 

@@ -158,6 +158,7 @@ fn main() {
     for line in loop_devices() {
         out(&format!("loop={line}"));
     }
+    network_state();
 
     match fds {
         Ok(fds) => {
@@ -187,6 +188,69 @@ fn main() {
         run_shell();
     }
     power_off(pid);
+}
+
+/// What the initramfs left of the network: its state files, the local
+/// addresses and routes the kernel has, the host name.
+fn network_state() {
+    if let Ok(dir) = fs::read_dir("/run/initramfs/net") {
+        let mut names: Vec<String> = dir
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        for name in names {
+            if let Ok(text) = fs::read_to_string(format!("/run/initramfs/net/{name}")) {
+                let joined: Vec<&str> = text.lines().collect();
+                out(&format!("net.state={name} {}", joined.join(";")));
+            }
+        }
+    }
+    // fib_trie: a `|-- a.b.c.d` line followed by `/32 host LOCAL`.
+    if let Ok(trie) = fs::read_to_string("/proc/net/fib_trie") {
+        let lines: Vec<&str> = trie.lines().collect();
+        let mut seen = Vec::new();
+        for pair in lines.windows(2) {
+            if pair[1].contains("/32 host LOCAL") {
+                if let Some(addr) = pair[0].trim().strip_prefix("|-- ") {
+                    if !seen.contains(&addr) && !addr.starts_with("127.") {
+                        seen.push(addr);
+                        out(&format!("net.local={addr}"));
+                    }
+                }
+            }
+        }
+    }
+    if let Ok(routes) = fs::read_to_string("/proc/net/route") {
+        for l in routes.lines().skip(1) {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            if f.len() > 7 {
+                out(&format!("net.route={} {} {} {}", f[0], f[1], f[2], f[7]));
+            }
+        }
+    }
+    if let Ok(dir) = fs::read_dir("/sys/class/net") {
+        let mut names: Vec<String> = dir
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        for name in names {
+            let attr = |a: &str| {
+                fs::read_to_string(format!("/sys/class/net/{name}/{a}"))
+                    .map(|s| s.trim().to_string())
+                    .unwrap_or_default()
+            };
+            out(&format!(
+                "net.link={name} {} {}",
+                attr("address"),
+                attr("flags")
+            ));
+        }
+    }
+    if let Ok(h) = fs::read_to_string("/proc/sys/kernel/hostname") {
+        out(&format!("net.hostname={}", h.trim()));
+    }
 }
 
 /// Waits (at most [`EJECT_WAIT`]) for the disc in `device` to be taken

@@ -21,6 +21,9 @@ pub struct Case {
     pub memory_mb: Option<u32>,
     /// A network card of this QEMU model (user networking), else none.
     pub nic: Option<&'static str>,
+    /// QEMU network arguments of a boot's own (several NICs, fixed MACs, a
+    /// NIC on an empty hub); the boot still runs in a network namespace.
+    pub net_args: Vec<String>,
 }
 
 impl Case {
@@ -33,12 +36,21 @@ impl Case {
             steps: Vec::new(),
             memory_mb: None,
             nic: None,
+            net_args: Vec::new(),
         }
     }
 
     /// Gives the machine a network card of QEMU model `model` (e.g. `e1000`).
     pub fn nic(mut self, model: &'static str) -> Case {
         self.nic = Some(model);
+        self
+    }
+
+    /// Gives the machine the network devices of these QEMU arguments
+    /// (`-netdev …`, `-device …`), run like [`Case::nic`] in a network
+    /// namespace of its own.
+    pub fn net_args(mut self, args: &[&str]) -> Case {
+        self.net_args.extend(args.iter().map(|a| a.to_string()));
         self
     }
 
@@ -99,6 +111,10 @@ impl Case {
                 "-device".into(),
                 format!("{model},netdev=net0,romfile="),
             ]);
+        }
+        if !self.net_args.is_empty() {
+            cfg.network = true;
+            cfg.extra_args.extend(self.net_args.iter().cloned());
         }
         cfg
     }

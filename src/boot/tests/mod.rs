@@ -15,6 +15,7 @@ mod discovery;
 mod iso_scan;
 mod kernel_modules;
 mod layouts;
+mod network;
 mod policy;
 mod ram;
 mod sequence;
