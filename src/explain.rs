@@ -66,6 +66,15 @@ pub fn explain(text: &str) -> String {
             let _ = writeln!(out, "  {step}");
         }
     }
+    if let Some((_, persistent)) = plan::persist::explain(&cfg).filter(|(_, p)| !p.is_empty()) {
+        let _ = writeln!(out, "\nthe persistent overlay, by what is found:");
+        for (title, steps) in persistent {
+            let _ = writeln!(out, "\n{title}:");
+            for step in steps {
+                let _ = writeln!(out, "  {step}");
+            }
+        }
+    }
     out
 }
 
@@ -149,7 +158,9 @@ fn options(out: &mut String, cfg: &LiveConfig) {
         ("overlay", overlay),
         (
             "persistent",
-            o.persistent.clone().unwrap_or_else(|| String::from("no")),
+            plan::persist::explain(cfg)
+                .map(|(summary, _)| summary)
+                .unwrap_or_else(|| String::from("no")),
         ),
         (
             "rootflags",
@@ -307,6 +318,29 @@ mod tests {
         let text = explain("root=live:LABEL=x rd.overlay");
         assert!(text.contains("overlay     overlayfs"));
         assert!(!text.contains("dm create live-rw"), "{text}");
+    }
+
+    #[test]
+    fn a_persistent_overlay_is_explained_with_each_form() {
+        let text = explain("root=live:CDLABEL=x rd.overlay=LABEL=p rd.overlay.reset");
+        for want in [
+            "persistent  /LiveOS/overlay-<LABEL>-<UUID> on LABEL=p (found like the medium",
+            "emptied first (rd.overlay.reset)",
+            "the persistent overlay, by what is found:",
+            "  mount <overlay device> -> /run/initramfs/overlayfs (ext4, rw, nosuid, nodev)",
+            "  empty /run/initramfs/overlayfs/LiveOS/overlay-<LABEL>-<UUID> (rd.overlay.reset)",
+            "  mount <persistent overlay loop> -> /run/initramfs/overlayfs (ext4, rw",
+            "snapshot <base loop> <persistent overlay loop> PO 8",
+        ] {
+            assert!(text.contains(want), "missing {want:?} in:\n{text}");
+        }
+        let text = explain("root=live:CDLABEL=x rd.overlay=nonsense");
+        assert!(
+            text.contains("persistent  nonsense: unknown device specification"),
+            "{text}"
+        );
+        assert!(!text.contains("by what is found"), "{text}");
+        assert!(explain("root=live:CDLABEL=x").contains("persistent  no\n"));
     }
 
     #[test]

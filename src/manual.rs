@@ -107,7 +107,8 @@ this system's /proc/cmdline.",
                     text: "\
 On a running live system: what the root is and how full its writable
 layer (overlay upper directory, or the dm snapshot's copy-on-write
-store) is. Exits 1 when it is 90% full or more, or has overflowed.",
+store) is, and where a persistent overlay is. Exits 1 when it is 90%
+full or more, or has overflowed.",
                 },
                 Item {
                     term: "--help, --version",
@@ -137,6 +138,27 @@ The live medium: CDLABEL=, LABEL=, UUID=, PARTUUID=, PARTLABEL=,
                     text: "\
 overlayfs instead of a device-mapper snapshot; none makes the image
 itself writable.",
+                },
+                Item {
+                    term: "rd.overlay=DEVSPEC[:PATH|:auto], rd.live.overlay=DEVSPEC[:PATH]",
+                    text: "\
+A persistent overlay at PATH (default /LIVEDIR/overlay-LABEL-UUID, the
+medium's label and UUID) on the device DEVSPEC, found like the medium
+within the same waits; the medium is mounted read-write when it is that
+device. PATH may be a directory with ovlwork beside it (overlayfs upper
+and work dirs), a filesystem image holding overlayfs/ and ovlwork/ (for
+FAT sticks), or a device-mapper COW store for an ext4 rootfs.img
+(Fedora's; a full or invalid one is reported and not used). If nothing
+usable is there: a warning naming what was looked for, then a temporary
+overlay; never a prompt.",
+                },
+                Item {
+                    term: "rd.overlay.reset, rd.overlay.readonly",
+                    text: "\
+Empty the persistent overlay first (its upper and work dirs, or the head
+of its COW store), keeping the directory or file; or keep it read-only,
+one more lower layer (live-ro for a COW store) under a fresh temporary
+one. Also spelt rd.live.overlay.reset and rd.live.overlay.readonly.",
                 },
                 Item {
                     term: "rd.live.overlay.size=MIB",
@@ -255,7 +277,10 @@ overlay's upper and work directories are /run/overlayfs and /run/ovlwork.
 Device-mapper roots leave /dev/mapper/live-base, /dev/mapper/live-rw
 (and the thin pool's devices) and the link /dev/live-base.
 /run/initramfs/.need_shutdown asks the shutdown to return to the
-initramfs.",
+initramfs. A persistent overlay's device (or its image) is mounted at
+/run/initramfs/overlayfs and described in
+/run/initramfs/persistent-overlay; kept read-only, it is
+/run/overlayfs-r (or /dev/mapper/live-ro).",
             items: &[],
         },
         Section {

@@ -9,8 +9,10 @@
 //! loop devices, no mounts, no root privileges.
 
 mod partition;
+mod persist_disk;
 
 pub use partition::{mbr_disk, mkfs_f2fs, mkfs_vfat, Disk, PartitionFs, PARTITION_START_SECTOR};
+pub use persist_disk::{ext4_disk, fat_disk, fat_put, zero_file};
 
 use std::fs;
 use std::os::unix::fs::{symlink, PermissionsExt};

@@ -232,6 +232,8 @@ impl<'a, S: Sys> Executor<'a, S> {
             Step::Symlink { target, link } => sys.symlink(resolved(target)?, link),
             Step::WriteFile { path, contents } => sys.write_file(path, contents.as_bytes()),
             Step::Detach { path } => sys.detach(path),
+            Step::ClearDir { path } => sys.clear_dir(path),
+            Step::ZeroStart { path, bytes } => sys.zero_start(path, *bytes),
         }
     }
 }

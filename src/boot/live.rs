@@ -12,6 +12,7 @@ use super::execute::Executor;
 use super::ram;
 use crate::config::LiveConfig;
 use crate::plan::image::{rootfs_img_path, squash_img_path, Inside, NESTED_EXT3FS, NESTED_ROOTFS};
+use crate::plan::persist::{PersistPlan, Persistent};
 use crate::plan::ram_bound::ram_bound;
 use crate::plan::{
     self, ImageFacts, ImageSource, Layer, Layout, LoopSlot, Medium, MediumPlan, Source, LIVE_MNT,
@@ -29,7 +30,6 @@ pub fn open_image<S: Sys>(
     cfg: &LiveConfig,
     found: &Found,
 ) -> Result<Layout, BootError> {
-    warn_unsupported(cfg);
     let medium = Medium {
         device: &found.device,
         fstype: found.fs.fstype,
@@ -84,14 +84,25 @@ pub fn assemble<S: Sys>(
     sys: &S,
     cfg: &LiveConfig,
     layout: &Layout,
+    persistent: Option<&Persistent>,
 ) -> Result<(), BootError> {
-    let layer = plan::choose_layer(cfg, layout);
+    let layer = plan::root::choose_layer_with(cfg, layout, persistent);
     info!("writable layer: {layer:?}");
     let mut cfg = cfg.clone();
-    if matches!(layer, Layer::Snapshot | Layer::Thin) {
+    // A persistent COW store replaces the RAM one, unless kept read-only.
+    let cow_in_ram = cfg.overlay.readonly || !matches!(persistent, Some(Persistent::Cow { .. }));
+    if matches!(layer, Layer::Snapshot | Layer::Thin) && cow_in_ram {
         cfg.overlay.size_mib = bound_by_ram(sys, cfg.overlay.size_mib);
     }
-    exec.run(Stage::AssembleRoot, &plan::assemble_root(&cfg, layout))
+    let persist = persistent.map(|layer| PersistPlan {
+        layer,
+        readonly: cfg.overlay.readonly,
+        reset: cfg.overlay.reset,
+    });
+    exec.run(
+        Stage::AssembleRoot,
+        &plan::root::assemble_root_with(&cfg, layout, persist),
+    )
 }
 
 /// The copy-on-write store lives in RAM: capped at half of it
@@ -113,13 +124,6 @@ fn bound_by_ram(sys: &impl Sys, size_mib: u64) -> u64 {
         );
     }
     bound.mib
-}
-
-/// Options that are understood but not carried out yet: say so once.
-fn warn_unsupported(cfg: &LiveConfig) {
-    if let Some(location) = &cfg.overlay.persistent {
-        warn!("persistent overlays (rd.overlay={location}) are not supported yet; changes will not survive a reboot");
-    }
 }
 
 /// Finds `<rd.live.dir>/<rd.live.squashimg>` or `<rd.live.dir>/rootfs.img`.

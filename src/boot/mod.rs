@@ -16,6 +16,7 @@ mod iso_scan;
 mod live;
 mod modules;
 pub mod network;
+mod persist;
 mod progress_line;
 mod ram;
 
@@ -105,11 +106,15 @@ pub fn run<S: Sys>(sys: &S, policy: &mut Policy) -> Result<Infallible, BootError
         }
     }
 
+    let overlay_device = persist::find_device(sys, &cfg, &found, &mut modules);
+    let cfg = persist::with_medium_rw(cfg, overlay_device.as_ref());
+
     stop(BreakPoint::PreMount)?;
     let mut exec = Executor::new(sys, &mut modules);
     let layout = live::open_image(&mut exec, sys, &cfg, &found)?;
     stop(BreakPoint::Mount)?;
-    live::assemble(&mut exec, sys, &cfg, &layout)?;
+    let persistent = persist::open(&mut exec, sys, &cfg, &layout, overlay_device);
+    live::assemble(&mut exec, sys, &cfg, &layout, persistent.as_ref())?;
     modules.settle(sys);
 
     stop(BreakPoint::PrePivot)?;

@@ -13,6 +13,7 @@ impl fmt::Display for LoopSlot {
             LoopSlot::ThinData => "<thin data loop>",
             LoopSlot::ThinMeta => "<thin meta loop>",
             LoopSlot::Iso => "<iso loop>",
+            LoopSlot::Persist => "<persistent overlay loop>",
         })
     }
 }
@@ -101,6 +102,12 @@ impl fmt::Display for Step {
             Step::Symlink { target, link } => write!(f, "symlink {link} -> {target}"),
             Step::WriteFile { path, .. } => write!(f, "write {path}"),
             Step::Detach { path } => write!(f, "detach {path}"),
+            Step::ClearDir { path } => write!(f, "empty {path} (rd.overlay.reset)"),
+            Step::ZeroStart { path, bytes } => write!(
+                f,
+                "zero the first {} KiB of {path} (rd.overlay.reset)",
+                bytes >> 10
+            ),
         }
     }
 }

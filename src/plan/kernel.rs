@@ -45,6 +45,8 @@ pub fn module_requests(step: &Step) -> Vec<String> {
         | Step::CopyFile { .. }
         | Step::Symlink { .. }
         | Step::WriteFile { .. }
+        | Step::ClearDir { .. }
+        | Step::ZeroStart { .. }
         | Step::Detach { .. } => Vec::new(),
     }
 }

@@ -13,6 +13,7 @@ pub mod image;
 pub mod iso_scan;
 pub mod kernel;
 pub mod medium;
+pub mod persist;
 pub mod ram;
 pub mod ram_bound;
 pub mod root;
@@ -72,6 +73,8 @@ pub enum LoopSlot {
     ThinMeta,
     /// The ISO file `iso-scan/filename=` names.
     Iso,
+    /// A persistent overlay's image file or COW store.
+    Persist,
 }
 
 /// A path known now, or a loop device known once attached.
@@ -179,6 +182,17 @@ pub enum Step {
     /// Lazy unmount: the mount goes away once nothing uses it.
     Detach {
         path: String,
+    },
+    /// Removes everything inside a directory, keeping it
+    /// (`rd.overlay.reset` of a persistent upper dir).
+    ClearDir {
+        path: String,
+    },
+    /// Overwrites the first `bytes` of a file with zeros, synced
+    /// (`rd.overlay.reset` of a persistent COW store).
+    ZeroStart {
+        path: String,
+        bytes: u64,
     },
 }
 

@@ -5,6 +5,7 @@ use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
 
+use super::persist::{PersistPlan, Persistent, DM_LIVE_RO, UPPER_RO_LINK, WORK_RO_LINK};
 use super::{
     mkdir, path, split_mount_options, symlink, DmTable, Layout, LoopSlot, MountFlags, Sectors,
     Source, Step, COW_FILE, DM_LIVE_BASE, DM_LIVE_RW, DM_THIN_POOL, FSIMG_COPY, LIVE_BASE_LINK,
@@ -36,6 +37,21 @@ pub enum Layer {
 /// dracut's choice (docs/dracut-live.md §3.4): a flattened image needs overlayfs; otherwise a
 /// writable base, overlayfs, a thin pool or a snapshot, in that order.
 pub fn choose_layer(cfg: &LiveConfig, layout: &Layout) -> Layer {
+    choose_layer_with(cfg, layout, None)
+}
+
+/// [`choose_layer`] once a persistent overlay was found: its form decides
+/// (a directory needs overlayfs, a COW store a snapshot; §3.5.2).
+pub fn choose_layer_with(
+    cfg: &LiveConfig,
+    layout: &Layout,
+    persistent: Option<&Persistent>,
+) -> Layer {
+    match persistent {
+        Some(Persistent::Dirs { .. }) => return Layer::OverlayFs,
+        Some(Persistent::Cow { .. }) if cow_fits(layout) => return Layer::Snapshot,
+        _ => {}
+    }
     match layout {
         Layout::Flattened { .. } => Layer::OverlayFs,
         // A read-only filesystem can only be made writable by overlayfs (a
@@ -62,9 +78,27 @@ pub fn choose_layer(cfg: &LiveConfig, layout: &Layout) -> Layer {
     }
 }
 
+/// Whether a snapshot (hence a persistent COW store) can make this
+/// layout writable: only a writable filesystem image can.
+pub fn cow_fits(layout: &Layout) -> bool {
+    matches!(
+        layout,
+        Layout::FsImage { fstype, .. } if !matches!(fstype, FsType::Squashfs | FsType::Erofs)
+    )
+}
+
 /// The steps from a mounted image to a mounted new root at [`NEWROOT`].
 pub fn assemble_root(cfg: &LiveConfig, layout: &Layout) -> Vec<Step> {
-    let layer = choose_layer(cfg, layout);
+    assemble_root_with(cfg, layout, None)
+}
+
+/// [`assemble_root`] on a persistent overlay.
+pub fn assemble_root_with(
+    cfg: &LiveConfig,
+    layout: &Layout,
+    persist: Option<PersistPlan<'_>>,
+) -> Vec<Step> {
+    let layer = choose_layer_with(cfg, layout, persist.map(|p| p.layer));
     let mut steps = Vec::new();
     let squashfs_mounted = match layout {
         Layout::Flattened { base } => {
@@ -79,7 +113,7 @@ pub fn assemble_root(cfg: &LiveConfig, layout: &Layout) -> Vec<Step> {
                 },
                 symlink(base.clone(), LIVE_BASE_LINK),
             ]);
-            overlay_root(cfg, &mut steps);
+            overlay_root(cfg, &mut steps, persist);
             true
         }
         Layout::FsImage {
@@ -105,7 +139,7 @@ pub fn assemble_root(cfg: &LiveConfig, layout: &Layout) -> Vec<Step> {
             });
             match layer {
                 Layer::Linear => steps.push(linear(DM_LIVE_RW, false)),
-                Layer::Snapshot => snapshot(cfg, &mut steps),
+                Layer::Snapshot => snapshot(cfg, &mut steps, persist),
                 Layer::Thin => thin(cfg, &mut steps),
                 Layer::OverlayFs => {
                     steps.extend([
@@ -119,7 +153,7 @@ pub fn assemble_root(cfg: &LiveConfig, layout: &Layout) -> Vec<Step> {
                         },
                         symlink(Source::Loop(LoopSlot::Base), LIVE_BASE_LINK),
                     ]);
-                    overlay_root(cfg, &mut steps);
+                    overlay_root(cfg, &mut steps, persist);
                 }
             }
             if layer != Layer::OverlayFs {
@@ -163,8 +197,40 @@ fn live_base(steps: &mut Vec<Step>) {
 
 /// `live-rw` = snapshot of the base over a sparse COW file; `PO` keeps a
 /// full COW from invalidating the snapshot (it turns read-only instead).
-fn snapshot(cfg: &LiveConfig, steps: &mut Vec<Step>) {
+/// A persistent COW store takes the temporary file's place; kept
+/// read-only, it is `live-ro` (`P`, read-only) under a temporary `live-rw`.
+fn snapshot(cfg: &LiveConfig, steps: &mut Vec<Step>, persist: Option<PersistPlan<'_>>) {
     live_base(steps);
+    let mut origin = Source::Loop(LoopSlot::Base);
+    if let Some(PersistPlan {
+        layer: Persistent::Cow { file },
+        readonly,
+        reset,
+    }) = persist
+    {
+        if reset && !readonly {
+            steps.push(Step::ZeroStart {
+                path: file.clone(),
+                bytes: super::persist::COW_RESET_BYTES,
+            });
+        }
+        steps.push(Step::AttachLoop {
+            slot: LoopSlot::Persist,
+            backing: file.clone(),
+            read_only: readonly,
+        });
+        let cow = Source::Loop(LoopSlot::Persist);
+        if !readonly {
+            steps.push(snapshot_table(DM_LIVE_RW, origin, cow, "PO"));
+            return;
+        }
+        let mut live_ro = snapshot_table(DM_LIVE_RO, origin, cow, "P");
+        if let Step::DmCreate { read_only, .. } = &mut live_ro {
+            *read_only = true;
+        }
+        steps.push(live_ro);
+        origin = Source::Path(format!("/dev/mapper/{DM_LIVE_RO}"));
+    }
     steps.extend([
         Step::CreateSparse {
             path: String::from(COW_FILE),
@@ -175,21 +241,21 @@ fn snapshot(cfg: &LiveConfig, steps: &mut Vec<Step>) {
             backing: String::from(COW_FILE),
             read_only: false,
         },
-        Step::DmCreate {
-            name: DM_LIVE_RW,
-            read_only: false,
-            table: DmTable {
-                length: Sectors::Of(LoopSlot::Base),
-                target: "snapshot",
-                args: vec![
-                    Source::Loop(LoopSlot::Base),
-                    Source::Loop(LoopSlot::Cow),
-                    path("PO"),
-                    path(CHUNK_SECTORS),
-                ],
-            },
-        },
+        snapshot_table(DM_LIVE_RW, origin, Source::Loop(LoopSlot::Cow), "PO"),
     ]);
+}
+
+/// `<name>`: `0 <base sectors> snapshot <origin> <cow> <mode> 8`.
+fn snapshot_table(name: &'static str, origin: Source, cow: Source, mode: &str) -> Step {
+    Step::DmCreate {
+        name,
+        read_only: false,
+        table: DmTable {
+            length: Sectors::Of(LoopSlot::Base),
+            target: "snapshot",
+            args: vec![origin, cow, path(mode), path(CHUNK_SECTORS)],
+        },
+    }
 }
 
 /// `live-rw` = thin volume with the base as external origin, sized by the
@@ -270,25 +336,60 @@ fn mount_live_rw(cfg: &LiveConfig, fstype: FsType) -> [Step; 2] {
 }
 
 /// overlayfs `LiveOS_rootfs` on [`NEWROOT`] over [`ROOTFSBASE`], upper and
-/// work dirs in `/run` (or a dedicated tmpfs with `rd.overlay=tmpfs:…`).
-fn overlay_root(cfg: &LiveConfig, steps: &mut Vec<Step>) {
-    let upper = format!("{OVERLAY_DIR}/overlayfs");
-    let work = format!("{OVERLAY_DIR}/ovlwork");
-    if let Some(options) = &cfg.overlay.tmpfs_options {
-        steps.extend([
-            mkdir(OVERLAY_DIR),
-            Step::Mount {
-                source: path("tmpfs"),
-                target: String::from(OVERLAY_DIR),
-                fstype: Some("tmpfs"),
-                flags: MountFlags::RW,
-                data: options.clone(),
-            },
-        ]);
+/// work dirs in `/run` (or a dedicated tmpfs with `rd.overlay=tmpfs:…`), or
+/// on the persistent overlay; a persistent overlay kept read-only is one
+/// more lower layer under fresh upper and work dirs (§3.5.4).
+fn overlay_root(cfg: &LiveConfig, steps: &mut Vec<Step>, persist: Option<PersistPlan<'_>>) {
+    let mut lower = String::from(ROOTFSBASE);
+    let mut persistent = None;
+    if let Some(PersistPlan {
+        layer: Persistent::Dirs { upper, work },
+        readonly,
+        reset,
+    }) = persist
+    {
+        if readonly {
+            steps.extend([
+                symlink(Source::Path(upper.clone()), UPPER_RO_LINK),
+                symlink(Source::Path(work.clone()), WORK_RO_LINK),
+            ]);
+            lower = format!("{UPPER_RO_LINK}:{ROOTFSBASE}");
+        } else {
+            if reset {
+                steps.extend([
+                    Step::ClearDir {
+                        path: upper.clone(),
+                    },
+                    Step::ClearDir { path: work.clone() },
+                ]);
+            }
+            persistent = Some((upper.clone(), work.clone()));
+        }
     }
+    let (upper, work) = match persistent {
+        Some(dirs) => dirs,
+        None => {
+            if let Some(options) = &cfg.overlay.tmpfs_options {
+                steps.extend([
+                    mkdir(OVERLAY_DIR),
+                    Step::Mount {
+                        source: path("tmpfs"),
+                        target: String::from(OVERLAY_DIR),
+                        fstype: Some("tmpfs"),
+                        flags: MountFlags::RW,
+                        data: options.clone(),
+                    },
+                ]);
+            }
+            let dirs = (
+                format!("{OVERLAY_DIR}/overlayfs"),
+                format!("{OVERLAY_DIR}/ovlwork"),
+            );
+            steps.extend([mkdir(&dirs.0), mkdir(&dirs.1)]);
+            dirs
+        }
+    };
     steps.extend([
-        mkdir(&upper),
-        mkdir(&work),
         symlink(Source::Path(upper), UPPER_LINK),
         symlink(Source::Path(work), WORK_LINK),
         mkdir(NEWROOT),
@@ -297,7 +398,7 @@ fn overlay_root(cfg: &LiveConfig, steps: &mut Vec<Step>) {
             target: String::from(NEWROOT),
             fstype: Some("overlay"),
             flags: MountFlags::RW,
-            data: format!("lowerdir={ROOTFSBASE},upperdir={UPPER_LINK},workdir={WORK_LINK}"),
+            data: format!("lowerdir={lower},upperdir={UPPER_LINK},workdir={WORK_LINK}"),
         },
     ]);
 }

@@ -380,6 +380,25 @@ impl Sys for FakeSys {
         Ok(format!("/dev/loop{n}"))
     }
 
+    fn clear_dir(&self, path: &str) -> SysResult<()> {
+        self.record(format!("clear {path}"))?;
+        let prefix = format!("{path}/");
+        self.files
+            .borrow_mut()
+            .retain(|p, _| !p.starts_with(&prefix));
+        self.dirs.borrow_mut().retain(|p| !p.starts_with(&prefix));
+        Ok(())
+    }
+
+    fn zero_start(&self, path: &str, bytes: u64) -> SysResult<()> {
+        self.record(format!("zero {path} {bytes}"))?;
+        let mut files = self.files.borrow_mut();
+        let file = files.get_mut(path).ok_or(Errno::NOENT)?;
+        let n = usize::try_from(bytes).unwrap_or(usize::MAX).min(file.len());
+        file[..n].fill(0);
+        Ok(())
+    }
+
     fn create_sparse(&self, path: &str, bytes: u64) -> SysResult<()> {
         self.record(format!("sparse {path} {bytes}"))?;
         self.file(path, &[]);

@@ -9,6 +9,7 @@ use crate::prelude::*;
 
 mod allocator;
 mod child;
+mod clear;
 mod console;
 mod dhcp_socket;
 mod dm;
@@ -122,6 +123,12 @@ pub trait Sys {
     /// device node. The device stays attached while the init runs, and is
     /// released by the kernel once nothing uses it.
     fn attach_loop(&self, backing: &str, read_only: bool) -> SysResult<String>;
+    /// Removes everything inside the directory `path` (not `path` itself),
+    /// never leaving its filesystem.
+    fn clear_dir(&self, path: &str) -> SysResult<()>;
+    /// Overwrites the first `bytes` of the existing file `path` with zeros
+    /// (never past its end) and syncs it.
+    fn zero_start(&self, path: &str, bytes: u64) -> SysResult<()>;
     /// Creates a sparse file of `bytes` apparent size (fails if it exists).
     fn create_sparse(&self, path: &str, bytes: u64) -> SysResult<()>;
     /// Copies a file, keeping its holes; calls `progress(done, total)` in

@@ -11,8 +11,8 @@ use rustix::time::{clock_gettime, ClockId};
 
 use super::events::Hub;
 use super::{
-    console, dm, fsops, kmod, loopdev, mounts, power, process, shell, switch_root, EmergencyAction,
-    Errno, FileKind, MountFlags, SwitchError, Sys, SysEvent, SysResult,
+    clear, console, dm, fsops, kmod, loopdev, mounts, power, process, shell, switch_root,
+    EmergencyAction, Errno, FileKind, MountFlags, SwitchError, Sys, SysEvent, SysResult,
 };
 
 /// The kernel, as PID 1 sees it.
@@ -113,6 +113,14 @@ impl Sys for RealSys {
         let (path, fd) = loopdev::attach(backing, read_only)?;
         self.loops.borrow_mut().push(fd);
         Ok(path)
+    }
+
+    fn clear_dir(&self, path: &str) -> SysResult<()> {
+        clear::clear_dir(path)
+    }
+
+    fn zero_start(&self, path: &str, bytes: u64) -> SysResult<()> {
+        clear::zero_start(path, bytes)
     }
 
     fn create_sparse(&self, path: &str, bytes: u64) -> SysResult<()> {

@@ -8,6 +8,7 @@ use crate::prelude::*;
 
 use core::fmt::Write as _;
 
+use crate::plan::persist::{DM_LIVE_RO, PERSIST_STATE, UPPER_RO_LINK};
 use crate::plan::{DM_LIVE_RW, DM_THIN_POOL, LIVE_MNT, UPPER_LINK};
 use crate::sys::Sys;
 use crate::usage::{root_mount, DmUsage, RootLayer, WARN_PERCENT};
@@ -30,7 +31,32 @@ pub fn status(sys: &impl Sys) -> (String, i32) {
         let _ = writeln!(out, "live medium:    {medium} ({kind}) at {LIVE_MNT}");
     }
     let layer = layer(sys, source, fstype);
-    let _ = writeln!(out, "writable layer: {layer}");
+    let persistent = sys
+        .read_file(PERSIST_STATE)
+        .ok()
+        .map(|b| String::from_utf8_lossy(&b).trim().to_owned());
+    let read_only = sys.file_kind(UPPER_RO_LINK).is_some() || sys.dm_status(DM_LIVE_RO).is_ok();
+    match (&persistent, &layer) {
+        (Some(_), RootLayer::Overlay { used, total }) if !read_only => {
+            let _ = writeln!(
+                out,
+                "writable layer: overlayfs; its persistent upper layer uses {} of {} MiB ({}%) \
+                 of its device",
+                used >> 20,
+                total >> 20,
+                used.saturating_mul(100).checked_div(*total).unwrap_or(0)
+            );
+        }
+        _ => {
+            let _ = writeln!(out, "writable layer: {layer}");
+        }
+    }
+    if let Some(where_) = &persistent {
+        let _ = writeln!(out, "persistent:     {where_}");
+        if read_only {
+            let _ = writeln!(out, "                read-only: {}", persistent_use(sys));
+        }
+    }
     if layer.needs_attention() {
         let _ = writeln!(
             out,
@@ -71,6 +97,26 @@ fn layer(sys: &impl Sys, source: &str, fstype: &str) -> RootLayer {
     }
 }
 
+/// How full a persistent layer kept read-only is (it cannot fill up now).
+fn persistent_use(sys: &impl Sys) -> String {
+    if let Some(usage) = sys
+        .dm_status(DM_LIVE_RO)
+        .ok()
+        .and_then(|line| DmUsage::from_snapshot_status(&line))
+    {
+        return format!("COW store {usage}");
+    }
+    match sys.fs_usage(UPPER_RO_LINK) {
+        Ok((used, total)) => format!(
+            "its device holds {} of {} MiB ({}%)",
+            used >> 20,
+            total >> 20,
+            used.saturating_mul(100).checked_div(total).unwrap_or(0)
+        ),
+        Err(_) => String::from("usage unknown"),
+    }
+}
+
 /// Source and type of what is mounted at `target`.
 fn mount_at<'a>(mountinfo: &'a str, target: &str) -> Option<(&'a str, &'a str)> {
     mountinfo.lines().find_map(|line| {
@@ -85,6 +131,7 @@ fn mount_at<'a>(mountinfo: &'a str, target: &str) -> Option<(&'a str, &'a str)> 
 mod tests {
     use super::*;
     use crate::sys::fake::FakeSys;
+    use crate::sys::Errno;
 
     const OVERLAY_ROOT: &[u8] = b"25 24 11:0 / /run/initramfs/live ro - iso9660 /dev/sr0 ro\n\
         30 1 0:22 / / rw - overlay LiveOS_rootfs rw,lowerdir=/run/rootfsbase\n";
@@ -143,6 +190,46 @@ mod tests {
         let (text, code) = status(&sys);
         assert!(text.contains("93% used (120 of 128)"), "{text}");
         assert_eq!(code, 1);
+    }
+
+    #[test]
+    fn a_persistent_upper_dir_is_named_and_measured_on_its_device() {
+        let sys = FakeSys::new();
+        sys.file("/proc/self/mountinfo", OVERLAY_ROOT).file(
+            "/run/initramfs/persistent-overlay",
+            b"/LiveOS/overlay-X-Y on /dev/sdb1 (overlayfs directories)\n",
+        );
+        sys.fail("dm status live-ro", Errno::NXIO);
+        let (text, code) = status(&sys);
+        assert!(
+            text.contains("persistent upper layer uses 96 of 100 MiB (96%) of its device"),
+            "{text}"
+        );
+        assert!(
+            text.contains("persistent:     /LiveOS/overlay-X-Y on /dev/sdb1"),
+            "{text}"
+        );
+        assert_eq!(code, 1);
+    }
+
+    #[test]
+    fn a_read_only_persistent_cow_reports_its_own_fill() {
+        let sys = FakeSys::new();
+        sys.file("/proc/self/mountinfo", DM_ROOT)
+            .file("/fake/dm/live-overlay-pool", b"")
+            .file("/fake/dm/live-rw", b"16/8192 16")
+            .file("/fake/dm/live-ro", b"4096/8192 24")
+            .file(
+                "/run/initramfs/persistent-overlay",
+                b"/LiveOS/o on /dev/sdb1\n",
+            );
+        let (text, code) = status(&sys);
+        assert!(
+            text.contains("persistent:     /LiveOS/o on /dev/sdb1"),
+            "{text}"
+        );
+        assert!(text.contains("read-only: COW store 50% used"), "{text}");
+        assert_eq!(code, 0);
     }
 
     #[test]

@@ -146,6 +146,7 @@ fn stages(run: &mut Stages, boot: bool) -> Result<()> {
                 .args(["test", "-p", "qemu-tests"])
                 .args(["--test", "boot", "--test", "failures", "--test", "pipeline"])
                 .args(["--test", "network_up"])
+                .args(["--test", "persist"])
                 .args(["--", "--test-threads", BOOT_TEST_THREADS, "--nocapture"])
                 .envs(examples.iter().map(|(var, path)| (var, path)))
                 .env(qemu_tests::ENV_KERNEL, &kernel.vmlinuz)

@@ -19,6 +19,10 @@
 //! page cache and reads every file of `/` (`after.disc_gone`,
 //! `after.read_root`): a root that still needed the disc fails here.
 //!
+//! With `liveinit.probe.mark=<word>` (and `liveinit.probe.cut`) it then
+//! reports and replaces a marker in `/`, for the persistence tests
+//! (`qemu_tests::persist`).
+//!
 //! With `liveinit.demo.shell` on the kernel command line and a `/bin/sh` in
 //! the root, it runs that shell on the console after the report (for
 //! `cargo xtask demo`) and powers off when the shell exits.
@@ -179,6 +183,15 @@ fn main() {
     }
     out(END);
     restore_console(saved_loglevel);
+    let cut = cmdline
+        .as_ref()
+        .is_ok_and(|c| qemu_tests::persist::probe_side(c, &out));
+    if cut {
+        // The host cuts the power here; nothing is flushed after this.
+        loop {
+            std::thread::sleep(std::time::Duration::from_secs(3600));
+        }
+    }
 
     let demo_shell = cmdline
         .as_ref()

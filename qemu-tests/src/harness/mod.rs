@@ -7,6 +7,7 @@
 //!   checks every boot gets; fatal boots as [`crate::verdict::Fatal`] defines
 //!   them;
 //! - [`probed`]: a boot that reached the live root and the probe's report;
+//! - [`power_cut`]: a boot whose power is cut at a console line;
 //! - [`expect`] and [`live_state`]: the state a live boot must leave for the
 //!   real root, and its check.
 //!
@@ -17,6 +18,7 @@ pub mod case;
 pub mod expect;
 pub mod inputs;
 pub mod live_state;
+pub mod power_cut;
 pub mod probed;
 pub mod shared_media;
 

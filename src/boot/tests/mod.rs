@@ -16,6 +16,7 @@ mod iso_scan;
 mod kernel_modules;
 mod layouts;
 mod network;
+mod persist;
 mod policy;
 mod ram;
 mod sequence;
