@@ -52,15 +52,41 @@ pub fn explain(text: &str) -> String {
             let _ = writeln!(out, "  {line}");
         }
     }
-    if !matches!(cfg.root, LiveRoot::Device(_) | LiveRoot::IsoFile(_)) {
-        let _ = writeln!(
-            out,
-            "\nthis root is not supported yet: the init would stop ({action}, rd.emergency)."
-        );
-        return out;
-    }
-    let _ = writeln!(out, "\nplans, by what the medium turns out to hold:");
-    for (title, steps) in plans(&cfg) {
+    let plans = match (&cfg.root, &cfg.download) {
+        (LiveRoot::ImageFile(path), _) => {
+            let _ = writeln!(out, "\nplans, by what the image file turns out to be:");
+            image_file_plans(&cfg, path)
+        }
+        (LiveRoot::Url(_), Some(net)) => {
+            let _ = writeln!(out, "\ndownload:");
+            for line in crate::fetch::plan::download_lines(net, cfg.minmem_mib) {
+                let _ = writeln!(out, "  {line}");
+            }
+            let path = format!("{}/{}", crate::fetch::LIVENET_DIR, net.url.file_name());
+            let _ = writeln!(out, "\nplans, by what the downloaded file turns out to be:");
+            let mut all = image_file_plans(&cfg, &path);
+            let attach = plan::iso_scan::attach_initramfs_iso(&path);
+            for (title, steps) in plans(&cfg) {
+                all.push((
+                    format!("an ISO 9660 image, attached as <medium>, holding {title}"),
+                    [attach.clone(), steps].concat(),
+                ));
+            }
+            all
+        }
+        (LiveRoot::Device(_) | LiveRoot::IsoFile(_), _) => {
+            let _ = writeln!(out, "\nplans, by what the medium turns out to hold:");
+            plans(&cfg)
+        }
+        (LiveRoot::Url(_), None) => {
+            let _ = writeln!(
+                out,
+                "\nthis root is not supported yet: the init would stop ({action}, rd.emergency)."
+            );
+            return out;
+        }
+    };
+    for (title, steps) in plans {
         let _ = writeln!(out, "\n{title}:");
         for step in steps {
             let _ = writeln!(out, "  {step}");
@@ -102,7 +128,12 @@ fn options(out: &mut String, cfg: &LiveConfig) {
             format!("{p} (an ISO file in the initramfs, attached to a loop device: <medium> below)")
         }
         LiveRoot::ImageFile(p) => format!("{p} (an image file in the initramfs)"),
-        LiveRoot::Url(u) => format!("{u} (a network image)"),
+        LiveRoot::Url(u) => format!(
+            "{} (a network image)",
+            cfg.download
+                .as_ref()
+                .map_or_else(|| u.clone(), |n| format!("{}", n.url))
+        ),
     };
     let overlay = if o.none {
         String::from("none (the image itself is made writable)")
@@ -256,6 +287,50 @@ fn plans(cfg: &LiveConfig) -> Vec<(String, Vec<Step>)> {
     ]
 }
 
+/// An image file already in RAM (`root=live:/x.img`, or a download):
+/// each kind of image it can be.
+fn image_file_plans(cfg: &LiveConfig, path: &str) -> Vec<(String, Vec<Step>)> {
+    let record = plan::image_file::record_image_file(path);
+    let squashed = ImageSource::SquashedFile(String::from(path));
+    let mount = plan::mount_image(&squashed, FsType::Squashfs);
+    let flat = plan::assemble_root(
+        cfg,
+        &Layout::Flattened {
+            base: Source::Loop(LoopSlot::Image),
+        },
+    );
+    let nested = plan::assemble_root(
+        cfg,
+        &Layout::FsImage {
+            path: String::from(NESTED_ROOTFS),
+            fstype: FsType::Ext4,
+            in_squashfs: true,
+        },
+    );
+    let ext = plan::assemble_root(
+        cfg,
+        &Layout::FsImage {
+            path: String::from(path),
+            fstype: FsType::Ext4,
+            in_squashfs: false,
+        },
+    );
+    alloc::vec![
+        (
+            String::from("a squashfs or EROFS image, the root itself (flattened: it has /usr)"),
+            [record.clone(), mount.clone(), flat].concat(),
+        ),
+        (
+            String::from("a squashfs image holding LiveOS/rootfs.img (ext4)"),
+            [record.clone(), mount, nested].concat(),
+        ),
+        (
+            String::from("an ext4 image, the root filesystem itself"),
+            [record, ext].concat(),
+        ),
+    ]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -310,7 +385,35 @@ mod tests {
         );
         assert!(text.contains("plans, by what the medium"), "{text}");
         let text = explain("root=live:/images/rootfs.img");
-        assert!(text.contains("this root is not supported yet"), "{text}");
+        assert!(text.contains("plans, by what the image file"), "{text}");
+        assert!(
+            text.contains("  symlink /run/initramfs/livedev -> /images/rootfs.img"),
+            "{text}"
+        );
+        assert!(
+            text.contains("  attach loop <- /images/rootfs.img (ro)"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_network_root_shows_its_download_and_what_follows() {
+        let text = explain("root=live:http://10.0.2.2:8080/live.iso rd.liveinit.net.stall=9");
+        for want in [
+            "root        http://10.0.2.2:8080/live.iso (a network image)",
+            "download:\n  bring the network up, then GET http://10.0.2.2:8080/live.iso",
+            "9 s without progress",
+            "  mount tmpfs /run/initramfs/livenet",
+            "  attach loop <- /run/initramfs/livenet/live.iso (ro)",
+            "an ISO 9660 image, attached as <medium>, holding a filesystem with LiveOS/squashfs.img",
+        ] {
+            assert!(text.contains(want), "missing {want:?} in:\n{text}");
+        }
+        let text = explain("root=live:ftp://h/x.img");
+        assert!(
+            text.contains("error: root URL ftp://h/x.img: ftp:// is not supported"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -174,6 +174,84 @@ fn long_fuzz_command_line_and_probes() {
     }
 }
 
+/// Pieces of URLs, HTTP heads and chunked bodies, so random inputs reach
+/// past the first check of each parser.
+const NET_PIECES: [&str; 24] = [
+    "http://",
+    "https://",
+    "ftp://",
+    "[",
+    "]",
+    "::1",
+    "10.0.2.2",
+    ":",
+    "8080",
+    "@",
+    "/",
+    "..",
+    "%2e",
+    "%",
+    "?",
+    "#",
+    "HTTP/1.1 ",
+    "206 ",
+    "\r\n",
+    "Content-Range: bytes 1-2/3",
+    "Content-Length: 18446744073709551616",
+    "Transfer-Encoding: chunked",
+    "ffffffff;x\r\n",
+    "0\r\n\r\n",
+];
+
+fn random_net_text(rng: &mut Rng) -> String {
+    let mut text = String::new();
+    for _ in 0..rng.below(16) {
+        if rng.below(4) == 0 {
+            let c = char::from_u32(u32::try_from(rng.next() % 0x250).unwrap_or(32));
+            text.push(c.unwrap_or('x'));
+        } else {
+            text.push_str(rng.pick(&NET_PIECES));
+        }
+    }
+    text
+}
+
+/// The URL parser and `Location` resolution, the response head parser and
+/// its fields, the chunked decoder and the status decisions: no input
+/// makes any of them panic.
+#[test]
+fn network_parsers_never_panic() {
+    use crate::fetch::{chunked::Chunked, decide, response, url::Url};
+    let mut rng = Rng(0x51_7CC1_B727_220A);
+    let base = Url::parse("http://u:p@h:81/a/b/c.img?q").unwrap();
+    for _ in 0..20_000 {
+        let text = random_net_text(&mut rng);
+        if let Ok(url) = Url::parse(&text) {
+            let _ = (url.file_name(), url.authority(), alloc::format!("{url}"));
+        }
+        if let Ok(url) = base.join(&text) {
+            let _ = url.file_name();
+        }
+        let bytes = text.as_bytes();
+        if let Ok(Some(end)) = response::head_end(bytes) {
+            if let Ok(head) = response::parse_head(&bytes[..end]) {
+                let _ = (
+                    head.content_length(),
+                    head.content_range(),
+                    head.validator(),
+                );
+                let _ = decide::answer(&head, rng.next() % 4);
+            }
+        }
+        let mut decoder = Chunked::new();
+        for piece in bytes.chunks(1 + rng.below(7)) {
+            if decoder.feed(piece, &mut |_| {}).is_err() {
+                break;
+            }
+        }
+    }
+}
+
 /// Network options (`ip=` and friends) built from the pieces their grammar
 /// splits on, and DHCP replies mutated byte by byte: neither may panic.
 #[test]

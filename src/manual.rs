@@ -105,10 +105,11 @@ this system's /proc/cmdline.",
                 Item {
                     term: "status",
                     text: "\
-On a running live system: what the root is and how full its writable
-layer (overlay upper directory, or the dm snapshot's copy-on-write
-store) is, and where a persistent overlay is. Exits 1 when it is 90%
-full or more, or has overflowed.",
+On a running live system: what the root is, the downloaded network image
+(URL, size, digest, room left in its tmpfs) if any, how full its writable
+layer (overlay upper directory, or the dm snapshot's copy-on-write store)
+is, and where a persistent overlay is. Exits 1 when it is 90% full or
+more, or has overflowed.",
                 },
                 Item {
                     term: "--help, --version",
@@ -187,6 +188,40 @@ warned about.",
                     text: "The medium is an ISO file at PATH on some filesystem: each one \
 liveinit can mount is searched (read-only), the file is loop-attached and matched \
 against root=live:; root=live:/PATH.iso names an ISO inside the initramfs.",
+                },
+                Item {
+                    term: "root=live:/PATH.img",
+                    text: "\
+An image file inside the initramfs: a squashfs or EROFS image (the root,
+or holding LiveOS/rootfs.img) or an ext4 root filesystem image,
+loop-attached and booted like the image on a medium.",
+                },
+                Item {
+                    term: "root=live:http://URL, root=http://URL",
+                    text: "\
+Download the live image into RAM (a tmpfs at /run/initramfs/livenet) and
+boot it like an image file; an ISO is attached and used as the medium.
+The RAM check (rd.minmem) is made from Content-Length before the first
+byte; a cut transfer is resumed with Range; 404, 410, 401 and 403 stop at
+once, refused connections, stalls and 5xx are retried. user:password@ is
+sent as Basic authentication. https:// needs a build with the https
+feature; ftp, tftp, torrent and nfs are not supported. What was fetched
+is recorded in /run/initramfs/livenet.info.",
+                },
+                Item {
+                    term: "rd.liveinit.net.sha256=HEX, rd.liveinit.net.retries=N, rd.liveinit.net.stall=SECONDS",
+                    text: "\
+The expected SHA-256 of the image, checked while it streams (a mismatch
+stops the boot; the digest is always recorded); attempts for transient
+failures (100; 0 retries forever); seconds without progress before an
+attempt is abandoned and resumed (30).",
+                },
+                Item {
+                    term: "proxy=http://[USER:PASSWORD@]HOST:PORT, rd.noverifyssl",
+                    text: "\
+Download through an HTTP proxy (CONNECT for https://); do not check the
+server's certificate (warned about on every boot). live.updates= is
+recognised and not supported.",
                 },
                 Item {
                     term: "rd.writable.fsimg",

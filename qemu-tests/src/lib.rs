@@ -19,6 +19,7 @@ pub mod harness;
 pub mod host;
 pub mod kernel;
 pub mod media;
+pub mod netboot;
 pub mod persist;
 pub mod qemu;
 pub mod report;

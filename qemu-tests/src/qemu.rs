@@ -106,6 +106,19 @@ pub struct QemuConfig {
     pub network: bool,
     /// Appended verbatim to QEMU's arguments.
     pub extra_args: Vec<String>,
+    /// A program (and its arguments) run beside QEMU in its network
+    /// namespace, e.g. the image server; its stderr goes to
+    /// `<console log>.server.log`.
+    pub netns_server: Option<Vec<String>>,
+}
+
+/// Where the server beside QEMU writes its log.
+pub fn server_log(cfg: &QemuConfig) -> PathBuf {
+    let log = match &cfg.console {
+        Console::Log(p) | Console::Tee(p) | Console::Scripted { log: p, .. } => p.clone(),
+        Console::Inherit => PathBuf::from("/tmp/qemu-console.log"),
+    };
+    log.with_extension("server.log")
 }
 
 impl QemuConfig {
@@ -123,6 +136,7 @@ impl QemuConfig {
             console: Console::Log(log.to_path_buf()),
             network: false,
             extra_args: Vec::new(),
+            netns_server: None,
         }
     }
 
@@ -296,7 +310,20 @@ pub fn boot(cfg: &QemuConfig) -> Result<BootOutcome> {
     // A guest with a network card runs in a network namespace of its own,
     // with only a loopback: no packet of a test can leave this machine.
     // (`unshare -n` execs QEMU in place, so killing it kills QEMU.)
-    let mut cmd = if cfg.network {
+    let mut cmd = if let (true, Some(server)) = (cfg.network, &cfg.netns_server) {
+        // A server beside QEMU in the same namespace: loopback up, the
+        // server started in the background, then the shell becomes QEMU
+        // (so the server's parent is QEMU, and it exits with it).
+        let quoted: Vec<String> = server.iter().map(|a| format!("'{a}'")).collect();
+        let script = format!(
+            "ip link set lo up || exit 1; {} 2>>'{}' & exec \"$@\"",
+            quoted.join(" "),
+            server_log(cfg).display()
+        );
+        let mut cmd = Command::new("unshare");
+        cmd.args(["--net", "--", "sh", "-c", &script, "sh", QEMU]);
+        cmd
+    } else if cfg.network {
         let mut cmd = Command::new("unshare");
         cmd.args(["--net", "--", QEMU]);
         cmd

@@ -30,6 +30,7 @@ pub enum Stage {
     MountMedium,
     MountImage,
     CopyToRam,
+    Download,
     AssembleRoot,
     FindInit,
     SwitchRoot,
@@ -50,6 +51,7 @@ impl Stage {
             Stage::MountMedium => "mount medium",
             Stage::MountImage => "mount image",
             Stage::CopyToRam => "copy to RAM",
+            Stage::Download => "download",
             Stage::AssembleRoot => "assemble root",
             Stage::FindInit => "find init",
             Stage::SwitchRoot => "switch root",
@@ -130,6 +132,62 @@ pub enum Cause {
     },
     /// Every init candidate failed to exec.
     InitsFailed,
+    /// Download (network-boot-spec §5): 404/410, the server has no such
+    /// image (the subject is the URL after redirects).
+    NetNotFound {
+        status: String,
+    },
+    /// 401/403.
+    NetDenied {
+        status: String,
+        credentials: bool,
+    },
+    /// Another status that is not worth retrying.
+    NetStatus {
+        status: String,
+    },
+    /// Not an HTTP answer, or a 206 for another range than asked.
+    NetBadAnswer {
+        why: String,
+    },
+    /// More than the allowed redirects, or an https→http one: the chain.
+    NetRedirects {
+        chain: Vec<String>,
+        downgrade: bool,
+    },
+    /// The announced length leaves less than `rd.minmem` of the RAM.
+    NetTooBig {
+        bytes: u64,
+        mem_total_mib: u64,
+        minmem_mib: u64,
+    },
+    /// The image outgrew its tmpfs (no length was announced).
+    NetNoRoom {
+        bytes: u64,
+        room: u64,
+        minmem_mib: u64,
+    },
+    /// `rd.liveinit.net.sha256` does not match.
+    NetDigest {
+        expected: String,
+        computed: String,
+        bytes: u64,
+    },
+    /// The file is no image: what its first bytes look like.
+    NetNotImage {
+        what: &'static str,
+        bytes: u64,
+    },
+    /// TLS could not be set up (or this build has none).
+    NetTls {
+        reason: String,
+    },
+    /// Transient failures went on for every attempt allowed.
+    NetGaveUp {
+        attempts: u32,
+        secs: u64,
+        last: String,
+    },
     /// Network bring-up failures (network-boot-spec §5); texts in `net_cause.rs`.
     Net(Box<super::network::NetCause>),
 }
@@ -215,9 +273,7 @@ impl fmt::Display for Cause {
                     ),
                 }
             }
-            Cause::RootNotSupported => {
-                f.write_str("images inside the initramfs and network roots are not supported yet")
-            }
+            Cause::RootNotSupported => f.write_str("this root is not supported yet"),
             Cause::NoMatchInTime { retry, seen } => write!(
                 f,
                 "no block device matched within {} s ({seen} devices seen; rd.retry= sets the wait)",
@@ -308,6 +364,73 @@ impl fmt::Display for Cause {
             ),
             Cause::NoInit { tried } => write!(f, "no executable init; tried {}", tried.join(", ")),
             Cause::InitsFailed => f.write_str("no init could be started"),
+            Cause::NetNotFound { status } => write!(
+                f,
+                "no such image: the server answered {status}; check the URL (this is not retried)"
+            ),
+            Cause::NetDenied { status, credentials } => write!(
+                f,
+                "the server refused access: {status}; {}",
+                if *credentials {
+                    "the user and password in the URL were sent and not accepted"
+                } else {
+                    "no credentials were sent (put user:password@ in the URL if it needs them)"
+                }
+            ),
+            Cause::NetStatus { status } => {
+                write!(f, "the server answered {status} (not retried)")
+            }
+            Cause::NetBadAnswer { why } => write!(f, "the server's answer is unusable: {why}"),
+            Cause::NetRedirects { chain, downgrade } => write!(
+                f,
+                "{}: {}",
+                if *downgrade {
+                    "an https:// URL redirected to http://, which liveinit refuses"
+                } else {
+                    "too many redirects"
+                },
+                chain.join(" -> ")
+            ),
+            Cause::NetTooBig {
+                bytes,
+                mem_total_mib,
+                minmem_mib,
+            } => write!(
+                f,
+                "the image is {} and must live in RAM, but the machine has {mem_total_mib} MiB of which {minmem_mib} MiB must stay free (rd.minmem); give the machine more memory, serve a smaller image, or lower rd.minmem (nothing was downloaded)",
+                crate::progress::size_text(*bytes)
+            ),
+            Cause::NetNoRoom {
+                bytes,
+                room,
+                minmem_mib,
+            } => write!(
+                f,
+                "image larger than the RAM allowed: {} received and the {} tmpfs is full (the RAM less rd.minmem={minmem_mib} MiB; the server announced no length)",
+                crate::progress::size_text(*bytes),
+                crate::progress::size_text(*room)
+            ),
+            Cause::NetDigest {
+                expected,
+                computed,
+                bytes,
+            } => write!(
+                f,
+                "SHA-256 mismatch after {bytes} bytes: expected {expected} (rd.liveinit.net.sha256), computed {computed}; the image is damaged or not the one meant"
+            ),
+            Cause::NetNotImage { what, bytes } => write!(
+                f,
+                "not a live image ({bytes} bytes): the server sent {what}; expected a squashfs, EROFS, ext4 or ISO 9660 image"
+            ),
+            Cause::NetTls { reason } => write!(f, "TLS: {reason}"),
+            Cause::NetGaveUp {
+                attempts,
+                secs,
+                last,
+            } => write!(
+                f,
+                "gave up after {attempts} attempts in {secs} s (rd.liveinit.net.retries=); last error: {last}"
+            ),
             Cause::Net(cause) => cause.fmt(f),
         }
     }

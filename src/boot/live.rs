@@ -57,7 +57,19 @@ pub fn open_image<S: Sys>(
             }
         }
     };
-    match &source {
+    open_source(exec, sys, &source, found.fs.fstype)
+}
+
+/// From where the image is to what the root will be built on: mounts a
+/// squashed image and looks inside it. `device_fs` is the medium's type,
+/// used when the medium itself is the image.
+pub fn open_source<S: Sys>(
+    exec: &mut Executor<'_, S>,
+    sys: &S,
+    source: &ImageSource,
+    device_fs: FsType,
+) -> Result<Layout, BootError> {
+    match source {
         ImageSource::FsImage(path) => Ok(Layout::FsImage {
             path: path.clone(),
             fstype: image_type(sys, path, Stage::MountImage)?,
@@ -65,14 +77,11 @@ pub fn open_image<S: Sys>(
         }),
         ImageSource::SquashedFile(path) => {
             let fstype = squashed_type(sys, path)?;
-            exec.run(Stage::MountImage, &plan::mount_image(&source, fstype))?;
+            exec.run(Stage::MountImage, &plan::mount_image(source, fstype))?;
             inside_image(sys, Source::Loop(LoopSlot::Image), path)
         }
         ImageSource::SquashedDevice(device) => {
-            exec.run(
-                Stage::MountImage,
-                &plan::mount_image(&source, found.fs.fstype),
-            )?;
+            exec.run(Stage::MountImage, &plan::mount_image(source, device_fs))?;
             inside_image(sys, Source::Path(device.clone()), device)
         }
     }

@@ -10,7 +10,9 @@ mod emergency;
 mod error;
 mod events;
 mod execute;
+mod fetch;
 mod handoff;
+mod image_file;
 mod iso_file;
 mod iso_scan;
 mod live;
@@ -72,46 +74,53 @@ pub fn run<S: Sys>(sys: &S, policy: &mut Policy) -> Result<Infallible, BootError
     let mut modules = modules::Loader::open(sys, &cfg);
     stop(BreakPoint::PreTrigger)?;
     stop(BreakPoint::Initqueue)?;
-    let found = match &cfg.root {
+    let start = match &cfg.root {
         LiveRoot::Device(spec) => {
             match (
                 discover::find_medium(sys, spec, &cfg, &mut modules),
                 &cfg.iso_scan,
             ) {
                 (Err(not_found), Some(iso)) if not_found.cause.is_no_match() => {
-                    iso_scan::find_iso(sys, &mut modules, spec, iso)?
+                    Start::Medium(iso_scan::find_iso(sys, &mut modules, spec, iso)?)
                 }
-                (found, _) => found?,
+                (found, _) => Start::Medium(found?),
             }
         }
-        LiveRoot::IsoFile(path) => iso_file::open_iso_file(sys, &mut modules, path)?,
-        LiveRoot::ImageFile(_) | LiveRoot::Url(_) => {
-            if let (LiveRoot::Url(_), Some(net)) = (&cfg.root, &cfg.net) {
-                network::bring_up(sys, net, &mut modules)?;
-            }
-            return Err(BootError::new(
-                Stage::FindMedium,
-                format!("root=live:{}", cfg.root),
-                Cause::RootNotSupported,
-            ));
-        }
+        LiveRoot::IsoFile(path) => Start::Medium(iso_file::open_iso_file(sys, &mut modules, path)?),
+        LiveRoot::ImageFile(path) => Start::Image(path.clone()),
+        LiveRoot::Url(_) => network_image(sys, &cfg, &mut modules)?,
     };
-    if cfg.check {
-        check::check_medium(sys, &found)?;
+    if let (true, Start::Medium(found)) = (cfg.check, &start) {
+        check::check_medium(sys, found)?;
     }
-    if let Some(net) = &cfg.net {
+    if let (Some(net), false) = (&cfg.net, matches!(cfg.root, LiveRoot::Url(_))) {
         // rd.neednet=1 with a local root: wanted, not needed to boot.
         if let Err(e) = network::bring_up(sys, net, &mut modules) {
             warn!("{e} (rd.neednet=1: booting on without the network)");
         }
     }
 
-    let overlay_device = persist::find_device(sys, &cfg, &found, &mut modules);
+    let overlay_device = match &start {
+        Start::Medium(found) => persist::find_device(sys, &cfg, found, &mut modules),
+        Start::Image(path) => {
+            if let Some(asked) = &cfg.overlay.persistent {
+                warn!(
+                    "rd.overlay={asked}: the image {path} is a file in RAM, not on a medium; \
+                     persistent overlays are looked for on the medium only, so changes will not \
+                     survive a reboot"
+                );
+            }
+            None
+        }
+    };
     let cfg = persist::with_medium_rw(cfg, overlay_device.as_ref());
 
     stop(BreakPoint::PreMount)?;
     let mut exec = Executor::new(sys, &mut modules);
-    let layout = live::open_image(&mut exec, sys, &cfg, &found)?;
+    let layout = match &start {
+        Start::Medium(found) => live::open_image(&mut exec, sys, &cfg, found)?,
+        Start::Image(path) => image_file::open_image_file(&mut exec, sys, &cfg, path)?,
+    };
     stop(BreakPoint::Mount)?;
     let persistent = persist::open(&mut exec, sys, &cfg, &layout, overlay_device);
     live::assemble(&mut exec, sys, &cfg, &layout, persistent.as_ref())?;
@@ -123,6 +132,38 @@ pub fn run<S: Sys>(sys: &S, policy: &mut Policy) -> Result<Infallible, BootError
     early::restore_kmsg(sys, throttle);
     stop(BreakPoint::SwitchRoot)?;
     Err(handoff::switch_and_exec(sys, &cfg, &inits))
+}
+
+/// Downloads the network image, then starts from it as from an image
+/// file, or, for an ISO, from its loop device as a medium.
+fn network_image<S: Sys>(
+    sys: &S,
+    cfg: &LiveConfig,
+    modules: &mut modules::Loader,
+) -> Result<Start, BootError> {
+    let (Some(download), Some(plan)) = (&cfg.download, &cfg.net) else {
+        return Err(BootError::new(
+            Stage::FindMedium,
+            format!("root=live:{}", cfg.root),
+            Cause::RootNotSupported,
+        ));
+    };
+    let up = network::bring_up(sys, plan, modules)?;
+    let fetched = fetch::download(sys, cfg, download, &up.interface)?;
+    Ok(match fetched.content {
+        crate::fetch::content::Content::Iso => {
+            Start::Medium(iso_file::open_iso_file(sys, modules, &fetched.path)?)
+        }
+        _ => Start::Image(fetched.path),
+    })
+}
+
+/// Where the boot starts from once the root is located.
+enum Start {
+    /// A medium (a device, or an ISO attached to a loop device).
+    Medium(discover::Found),
+    /// An image file already in RAM.
+    Image(String),
 }
 
 fn read_cmdline(sys: &impl Sys) -> Result<Cmdline, BootError> {

@@ -92,6 +92,9 @@ pub struct LiveConfig {
     /// `rd.liveinit.idle*`: give up on the medium sooner when nothing new
     /// happens.
     pub idle: IdleWaits,
+    /// The download of a network root (`root=live:http://…`); `None` for
+    /// every other root.
+    pub download: Option<crate::fetch::NetImage>,
     /// The network to bring up: for a network root, or with `rd.neednet=1`
     /// (network-boot-spec §2.2–2.5); `None` when no network is wanted.
     pub net: Option<crate::net::NetPlan>,
@@ -108,6 +111,8 @@ pub enum ConfigError {
     NotLive(String),
     /// `root=live:<spec>` with a spec that is not understood.
     BadSpec { root: String, error: SpecError },
+    /// The network root's URL or download options cannot be used.
+    Download(crate::fetch::options::NetError),
     /// An option whose value cannot be used.
     BadValue {
         key: &'static str,
@@ -129,6 +134,7 @@ impl fmt::Display for ConfigError {
                 "root={root} is not a live root (write root=live:{root}, or add rd.live.image)"
             ),
             ConfigError::BadSpec { root, error } => write!(f, "root={root}: {error}"),
+            ConfigError::Download(e) => e.fmt(f),
             ConfigError::BadValue {
                 key,
                 value,
@@ -159,6 +165,15 @@ impl LiveConfig {
             "a number of seconds",
         )?;
         let minmem_mib = number(&mut l, "rd.minmem", DEFAULT_MINMEM_MIB, "a number of MiB")?;
+        let mut download_warnings = Vec::new();
+        let download = match &root {
+            LiveRoot::Url(url) => Some(
+                crate::fetch::options::read(cmdline, url, &mut download_warnings)
+                    .map_err(ConfigError::Download)?,
+            ),
+            _ => None,
+        };
+        download_warnings.extend(crate::fetch::options::unsupported(cmdline));
         let mut net_warnings = Vec::new();
         let net = if matches!(root, LiveRoot::Url(_)) || crate::net::neednet(cmdline) {
             Some(
@@ -195,11 +210,13 @@ impl LiveConfig {
             init_args: cmdline.init_args().to_vec(),
             retry_secs,
             idle: IdleWaits::read(&mut l),
+            download,
             net,
             warnings: Vec::new(),
         };
         l.warn_unused_aliases();
         let mut warnings = l.warnings;
+        warnings.extend(download_warnings);
         warnings.extend(net_warnings);
         warnings.extend(unknown_options(cmdline));
         Ok(LiveConfig { warnings, ..config })
@@ -306,7 +323,8 @@ fn unknown_options(cmdline: &Cmdline) -> Vec<String> {
         let ours = ["rd.live.", "rd.overlay", "rd.liveinit."]
             .iter()
             .any(|prefix| key.starts_with(prefix));
-        if ours && !KNOWN.contains(&key) && !unknown.iter().any(|u| u.contains(key)) {
+        let known = KNOWN.contains(&key) || crate::fetch::options::KNOWN.contains(&key);
+        if ours && !known && !unknown.iter().any(|u| u.contains(key)) {
             unknown.push(format!("unknown option '{key}' ignored"));
         }
     }
@@ -368,8 +386,12 @@ mod tests {
             ("liveimg root=LABEL=x", label("x")),
             ("liveimg=0 root=LABEL=x", label("x")),
             (
-                "root=https://h/r.sfs",
-                LiveRoot::Url("https://h/r.sfs".into()),
+                "root=http://h/r.sfs",
+                LiveRoot::Url("http://h/r.sfs".into()),
+            ),
+            (
+                "rd.live.image root=http://h/r.sfs",
+                LiveRoot::Url("http://h/r.sfs".into()),
             ),
             ("root=live:/x.iso", LiveRoot::IsoFile("/x.iso".into())),
             (

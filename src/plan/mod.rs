@@ -10,6 +10,7 @@
 
 mod display;
 pub mod image;
+pub mod image_file;
 pub mod iso_scan;
 pub mod kernel;
 pub mod medium;

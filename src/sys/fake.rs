@@ -9,8 +9,13 @@ use alloc::collections::{BTreeMap, BTreeSet};
 use core::time::Duration;
 use std::cell::{Cell, RefCell};
 
+use super::{
+    EmergencyAction, Errno, FileKind, FileSink, MountFlags, Stream, SwitchError, Sys, SysEvent,
+    SysResult,
+};
+
+mod net;
 use super::{AddrSpec, LinkChange, NetLink, RouteSpec};
-use super::{EmergencyAction, Errno, FileKind, MountFlags, SwitchError, Sys, SysEvent, SysResult};
 
 /// A directory (`None`) or a file with its bytes, relative to a mount point.
 type Entry = (String, Option<Vec<u8>>);
@@ -41,6 +46,8 @@ pub struct FakeSys {
     hanging: RefCell<BTreeSet<String>>,
     /// Everything written with `Sys::console`.
     console: RefCell<String>,
+    /// Names, scripted connections and their requests.
+    net: net::FakeNet,
     /// Network interfaces, each visible from a time on.
     net_links: RefCell<Vec<(Duration, NetLink)>>,
     /// A DHCP server per interface name: answers a client message or not.
@@ -544,6 +551,26 @@ impl Sys for FakeSys {
     fn power(&self, action: EmergencyAction) -> Errno {
         let _ = self.record(format!("power {}", action.name()));
         Errno::PERM
+    }
+
+    fn resolve(&self, host: &str, port: u16) -> Result<Vec<core::net::SocketAddr>, String> {
+        self.fake_resolve(host, port)
+    }
+
+    fn connect(
+        &self,
+        addr: core::net::SocketAddr,
+        timeout: Duration,
+    ) -> SysResult<Box<dyn Stream + '_>> {
+        self.fake_connect(addr, timeout)
+    }
+
+    fn open_writer(&self, path: &str, append: bool) -> SysResult<Box<dyn FileSink + '_>> {
+        self.fake_open_writer(path, append)
+    }
+
+    fn rename(&self, from: &str, to: &str) -> SysResult<()> {
+        self.fake_rename(from, to)
     }
 
     fn net_links(&self) -> SysResult<Vec<NetLink>> {

@@ -15,12 +15,14 @@ mod dhcp_socket;
 mod dm;
 mod errno;
 mod events;
+mod filewrite;
 mod fsops;
 mod kmod;
 pub mod kmsg;
 mod loopdev;
 mod module_child;
 mod mounts;
+mod net;
 mod netlink_uevents;
 mod power;
 mod process;
@@ -37,6 +39,7 @@ pub mod tls_failure;
 #[cfg(test)]
 pub mod fake;
 
+use core::net::SocketAddr;
 use core::time::Duration;
 
 pub use crate::plan::MountFlags;
@@ -197,6 +200,26 @@ pub trait Sys {
     /// if that failed.
     fn power(&self, action: EmergencyAction) -> Errno;
 
+    /// The addresses `host` resolves to (`getaddrinfo`, which reads
+    /// `/etc/resolv.conf`), or the resolver's reason.
+    fn resolve(&self, host: &str, port: u16) -> Result<Vec<SocketAddr>, String>;
+    /// A TCP connection to `addr`, made within `timeout`.
+    fn connect(&self, addr: SocketAddr, timeout: Duration) -> SysResult<Box<dyn Stream + '_>>;
+    /// TLS over `stream` to `host` (certificate checked unless `verify`
+    /// is false); a build without the `https` feature has no TLS.
+    fn start_tls<'a>(
+        &'a self,
+        stream: Box<dyn Stream + 'a>,
+        host: &str,
+        verify: bool,
+    ) -> Result<Box<dyn Stream + 'a>, String> {
+        let _ = (stream, host, verify);
+        Err(String::from(crate::fetch::options::HTTPS_HINT))
+    }
+    /// Opens a file for writing piece by piece: emptied, or appended to.
+    fn open_writer(&self, path: &str, append: bool) -> SysResult<Box<dyn FileSink + '_>>;
+    /// `rename(2)`.
+    fn rename(&self, from: &str, to: &str) -> SysResult<()>;
     // Network (rtnetlink and DHCP sockets, `rtnl/` and `dhcp_socket.rs`).
     /// Every network interface (an rtnetlink link dump).
     fn net_links(&self) -> SysResult<Vec<NetLink>>;

@@ -4,6 +4,7 @@
 use crate::prelude::*;
 
 use core::cell::RefCell;
+use core::net::SocketAddr;
 use core::time::Duration;
 
 use rustix::fd::OwnedFd;
@@ -11,8 +12,9 @@ use rustix::time::{clock_gettime, ClockId};
 
 use super::events::Hub;
 use super::{
-    clear, console, dm, fsops, kmod, loopdev, mounts, power, process, shell, switch_root,
-    EmergencyAction, Errno, FileKind, MountFlags, SwitchError, Sys, SysEvent, SysResult,
+    clear, console, dm, filewrite, fsops, kmod, loopdev, mounts, net, power, process, shell,
+    switch_root, EmergencyAction, Errno, FileKind, FileSink, MountFlags, Stream, SwitchError, Sys,
+    SysEvent, SysResult,
 };
 
 /// The kernel, as PID 1 sees it.
@@ -226,6 +228,22 @@ impl Sys for RealSys {
 
     fn power(&self, action: EmergencyAction) -> Errno {
         power::power(action)
+    }
+
+    fn resolve(&self, host: &str, port: u16) -> Result<Vec<SocketAddr>, String> {
+        net::resolve(host, port)
+    }
+
+    fn connect(&self, addr: SocketAddr, timeout: Duration) -> SysResult<Box<dyn Stream + '_>> {
+        Ok(Box::new(net::connect_timeout(addr, timeout)?))
+    }
+
+    fn open_writer(&self, path: &str, append: bool) -> SysResult<Box<dyn FileSink + '_>> {
+        Ok(Box::new(filewrite::open_writer(path, append)?))
+    }
+
+    fn rename(&self, from: &str, to: &str) -> SysResult<()> {
+        filewrite::rename(from, to)
     }
 
     fn net_links(&self) -> SysResult<Vec<super::NetLink>> {

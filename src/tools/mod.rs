@@ -3,4 +3,5 @@
 #[allow(unused_imports)]
 use crate::prelude::*;
 
+mod livenet_status;
 pub mod status;

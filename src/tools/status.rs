@@ -30,6 +30,7 @@ pub fn status(sys: &impl Sys) -> (String, i32) {
     if let Some((medium, kind)) = mount_at(&mountinfo, LIVE_MNT) {
         let _ = writeln!(out, "live medium:    {medium} ({kind}) at {LIVE_MNT}");
     }
+    super::livenet_status::report(sys, &mut out);
     let layer = layer(sys, source, fstype);
     let persistent = sys
         .read_file(PERSIST_STATE)

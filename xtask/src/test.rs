@@ -145,6 +145,7 @@ fn stages(run: &mut Stages, boot: bool) -> Result<()> {
             cargo()
                 .args(["test", "-p", "qemu-tests"])
                 .args(["--test", "boot", "--test", "failures", "--test", "pipeline"])
+                .args(["--test", "network"])
                 .args(["--test", "network_up"])
                 .args(["--test", "persist"])
                 .args(["--", "--test-threads", BOOT_TEST_THREADS, "--nocapture"])

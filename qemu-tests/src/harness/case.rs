@@ -21,6 +21,10 @@ pub struct Case {
     pub memory_mb: Option<u32>,
     /// A network card of this QEMU model (user networking), else none.
     pub nic: Option<&'static str>,
+    /// A server (program and arguments) beside QEMU in its private network
+    /// namespace, reached by the guest at 10.0.2.2 (unrestricted user
+    /// networking: the namespace holds nothing but a loopback).
+    pub server: Option<Vec<String>>,
     /// QEMU network arguments of a boot's own (several NICs, fixed MACs, a
     /// NIC on an empty hub); the boot still runs in a network namespace.
     pub net_args: Vec<String>,
@@ -36,6 +40,7 @@ impl Case {
             steps: Vec::new(),
             memory_mb: None,
             nic: None,
+            server: None,
             net_args: Vec::new(),
         }
     }
@@ -43,6 +48,12 @@ impl Case {
     /// Gives the machine a network card of QEMU model `model` (e.g. `e1000`).
     pub fn nic(mut self, model: &'static str) -> Case {
         self.nic = Some(model);
+        self
+    }
+
+    /// Runs `server` beside the guest (see [`Case::server`]).
+    pub fn server(mut self, server: Vec<String>) -> Case {
+        self.server = Some(server);
         self
     }
 
@@ -105,9 +116,11 @@ impl Case {
             cfg.network = true;
             // No option ROM: iPXE's ROMs are a package of their own, and
             // nothing here boots from the network.
+            let restrict = if self.server.is_some() { "off" } else { "on" };
+            cfg.netns_server = self.server.clone();
             cfg.extra_args.extend([
                 "-netdev".into(),
-                "user,id=net0,restrict=on".into(),
+                format!("user,id=net0,restrict={restrict}"),
                 "-device".into(),
                 format!("{model},netdev=net0,romfile="),
             ]);

@@ -56,6 +56,8 @@ pub enum Initramfs {
     Junk,
     /// Another image `cargo xtask test` packs, named by this variable.
     Env(&'static str),
+    /// An image a test made itself (e.g. the plain one with files added).
+    Built(&'static PathBuf),
 }
 
 impl Initramfs {
@@ -70,6 +72,7 @@ impl Initramfs {
             Initramfs::Junk => cached(&JUNK, ENV_INITRAMFS_JUNK),
             // Leaked once per boot: a few bytes, in a test process.
             Initramfs::Env(name) => Box::leak(Box::new(input_path(name))),
+            Initramfs::Built(path) => path,
         }
     }
 }

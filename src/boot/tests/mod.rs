@@ -12,6 +12,8 @@ pub(super) use core::time::Duration;
 
 mod check;
 mod discovery;
+mod fetch;
+mod image_file;
 mod iso_scan;
 mod kernel_modules;
 mod layouts;

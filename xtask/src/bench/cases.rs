@@ -13,15 +13,18 @@ pub enum CaseId {
     Usb,
     ScaleImage,
     ScaleDisks,
+    /// HTTP download throughput against busybox wget (`download.rs`).
+    Download,
 }
 
 impl CaseId {
-    pub const ALL: [CaseId; 5] = [
+    pub const ALL: [CaseId; 6] = [
         CaseId::IsoFlat,
         CaseId::IsoDm,
         CaseId::Usb,
         CaseId::ScaleImage,
         CaseId::ScaleDisks,
+        CaseId::Download,
     ];
 
     pub fn name(self) -> &'static str {
@@ -31,6 +34,7 @@ impl CaseId {
             CaseId::Usb => "usb",
             CaseId::ScaleImage => "scale-image",
             CaseId::ScaleDisks => "scale-disks",
+            CaseId::Download => "download",
         }
     }
 
@@ -134,7 +138,7 @@ pub fn peer_case(id: CaseId, media: &PeerMedia) -> Option<PeerCase> {
                 root: FloorRoot::FlatSquashfs,
             },
         },
-        CaseId::ScaleImage | CaseId::ScaleDisks => return None,
+        CaseId::ScaleImage | CaseId::ScaleDisks | CaseId::Download => return None,
     };
     Some(case)
 }

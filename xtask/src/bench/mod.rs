@@ -20,6 +20,7 @@
 
 mod boot;
 mod cases;
+mod download;
 mod dracut;
 mod floor;
 mod format;
@@ -115,9 +116,20 @@ pub fn cmd(args: &[String]) -> Result<()> {
             write_report(&work, &facts, &case_results, &scale_results)?;
         }
     }
+    let download = match opts.cases.contains(&cases::CaseId::Download) {
+        true => Some(download::run(&kernel, &probe, &work, opts.runs)?),
+        false => None,
+    };
     facts.load_at_end = host_load();
     let text = write_report(&work, &facts, &case_results, &scale_results)?;
     print!("\n{text}");
+    if let Some(download) = download {
+        print!("\n{}", download.markdown());
+        eprintln!(
+            "bench: download results in {}",
+            work.join("download.md").display()
+        );
+    }
     eprintln!(
         "bench: report written to {}",
         work.join("report.md").display()

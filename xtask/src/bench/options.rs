@@ -14,13 +14,14 @@ Reports the time from the kernel's \"Run /init\" to the real init (median,
 min, max, ratios of medians and of minima, flagged when too noisy), where
 that time goes (kernel timestamps), the peak memory used in the initramfs,
 the initramfs and init sizes; then shows that liveinit's cost does not grow
-with the image (16 MiB vs 4 GiB sparse) or the machine (1 vs 32 disks).
+with the image (16 MiB vs 4 GiB sparse) or the machine (1 vs 32 disks);
+the HTTP download of a 48 MiB image against busybox wget in the same VM.
 Finally a longer fuzz run of the command-line parser and the probes.
 The report is written to target/bench/report.md.
 
   --runs N      timed boots per peer and case (default 7)
   --cases LIST  comma-separated subset of: iso-flat, iso-dm, usb,
-                scale-image, scale-disks (default: all)
+                scale-image, scale-disks, download (default: all)
   --no-fuzz     skip the long fuzz run
 ";
 
