@@ -107,6 +107,7 @@ fn stages(run: &mut Stages, boot: bool) -> Result<()> {
     let initramfs = out.join("initramfs.img");
     let with_busybox = out.join("initramfs-busybox.img");
     let with_junk = out.join("initramfs-cmdline-junk.img");
+    let with_https = out.join("initramfs-https.img");
     run.stage("initramfs", || {
         let plain = PackOptions {
             modules_dir: kernel.modules_dir.clone(),
@@ -133,8 +134,21 @@ fn stages(run: &mut Stages, boot: bool) -> Result<()> {
                 host_path: junk,
                 mode: 0o644,
             }],
-            ..plain
-        })
+            ..plain.clone()
+        })?;
+        // For tests/https.rs: the init built with TLS (the host's bundle,
+        // which the tests replace with a throw-away CA).
+        let https = crate::builder_options::BuilderOptions {
+            https: crate::https::from_flags(true, None)?,
+            ..Default::default()
+        };
+        initramfs::pack_image(
+            &PackOptions {
+                output: with_https.clone(),
+                ..plain
+            },
+            &https,
+        )
     })?;
     let examples = run.stage("README pipeline examples", || {
         crate::example_images::pack_all(&kernel.modules_dir, &out)
@@ -148,12 +162,14 @@ fn stages(run: &mut Stages, boot: bool) -> Result<()> {
                 .args(["--test", "network"])
                 .args(["--test", "network_up"])
                 .args(["--test", "persist"])
+                .args(["--test", "https"])
                 .args(["--", "--test-threads", BOOT_TEST_THREADS, "--nocapture"])
                 .envs(examples.iter().map(|(var, path)| (var, path)))
                 .env(qemu_tests::ENV_KERNEL, &kernel.vmlinuz)
                 .env(qemu_tests::ENV_INITRAMFS, &initramfs)
                 .env(qemu_tests::ENV_INITRAMFS_BUSYBOX, &with_busybox)
                 .env(qemu_tests::ENV_INITRAMFS_JUNK, &with_junk)
+                .env(qemu_tests::ENV_INITRAMFS_HTTPS, &with_https)
                 .env(qemu_tests::ENV_PROBE, &probe),
         )
     })?;
