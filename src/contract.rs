@@ -7,7 +7,8 @@
 //! - for every filesystem the probes recognise ([`FsType::ALL`]), what the
 //!   kernel needs to mount it ([`fs_support`]): a probe that finds a medium
 //!   the initramfs cannot mount would be worse than no probe;
-//! - the block layers the boot plan asks the kernel for ([`BLOCK_LAYERS`]).
+//! - the block layers the boot plan asks the kernel for ([`BLOCK_LAYERS`]);
+//! - where an HTTPS build finds its trusted certificates ([`CA_BUNDLE`]).
 
 use alloc::vec::Vec;
 
@@ -23,6 +24,9 @@ pub const MODULES_ALIAS: &str = "/etc/liveinit/modules.alias";
 /// `/path.ko: /dependency.ko …` per packed module, in load order, listing
 /// everything it needs loaded first (directly or not).
 pub const MODULES_DEP: &str = "/etc/liveinit/modules.dep";
+/// The PEM certificates HTTPS downloads are checked against, packed by
+/// `--https` (Debian's path, which most TLS libraries look at first).
+pub const CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
 
 /// What mounting one filesystem takes from the kernel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -31,6 +31,12 @@ pub const PACKAGES: &[&str] = &[
     "cpio",
     // groff: cargo xtask test lints the manual pages.
     "groff-base",
+    // musl-gcc: ring (TLS, `--https`) compiles C for the musl target.
+    "musl-tools",
+    // openssl: throw-away CAs and `s_server` for the TLS tests.
+    "openssl",
+    // socat: the TLS front before the image server in the HTTPS boots.
+    "socat",
 ];
 
 /// The target the init and the probe are built for.

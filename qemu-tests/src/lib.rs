@@ -41,6 +41,8 @@ pub const ENV_INITRAMFS_BUSYBOX: &str = "LIVEINIT_INITRAMFS_BUSYBOX";
 /// The same initramfs plus [`media::cmdline_junk_conf`] as
 /// [`CMDLINE_JUNK_CONF`], for `tests/failures.rs`.
 pub const ENV_INITRAMFS_JUNK: &str = "LIVEINIT_INITRAMFS_JUNK";
+/// The initramfs of the init built with `--https`, for tests/https.rs.
+pub const ENV_INITRAMFS_HTTPS: &str = "LIVEINIT_INITRAMFS_HTTPS";
 /// Where the junk command-line file goes in that initramfs.
 pub const CMDLINE_JUNK_CONF: &str = "etc/cmdline.d/junk.conf";
 /// The README's pipeline examples, packed by `cargo xtask test` for

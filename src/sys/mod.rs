@@ -32,6 +32,9 @@ mod shell;
 pub mod stdio;
 mod stream;
 mod switch_root;
+#[cfg(feature = "https")]
+pub mod tls;
+pub mod tls_failure;
 
 #[cfg(test)]
 pub mod fake;
@@ -202,16 +205,18 @@ pub trait Sys {
     fn resolve(&self, host: &str, port: u16) -> Result<Vec<SocketAddr>, String>;
     /// A TCP connection to `addr`, made within `timeout`.
     fn connect(&self, addr: SocketAddr, timeout: Duration) -> SysResult<Box<dyn Stream + '_>>;
-    /// TLS over `stream` to `host` (certificate checked unless `verify`
-    /// is false); a build without the `https` feature has no TLS.
+    /// TLS over `stream` to `host` (certificate checked against the packed
+    /// CA bundle unless `verify` is false), each wait at most `timeout`; a
+    /// build without the `https` feature has no TLS.
     fn start_tls<'a>(
         &'a self,
         stream: Box<dyn Stream + 'a>,
         host: &str,
         verify: bool,
-    ) -> Result<Box<dyn Stream + 'a>, String> {
-        let _ = (stream, host, verify);
-        Err(String::from(crate::fetch::options::HTTPS_HINT))
+        timeout: Duration,
+    ) -> Result<Box<dyn Stream + 'a>, tls_failure::TlsFailure> {
+        let _ = (stream, host, verify, timeout);
+        Err(tls_failure::TlsFailure::NotBuilt)
     }
     /// Opens a file for writing piece by piece: emptied, or appended to.
     fn open_writer(&self, path: &str, append: bool) -> SysResult<Box<dyn FileSink + '_>>;

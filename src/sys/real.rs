@@ -238,6 +238,17 @@ impl Sys for RealSys {
         Ok(Box::new(net::connect_timeout(addr, timeout)?))
     }
 
+    #[cfg(feature = "https")]
+    fn start_tls<'a>(
+        &'a self,
+        stream: Box<dyn Stream + 'a>,
+        host: &str,
+        verify: bool,
+        timeout: Duration,
+    ) -> Result<Box<dyn Stream + 'a>, super::tls_failure::TlsFailure> {
+        super::tls::start_tls(stream, host, verify, timeout)
+    }
+
     fn open_writer(&self, path: &str, append: bool) -> SysResult<Box<dyn FileSink + '_>> {
         Ok(Box::new(filewrite::open_writer(path, append)?))
     }

@@ -88,6 +88,20 @@ pub fn build_for(target: Target) -> Result<PathBuf> {
     build_release(target, |_| {})
 }
 
+/// [`build_for`] with the `https` feature (rustls + ring), in a target
+/// directory of its own: both inits stay built side by side, and switching
+/// between them rebuilds nothing.
+pub fn build_https(target: Target) -> Result<PathBuf> {
+    let compiler = crate::https::c_compiler_env(target)?;
+    build_release(target, |cargo| {
+        cargo
+            .args(["--features", crate::https::FEATURE])
+            .arg("--target-dir")
+            .arg(workspace_root().join("target").join("https"))
+            .envs(compiler);
+    })
+}
+
 /// The same build with its symbol table kept, for `cargo xtask size`. It
 /// has a target directory of its own, so it neither replaces the shipped
 /// binary nor makes the next `build` start over.
@@ -97,6 +111,19 @@ pub fn build_with_symbols() -> Result<PathBuf> {
             .env("CARGO_PROFILE_RELEASE_STRIP", "false")
             .arg("--target-dir")
             .arg(workspace_root().join("target").join("init-symbols"));
+    })
+}
+
+/// [`build_with_symbols`] of the HTTPS init.
+pub fn build_https_with_symbols() -> Result<PathBuf> {
+    let compiler = crate::https::c_compiler_env(Target::X86_64)?;
+    build_release(Target::X86_64, |cargo| {
+        cargo
+            .args(["--features", crate::https::FEATURE])
+            .env("CARGO_PROFILE_RELEASE_STRIP", "false")
+            .arg("--target-dir")
+            .arg(workspace_root().join("target").join("https-symbols"))
+            .envs(compiler);
     })
 }
 

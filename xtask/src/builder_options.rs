@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Result};
 
 use crate::build_init::Target;
+use crate::https::Https;
 use crate::module_choice::ModuleChoice;
 
 /// Where `--cmdline` is written. The init reads `/etc/cmdline.d/*.conf` in
@@ -27,6 +28,8 @@ pub struct BuilderOptions {
     pub microcode: Option<PathBuf>,
     /// The machine the init is built for; the modules must match it.
     pub target: Target,
+    /// `--https`: the init built with TLS, and the CA bundle it trusts.
+    pub https: Option<Https>,
 }
 
 /// `--include SRC:DEST`: a host file or directory tree placed at DEST.

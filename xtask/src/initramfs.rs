@@ -7,6 +7,7 @@ use liveinit::contract;
 
 use crate::builder_options::{self, BuilderOptions};
 use crate::compress::{self, Compression};
+use crate::https::Https;
 use crate::kmods::Tree;
 use crate::{build_init, cpio, firmware, microcode};
 
@@ -117,13 +118,22 @@ pub fn pack_image(opts: &PackOptions, extra: &BuilderOptions) -> Result<()> {
     bytes.extend(compress::compress(&cpio, opts.compression)?);
     write_atomically(&opts.output, &bytes)?;
     println!(
-        "initramfs: {} ({} bytes, {} modules for {}, {} firmware files, {}{})",
+        "initramfs: {} ({} bytes, {} modules for {}, {} firmware files, {}{}{})",
         opts.output.display(),
         bytes.len(),
         archive.module_count,
         archive.kernel_version,
         archive.firmware_count,
         opts.compression,
+        match &extra.https {
+            Some(https) => format!(
+                ", HTTPS trusting {} ({} certificate{})",
+                https.source.display(),
+                https.certificates,
+                if https.certificates == 1 { "" } else { "s" }
+            ),
+            None => String::new(),
+        },
         if early > 0 {
             format!(", early microcode cpio of {early} bytes first")
         } else {
@@ -144,7 +154,10 @@ fn build_and_assemble(opts: &PackOptions, extra: &BuilderOptions) -> Result<Asse
     if extra.microcode.is_some() && extra.target != build_init::Target::X86_64 {
         bail!("--microcode: early microcode loading is for x86 CPUs only");
     }
-    let init = build_init::build_for(extra.target)?;
+    let init = match extra.https {
+        Some(_) => build_init::build_https(extra.target)?,
+        None => build_init::build_for(extra.target)?,
+    };
     let skel = build_init::workspace_root().join("initramfs-skel");
     assemble(&init, &skel, opts, extra)
 }
@@ -236,6 +249,9 @@ pub(crate) fn assemble(
         } else {
             add_file(&mut a, &include.source, &include.dest)?;
         }
+    }
+    if let Some(https) = &extra.https {
+        a.file(Https::archive_path(), 0o644, https.pem.clone())?;
     }
     if let Some(text) = &extra.cmdline {
         let conf = builder_options::cmdline_conf(text);

@@ -10,7 +10,7 @@ use liveinit::manual::{Item, Manual, Section};
 use crate::builder_options::{self, BuilderOptions, Include};
 use crate::compress::Compression;
 use crate::initramfs::{self, PackOptions, DEFAULT_BUSYBOX};
-use crate::{host_devices, microcode, module_choice};
+use crate::{host_devices, https, microcode, module_choice};
 
 pub const MANUAL: Manual = Manual {
     name: "liveinit-initramfs",
@@ -114,6 +114,23 @@ aarch64-unknown-linux-musl (linked with the toolchain's rust-lld); the
 modules of DIR must be for the same machine.",
                 },
                 Item {
+                    term: "--https",
+                    text: "\
+Build the init with HTTPS support (rustls with ring, TLS 1.2 and 1.3; about
+0.9 MB more) and pack a CA bundle at /etc/ssl/certs/ca-certificates.crt:
+the host's file of that name unless --ca-bundle names another. Needs a C
+compiler for the target (musl-gcc, installed on demand from Debian's
+musl-tools; or CC_<target>). Without it, https:// roots stop with a
+message saying so; plain HTTP is always built in.",
+                },
+                Item {
+                    term: "--ca-bundle FILE",
+                    text: "\
+With --https: the PEM certificates (one or more BEGIN CERTIFICATE blocks)
+servers are checked against, e.g. a private fleet CA, instead of the
+host's bundle. A file holding no certificate is an error.",
+                },
+                Item {
                     term: "--busybox[=PATH]",
                     text: "\
 Add a static busybox (default /bin/busybox) as /bin/sh and common tools,
@@ -166,6 +183,8 @@ pub fn parse(args: &[String]) -> Result<Option<Request>> {
     let mut compression = Compression::Zstd;
     let mut busybox = None;
     let mut extra = BuilderOptions::default();
+    let mut https = false;
+    let mut ca_bundle = None;
     let mut args = args.iter();
     while let Some(arg) = args.next() {
         let (flag, inline) = match arg.split_once('=') {
@@ -175,6 +194,10 @@ pub fn parse(args: &[String]) -> Result<Option<Request>> {
         // Flags without a value, or with an optional inline one.
         match flag {
             "-h" | "--help" => return Ok(None),
+            "--https" if inline.is_none() => {
+                https = true;
+                continue;
+            }
             "--busybox" => {
                 busybox = Some(PathBuf::from(
                     inline.unwrap_or_else(|| DEFAULT_BUSYBOX.to_owned()),
@@ -201,7 +224,7 @@ pub fn parse(args: &[String]) -> Result<Option<Request>> {
             }
             _ => {}
         }
-        const WITH_VALUE: [&str; 9] = [
+        const WITH_VALUE: [&str; 10] = [
             "--target",
             "--modules-dir",
             "--output",
@@ -211,6 +234,7 @@ pub fn parse(args: &[String]) -> Result<Option<Request>> {
             "--firmware-dir",
             "--cmdline",
             "--include",
+            "--ca-bundle",
         ];
         if !WITH_VALUE.contains(&flag) {
             bail!("unknown option '{arg}' (see --help)");
@@ -232,6 +256,7 @@ pub fn parse(args: &[String]) -> Result<Option<Request>> {
                 .extend(module_choice::parse_list(flag, &value)?),
             "--firmware-dir" => extra.firmware_dir = Some(existing_dir(flag, &value)?),
             "--target" => extra.target = value.parse().context("option --target")?,
+            "--ca-bundle" => ca_bundle = Some(PathBuf::from(value)),
             "--cmdline" => {
                 builder_options::check_cmdline(&value)?;
                 extra.cmdline = Some(value);
@@ -242,6 +267,7 @@ pub fn parse(args: &[String]) -> Result<Option<Request>> {
     let (Some(modules_dir), Some(output)) = (modules_dir, output) else {
         bail!("--modules-dir and --output are required (see --help)");
     };
+    extra.https = https::from_flags(https, ca_bundle.as_deref())?;
     Ok(Some(Request {
         pack: PackOptions {
             modules_dir,
@@ -365,6 +391,48 @@ mod tests {
     }
 
     #[test]
+    fn https_flags_build_with_tls_and_pack_the_bundle() {
+        let tmp = TempDir::new("cli-https");
+        let pem = tmp.path().join("fleet-ca.pem");
+        let cert = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+        std::fs::write(&pem, cert).unwrap();
+        let pem = pem.display().to_string();
+        let req = parse(&with_base(&["--https", "--ca-bundle", &pem]))
+            .unwrap()
+            .unwrap();
+        let https = req.extra.https.unwrap();
+        assert_eq!(
+            (https.certificates, https.pem),
+            (1, cert.as_bytes().to_vec())
+        );
+        let req = parse(&with_base(&[&format!("--ca-bundle={pem}"), "--https"]))
+            .unwrap()
+            .unwrap();
+        assert!(req.extra.https.is_some());
+        let req = parse(&with_base(&["--https"])).unwrap().unwrap();
+        assert_eq!(
+            req.extra.https.unwrap().source,
+            PathBuf::from(https::HOST_BUNDLE)
+        );
+        assert!(parse(&with_base(&[]))
+            .unwrap()
+            .unwrap()
+            .extra
+            .https
+            .is_none());
+
+        let e = |more: &[&str]| format!("{:#}", parse(&with_base(more)).unwrap_err());
+        assert!(e(&["--ca-bundle", &pem]).contains("add --https"));
+        assert!(e(&["--https", "--ca-bundle"]).contains("--ca-bundle needs a value"));
+        assert!(e(&["--https=yes"]).contains("unknown option '--https=yes'"));
+        let e = e(&["--https", "--ca-bundle", "/nonexistent/ca.pem"]);
+        assert!(
+            e.contains("--ca-bundle /nonexistent/ca.pem: cannot read"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn help_is_the_manual() {
         let help = MANUAL.help();
         for flag in [
@@ -372,6 +440,8 @@ mod tests {
             "--firmware-dir",
             "--microcode",
             "--host-only",
+            "--https",
+            "--ca-bundle",
         ] {
             assert!(help.contains(&format!("\n  {flag}")), "{flag} undocumented");
         }

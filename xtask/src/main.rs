@@ -13,6 +13,7 @@ mod example_images;
 mod firmware;
 mod fixtures;
 mod host_devices;
+mod https;
 mod initramfs;
 mod initramfs_cli;
 mod kmods;

@@ -77,6 +77,8 @@ pub fn build_init(version: &str) -> Result<()> {
         Command::new("rustup")
             .current_dir(workspace_root())
             .args(["run", version, "cargo", "build", "-p", "liveinit"])
+            // `https` includes the default `os`: one build covers both inits.
+            .args(["--features", crate::https::FEATURE])
             .args(["--lib", "--bins", "--target-dir"])
             .arg(&target_dir),
     )

@@ -20,7 +20,8 @@ usage: cargo xtask test [--no-boot]
 Installs what is missing on the host (Debian packages, the musl target, the
 toolchain of the rust-version in Cargo.toml), then runs: cargo fmt --check,
 clippy (-D warnings), the library build without std, the init's build with
-that rust-version, the unit tests, the size budget of the release init, and
+that rust-version (with the https feature), the unit tests (the TLS adapter's
+too), the size budgets of the release init with and without --https, and
 the QEMU boot tests (Debian kernel fetched into .cache/,
 initramfs packed into target/qemu-tests/initramfs.img, plus a variant with
 busybox and one with 4 KiB of command-line junk for the failure tests, probe
@@ -72,7 +73,13 @@ fn stages(run: &mut Stages, boot: bool) -> Result<()> {
             "--",
             "-D",
             "warnings",
-        ]))
+        ]))?;
+        // The TLS adapter is only compiled with the https feature.
+        run_streamed(
+            cargo()
+                .args(["clippy", "-p", "liveinit", "--all-targets"])
+                .args(["--features", crate::https::FEATURE, "--", "-D", "warnings"]),
+        )
     })?;
     run.stage("no-std core build", || {
         run_streamed(cargo().args(["build", "--lib", "--no-default-features"]))
@@ -81,6 +88,12 @@ fn stages(run: &mut Stages, boot: bool) -> Result<()> {
     run.stage("rust-version build", || msrv::build_init(&rust_version))?;
     run.stage("unit tests", || {
         run_streamed(cargo().args(["test", "--workspace", "--exclude", "qemu-tests"]))?;
+        // The TLS adapter against `openssl s_server` with throw-away CAs.
+        run_streamed(
+            cargo()
+                .args(["test", "-p", "liveinit", "--lib", "--features"])
+                .args([crate::https::FEATURE, "sys::tls"]),
+        )?;
         // The harness's own unit tests (report parser, QEMU arguments); not the boots.
         run_streamed(cargo().args(["test", "-p", "qemu-tests", "--lib"]))
     })?;
@@ -97,6 +110,7 @@ fn stages(run: &mut Stages, boot: bool) -> Result<()> {
     let initramfs = out.join("initramfs.img");
     let with_busybox = out.join("initramfs-busybox.img");
     let with_junk = out.join("initramfs-cmdline-junk.img");
+    let with_https = out.join("initramfs-https.img");
     run.stage("initramfs", || {
         let plain = PackOptions {
             modules_dir: kernel.modules_dir.clone(),
@@ -123,8 +137,21 @@ fn stages(run: &mut Stages, boot: bool) -> Result<()> {
                 host_path: junk,
                 mode: 0o644,
             }],
-            ..plain
-        })
+            ..plain.clone()
+        })?;
+        // For tests/https.rs: the init built with TLS (the host's bundle,
+        // which the tests replace with a throw-away CA).
+        let https = crate::builder_options::BuilderOptions {
+            https: crate::https::from_flags(true, None)?,
+            ..Default::default()
+        };
+        initramfs::pack_image(
+            &PackOptions {
+                output: with_https.clone(),
+                ..plain
+            },
+            &https,
+        )
     })?;
     let examples = run.stage("README pipeline examples", || {
         crate::example_images::pack_all(&kernel.modules_dir, &out)
@@ -138,12 +165,14 @@ fn stages(run: &mut Stages, boot: bool) -> Result<()> {
                 .args(["--test", "network"])
                 .args(["--test", "network_up"])
                 .args(["--test", "persist"])
+                .args(["--test", "https"])
                 .args(["--", "--test-threads", BOOT_TEST_THREADS, "--nocapture"])
                 .envs(examples.iter().map(|(var, path)| (var, path)))
                 .env(qemu_tests::ENV_KERNEL, &kernel.vmlinuz)
                 .env(qemu_tests::ENV_INITRAMFS, &initramfs)
                 .env(qemu_tests::ENV_INITRAMFS_BUSYBOX, &with_busybox)
                 .env(qemu_tests::ENV_INITRAMFS_JUNK, &with_junk)
+                .env(qemu_tests::ENV_INITRAMFS_HTTPS, &with_https)
                 .env(qemu_tests::ENV_PROBE, &probe),
         )
     })?;

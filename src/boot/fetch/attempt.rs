@@ -67,8 +67,16 @@ pub fn attempt<S: Sys>(sys: &S, net: &NetImage, t: &mut Transfer) -> Result<(), 
             tunnel(&mut *stream, &connect_request(&t.url, proxy), stall)?;
         }
         stream = sys
-            .start_tls(stream, &t.url.host, net.verify_tls)
-            .map_err(|reason| fatal(t, Cause::NetTls { reason }))?;
+            .start_tls(stream, &t.url.host, net.verify_tls, stall)
+            .map_err(|failure| match failure.is_fatal() {
+                true => fatal(
+                    t,
+                    Cause::NetTls {
+                        reason: failure.to_string(),
+                    },
+                ),
+                false => transient(format!("TLS: {failure}")),
+            })?;
     }
     let resume = (t.have > 0).then(|| Resume {
         from: t.have,

@@ -89,6 +89,7 @@ pub fn cmd(args: &[String]) -> Result<()> {
         host_cpus: std::thread::available_parallelism().map_or(0, |n| n.get()),
         load_at_start,
         load_at_end: f64::NAN,
+        init_sizes: crate::size::init_sizes().map_err(|e| format!("{e:#}")),
     };
     let mut case_results = Vec::new();
     if !peer_cases.is_empty() {

@@ -25,6 +25,9 @@ pub struct RunFacts {
     pub host_cpus: usize,
     pub load_at_start: f64,
     pub load_at_end: f64,
+    /// liveinit's init binary (stripped) without and with `--https`, or
+    /// why they could not be built.
+    pub init_sizes: Result<(u64, u64), String>,
 }
 
 pub fn render(facts: &RunFacts, cases: &[CaseResult], scale: &[ScaleResult]) -> String {
@@ -46,6 +49,23 @@ pub fn render(facts: &RunFacts, cases: &[CaseResult], scale: &[ScaleResult]) -> 
     method(&mut md);
     every_boot(&mut md, cases);
     md
+}
+
+/// Both of liveinit's inits: the timed boots use the plain one.
+fn init_sizes(md: &mut String, sizes: &Result<(u64, u64), String>) {
+    let _ = match sizes {
+        Ok((plain, https)) => writeln!(
+            md,
+            "liveinit's init binary (stripped): **{plain} bytes**; built with `--https` (TLS): \
+             **{https} bytes** ({:+} bytes). The boots below use the first.\n",
+            i128::from(*https) - i128::from(*plain)
+        ),
+        Err(e) => writeln!(
+            md,
+            "liveinit's init sizes: not measured ({}).\n",
+            first_line(e)
+        ),
+    };
 }
 
 fn header(md: &mut String, f: &RunFacts) {
@@ -70,6 +90,7 @@ fn header(md: &mut String, f: &RunFacts) {
         f.liveinit_version,
         f.dracut_version,
     );
+    init_sizes(md, &f.init_sizes);
 }
 
 fn summary(md: &mut String, cases: &[CaseResult]) {
@@ -392,7 +413,28 @@ mod tests {
             host_cpus: 2,
             load_at_start: 1.0,
             load_at_end: 2.0,
+            init_sizes: Ok((370_512, 1_259_400)),
         }
+    }
+
+    #[test]
+    fn both_init_sizes_are_reported() {
+        let md = render(&facts(), &[], &[]);
+        assert!(
+            md.contains(
+                "**370512 bytes**; built with `--https` (TLS): **1259400 bytes** (+888888 bytes)"
+            ),
+            "{md}"
+        );
+        let failed = RunFacts {
+            init_sizes: Err("no musl-gcc\nmore".into()),
+            ..facts()
+        };
+        let md = render(&failed, &[], &[]);
+        assert!(
+            md.contains("init sizes: not measured (no musl-gcc)"),
+            "{md}"
+        );
     }
 
     #[test]
