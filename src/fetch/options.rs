@@ -26,8 +26,8 @@ pub const KNOWN: [&str; 3] = [SHA256_OPTION, RETRIES_OPTION, STALL_OPTION];
 pub const HTTPS_BUILT: bool = cfg!(feature = "https");
 
 /// How this build is rebuilt with HTTPS.
-pub const HTTPS_HINT: &str = "this liveinit was built without HTTPS support; rebuild with \
-    `--features https` (the packer's HTTPS option), or use http://";
+pub const HTTPS_HINT: &str = "this liveinit was built without HTTPS support; pack the initramfs \
+    with `cargo xtask initramfs --https` (TLS and a CA bundle), or use http://";
 
 /// Everything about downloading the live image.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -196,19 +196,3 @@ mod tests {
         assert_eq!(h.hex(), whole);
     }
 }
-
-#[cfg(test)]
-mod speed {
-    #[test]
-    #[ignore = "timing only"]
-    fn sha256_speed() {
-        let data = alloc::vec![7u8; 48 << 20];
-        let t = std::time::Instant::now();
-        let mut h = super::Sha256::new();
-        for c in data.chunks(128 * 1024) {
-            h.update(c);
-        }
-        let _ = h.finish();
-        std::println!("48 MiB in {:?}", t.elapsed());
-    }
-}
