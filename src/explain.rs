@@ -34,6 +34,15 @@ pub fn explain(text: &str) -> String {
             return out;
         }
     };
+    let _ = writeln!(
+        out,
+        "grammar: {} (chosen by {})",
+        cfg.grammar.grammar, cfg.grammar.why
+    );
+    if let Some(live) = &cfg.live_boot {
+        crate::grammar::explain::live_boot(&mut out, &cfg, live, &policy.warnings);
+        return out;
+    }
     options(&mut out, &cfg);
     let all: Vec<String> = policy
         .warnings
@@ -84,6 +93,7 @@ fn options(out: &mut String, cfg: &LiveConfig) {
         }
         LiveRoot::ImageFile(p) => format!("{p} (an image file in the initramfs)"),
         LiveRoot::Url(u) => format!("{u} (a network image)"),
+        LiveRoot::ByContent => format!("{}", cfg.root),
     };
     let overlay = if o.none {
         String::from("none (the image itself is made writable)")

@@ -42,6 +42,7 @@ pub mod contract;
 pub mod devspec;
 pub mod discovery;
 pub mod explain;
+pub mod grammar;
 pub mod isomd5;
 pub mod kmod;
 pub mod manual;

@@ -113,6 +113,8 @@ pub enum Cause {
     ImageNotFound(Box<MissingImage>),
     /// A file that should be a filesystem image holds none liveinit knows.
     NoFilesystem,
+    /// live-boot's module list names no image that is on the medium.
+    NoListedImages,
     /// The compressed image is another filesystem.
     NotCompressed(FsType),
     /// The image holds neither layout.
@@ -286,6 +288,9 @@ impl fmt::Display for Cause {
                 f,
                 "it ends after {ends} bytes, but its implanted MD5 checksum covers {covered}: \
                  the medium is truncated (rd.live.check); write or burn it again"
+            ),
+            Cause::NoListedImages => f.write_str(
+                "its module list names no image that is there (module= picks another list)",
             ),
             Cause::NoFilesystem => {
                 f.write_str("holds no filesystem liveinit recognises (damaged or truncated?)")

@@ -13,6 +13,7 @@ mod execute;
 mod handoff;
 mod iso_file;
 mod iso_scan;
+mod layered;
 mod live;
 mod modules;
 mod progress_line;
@@ -70,6 +71,10 @@ pub fn run<S: Sys>(sys: &S, policy: &mut Policy) -> Result<Infallible, BootError
     let mut modules = modules::Loader::open(sys, &cfg);
     stop(BreakPoint::PreTrigger)?;
     stop(BreakPoint::Initqueue)?;
+    if let Some(live) = &cfg.live_boot {
+        layered::mount_root(sys, &cfg, live, &mut modules, &stop)?;
+        return hand_over(sys, policy, &cfg, &mut modules, throttle);
+    }
     let found = match &cfg.root {
         LiveRoot::Device(spec) => {
             match (
@@ -83,7 +88,7 @@ pub fn run<S: Sys>(sys: &S, policy: &mut Policy) -> Result<Infallible, BootError
             }
         }
         LiveRoot::IsoFile(path) => iso_file::open_iso_file(sys, &mut modules, path)?,
-        LiveRoot::ImageFile(_) | LiveRoot::Url(_) => {
+        LiveRoot::ImageFile(_) | LiveRoot::Url(_) | LiveRoot::ByContent => {
             return Err(BootError::new(
                 Stage::FindMedium,
                 format!("root=live:{}", cfg.root),
@@ -100,14 +105,25 @@ pub fn run<S: Sys>(sys: &S, policy: &mut Policy) -> Result<Infallible, BootError
     let layout = live::open_image(&mut exec, sys, &cfg, &found)?;
     stop(BreakPoint::Mount)?;
     live::assemble(&mut exec, sys, &cfg, &layout)?;
-    modules.settle(sys);
+    hand_over(sys, policy, &cfg, &mut modules, throttle)
+}
 
+/// From a mounted new root to the real init.
+fn hand_over<S: Sys>(
+    sys: &S,
+    policy: &Policy,
+    cfg: &LiveConfig,
+    modules: &mut modules::Loader,
+    throttle: Option<Vec<u8>>,
+) -> Result<Infallible, BootError> {
+    let stop = |point| emergency::at_break(sys, policy, point);
+    modules.settle(sys);
     stop(BreakPoint::PrePivot)?;
-    let inits = handoff::usable_inits(sys, &cfg)?;
+    let inits = handoff::usable_inits(sys, cfg)?;
     stop(BreakPoint::Cleanup)?;
     early::restore_kmsg(sys, throttle);
     stop(BreakPoint::SwitchRoot)?;
-    Err(handoff::switch_and_exec(sys, &cfg, &inits))
+    Err(handoff::switch_and_exec(sys, cfg, &inits))
 }
 
 fn read_cmdline(sys: &impl Sys) -> Result<Cmdline, BootError> {

@@ -13,6 +13,8 @@ use core::fmt;
 
 use crate::cmdline::{Arg, Cmdline};
 use crate::devspec::SpecError;
+use crate::grammar::live_boot::{self, LiveBootConfig};
+use crate::grammar::{self, Choice, Grammar};
 
 use lookup::{legacy, Lookup};
 pub use overlay::{OverlayConfig, DEFAULT_OVERLAY_MIB};
@@ -94,6 +96,10 @@ pub struct LiveConfig {
     pub idle: IdleWaits,
     /// Things worth telling the user that do not stop the boot.
     pub warnings: Vec<String>,
+    /// Which distribution's grammar the command line speaks, and why.
+    pub grammar: Choice,
+    /// Debian live-boot's options, when `boot=live` chose its grammar.
+    pub live_boot: Option<LiveBootConfig>,
 }
 
 /// Why the command line does not describe a live boot liveinit can do.
@@ -111,6 +117,8 @@ pub enum ConfigError {
         value: String,
         expected: &'static str,
     },
+    /// The command line speaks a grammar liveinit does not carry out yet.
+    GrammarNotSupported(Choice),
 }
 
 impl fmt::Display for ConfigError {
@@ -129,13 +137,87 @@ impl fmt::Display for ConfigError {
                 value,
                 expected,
             } => write!(f, "{key}={value}: expected {expected}"),
+            ConfigError::GrammarNotSupported(choice) => write!(
+                f,
+                "{} (chosen by {}) is not supported by liveinit yet; supported: dracut's \
+                 root=live: and Debian live-boot's boot=live",
+                choice.grammar, choice.why
+            ),
         }
     }
 }
 
 impl LiveConfig {
-    /// Decides the configuration from a parsed command line.
+    /// Decides the configuration from a parsed command line, in the
+    /// grammar it speaks ([`grammar::choose`]).
     pub fn from_cmdline(cmdline: &Cmdline) -> Result<LiveConfig, ConfigError> {
+        let choice = grammar::choose(cmdline);
+        let mut cfg = match choice.grammar {
+            Grammar::Dracut | Grammar::Kiwi => LiveConfig::from_dracut(cmdline)?,
+            Grammar::LiveBoot => LiveConfig::from_live_boot(cmdline)?,
+            Grammar::Casper | Grammar::Archiso => {
+                return Err(ConfigError::GrammarNotSupported(choice))
+            }
+        };
+        if choice.grammar == Grammar::Kiwi {
+            cfg.warnings.push(String::from(
+                "kiwi's own options (rd.live.overlay.persistent, rd.live.cowfile.*, mediacheck…) \
+                 are not carried out: the image boots the dracut way, its state under \
+                 /run/initramfs, not kiwi's /run/overlay",
+            ));
+        }
+        cfg.warnings
+            .extend(grammar::foreign_options(cmdline, choice.grammar));
+        cfg.grammar = choice;
+        Ok(cfg)
+    }
+
+    /// Debian live-boot (distro-live-spec §1): the medium is whichever
+    /// device holds `<live-media-path>/*.squashfs`.
+    fn from_live_boot(cmdline: &Cmdline) -> Result<LiveConfig, ConfigError> {
+        let (live, warnings) =
+            LiveBootConfig::read(cmdline).map_err(|e| ConfigError::BadValue {
+                key: e.key,
+                value: e.value,
+                expected: e.expected,
+            })?;
+        let mut l = Lookup::new(cmdline);
+        let retry_secs = number(
+            &mut l,
+            "rd.retry",
+            live_boot::DEFAULT_WAIT_SECS,
+            "a number of seconds",
+        )?;
+        Ok(LiveConfig {
+            root: LiveRoot::ByContent,
+            medium_rw: false,
+            live_dir: live.media_path.clone(),
+            squash_img: String::from(DEFAULT_SQUASH_IMG),
+            rootflags: None,
+            overlay: OverlayConfig::read(&mut Lookup::new(&Cmdline::parse("")))?,
+            ram: false,
+            writable_fsimg: false,
+            minmem_mib: DEFAULT_MINMEM_MIB,
+            check: false,
+            iso_scan: None,
+            debug: cmdline.has("debug")
+                || cmdline.has("live-boot.debug")
+                || cmdline.bool("rd.debug", false),
+            init: cmdline
+                .value("init")
+                .filter(|v| !v.is_empty())
+                .map(String::from),
+            init_args: cmdline.init_args().to_vec(),
+            retry_secs,
+            idle: IdleWaits::read(&mut l),
+            warnings,
+            grammar: grammar::choose(cmdline),
+            live_boot: Some(live),
+        })
+    }
+
+    /// dracut's grammar (docs/dracut-live.md §1–2).
+    fn from_dracut(cmdline: &Cmdline) -> Result<LiveConfig, ConfigError> {
         let mut l = Lookup::new(cmdline);
         let root = live_root(&mut l)?;
         let overlay = OverlayConfig::read(&mut l)?;
@@ -181,6 +263,8 @@ impl LiveConfig {
             retry_secs,
             idle: IdleWaits::read(&mut l),
             warnings: Vec::new(),
+            grammar: grammar::choose(cmdline),
+            live_boot: None,
         };
         l.warn_unused_aliases();
         let mut warnings = l.warnings;

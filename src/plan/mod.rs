@@ -12,6 +12,7 @@ mod display;
 pub mod image;
 pub mod iso_scan;
 pub mod kernel;
+pub mod layers;
 pub mod medium;
 pub mod ram;
 pub mod ram_bound;
@@ -72,6 +73,8 @@ pub enum LoopSlot {
     ThinMeta,
     /// The ISO file `iso-scan/filename=` names.
     Iso,
+    /// The n-th image of a stack of images (Debian live-boot), bottom first.
+    Layer(u8),
 }
 
 /// A path known now, or a loop device known once attached.

@@ -1,0 +1,270 @@
+//! Boot tests for the other distributions' live grammars (distro-live-spec
+//! §7): replica media built here, booted with that distribution's command
+//! line, checked against the state its own initramfs leaves.
+//!
+//! Debian live-boot (`boot=live`) media: `live/filesystem.squashfs` is a
+//! root whose `/sbin/init` cannot run (an interpreter that does not exist),
+//! and `live/zz-probe.squashfs` holds the probe. Only the right stack (the
+//! last image on top) reaches the probe, so each boot also proves the order.
+//!
+//! Console logs: `target/qemu-tests/<case>.log`.
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use qemu_tests::harness::{cdrom, probe_root, shared, virtio_ro, Case, Probed, Shared};
+use qemu_tests::media::{
+    mksquashfs, Disk, Image, Layout, LiveImages, LiveRoot, LiveRootSpec, PartitionFs, SquashComp,
+};
+use qemu_tests::out_dir;
+
+/// The Debian ISO's volume id (live-boot never looks at it).
+const DEBIAN_LABEL: &str = "LIVEINIT_DEB";
+/// Size of the ext4 partition of the Debian disk.
+const DEBIAN_PART_MIB: u32 = 16;
+
+fn media_dir() -> PathBuf {
+    out_dir().join("media-distro")
+}
+
+fn probe() -> &'static LiveRoot {
+    static ROOT: Shared<LiveRoot> = OnceLock::new();
+    probe_root(&ROOT, &media_dir())
+}
+
+/// A squashfs of the probe root.
+fn probe_image() -> &'static PathBuf {
+    static C: Shared<PathBuf> = OnceLock::new();
+    shared(&C, "probe squashfs", || {
+        let out = media_dir().join("probe.squashfs");
+        mksquashfs(&probe().dir, &out, SquashComp::Gzip)?;
+        Ok(out)
+    })
+}
+
+/// A squashfs of a root whose `/sbin/init` cannot be run: booted on top,
+/// it stops the boot.
+fn dead_image() -> &'static PathBuf {
+    static C: Shared<PathBuf> = OnceLock::new();
+    shared(&C, "dead-init squashfs", || {
+        let root = LiveRoot::create(
+            &media_dir().join("dead-root"),
+            &LiveRootSpec::probe(qemu_tests::harness::inputs::probe()),
+        )?;
+        root.add_text("sbin/init", "#!/nonexistent/interpreter\n", 0o755)?;
+        root.add_text("etc/fstab", "# UNCONFIGURED FSTAB FOR BASE SYSTEM\n", 0o644)?;
+        let out = media_dir().join("dead.squashfs");
+        mksquashfs(&root.dir, &out, SquashComp::Gzip)?;
+        Ok(out)
+    })
+}
+
+/// live-build's layout: the base image and one more, in `live/`.
+fn debian_files(extra: &[(&str, PathBuf)]) -> LiveImages {
+    let mut files = vec![
+        ("live/filesystem.squashfs".to_string(), dead_image().clone()),
+        ("live/zz-probe.squashfs".to_string(), probe_image().clone()),
+    ];
+    files.extend(extra.iter().map(|(p, h)| (p.to_string(), h.clone())));
+    LiveImages {
+        layout: Layout::FlatSquashfs,
+        files,
+    }
+}
+
+fn debian_iso() -> &'static Image {
+    static C: Shared<Image> = OnceLock::new();
+    shared(&C, "debian live iso", || {
+        debian_files(&[]).iso(DEBIAN_LABEL, &media_dir().join("debian-live.iso"))
+    })
+}
+
+/// An MBR disk whose ext4 partition holds `live/` with a third image,
+/// `zzz-decoy.squashfs` (a dead init, on top by name), and the list
+/// `live/filesystem.module` that leaves it out.
+fn debian_disk() -> &'static Disk {
+    static C: Shared<Disk> = OnceLock::new();
+    shared(&C, "debian live disk", || {
+        let list = media_dir().join("filesystem.module");
+        std::fs::create_dir_all(media_dir())?;
+        std::fs::write(
+            &list,
+            "filesystem.squashfs\nzz-probe.squashfs missing.squashfs\n",
+        )?;
+        debian_files(&[
+            ("live/zzz-decoy.squashfs", dead_image().clone()),
+            ("live/filesystem.module", list),
+        ])
+        .partition_disk(
+            PartitionFs::Ext4,
+            "DEBLIVE",
+            DEBIAN_PART_MIB,
+            &media_dir().join("debian-live-disk.img"),
+        )
+    })
+}
+
+/// A dracut medium only (`LiveOS/squashfs.img`): not a live-boot medium.
+fn dracut_iso() -> &'static Image {
+    static C: Shared<Image> = OnceLock::new();
+    shared(&C, "dracut iso", || {
+        LiveImages {
+            layout: Layout::FlatSquashfs,
+            files: vec![("LiveOS/squashfs.img".to_string(), probe_image().clone())],
+        }
+        .iso("LIVEINIT_DRACUT", &media_dir().join("dracut.iso"))
+    })
+}
+
+/// live-boot's state (distro-live-spec §1.10, `debian-boot1-plain`):
+/// the medium, each image under `/run/live/rootfs`, the tmpfs overlay, and
+/// the root stacked from `lower` (top first).
+fn check_live_boot_state(b: &Probed, medium_fs: &str, lower: &[&str], tmpfs_size: Option<&str>) {
+    let r = &b.report;
+    let medium = r.mount_at("/run/live/medium");
+    b.check(
+        medium.is_some_and(|m| {
+            m.fstype == medium_fs && m.has_option("ro") && m.has_option("noatime")
+        }),
+        &format!("/run/live/medium is not {medium_fs} ro,noatime: {medium:?}"),
+    );
+    for image in lower {
+        let at = format!("/run/live/rootfs/{image}");
+        let m = r.mount_at(&at);
+        b.check(
+            m.is_some_and(|m| {
+                m.fstype == "squashfs" && m.has_option("ro") && m.has_option("noatime")
+            }),
+            &format!("{at} is not a squashfs mounted ro,noatime: {m:?}"),
+        );
+        let backing = format!("/run/live/medium/live/{image}");
+        let source = m.map(|m| m.source.clone()).unwrap_or_default();
+        b.check(
+            r.loop_at(&source).is_some_and(|l| l.backing == backing),
+            &format!("{at} is not mounted from a loop device on {backing}: {source}"),
+        );
+    }
+    let overlay = r.mount_at("/run/live/overlay");
+    b.check(
+        overlay.is_some_and(|m| m.fstype == "tmpfs" && m.has_option("rw")),
+        &format!("/run/live/overlay is not a tmpfs: {overlay:?}"),
+    );
+    if let Some(size) = tmpfs_size {
+        b.check(
+            overlay.is_some_and(|m| m.super_option("size") == Some(size)),
+            &format!("/run/live/overlay's size is not {size}: {overlay:?}"),
+        );
+    }
+    let root = r.root_mount();
+    let lowerdir: Vec<String> = lower
+        .iter()
+        .rev()
+        .map(|i| format!("/run/live/rootfs/{i}"))
+        .collect();
+    let want = lowerdir.join(":");
+    b.check(
+        root.is_some_and(|m| {
+            m.fstype == "overlay"
+                && m.source == "overlay"
+                && m.super_option("lowerdir") == Some(want.as_str())
+                && m.super_option("upperdir") == Some("/run/live/overlay/rw")
+                && m.super_option("workdir") == Some("/run/live/overlay/work")
+                && m.super_options.split(',').any(|o| o == "redirect_dir=on")
+        }),
+        &format!("/ is not live-boot's overlay over {want}: {root:?}"),
+    );
+    b.check(
+        r.root_write == Some(Ok(())),
+        &format!("/ is not writable: {:?}", r.root_write),
+    );
+    b.check(
+        r.cmdline
+            .as_deref()
+            .is_some_and(|c| c.split_whitespace().any(|w| w == "boot=live")),
+        "boot=live is not on /proc/cmdline for live-config",
+    );
+    b.check(
+        r.mount_at("/run/initramfs/live").is_none(),
+        "dracut's /run/initramfs/live is mounted in live-boot mode",
+    );
+}
+
+/// D1 + X4: the live-build layout on a CD; archiso's options are named as
+/// ignored, not acted on.
+#[test]
+fn debian_live_cd() {
+    let b = Case::new(
+        "debian_live_cd",
+        vec![cdrom(debian_iso())],
+        "boot=live components archisobasedir=arch copytoram",
+    )
+    .boot_probe();
+    check_live_boot_state(
+        &b,
+        "iso9660",
+        &["filesystem.squashfs", "zz-probe.squashfs"],
+        None,
+    );
+    b.check(
+        b.ended
+            .has_line(&["archisobasedir is archiso's option, ignored under Debian live-boot"]),
+        "no warning that archisobasedir= is ignored",
+    );
+    b.check(
+        b.ended
+            .has_line(&["copytoram is archiso's option, ignored"]),
+        "no warning that copytoram is ignored",
+    );
+    b.check(
+        r_has_no_loop_on(&b, "/run/live/medium/live/zzz-decoy.squashfs"),
+        "a decoy image was attached",
+    );
+}
+
+fn r_has_no_loop_on(b: &Probed, backing: &str) -> bool {
+    !b.report.loops.iter().any(|l| l.backing == backing)
+}
+
+/// D2 + D3 + D5: the medium is the disk's partition; `live/filesystem.module`
+/// decides the stack (the decoy on top by name is left out, a listed image
+/// that is missing is skipped); `overlay-size=64M` sizes the tmpfs.
+#[test]
+fn debian_live_disk_module_list_overlay_size() {
+    let b = Case::new(
+        "debian_live_disk_module",
+        vec![virtio_ro(debian_disk().path.clone())],
+        "boot=live overlay-size=64M",
+    )
+    .boot_probe();
+    check_live_boot_state(
+        &b,
+        "ext4",
+        &["filesystem.squashfs", "zz-probe.squashfs"],
+        Some("65536k"),
+    );
+    b.check(
+        r_has_no_loop_on(&b, "/run/live/medium/live/zzz-decoy.squashfs"),
+        "the decoy left out of filesystem.module was attached",
+    );
+    b.check(
+        b.ended.has_line(&["missing.squashfs is listed but not on"]),
+        "no warning about the listed image that is missing",
+    );
+    let medium = b.report.mount_at("/run/live/medium");
+    b.check(
+        medium.is_some_and(|m| m.source == "/dev/vda1"),
+        &format!("the medium is not the partition /dev/vda1: {medium:?}"),
+    );
+}
+
+/// X1 (live-boot's side): `boot=live` with only a dracut medium present
+/// finds nothing, within the wait, and says what it looked for.
+#[test]
+fn debian_live_without_a_live_boot_medium() {
+    Case::new(
+        "debian_live_no_medium",
+        vec![cdrom(dracut_iso())],
+        "boot=live rd.retry=4",
+    )
+    .boot_fatal(&["a medium holding live/*.squashfs (boot=live)", "rd.retry"]);
+}
