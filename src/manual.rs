@@ -167,6 +167,22 @@ liveinit can mount is searched (read-only), the file is loop-attached and matche
 against root=live:; root=live:/PATH.iso names an ISO inside the initramfs.",
                 },
                 Item {
+                    term: "boot=live [live-media=DEV] [live-media-path=DIR] [module=NAME] \
+[overlay-size=SIZE] [nofstab]",
+                    text: "\
+Debian live-boot's grammar, chosen when there is no root=live:. The medium is
+the first device (live-media= first, partitions before their disk) whose DIR
+(live) holds images; the images listed in DIR/filesystem.NAME.module or
+DIR/NAME.module, else every *.squashfs, *.ext2/3/4, *.xfs, *.jffs2 and *.dir
+in name order, are stacked under overlayfs, the last on top, with a tmpfs
+of SIZE (50%) for the writes; the state is left in /run/live as live-boot
+leaves it and /etc/fstab gets its lines. It waits 60 s (rd.retry). Options of
+live-boot liveinit does not carry out (persistence, toram, findiso...), and
+other grammars' options (archiso's, casper's, dracut's), are named in a
+warning and ignored. casper (boot=casper) and archiso (archisobasedir= ...)
+are recognised and refused as not supported yet.",
+                },
+                Item {
                     term: "rd.writable.fsimg",
                     text: "Copy the filesystem image to RAM and use it writable.",
                 },

@@ -93,8 +93,7 @@ pub fn live_boot(out: &mut String, cfg: &LiveConfig, live: &LiveBootConfig, poli
     ];
     let _ = writeln!(
         out,
-        "\nplan, for a CD ({}) holding {dir}/filesystem.squashfs and {dir}/zz-extra.squashfs:",
-        "<medium>"
+        "\nplan, for a CD (<medium>) holding {dir}/filesystem.squashfs and {dir}/zz-extra.squashfs:"
     );
     let steps = layers::mount_medium(paths, "<medium>", FsType::Iso9660)
         .into_iter()
