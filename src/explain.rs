@@ -39,8 +39,8 @@ pub fn explain(text: &str) -> String {
         "grammar: {} (chosen by {})",
         cfg.grammar.grammar, cfg.grammar.why
     );
-    if let Some(live) = &cfg.live_boot {
-        crate::grammar::explain::live_boot(&mut out, &cfg, live, &policy.warnings);
+    if let Some(live) = &cfg.layered {
+        crate::grammar::explain::layered(&mut out, &cfg, live, &policy.warnings);
         return out;
     }
     options(&mut out, &cfg);

@@ -115,6 +115,11 @@ pub enum Cause {
     NoFilesystem,
     /// live-boot's module list names no image that is on the medium.
     NoListedImages,
+    /// casper: layers the leaf's name implies are not on the medium.
+    MissingLayers {
+        dir: String,
+        missing: Vec<String>,
+    },
     /// The compressed image is another filesystem.
     NotCompressed(FsType),
     /// The image holds neither layout.
@@ -288,6 +293,12 @@ impl fmt::Display for Cause {
                 f,
                 "it ends after {ends} bytes, but its implanted MD5 checksum covers {covered}: \
                  the medium is truncated (rd.live.check); write or burn it again"
+            ),
+            Cause::MissingLayers { dir, missing } => write!(
+                f,
+                "the layers under it are missing from {dir}: {} (layerfs-path= names the top \
+                 layer; each name with its last .part removed must be there too)",
+                missing.join(", ")
             ),
             Cause::NoListedImages => f.write_str(
                 "its module list names no image that is there (module= picks another list)",

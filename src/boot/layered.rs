@@ -1,9 +1,9 @@
-//! Debian live-boot's way to the new root (distro-live-spec §1.3–1.6,
-//! §1.10): the medium is the device whose `<live-media-path>/` holds
-//! images; every image there (or those its module list names) is mounted
-//! under the state directory and stacked, the last on top, under one
-//! overlayfs with its writable layer in a tmpfs. Which paths are left for
-//! the real root is the plan's data ([`StatePaths`]).
+//! Debian live-boot's and casper's way to the new root (distro-live-spec
+//! §1.3–1.6, §1.10, §2.3–2.5): the medium is the device whose
+//! `<live-media-path>/` holds images; the images the grammar chooses are
+//! mounted and stacked, the last on top, under one overlayfs with its
+//! writable layer in a tmpfs. Which paths are left for the real root is
+//! the plan's data ([`StatePaths`]), not code here.
 
 #[allow(unused_imports)]
 use crate::prelude::*;
@@ -15,8 +15,9 @@ use super::error::{BootError, Cause, Stage};
 use super::execute::Executor;
 use super::modules::Loader;
 use crate::config::LiveConfig;
-use crate::grammar::live_boot::LiveBootConfig;
-use crate::plan::layers::{self, Image, StatePaths, LIVE_BOOT};
+use crate::grammar::casper::{flat_list, name_chain};
+use crate::grammar::{ImageChoice, LayeredConfig};
+use crate::plan::layers::{self, Image, StatePaths};
 use crate::plan::NEWROOT;
 use crate::policy::BreakPoint;
 use crate::probe::{self, PROBE_BYTES};
@@ -26,13 +27,13 @@ use crate::sys::{FileKind, Sys};
 pub fn mount_root<S: Sys>(
     sys: &S,
     cfg: &LiveConfig,
-    live: &LiveBootConfig,
+    live: &LayeredConfig,
     modules: &mut Loader,
     stop: &dyn Fn(BreakPoint) -> Result<(), BootError>,
 ) -> Result<(), BootError> {
-    let paths = &LIVE_BOOT;
+    let paths = live.paths;
     let dir = live.media_path.as_str();
-    let what = format!("a medium holding {dir}/*.squashfs (boot=live)");
+    let what = format!("a medium holding {dir}/*.squashfs ({})", cfg.grammar.why);
     let found = discover::find_by_content(
         sys,
         &what,
@@ -42,7 +43,7 @@ pub fn mount_root<S: Sys>(
         &mut |modules, seen| holds_images(sys, modules, paths, dir, seen),
     )?;
     stop(BreakPoint::PreMount)?;
-    let images = images(sys, paths, dir, &live.module, &found.device)?;
+    let images = images(sys, paths, dir, &live.images, &found.device)?;
     info!(
         "images, bottom first: {}",
         images
@@ -59,7 +60,7 @@ pub fn mount_root<S: Sys>(
     stop(BreakPoint::Mount)?;
     exec.run(
         Stage::AssembleRoot,
-        &layers::overlay_root(paths, dir, &images, &live.overlay_size),
+        &layers::overlay_root(paths, dir, &images, live.overlay_size.as_deref()),
     )?;
     if !live.nofstab {
         add_fstab_lines(sys, paths);
@@ -91,7 +92,7 @@ fn holds_images<S: Sys>(
         .read_dir(images_dir.trim_end_matches('/'))
         .unwrap_or_default()
         .iter()
-        .any(|name| layers::is_image(name));
+        .any(|name| layers::is_image(paths, name));
     if !holds {
         info!("{device} has no images in {dir}/");
         if let Err(e) = sys.unmount(paths.medium) {
@@ -110,7 +111,7 @@ fn images(
     sys: &impl Sys,
     paths: &StatePaths,
     dir: &str,
-    module: &str,
+    choice: &ImageChoice,
     device: &str,
 ) -> Result<Vec<Image>, BootError> {
     let images_dir = layers::on_medium(paths, dir, "");
@@ -118,15 +119,40 @@ fn images(
     let entries = sys
         .read_dir(images_dir)
         .map_err(|e| BootError::sys(Stage::MountImage, images_dir, e))?;
-    let listed = layers::module_lists(module).iter().find_map(|list| {
-        let text = sys.read_file(&layers::on_medium(paths, dir, list)).ok()?;
-        info!("images as listed in {dir}/{list}");
-        Some(String::from_utf8_lossy(&text).into_owned())
-    });
-    let (names, missing) = layers::image_list(listed.as_deref(), &entries);
-    for name in missing {
-        warn!("{dir}/{name} is listed but not on {device}; skipped");
-    }
+    let names = match choice {
+        ImageChoice::ModuleList(module) => {
+            let listed = layers::module_lists(module).iter().find_map(|list| {
+                let text = sys.read_file(&layers::on_medium(paths, dir, list)).ok()?;
+                info!("images as listed in {dir}/{list}");
+                Some(String::from_utf8_lossy(&text).into_owned())
+            });
+            let (names, missing) = layers::image_list(listed.as_deref(), &entries);
+            for name in missing {
+                warn!("{dir}/{name} is listed but not on {device}; skipped");
+            }
+            names
+        }
+        ImageChoice::NameChain(Some(leaf)) => {
+            let chain = name_chain(leaf);
+            let missing: Vec<String> = chain
+                .iter()
+                .filter(|n| !entries.contains(n))
+                .cloned()
+                .collect();
+            if !missing.is_empty() {
+                return Err(BootError::new(
+                    Stage::MountImage,
+                    format!("layerfs-path={leaf}"),
+                    Cause::MissingLayers {
+                        dir: images_dir.to_owned(),
+                        missing,
+                    },
+                ));
+            }
+            chain
+        }
+        ImageChoice::NameChain(None) => flat_list(&entries),
+    };
     if names.is_empty() {
         return Err(BootError::new(
             Stage::MountImage,

@@ -71,7 +71,7 @@ pub fn run<S: Sys>(sys: &S, policy: &mut Policy) -> Result<Infallible, BootError
     let mut modules = modules::Loader::open(sys, &cfg);
     stop(BreakPoint::PreTrigger)?;
     stop(BreakPoint::Initqueue)?;
-    if let Some(live) = &cfg.live_boot {
+    if let Some(live) = &cfg.layered {
         layered::mount_root(sys, &cfg, live, &mut modules, &stop)?;
         return hand_over(sys, policy, &cfg, &mut modules, throttle);
     }

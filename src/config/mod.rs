@@ -13,8 +13,8 @@ use core::fmt;
 
 use crate::cmdline::{Arg, Cmdline};
 use crate::devspec::SpecError;
-use crate::grammar::live_boot::{self, LiveBootConfig};
-use crate::grammar::{self, Choice, Grammar};
+use crate::grammar::live_boot;
+use crate::grammar::{self, Choice, Grammar, LayeredConfig};
 
 use lookup::{legacy, Lookup};
 pub use overlay::{OverlayConfig, DEFAULT_OVERLAY_MIB};
@@ -98,8 +98,9 @@ pub struct LiveConfig {
     pub warnings: Vec<String>,
     /// Which distribution's grammar the command line speaks, and why.
     pub grammar: Choice,
-    /// Debian live-boot's options, when `boot=live` chose its grammar.
-    pub live_boot: Option<LiveBootConfig>,
+    /// A medium found by its content with stacked images (Debian
+    /// live-boot's `boot=live`, casper's `boot=casper`).
+    pub layered: Option<LayeredConfig>,
 }
 
 /// Why the command line does not describe a live boot liveinit can do.
@@ -140,7 +141,7 @@ impl fmt::Display for ConfigError {
             ConfigError::GrammarNotSupported(choice) => write!(
                 f,
                 "{} (chosen by {}) is not supported by liveinit yet; supported: dracut's \
-                 root=live: and Debian live-boot's boot=live",
+                 root=live:, Debian live-boot's boot=live and casper's boot=casper",
                 choice.grammar, choice.why
             ),
         }
@@ -154,10 +155,10 @@ impl LiveConfig {
         let choice = grammar::choose(cmdline);
         let mut cfg = match choice.grammar {
             Grammar::Dracut | Grammar::Kiwi => LiveConfig::from_dracut(cmdline)?,
-            Grammar::LiveBoot => LiveConfig::from_live_boot(cmdline)?,
-            Grammar::Casper | Grammar::Archiso => {
-                return Err(ConfigError::GrammarNotSupported(choice))
+            Grammar::LiveBoot | Grammar::Casper => {
+                LiveConfig::from_layered(cmdline, choice.grammar)?
             }
+            Grammar::Archiso => return Err(ConfigError::GrammarNotSupported(choice)),
         };
         if choice.grammar == Grammar::Kiwi {
             cfg.warnings.push(String::from(
@@ -172,15 +173,19 @@ impl LiveConfig {
         Ok(cfg)
     }
 
-    /// Debian live-boot (distro-live-spec §1): the medium is whichever
-    /// device holds `<live-media-path>/*.squashfs`.
-    fn from_live_boot(cmdline: &Cmdline) -> Result<LiveConfig, ConfigError> {
-        let (live, warnings) =
-            LiveBootConfig::read(cmdline).map_err(|e| ConfigError::BadValue {
-                key: e.key,
-                value: e.value,
-                expected: e.expected,
-            })?;
+    /// Debian live-boot or casper (distro-live-spec §1, §2): the medium is
+    /// whichever device holds `<live-media-path>/*.squashfs`.
+    fn from_layered(cmdline: &Cmdline, grammar: Grammar) -> Result<LiveConfig, ConfigError> {
+        let read = if grammar == Grammar::Casper {
+            grammar::casper::read
+        } else {
+            live_boot::read
+        };
+        let (live, warnings) = read(cmdline).map_err(|e| ConfigError::BadValue {
+            key: e.key,
+            value: e.value,
+            expected: e.expected,
+        })?;
         let mut l = Lookup::new(cmdline);
         let retry_secs = number(
             &mut l,
@@ -212,7 +217,7 @@ impl LiveConfig {
             idle: IdleWaits::read(&mut l),
             warnings,
             grammar: grammar::choose(cmdline),
-            live_boot: Some(live),
+            layered: Some(live),
         })
     }
 
@@ -264,7 +269,7 @@ impl LiveConfig {
             idle: IdleWaits::read(&mut l),
             warnings: Vec::new(),
             grammar: grammar::choose(cmdline),
-            live_boot: None,
+            layered: None,
         };
         l.warn_unused_aliases();
         let mut warnings = l.warnings;

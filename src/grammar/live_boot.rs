@@ -7,8 +7,10 @@ use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 
+use super::{Grammar, ImageChoice, LayeredConfig};
 use crate::cmdline::{Arg, Cmdline};
 use crate::devspec::DevSpec;
+use crate::plan::layers::LIVE_BOOT;
 
 /// live-boot's default `live-media-path`.
 pub const DEFAULT_MEDIA_PATH: &str = "live";
@@ -18,21 +20,6 @@ pub const DEFAULT_MODULE: &str = "filesystem";
 pub const DEFAULT_OVERLAY_SIZE: &str = "50%";
 /// live-boot looks for its medium 60 times, a second apart.
 pub const DEFAULT_WAIT_SECS: u32 = 60;
-
-/// What `boot=live` asks for, as far as liveinit carries it out.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LiveBootConfig {
-    /// `live-media=` / `bootfrom=`: the device tried before every other.
-    pub media: Option<DevSpec>,
-    /// `live-media-path=`: the directory on the medium holding the images.
-    pub media_path: String,
-    /// `module=`: which `<module>.module` list names the images.
-    pub module: String,
-    /// `overlay-size=`: the writable tmpfs's size, tmpfs syntax.
-    pub overlay_size: String,
-    /// `nofstab`: leave the root's `/etc/fstab` alone.
-    pub nofstab: bool,
-}
 
 /// A value liveinit cannot use.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,80 +49,85 @@ const NOT_DONE: [(&str, &str); 16] = [
     ("swap", "no swap is set up"),
 ];
 
-impl LiveBootConfig {
-    /// Reads live-boot's options; the warnings say what is not carried out.
-    pub fn read(cmdline: &Cmdline) -> Result<(LiveBootConfig, Vec<String>), BadValue> {
-        let mut warnings = Vec::new();
-        let media = match last_value(cmdline, &["live-media", "bootfrom"]) {
-            None => None,
-            Some("removable" | "removable-usb") => {
-                warnings.push(String::from(
-                    "live-media=removable is not carried out: every disk is searched",
-                ));
-                None
-            }
-            Some(v) => Some(DevSpec::parse(v).map_err(|_| BadValue {
-                key: "live-media",
+/// Reads live-boot's options; the warnings say what is not carried out.
+pub fn read(cmdline: &Cmdline) -> Result<(LayeredConfig, Vec<String>), BadValue> {
+    let mut warnings = Vec::new();
+    let media = match last_value(cmdline, &["live-media", "bootfrom"]) {
+        None => None,
+        Some("removable" | "removable-usb") => {
+            warnings.push(String::from(
+                "live-media=removable is not carried out: every disk is searched",
+            ));
+            None
+        }
+        Some(v) => Some(DevSpec::parse(v).map_err(|_| BadValue {
+            key: "live-media",
+            value: String::from(v),
+            expected: "a device: /dev/<name>, /dev/disk/by-label/<label>, LABEL=, UUID=",
+        })?),
+    };
+    let media_path = media_path(cmdline, DEFAULT_MEDIA_PATH)?;
+    let module = match cmdline.value("module") {
+        Some(v) if v.contains('/') => {
+            return Err(BadValue {
+                key: "module",
                 value: String::from(v),
-                expected: "a device: /dev/<name>, /dev/disk/by-label/<label>, LABEL=, UUID=",
-            })?),
-        };
-        let media_path = match cmdline.value("live-media-path") {
-            Some(v) if v.split('/').any(|p| p == "..") => {
-                return Err(BadValue {
-                    key: "live-media-path",
-                    value: String::from(v),
-                    expected: "a path inside the medium (no `..`)",
-                })
-            }
-            Some(v) if !v.trim_matches('/').is_empty() => String::from(v.trim_matches('/')),
-            _ => String::from(DEFAULT_MEDIA_PATH),
-        };
-        let module = match cmdline.value("module") {
-            Some(v) if v.contains('/') => {
-                return Err(BadValue {
-                    key: "module",
-                    value: String::from(v),
-                    expected: "a name (the list is <live-media-path>/<name>.module)",
-                })
-            }
-            Some(v) if !v.is_empty() => String::from(v),
-            _ => String::from(DEFAULT_MODULE),
-        };
-        let overlay_size = match cmdline.value("overlay-size") {
-            Some(v) if is_tmpfs_size(v) => String::from(v),
-            Some(v) => {
-                return Err(BadValue {
-                    key: "overlay-size",
-                    value: String::from(v),
-                    expected: "a tmpfs size: a number with %, k, m or g (e.g. 50%, 512m)",
-                })
-            }
-            None => String::from(DEFAULT_OVERLAY_SIZE),
-        };
-        if let Some(u) = cmdline.value("union").filter(|u| *u != "overlay") {
-            warnings.push(format!("union={u} is not available; overlayfs is used"));
+                expected: "a name (the list is <live-media-path>/<name>.module)",
+            })
         }
-        for (key, instead) in NOT_DONE {
-            if cmdline.has(key) && !(key == "persistence" && cmdline.has("nopersistence")) {
-                warnings.push(format!("{key} is not supported by liveinit yet: {instead}"));
-            }
+        Some(v) if !v.is_empty() => String::from(v),
+        _ => String::from(DEFAULT_MODULE),
+    };
+    let overlay_size = match cmdline.value("overlay-size") {
+        Some(v) if is_tmpfs_size(v) => String::from(v),
+        Some(v) => {
+            return Err(BadValue {
+                key: "overlay-size",
+                value: String::from(v),
+                expected: "a tmpfs size: a number with %, k, m or g (e.g. 50%, 512m)",
+            })
         }
-        Ok((
-            LiveBootConfig {
-                media,
-                media_path,
-                module,
-                overlay_size,
-                nofstab: cmdline.has("nofstab"),
-            },
-            warnings,
-        ))
+        None => String::from(DEFAULT_OVERLAY_SIZE),
+    };
+    if let Some(u) = cmdline.value("union").filter(|u| *u != "overlay") {
+        warnings.push(format!("union={u} is not available; overlayfs is used"));
     }
+    for (key, instead) in NOT_DONE {
+        if cmdline.has(key) && !(key == "persistence" && cmdline.has("nopersistence")) {
+            warnings.push(format!("{key} is not supported by liveinit yet: {instead}"));
+        }
+    }
+    Ok((
+        LayeredConfig {
+            grammar: Grammar::LiveBoot,
+            paths: &LIVE_BOOT,
+            media,
+            media_path,
+            images: ImageChoice::ModuleList(module),
+            overlay_size: Some(overlay_size),
+            nofstab: cmdline.has("nofstab"),
+        },
+        warnings,
+    ))
+}
+
+/// `live-media-path=`, shared with casper: a path inside the medium.
+pub fn media_path(cmdline: &Cmdline, default: &str) -> Result<String, BadValue> {
+    Ok(match cmdline.value("live-media-path") {
+        Some(v) if v.split('/').any(|p| p == "..") => {
+            return Err(BadValue {
+                key: "live-media-path",
+                value: String::from(v),
+                expected: "a path inside the medium (no `..`)",
+            })
+        }
+        Some(v) if !v.trim_matches('/').is_empty() => String::from(v.trim_matches('/')),
+        _ => String::from(default),
+    })
 }
 
 /// The value of the last of `keys` on the line.
-fn last_value<'a>(cmdline: &'a Cmdline, keys: &[&str]) -> Option<&'a str> {
+pub fn last_value<'a>(cmdline: &'a Cmdline, keys: &[&str]) -> Option<&'a str> {
     cmdline
         .params()
         .iter()
@@ -158,8 +150,8 @@ pub fn is_tmpfs_size(v: &str) -> bool {
 mod tests {
     use super::*;
 
-    fn read(text: &str) -> Result<(LiveBootConfig, Vec<String>), BadValue> {
-        LiveBootConfig::read(&Cmdline::parse(text))
+    fn read(text: &str) -> Result<(LayeredConfig, Vec<String>), BadValue> {
+        super::read(&Cmdline::parse(text))
     }
 
     #[test]
@@ -167,8 +159,8 @@ mod tests {
         let (c, warnings) = read("boot=live components").unwrap();
         assert_eq!(c.media, None);
         assert_eq!(c.media_path, "live");
-        assert_eq!(c.module, "filesystem");
-        assert_eq!(c.overlay_size, "50%");
+        assert_eq!(c.images, ImageChoice::ModuleList("filesystem".into()));
+        assert_eq!(c.overlay_size.as_deref(), Some("50%"));
         assert!(!c.nofstab);
         assert!(warnings.is_empty(), "{warnings:?}");
     }
@@ -182,8 +174,8 @@ mod tests {
         .unwrap();
         assert_eq!(c.media, Some(DevSpec::Label("DEB".into())));
         assert_eq!(c.media_path, "x/y");
-        assert_eq!(c.module, "alt");
-        assert_eq!(c.overlay_size, "25%");
+        assert_eq!(c.images, ImageChoice::ModuleList("alt".into()));
+        assert_eq!(c.overlay_size.as_deref(), Some("25%"));
         assert!(c.nofstab);
     }
 

@@ -4,6 +4,7 @@
 //! runs, and names the options of the others so that they are reported
 //! once as ignored instead of acted on.
 
+pub mod casper;
 pub mod explain;
 pub mod live_boot;
 
@@ -13,6 +14,36 @@ use alloc::vec::Vec;
 use core::fmt;
 
 use crate::cmdline::{Arg, Cmdline};
+use crate::devspec::DevSpec;
+use crate::plan::layers::StatePaths;
+
+/// How the images to stack are chosen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ImageChoice {
+    /// live-boot: `<module>.module` lists them, else every image by name.
+    ModuleList(String),
+    /// casper: the chain a leaf's name implies (`a.b.c` → `a`, `a.b`,
+    /// `a.b.c`), or with no leaf every image, grouped by kind.
+    NameChain(Option<String>),
+}
+
+/// A medium found by its content, whose images are stacked under one
+/// overlayfs (Debian live-boot, Ubuntu casper): what the grammar asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LayeredConfig {
+    pub grammar: Grammar,
+    /// Where the state is left for the real root.
+    pub paths: &'static StatePaths,
+    /// `live-media=`: the device tried before every other.
+    pub media: Option<DevSpec>,
+    /// `live-media-path=`: the directory on the medium holding the images.
+    pub media_path: String,
+    pub images: ImageChoice,
+    /// The writable tmpfs's size (tmpfs syntax); `None`: tmpfs's default.
+    pub overlay_size: Option<String>,
+    /// `nofstab`: leave the root's `/etc/fstab` alone.
+    pub nofstab: bool,
+}
 
 /// A family of live-boot command lines.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -28,6 +28,14 @@ pub struct StatePaths {
     pub options: &'static str,
     /// Lines the root's `/etc/fstab` gets when missing.
     pub fstab: &'static [&'static str],
+    /// The fstab is replaced by those lines, not added to.
+    pub fstab_replace: bool,
+    /// File name endings of the images, which also mark the medium.
+    pub image_endings: &'static [&'static str],
+    /// Where, in the new root, the medium is bound (casper's `/cdrom`).
+    pub medium_in_root: Option<&'static str>,
+    /// Where, in the new root, the base image is bound (casper's `/rofs`).
+    pub base_in_root: Option<&'static str>,
 }
 
 /// Debian live-boot's state, as its own initramfs leaves it (§1.10).
@@ -39,27 +47,50 @@ pub const LIVE_BOOT: StatePaths = StatePaths {
     work: "work",
     source: "overlay",
     options: "redirect_dir=on",
-    fstab: &[
-        "overlay / overlay rw 0 0",
-        "tmpfs /tmp tmpfs nosuid,nodev 0 0",
+    fstab: &FSTAB_LINES,
+    fstab_replace: false,
+    image_endings: &[
+        ".squashfs",
+        ".ext2",
+        ".ext3",
+        ".ext4",
+        ".xfs",
+        ".jffs2",
+        ".dir",
     ],
+    medium_in_root: None,
+    base_in_root: None,
 };
 
-/// File name endings of images live-boot stacks (a `.dir` is a directory
-/// used as it is).
-const IMAGE_ENDINGS: [&str; 7] = [
-    ".squashfs",
-    ".ext2",
-    ".ext3",
-    ".ext4",
-    ".xfs",
-    ".jffs2",
-    ".dir",
+/// Ubuntu casper's state (§2.5, §2.8): the medium at `/cdrom` and the base
+/// layer at `/rofs` in the new root; the layers and `/cow` stay in the
+/// initramfs, out of the real root's sight.
+pub const CASPER: StatePaths = StatePaths {
+    medium: "/cdrom",
+    rootfs: "",
+    overlay: "/cow",
+    upper: "upper",
+    work: "work",
+    source: "/cow",
+    options: "",
+    fstab: &FSTAB_LINES,
+    fstab_replace: true,
+    image_endings: &[".squashfs", ".ext2", ".dir"],
+    medium_in_root: Some("/cdrom"),
+    base_in_root: Some("/rofs"),
+};
+
+/// The root filesystem and `/tmp`, as both live-boot and casper write them.
+const FSTAB_LINES: [&str; 2] = [
+    "overlay / overlay rw 0 0",
+    "tmpfs /tmp tmpfs nosuid,nodev 0 0",
 ];
 
-/// Whether a directory entry is an image live-boot would stack.
-pub fn is_image(name: &str) -> bool {
-    IMAGE_ENDINGS
+/// Whether a directory entry is an image the distribution would stack (a
+/// `.dir` is a directory used as it is).
+pub fn is_image(paths: &StatePaths, name: &str) -> bool {
+    paths
+        .image_endings
         .iter()
         .any(|e| name.len() > e.len() && name.ends_with(e))
 }
@@ -87,7 +118,11 @@ pub fn image_list(listed: Option<&str>, entries: &[String]) -> (Vec<String>, Vec
             )
         }
         None => {
-            let mut images: Vec<String> = entries.iter().filter(|e| is_image(e)).cloned().collect();
+            let mut images: Vec<String> = entries
+                .iter()
+                .filter(|e| is_image(&LIVE_BOOT, e))
+                .cloned()
+                .collect();
             images.sort();
             (images, Vec::new())
         }
@@ -174,9 +209,15 @@ pub fn lower_dirs(paths: &StatePaths, dir: &str, images: &[Image]) -> String {
         .join(":")
 }
 
-/// The tmpfs of `size` (tmpfs syntax) for the writable layer, and the
-/// overlay root at [`NEWROOT`].
-pub fn overlay_root(paths: &StatePaths, dir: &str, images: &[Image], size: &str) -> Vec<Step> {
+/// The tmpfs of `size` (tmpfs syntax; its default half the RAM) for the
+/// writable layer, the overlay root at [`NEWROOT`], and the mounts the
+/// distribution shows inside it.
+pub fn overlay_root(
+    paths: &StatePaths,
+    dir: &str,
+    images: &[Image],
+    size: Option<&str>,
+) -> Vec<Step> {
     let upper = format!("{}/{}", paths.overlay, paths.upper);
     let work = format!("{}/{}", paths.overlay, paths.work);
     let mut options = format!(
@@ -186,7 +227,7 @@ pub fn overlay_root(paths: &StatePaths, dir: &str, images: &[Image], size: &str)
     if !paths.options.is_empty() {
         options = format!("{options},{}", paths.options);
     }
-    Vec::from([
+    let mut steps = Vec::from([
         mkdir(paths.overlay),
         Step::Mount {
             source: path("tmpfs"),
@@ -196,7 +237,10 @@ pub fn overlay_root(paths: &StatePaths, dir: &str, images: &[Image], size: &str)
                 noatime: true,
                 ..MountFlags::RW
             },
-            data: format!("mode=755,size={size}"),
+            data: match size {
+                Some(size) => format!("mode=755,size={size}"),
+                None => String::from("mode=755"),
+            },
         },
         mkdir(&upper),
         mkdir(&work),
@@ -211,12 +255,40 @@ pub fn overlay_root(paths: &StatePaths, dir: &str, images: &[Image], size: &str)
             },
             data: options,
         },
-    ])
+    ]);
+    let base = images
+        .iter()
+        .find(|i| i.fstype.is_some())
+        .map(|i| format!("{}/{}", paths.rootfs, i.name));
+    let shown = [
+        (paths.medium_in_root, Some(String::from(paths.medium))),
+        (paths.base_in_root, base),
+    ];
+    for (inside, what) in shown {
+        if let (Some(inside), Some(what)) = (inside, what) {
+            let target = format!("{NEWROOT}{inside}");
+            steps.extend([
+                mkdir(&target),
+                Step::Mount {
+                    source: Source::Path(what),
+                    target,
+                    fstype: None,
+                    flags: MountFlags::BIND,
+                    data: String::new(),
+                },
+            ]);
+        }
+    }
+    steps
 }
 
 /// The root's `/etc/fstab` with the distribution's lines appended (those
 /// whose first two fields are not there yet); `None` when nothing is missing.
 pub fn fstab_with(paths: &StatePaths, existing: &str) -> Option<String> {
+    if paths.fstab_replace {
+        let text: String = paths.fstab.iter().map(|l| format!("{l}\n")).collect();
+        return (text != existing).then_some(text);
+    }
     let present = |line: &str| {
         let key: Vec<&str> = line.split_whitespace().take(2).collect();
         existing
@@ -299,7 +371,7 @@ mod tests {
         let steps: Vec<String> = mount_medium(&LIVE_BOOT, "/dev/sr0", FsType::Iso9660)
             .iter()
             .chain(&mount_images(&LIVE_BOOT, "live", &images))
-            .chain(&overlay_root(&LIVE_BOOT, "live", &images, "50%"))
+            .chain(&overlay_root(&LIVE_BOOT, "live", &images, Some("50%")))
             .map(ToString::to_string)
             .collect();
         assert_eq!(
@@ -339,6 +411,42 @@ mod tests {
             "/run/live/medium/live/extra.dir:/run/live/rootfs/filesystem.squashfs"
         );
         assert_eq!(mount_images(&LIVE_BOOT, "live", &images).len(), 3);
+    }
+
+    #[test]
+    fn casper_shows_the_medium_and_the_base_in_the_root() {
+        let images = [sq("minimal.squashfs"), sq("minimal.standard.squashfs")];
+        let steps: Vec<String> = mount_images(&CASPER, "casper", &images)
+            .iter()
+            .chain(&overlay_root(&CASPER, "casper", &images, None))
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(
+            steps,
+            [
+                "attach loop <- /cdrom/casper/minimal.squashfs (ro)",
+                "mkdir /minimal.squashfs",
+                "mount <layer 0 loop> -> /minimal.squashfs (squashfs, ro, noatime)",
+                "attach loop <- /cdrom/casper/minimal.standard.squashfs (ro)",
+                "mkdir /minimal.standard.squashfs",
+                "mount <layer 1 loop> -> /minimal.standard.squashfs (squashfs, ro, noatime)",
+                "mkdir /cow",
+                "mount tmpfs -> /cow (tmpfs, rw, noatime, mode=755)",
+                "mkdir /cow/upper",
+                "mkdir /cow/work",
+                "mkdir /sysroot",
+                "mount /cow -> /sysroot (overlay, rw, noatime, lowerdir=/minimal.standard.squashfs:\
+                 /minimal.squashfs,upperdir=/cow/upper,workdir=/cow/work)",
+                "mkdir /sysroot/cdrom",
+                "mount /cdrom -> /sysroot/cdrom (bind)",
+                "mkdir /sysroot/rofs",
+                "mount /minimal.squashfs -> /sysroot/rofs (bind)",
+            ]
+        );
+        assert_eq!(
+            fstab_with(&CASPER, "UUID=x / ext4 defaults 0 1\n").unwrap(),
+            "overlay / overlay rw 0 0\ntmpfs /tmp tmpfs nosuid,nodev 0 0\n"
+        );
     }
 
     #[test]
