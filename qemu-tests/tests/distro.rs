@@ -268,3 +268,175 @@ fn debian_live_without_a_live_boot_medium() {
     )
     .boot_fatal(&["a medium holding live/*.squashfs (boot=live)", "rd.retry"]);
 }
+
+// ---------------------------------------------------------------------------
+// Ubuntu casper (`boot=casper`), a 24.04-style layered replica and casper's
+// own flat test layout.
+
+/// A tiny squashfs with one marker file: a middle layer or a decoy.
+fn marker_image(name: &str) -> PathBuf {
+    let dir = media_dir().join(format!("{name}-tree"));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("etc")).unwrap();
+    std::fs::write(dir.join("etc").join(name), name).unwrap();
+    let out = media_dir().join(format!("{name}.squashfs"));
+    mksquashfs(&dir, &out, SquashComp::Gzip).unwrap();
+    out
+}
+
+/// `/casper/`: `minimal` (a dead init), `minimal.standard` (a marker),
+/// `minimal.standard.live` (the probe), and decoys that must not be
+/// stacked; without `minimal.standard` when `complete` is false.
+fn casper_iso(cell: &'static Shared<Image>, complete: bool) -> &'static Image {
+    let file = if complete {
+        "casper.iso"
+    } else {
+        "casper-broken.iso"
+    };
+    shared(cell, file, || {
+        let mut files = vec![
+            ("casper/minimal.squashfs".to_string(), dead_image().clone()),
+            (
+                "casper/minimal.standard.live.squashfs".to_string(),
+                probe_image().clone(),
+            ),
+            (
+                "casper/minimal.en.squashfs".to_string(),
+                marker_image("decoy-en"),
+            ),
+            (
+                "casper/minimal.standard.live.fr.squashfs".to_string(),
+                dead_image().clone(),
+            ),
+        ];
+        if complete {
+            files.push((
+                "casper/minimal.standard.squashfs".to_string(),
+                marker_image("standard"),
+            ));
+        }
+        LiveImages {
+            layout: Layout::FlatSquashfs,
+            files,
+        }
+        .iso("Ubuntu 24.04 LTS amd64", &media_dir().join(file))
+    })
+}
+
+/// casper's own test layout (debian/tests/prep-image): an ext partition
+/// `rootfs` with `casper/0_root.squashfs` and `casper/1_overlay.squashfs`.
+fn casper_flat_disk() -> &'static Disk {
+    static C: Shared<Disk> = OnceLock::new();
+    shared(&C, "casper flat disk", || {
+        LiveImages {
+            layout: Layout::FlatSquashfs,
+            files: vec![
+                ("casper/0_root.squashfs".to_string(), dead_image().clone()),
+                (
+                    "casper/1_overlay.squashfs".to_string(),
+                    probe_image().clone(),
+                ),
+            ],
+        }
+        .partition_disk(
+            PartitionFs::Ext4,
+            "rootfs",
+            DEBIAN_PART_MIB,
+            &media_dir().join("casper-flat-disk.img"),
+        )
+    })
+}
+
+/// casper's state (distro-live-spec §2.5, §2.8): `/cdrom` and `/rofs` in
+/// the root, the root an overlay named `/cow` over `lower` (base first).
+fn check_casper_state(b: &Probed, medium_fs: &str, lower: &[&str]) {
+    let r = &b.report;
+    let cdrom = r.mount_at("/cdrom");
+    b.check(
+        cdrom.is_some_and(|m| m.fstype == medium_fs && m.has_option("ro")),
+        &format!("/cdrom is not the {medium_fs} medium, read-only: {cdrom:?}"),
+    );
+    let rofs = r.mount_at("/rofs");
+    let base_backing = format!("/cdrom/casper/{}", lower[0]);
+    b.check(
+        rofs.is_some_and(|m| m.fstype == "squashfs")
+            && r.loops.iter().any(|l| l.backing == base_backing),
+        &format!("/rofs is not the base layer {base_backing}: {rofs:?}"),
+    );
+    let want: Vec<String> = lower.iter().rev().map(|i| format!("/{i}")).collect();
+    let want = want.join(":");
+    let root = r.root_mount();
+    b.check(
+        root.is_some_and(|m| {
+            m.fstype == "overlay"
+                && m.source == "/cow"
+                && m.super_option("lowerdir") == Some(want.as_str())
+                && m.super_option("upperdir") == Some("/cow/upper")
+        }),
+        &format!("/ is not casper's /cow overlay over {want}: {root:?}"),
+    );
+    b.check(
+        r.loops.len() == lower.len(),
+        &format!(
+            "{} loop devices for {} layers: {:?}",
+            r.loops.len(),
+            lower.len(),
+            r.loops
+        ),
+    );
+    b.check(r.root_write == Some(Ok(())), "/ is not writable");
+    b.check(
+        r.mount_at("/run/live/medium").is_none() && r.mount_at("/run/initramfs/live").is_none(),
+        "another grammar's medium mount in casper mode",
+    );
+}
+
+/// U1/U2: the layered replica with `layerfs-path=`: the three layers of
+/// the chain, the leaf on top, the decoys left out.
+#[test]
+fn casper_layered_cd() {
+    static ISO: Shared<Image> = OnceLock::new();
+    let b = Case::new(
+        "casper_layered_cd",
+        vec![cdrom(casper_iso(&ISO, true))],
+        "boot=casper layerfs-path=minimal.standard.live.squashfs",
+    )
+    .boot_probe();
+    check_casper_state(
+        &b,
+        "iso9660",
+        &[
+            "minimal.squashfs",
+            "minimal.standard.squashfs",
+            "minimal.standard.live.squashfs",
+        ],
+    );
+}
+
+/// U2: a missing middle layer stops the boot, naming it.
+#[test]
+fn casper_missing_layer() {
+    static ISO: Shared<Image> = OnceLock::new();
+    Case::new(
+        "casper_missing_layer",
+        vec![cdrom(casper_iso(&ISO, false))],
+        "boot=casper layerfs-path=/cdrom/casper/minimal.standard.live.squashfs",
+    )
+    .boot_fatal(&[
+        "layerfs-path=minimal.standard.live.squashfs",
+        "minimal.standard.squashfs",
+    ]);
+}
+
+/// U4: casper's own test layout, flat (no layerfs-path), on a disk
+/// partition: `1_overlay` on top of `0_root`.
+#[test]
+fn casper_flat_disk_partition() {
+    let b = Case::new(
+        "casper_flat_disk",
+        vec![virtio_ro(casper_flat_disk().path.clone())],
+        "boot=casper",
+    )
+    .boot_probe();
+    check_casper_state(&b, "ext4", &["0_root.squashfs", "1_overlay.squashfs"]);
+}
