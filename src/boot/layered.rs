@@ -40,7 +40,7 @@ pub fn mount_root<S: Sys>(
         live.media.as_ref(),
         cfg,
         modules,
-        &mut |modules, seen| holds_images(sys, modules, paths, dir, seen),
+        &mut |modules, seen| holds_images(sys, modules, live, seen),
     )?;
     stop(BreakPoint::PreMount)?;
     let images = images(sys, paths, dir, &live.images, &found.device)?;
@@ -60,9 +60,15 @@ pub fn mount_root<S: Sys>(
     stop(BreakPoint::Mount)?;
     exec.run(
         Stage::AssembleRoot,
-        &layers::overlay_root(paths, dir, &images, live.overlay_size.as_deref()),
+        &layers::overlay_root(
+            paths,
+            dir,
+            &images,
+            live.overlay_size.as_deref(),
+            &live.cow_dir,
+        ),
     )?;
-    if !live.nofstab {
+    if !live.nofstab && !paths.fstab.is_empty() {
         add_fstab_lines(sys, paths);
     }
     Ok(())
@@ -70,13 +76,8 @@ pub fn mount_root<S: Sys>(
 
 /// Mounts `seen` at the medium's place and keeps it there if the image
 /// directory holds an image (live-boot's `is_live_path`).
-fn holds_images<S: Sys>(
-    sys: &S,
-    modules: &mut Loader,
-    paths: &StatePaths,
-    dir: &str,
-    seen: &Seen,
-) -> bool {
+fn holds_images<S: Sys>(sys: &S, modules: &mut Loader, live: &LayeredConfig, seen: &Seen) -> bool {
+    let (paths, dir) = (live.paths, live.media_path.as_str());
     let Some(fs) = &seen.fs else { return false };
     let device = format!("/dev/{}", seen.name);
     let mut exec = Executor::new(sys, modules);
@@ -92,7 +93,8 @@ fn holds_images<S: Sys>(
         .read_dir(images_dir.trim_end_matches('/'))
         .unwrap_or_default()
         .iter()
-        .any(|name| layers::is_image(paths, name));
+        .any(|name| layers::is_image(paths, name))
+        && (!live.media_required || is_the_medium(sys, live, seen));
     if !holds {
         info!("{device} has no images in {dir}/");
         if let Err(e) = sys.unmount(paths.medium) {
@@ -104,6 +106,19 @@ fn holds_images<S: Sys>(
         }
     }
     holds
+}
+
+/// archiso's identity check: the device matches `archisodevice` (or the
+/// label or UUID), or holds the marker file `archisosearchuuid` implies.
+fn is_the_medium(sys: &impl Sys, live: &LayeredConfig, seen: &Seen) -> bool {
+    live.media
+        .as_ref()
+        .is_some_and(|spec| discover::matches(spec, seen))
+        || live.marker.as_ref().is_some_and(|marker| {
+            let file = format!("{}/{}", live.paths.medium, marker.trim_start_matches('/'));
+            sys.file_kind(&file) == Some(FileKind::File)
+        })
+        || (live.media.is_none() && live.marker.is_none())
 }
 
 /// The images to stack, bottom first, each with its filesystem.
@@ -152,6 +167,12 @@ fn images(
             chain
         }
         ImageChoice::NameChain(None) => flat_list(&entries),
+        ImageChoice::FirstOf(names) => names
+            .iter()
+            .find(|n| entries.contains(n))
+            .cloned()
+            .into_iter()
+            .collect(),
     };
     if names.is_empty() {
         return Err(BootError::new(

@@ -120,6 +120,12 @@ pub enum ConfigError {
     },
     /// The command line speaks a grammar liveinit does not carry out yet.
     GrammarNotSupported(Choice),
+    /// A check the command line asks for that liveinit cannot do: the boot
+    /// stops rather than go on unchecked.
+    Refused {
+        option: &'static str,
+        why: &'static str,
+    },
 }
 
 impl fmt::Display for ConfigError {
@@ -138,6 +144,7 @@ impl fmt::Display for ConfigError {
                 value,
                 expected,
             } => write!(f, "{key}={value}: expected {expected}"),
+            ConfigError::Refused { option, why } => write!(f, "{option}: {why}"),
             ConfigError::GrammarNotSupported(choice) => write!(
                 f,
                 "{} (chosen by {}) is not supported by liveinit yet; supported: dracut's \
@@ -155,10 +162,9 @@ impl LiveConfig {
         let choice = grammar::choose(cmdline);
         let mut cfg = match choice.grammar {
             Grammar::Dracut | Grammar::Kiwi => LiveConfig::from_dracut(cmdline)?,
-            Grammar::LiveBoot | Grammar::Casper => {
+            Grammar::LiveBoot | Grammar::Casper | Grammar::Archiso => {
                 LiveConfig::from_layered(cmdline, choice.grammar)?
             }
-            Grammar::Archiso => return Err(ConfigError::GrammarNotSupported(choice)),
         };
         if choice.grammar == Grammar::Kiwi {
             cfg.warnings.push(String::from(
@@ -176,16 +182,22 @@ impl LiveConfig {
     /// Debian live-boot or casper (distro-live-spec §1, §2): the medium is
     /// whichever device holds `<live-media-path>/*.squashfs`.
     fn from_layered(cmdline: &Cmdline, grammar: Grammar) -> Result<LiveConfig, ConfigError> {
-        let read = if grammar == Grammar::Casper {
-            grammar::casper::read
-        } else {
-            live_boot::read
-        };
-        let (live, warnings) = read(cmdline).map_err(|e| ConfigError::BadValue {
+        let bad = |e: live_boot::BadValue| ConfigError::BadValue {
             key: e.key,
             value: e.value,
             expected: e.expected,
-        })?;
+        };
+        let (live, warnings) = match grammar {
+            Grammar::Casper => grammar::casper::read(cmdline).map_err(bad)?,
+            Grammar::Archiso => grammar::archiso::read(cmdline).map_err(|e| match e {
+                grammar::archiso::ArchisoError::Bad(e) => bad(e),
+                grammar::archiso::ArchisoError::Refused(r) => ConfigError::Refused {
+                    option: r.option,
+                    why: r.why,
+                },
+            })?,
+            _ => live_boot::read(cmdline).map_err(bad)?,
+        };
         let mut l = Lookup::new(cmdline);
         let retry_secs = number(
             &mut l,

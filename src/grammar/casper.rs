@@ -78,6 +78,9 @@ pub fn read(cmdline: &Cmdline) -> Result<(LayeredConfig, Vec<String>), BadValue>
             images: ImageChoice::NameChain(leaf),
             overlay_size: None,
             nofstab: false,
+            media_required: false,
+            marker: None,
+            cow_dir: String::new(),
         },
         warnings,
     ))

@@ -106,6 +106,9 @@ pub fn read(cmdline: &Cmdline) -> Result<(LayeredConfig, Vec<String>), BadValue>
             images: ImageChoice::ModuleList(module),
             overlay_size: Some(overlay_size),
             nofstab: cmdline.has("nofstab"),
+            media_required: false,
+            marker: None,
+            cow_dir: String::new(),
         },
         warnings,
     ))

@@ -4,6 +4,7 @@
 //! runs, and names the options of the others so that they are reported
 //! once as ignored instead of acted on.
 
+pub mod archiso;
 pub mod casper;
 pub mod explain;
 pub mod live_boot;
@@ -25,6 +26,8 @@ pub enum ImageChoice {
     /// casper: the chain a leaf's name implies (`a.b.c` → `a`, `a.b`,
     /// `a.b.c`), or with no leaf every image, grouped by kind.
     NameChain(Option<String>),
+    /// archiso: the first of these names that is there, alone.
+    FirstOf(Vec<String>),
 }
 
 /// A medium found by its content, whose images are stacked under one
@@ -43,6 +46,13 @@ pub struct LayeredConfig {
     pub overlay_size: Option<String>,
     /// `nofstab`: leave the root's `/etc/fstab` alone.
     pub nofstab: bool,
+    /// The medium must match `media` or hold this file (archiso's
+    /// `archisosearchfilename`), not only hold the images.
+    pub media_required: bool,
+    pub marker: Option<String>,
+    /// Where upper and work are inside the writable tmpfs (archiso's
+    /// `cow_directory`); empty: at its top.
+    pub cow_dir: String,
 }
 
 /// A family of live-boot command lines.

@@ -36,6 +36,9 @@ pub struct StatePaths {
     pub medium_in_root: Option<&'static str>,
     /// Where, in the new root, the base image is bound (casper's `/rofs`).
     pub base_in_root: Option<&'static str>,
+    /// Where the one image is mounted, when not at `<rootfs>/<name>`
+    /// (archiso's `/run/archiso/airootfs`).
+    pub image_at: Option<&'static str>,
 }
 
 /// Debian live-boot's state, as its own initramfs leaves it (§1.10).
@@ -60,6 +63,7 @@ pub const LIVE_BOOT: StatePaths = StatePaths {
     ],
     medium_in_root: None,
     base_in_root: None,
+    image_at: None,
 };
 
 /// Ubuntu casper's state (§2.5, §2.8): the medium at `/cdrom` and the base
@@ -78,6 +82,25 @@ pub const CASPER: StatePaths = StatePaths {
     image_endings: &[".squashfs", ".ext2", ".dir"],
     medium_in_root: Some("/cdrom"),
     base_in_root: Some("/rofs"),
+    image_at: None,
+};
+
+/// archiso's state (§3.4, §3.7): everything under `/run/archiso`; the COW
+/// space's upper and work directories are in `cow_directory` inside it.
+pub const ARCHISO: StatePaths = StatePaths {
+    medium: "/run/archiso/bootmnt",
+    rootfs: "/run/archiso",
+    overlay: "/run/archiso/cowspace",
+    upper: "upperdir",
+    work: "workdir",
+    source: "airootfs",
+    options: "",
+    fstab: &[],
+    fstab_replace: false,
+    image_endings: &["airootfs.sfs", "airootfs.erofs"],
+    medium_in_root: None,
+    base_in_root: None,
+    image_at: Some("/run/archiso/airootfs"),
 };
 
 /// The root filesystem and `/tmp`, as both live-boot and casper write them.
@@ -92,7 +115,15 @@ pub fn is_image(paths: &StatePaths, name: &str) -> bool {
     paths
         .image_endings
         .iter()
-        .any(|e| name.len() > e.len() && name.ends_with(e))
+        .any(|e| name.ends_with(e) && (name.len() > e.len() || !e.starts_with('.')))
+}
+
+/// Where image `name` is mounted.
+pub fn image_mount(paths: &StatePaths, name: &str) -> String {
+    match paths.image_at {
+        Some(at) => String::from(at),
+        None => format!("{}/{name}", paths.rootfs),
+    }
 }
 
 /// The list files that, when present, name the images (§1.5), first found wins.
@@ -173,7 +204,7 @@ pub fn mount_images(paths: &StatePaths, dir: &str, images: &[Image]) -> Vec<Step
     let mut steps = Vec::new();
     for (n, image) in (0u8..).zip(images) {
         let Some(fstype) = image.fstype else { continue };
-        let target = format!("{}/{}", paths.rootfs, image.name);
+        let target = image_mount(paths, &image.name);
         steps.extend([
             Step::AttachLoop {
                 slot: LoopSlot::Layer(n),
@@ -202,7 +233,7 @@ pub fn lower_dirs(paths: &StatePaths, dir: &str, images: &[Image]) -> String {
         .iter()
         .rev()
         .map(|image| match image.fstype {
-            Some(_) => format!("{}/{}", paths.rootfs, image.name),
+            Some(_) => image_mount(paths, &image.name),
             None => on_medium(paths, dir, &image.name),
         })
         .collect::<Vec<_>>()
@@ -217,9 +248,15 @@ pub fn overlay_root(
     dir: &str,
     images: &[Image],
     size: Option<&str>,
+    cow_dir: &str,
 ) -> Vec<Step> {
-    let upper = format!("{}/{}", paths.overlay, paths.upper);
-    let work = format!("{}/{}", paths.overlay, paths.work);
+    let holder = if cow_dir.is_empty() {
+        String::from(paths.overlay)
+    } else {
+        format!("{}/{}", paths.overlay, cow_dir.trim_matches('/'))
+    };
+    let upper = format!("{holder}/{}", paths.upper);
+    let work = format!("{holder}/{}", paths.work);
     let mut options = format!(
         "lowerdir={},upperdir={upper},workdir={work}",
         lower_dirs(paths, dir, images)
@@ -259,7 +296,7 @@ pub fn overlay_root(
     let base = images
         .iter()
         .find(|i| i.fstype.is_some())
-        .map(|i| format!("{}/{}", paths.rootfs, i.name));
+        .map(|i| image_mount(paths, &i.name));
     let shown = [
         (paths.medium_in_root, Some(String::from(paths.medium))),
         (paths.base_in_root, base),
@@ -371,7 +408,7 @@ mod tests {
         let steps: Vec<String> = mount_medium(&LIVE_BOOT, "/dev/sr0", FsType::Iso9660)
             .iter()
             .chain(&mount_images(&LIVE_BOOT, "live", &images))
-            .chain(&overlay_root(&LIVE_BOOT, "live", &images, Some("50%")))
+            .chain(&overlay_root(&LIVE_BOOT, "live", &images, Some("50%"), ""))
             .map(ToString::to_string)
             .collect();
         assert_eq!(
@@ -418,7 +455,7 @@ mod tests {
         let images = [sq("minimal.squashfs"), sq("minimal.standard.squashfs")];
         let steps: Vec<String> = mount_images(&CASPER, "casper", &images)
             .iter()
-            .chain(&overlay_root(&CASPER, "casper", &images, None))
+            .chain(&overlay_root(&CASPER, "casper", &images, None, ""))
             .map(ToString::to_string)
             .collect();
         assert_eq!(
@@ -447,6 +484,43 @@ mod tests {
             fstab_with(&CASPER, "UUID=x / ext4 defaults 0 1\n").unwrap(),
             "overlay / overlay rw 0 0\ntmpfs /tmp tmpfs nosuid,nodev 0 0\n"
         );
+    }
+
+    #[test]
+    fn archiso_mounts_its_one_image_and_cow_directory() {
+        let images = [Image {
+            name: "airootfs.erofs".into(),
+            fstype: Some(FsType::Erofs),
+        }];
+        let steps: Vec<String> = mount_images(&ARCHISO, "arch/x86_64", &images)
+            .iter()
+            .chain(&overlay_root(
+                &ARCHISO,
+                "arch/x86_64",
+                &images,
+                Some("256M"),
+                "persistent_/x86_64",
+            ))
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(
+            steps,
+            [
+                "attach loop <- /run/archiso/bootmnt/arch/x86_64/airootfs.erofs (ro)",
+                "mkdir /run/archiso/airootfs",
+                "mount <layer 0 loop> -> /run/archiso/airootfs (erofs, ro, noatime)",
+                "mkdir /run/archiso/cowspace",
+                "mount tmpfs -> /run/archiso/cowspace (tmpfs, rw, noatime, mode=755,size=256M)",
+                "mkdir /run/archiso/cowspace/persistent_/x86_64/upperdir",
+                "mkdir /run/archiso/cowspace/persistent_/x86_64/workdir",
+                "mkdir /sysroot",
+                "mount airootfs -> /sysroot (overlay, rw, noatime, lowerdir=/run/archiso/airootfs,\
+                 upperdir=/run/archiso/cowspace/persistent_/x86_64/upperdir,\
+                 workdir=/run/archiso/cowspace/persistent_/x86_64/workdir)",
+            ]
+        );
+        assert!(is_image(&ARCHISO, "airootfs.sfs") && !is_image(&ARCHISO, "x.sfs"));
+        assert_eq!(fstab_with(&ARCHISO, "x"), None);
     }
 
     #[test]

@@ -155,6 +155,11 @@ fn candidates(seen: &[&Seen], preferred: Option<&DevSpec>, tried: &BTreeSet<Stri
     list.into_iter().cloned().collect()
 }
 
+/// Whether `seen` is the device `spec` names.
+pub fn matches(spec: &DevSpec, seen: &Seen) -> bool {
+    spec.matches(&seen.id())
+}
+
 fn not_found(what: &str, timing: &Timing, why: GaveUp, now: Duration, seen: &[&Seen]) -> BootError {
     error!("block devices present ({}):", seen.len());
     for device in seen {

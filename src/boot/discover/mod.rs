@@ -13,7 +13,7 @@ mod content;
 mod report;
 mod search;
 
-pub use content::find_by_content;
+pub use content::{find_by_content, matches};
 
 #[allow(unused_imports)]
 use crate::prelude::*;
