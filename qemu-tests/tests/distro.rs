@@ -440,3 +440,171 @@ fn casper_flat_disk_partition() {
     .boot_probe();
     check_casper_state(&b, "ext4", &["0_root.squashfs", "1_overlay.squashfs"]);
 }
+
+// ---------------------------------------------------------------------------
+// Arch archiso: a replica ISO (`/arch/x86_64/airootfs.*`, label
+// `ARCH_202601`), and the same tree on a FAT32 partition with the marker
+// file `/boot/<the ISO's UUID>.uuid` (a stick the ISO was copied to).
+
+const ARCH_LABEL: &str = "ARCH_202601";
+
+fn archiso_iso(cell: &'static Shared<Image>, erofs: bool) -> &'static Image {
+    let file = if erofs {
+        "archiso-erofs.iso"
+    } else {
+        "archiso.iso"
+    };
+    shared(cell, file, || {
+        let (name, image) = if erofs {
+            let out = media_dir().join("airootfs.erofs");
+            qemu_tests::media::mkfs_erofs(&probe().dir, &out)?;
+            ("arch/x86_64/airootfs.erofs", out)
+        } else {
+            ("arch/x86_64/airootfs.sfs", probe_image().clone())
+        };
+        LiveImages {
+            layout: Layout::FlatSquashfs,
+            files: vec![(name.to_string(), image)],
+        }
+        .iso(ARCH_LABEL, &media_dir().join(file))
+    })
+}
+
+fn archiso_plain_iso() -> &'static Image {
+    static C: Shared<Image> = OnceLock::new();
+    archiso_iso(&C, false)
+}
+
+/// The FAT32 stick: `arch/x86_64/airootfs.sfs` and the marker of the
+/// plain ISO's UUID.
+fn archiso_fat_disk() -> &'static Disk {
+    static C: Shared<Disk> = OnceLock::new();
+    shared(&C, "archiso fat disk", || {
+        let uuid = archiso_plain_iso()
+            .uuid
+            .clone()
+            .expect("the ISO has a UUID");
+        let marker = media_dir().join("marker.uuid");
+        std::fs::write(&marker, "")?;
+        LiveImages {
+            layout: Layout::FlatSquashfs,
+            files: vec![
+                (
+                    "arch/x86_64/airootfs.sfs".to_string(),
+                    probe_image().clone(),
+                ),
+                (format!("boot/{uuid}.uuid"), marker),
+            ],
+        }
+        .partition_disk(
+            PartitionFs::Vfat,
+            "ARCHSTICK",
+            64,
+            &media_dir().join("archiso-fat-disk.img"),
+        )
+    })
+}
+
+/// archiso's state (distro-live-spec §3.4, §3.7).
+fn check_archiso_state(b: &Probed, medium_fs: &str, image_fs: &str, image: &str, cow_dir: &str) {
+    let r = &b.report;
+    let boot = r.mount_at("/run/archiso/bootmnt");
+    b.check(
+        boot.is_some_and(|m| m.fstype == medium_fs && m.has_option("ro")),
+        &format!("/run/archiso/bootmnt is not the {medium_fs} medium, read-only: {boot:?}"),
+    );
+    let airootfs = r.mount_at("/run/archiso/airootfs");
+    let backing = format!("/run/archiso/bootmnt/arch/x86_64/{image}");
+    let source = airootfs.map(|m| m.source.clone()).unwrap_or_default();
+    b.check(
+        airootfs.is_some_and(|m| m.fstype == image_fs && m.has_option("ro"))
+            && r.loop_at(&source).is_some_and(|l| l.backing == backing),
+        &format!("/run/archiso/airootfs is not {backing} ({image_fs}) on a loop: {airootfs:?}"),
+    );
+    let cow = r.mount_at("/run/archiso/cowspace");
+    b.check(
+        cow.is_some_and(|m| m.fstype == "tmpfs" && m.super_option("size") == Some("262144k")),
+        &format!("/run/archiso/cowspace is not a 256M tmpfs: {cow:?}"),
+    );
+    let root = r.root_mount();
+    let upper = format!("/run/archiso/cowspace/{cow_dir}/upperdir");
+    b.check(
+        root.is_some_and(|m| {
+            m.fstype == "overlay"
+                && m.source == "airootfs"
+                && m.super_option("lowerdir") == Some("/run/archiso/airootfs")
+                && m.super_option("upperdir") == Some(upper.as_str())
+        }),
+        &format!("/ is not archiso's airootfs overlay: {root:?}"),
+    );
+    b.check(r.root_write == Some(Ok(())), "/ is not writable");
+}
+
+/// A1/A4: the label, on a CD.
+#[test]
+fn archiso_label_cd() {
+    let b = Case::new(
+        "archiso_label_cd",
+        vec![cdrom(archiso_plain_iso())],
+        &format!("archisobasedir=arch archisolabel={ARCH_LABEL}"),
+    )
+    .boot_probe();
+    check_archiso_state(
+        &b,
+        "iso9660",
+        "squashfs",
+        "airootfs.sfs",
+        &format!("persistent_{ARCH_LABEL}/x86_64"),
+    );
+}
+
+/// A3: archisosearchuuid= with only the FAT32 copy present: found by its
+/// marker file, although its own UUID differs.
+#[test]
+fn archiso_search_uuid_marker_on_fat() {
+    let uuid = archiso_plain_iso()
+        .uuid
+        .clone()
+        .expect("the ISO has a UUID");
+    let b = Case::new(
+        "archiso_marker_fat",
+        vec![virtio_ro(archiso_fat_disk().path.clone())],
+        &format!("archisobasedir=arch archisosearchuuid={uuid}"),
+    )
+    .boot_probe();
+    check_archiso_state(&b, "vfat", "squashfs", "airootfs.sfs", "persistent_/x86_64");
+}
+
+/// A5: `airootfs.erofs` instead of `.sfs`.
+#[test]
+fn archiso_erofs_cd() {
+    static C: Shared<Image> = OnceLock::new();
+    let iso = archiso_iso(&C, true);
+    let b = Case::new(
+        "archiso_erofs_cd",
+        vec![cdrom(iso)],
+        &format!(
+            "archisobasedir=arch archisodevice=UUID={}",
+            iso.uuid.clone().unwrap()
+        ),
+    )
+    .boot_probe();
+    check_archiso_state(
+        &b,
+        "iso9660",
+        "erofs",
+        "airootfs.erofs",
+        "persistent_/x86_64",
+    );
+}
+
+/// A6: a check liveinit cannot do stops the boot, saying so.
+#[test]
+fn archiso_cms_verify_refused() {
+    Case::new(
+        "archiso_cms_verify",
+        vec![cdrom(archiso_plain_iso())],
+        &format!("archisobasedir=arch archisolabel={ARCH_LABEL} cms_verify=y"),
+    )
+    .boot_fatal(&["cms_verify: CMS signatures", "are not checked by liveinit"]);
+}
