@@ -179,8 +179,25 @@ of SIZE (50%) for the writes; the state is left in /run/live as live-boot
 leaves it and /etc/fstab gets its lines. It waits 60 s (rd.retry). Options of
 live-boot liveinit does not carry out (persistence, toram, findiso...), and
 other grammars' options (archiso's, casper's, dracut's), are named in a
-warning and ignored. casper (boot=casper) and archiso (archisobasedir= ...)
-are recognised and refused as not supported yet.",
+warning and ignored.",
+                },
+                Item {
+                    term: "boot=casper [layerfs-path=FILE] [live-media=DEV]",
+                    text: "\
+Ubuntu casper's grammar. The medium is found as for boot=live, with casper/;
+the layers are FILE and every name its name implies (a.b.c.squashfs: a, a.b,
+a.b.c), else every *.ext2, *.squashfs, *.dir; the medium stays at /cdrom and
+the base layer at /rofs in the real root, the writes in a tmpfs at /cow.
+casper's live session setup (user, autologin) is not done.",
+                },
+                Item {
+                    term: "archisobasedir=DIR archisolabel=L | archisodevice=DEV | \
+archisosearchuuid=U",
+                    text: "\
+archiso's grammar: DIR/x86_64/airootfs.sfs (or .erofs) on the device named,
+or holding /boot/U.uuid; state under /run/archiso, writes in a 256M tmpfs
+(cow_spacesize=). checksum=y, verify=y, cms_verify=y and img_loop= stop the
+boot: liveinit cannot do those checks.",
                 },
                 Item {
                     term: "rd.writable.fsimg",
