@@ -52,6 +52,7 @@ pub mod policy;
 pub mod printable;
 pub mod probe;
 pub mod progress;
+pub mod sha512;
 pub mod uevent;
 pub mod usage;
 

@@ -608,3 +608,70 @@ fn archiso_cms_verify_refused() {
     )
     .boot_fatal(&["cms_verify: CMS signatures", "are not checked by liveinit"]);
 }
+
+/// The plain ISO's tree with `airootfs.sha512`, right or not.
+fn archiso_checksum_iso(cell: &'static Shared<Image>, right: bool) -> &'static Image {
+    let file = if right {
+        "archiso-sum.iso"
+    } else {
+        "archiso-badsum.iso"
+    };
+    shared(cell, file, || {
+        let image = probe_image().clone();
+        let out = std::process::Command::new("sha512sum")
+            .arg(&image)
+            .output()?;
+        let hash = String::from_utf8(out.stdout)?
+            .split_whitespace()
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        let hash = if right {
+            hash
+        } else {
+            // One digit changed: a damaged image, as far as the listing knows.
+            let flipped = if hash.starts_with('0') { "1" } else { "0" };
+            format!("{flipped}{}", &hash[1..])
+        };
+        let list = media_dir().join(format!("{file}.sha512"));
+        std::fs::write(&list, format!("{hash}  airootfs.sfs\n"))?;
+        LiveImages {
+            layout: Layout::FlatSquashfs,
+            files: vec![
+                ("arch/x86_64/airootfs.sfs".to_string(), image),
+                ("arch/x86_64/airootfs.sha512".to_string(), list),
+            ],
+        }
+        .iso(ARCH_LABEL, &media_dir().join(file))
+    })
+}
+
+/// A6: `checksum=y` with the right listing boots; with a wrong one the
+/// boot stops naming both hashes.
+#[test]
+fn archiso_checksum() {
+    static RIGHT: Shared<Image> = OnceLock::new();
+    static WRONG: Shared<Image> = OnceLock::new();
+    let args = format!("archisobasedir=arch archisolabel={ARCH_LABEL} checksum");
+    let b = Case::new(
+        "archiso_checksum",
+        vec![cdrom(archiso_checksum_iso(&RIGHT, true))],
+        &args,
+    )
+    .boot_probe();
+    b.check(
+        b.ended
+            .has_line(&["checksum passed: /run/archiso/bootmnt/arch/x86_64/airootfs.sfs"]),
+        "no line saying the checksum passed",
+    );
+    Case::new(
+        "archiso_checksum_wrong",
+        vec![cdrom(archiso_checksum_iso(&WRONG, false))],
+        &args,
+    )
+    .boot_fatal(&[
+        "airootfs.sfs",
+        "lists: the image is damaged",
+        "(checksum=y)",
+    ]);
+}

@@ -115,6 +115,14 @@ pub enum Cause {
     NoFilesystem,
     /// live-boot's module list names no image that is on the medium.
     NoListedImages,
+    /// archiso's `checksum=y`: no usable checksum for the image.
+    NoChecksum {
+        image: String,
+        why: String,
+    },
+    /// archiso's `checksum=y`: the image is not what its listing says
+    /// (the listing, the hash it gives, the image's).
+    ChecksumMismatch(Box<[String; 3]>),
     /// casper: layers the leaf's name implies are not on the medium.
     MissingLayers {
         dir: String,
@@ -294,6 +302,19 @@ impl fmt::Display for Cause {
                 "it ends after {ends} bytes, but its implanted MD5 checksum covers {covered}: \
                  the medium is truncated (rd.live.check); write or burn it again"
             ),
+            Cause::NoChecksum { image, why } => write!(
+                f,
+                "cannot check {image} (checksum=y): {why}; without checksum=y the image is \
+                 used unchecked"
+            ),
+            Cause::ChecksumMismatch(which) => {
+                let [list, expected, got] = which.as_ref();
+                write!(
+                f,
+                "SHA-512 {got} is not the {expected} {list} lists: the image is damaged or \
+                 not the one the listing was made for (checksum=y)"
+                )
+            }
             Cause::MissingLayers { dir, missing } => write!(
                 f,
                 "the layers under it are missing from {dir}: {} (layerfs-path= names the top \

@@ -52,6 +52,10 @@ pub fn mount_root<S: Sys>(
             .collect::<Vec<_>>()
             .join(", ")
     );
+    if let (Some(list), [only]) = (&live.sha512_list, images.as_slice()) {
+        let images_dir = layers::on_medium(paths, dir, "");
+        super::checksum::verify_sha512(sys, images_dir.trim_end_matches('/'), &only.name, list)?;
+    }
     let mut exec = Executor::new(sys, modules);
     exec.run(
         Stage::MountImage,

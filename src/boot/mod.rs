@@ -4,6 +4,7 @@
 use crate::prelude::*;
 
 mod check;
+mod checksum;
 mod discover;
 mod early;
 mod emergency;

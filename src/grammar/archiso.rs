@@ -49,12 +49,7 @@ fn getarg<'a>(cmdline: &'a Cmdline, key: &str) -> Option<&'a str> {
 
 /// Reads archiso's options; the warnings say what is not carried out.
 pub fn read(cmdline: &Cmdline) -> Result<(LayeredConfig, Vec<String>), ArchisoError> {
-    const GATES: [(&str, &str); 3] = [
-        (
-            "checksum",
-            "the image's SHA-512 (airootfs.sha512) is not checked by liveinit yet; boot without \
-             checksum=y, or with archiso's own initramfs",
-        ),
+    const GATES: [(&str, &str); 2] = [
         (
             "verify",
             "GPG signatures (airootfs.sfs.sig) are not checked by liveinit: it carries no gpg \
@@ -165,6 +160,8 @@ pub fn read(cmdline: &Cmdline) -> Result<(LayeredConfig, Vec<String>), ArchisoEr
             media_required: true,
             marker,
             cow_dir,
+            sha512_list: (getarg(cmdline, "checksum") == Some("y"))
+                .then(|| String::from("airootfs.sha512")),
         },
         warnings,
     ))
@@ -216,7 +213,6 @@ mod tests {
     #[test]
     fn checks_liveinit_cannot_do_stop_the_boot() {
         for (text, option) in [
-            ("archisolabel=X checksum", "checksum"),
             ("archisolabel=X verify=y", "verify"),
             ("archisolabel=X cms_verify=y", "cms_verify"),
             ("img_dev=UUID=x img_loop=/a.iso", "img_loop"),
@@ -226,7 +222,12 @@ mod tests {
                 other => panic!("{text}: {other:?}"),
             }
         }
-        assert!(read_line("archisolabel=X checksum=n").is_ok());
+        let sums = |t| read_line(t).unwrap().0.sha512_list;
+        assert_eq!(
+            sums("archisolabel=X checksum"),
+            Some("airootfs.sha512".into())
+        );
+        assert_eq!(sums("archisolabel=X checksum=n"), None);
         let (_, w) = read_line("archisolabel=X copytoram cow_label=P").unwrap();
         assert_eq!(w.len(), 2, "{w:?}");
     }

@@ -56,7 +56,17 @@ pub fn layered(out: &mut String, cfg: &LiveConfig, live: &LayeredConfig, policy:
             "{} (layerfs-path), the last on top; each must be there",
             crate::grammar::casper::name_chain(leaf).join(", ")
         ),
-        ImageChoice::FirstOf(names) => format!("the first of {} there, alone", names.join(", ")),
+        ImageChoice::FirstOf(names) => format!(
+            "the first of {} there, alone{}",
+            names.join(", "),
+            match &live.sha512_list {
+                Some(list) => format!(
+                    "; its SHA-512 must be the one {dir}/{list} lists, checked in one read \
+                     before it is used, or the boot stops (checksum=y)"
+                ),
+                None => String::new(),
+            }
+        ),
         ImageChoice::NameChain(None) => format!(
             "every *.ext2, then *.squashfs, then *.dir in {dir}/, each group in name order, \
              the last on top (no layerfs-path)"

@@ -109,6 +109,7 @@ pub fn read(cmdline: &Cmdline) -> Result<(LayeredConfig, Vec<String>), BadValue>
             media_required: false,
             marker: None,
             cow_dir: String::new(),
+            sha512_list: None,
         },
         warnings,
     ))

@@ -53,6 +53,9 @@ pub struct LayeredConfig {
     /// Where upper and work are inside the writable tmpfs (archiso's
     /// `cow_directory`); empty: at its top.
     pub cow_dir: String,
+    /// archiso's `checksum=y`: the image's SHA-512 must match this listing
+    /// (a file beside it) before it is used.
+    pub sha512_list: Option<String>,
 }
 
 /// A family of live-boot command lines.
