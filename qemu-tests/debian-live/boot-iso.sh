@@ -35,18 +35,18 @@ xorriso -indev "$iso" -outdev "$checked" -map "$OUT/zz-check.squashfs" /live/zz-
 
 boot() { # name initrd
   local log=$OUT/$1.log
-  rm -f "$log"
-  timeout 900 qemu-system-x86_64 -machine q35,accel=tcg -m 2048 -smp 1 -nic none \
-    -display none -no-reboot -serial "file:$log" -monitor none \
+  rm -f "$log" "$OUT/$1.check"
+  timeout 1200 qemu-system-x86_64 -machine q35,accel=tcg -m 2048 -smp 1 -nic none \
+    -display none -no-reboot -serial "file:$log" -serial "file:$OUT/$1.check" -monitor none \
     -kernel "$dir/vmlinuz" -initrd "$2" \
     -append "boot=live components console=ttyS0 panic=-1" \
     -drive "file=$checked,media=cdrom,readonly=on,if=ide" || { echo "$1: QEMU failed or timed out" >&2; return 1; }
 }
-section() { # log name
-  sed -n "/=== CHECK-BEGIN/,/=== CHECK-END/p" "$1" | tr -d '\r' | awk -v s="--- $2" '$0==s{on=1;next} /^--- |^=== /{on=0} on'
+section() { # check-output name
+  tr -d '\r' <"$1" | awk -v s="--- $2" '$0==s{on=1;next} /^--- |^=== /{on=0} on'
 }
 stamp() { # log pattern -> seconds
-  tr -d '\r' <"$1" | grep -a -m1 "$2" | sed -n 's/^\[ *\([0-9.]*\)\].*/\1/p'
+  tr -d '\r' <"$1" | awk -v p="$2" '$0 ~ p && !done {sub(/^\[ */, ""); sub(/\].*/, ""); print; done=1}'
 }
 fail=0
 boot debian "$dir/debian-initrd.img" &
@@ -54,13 +54,15 @@ boot liveinit "$OUT/liveinit.img"
 wait %1 || fail=1
 for who in debian liveinit; do
   log=$OUT/$who.log
-  state=$(section "$log" state)
-  failed=$(section "$log" failed)
-  target=$(section "$log" target)
+  check=$OUT/$who.check
+  state=$(section "$check" state)
+  failed=$(section "$check" failed)
+  target=$(section "$check" target)
   echo "$who: system $state, multi-user.target $target, failed units: ${failed:-none}"
   [ "$target" = active ] && [ -z "$failed" ] && [ "$state" = running ] || { echo "$who: FAILED (log: $log)"; fail=1; }
-  section "$log" mountinfo | awk '$5 ~ /^\/run\/live|^\/$/ {for(i=7;i<=NF;i++) if($i=="-") break; print $5, $(i+1), $(i+2)}' \
+  section "$check" mountinfo | awk '$5 ~ /^\/run\/live|^\/$/ {for(i=7;i<=NF;i++) if($i=="-") break; print $5, $(i+1), $(i+2)}' \
     | sed 's/\/dev\/loop[0-9]*/loop/' | sort >"$OUT/$who.mounts"
+  section "$check" mountinfo | awk '$5 ~ /^\/run\/live|^\/$/' >"$OUT/$who.mountinfo"
   run=$(stamp "$log" "Run /init as init process"); sd=$(stamp "$log" "systemd\[1\]: systemd [0-9]")
   echo "$who: Run /init at ${run:-?} s, systemd at ${sd:-?} s: $(awk -v a="${run:-0}" -v b="${sd:-0}" 'BEGIN{printf "%.2f", b-a}') s"
 done
