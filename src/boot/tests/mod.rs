@@ -14,6 +14,7 @@ mod check;
 mod discovery;
 mod iso_scan;
 mod kernel_modules;
+mod layered;
 mod layouts;
 mod policy;
 mod ram;
