@@ -30,6 +30,7 @@ moddir=$(ls -d "$dir"/modroot/usr/lib/modules/* | head -1)
 # The ISO with the check added (rebuilt when check/ changes).
 mksquashfs "$here/check" "$OUT/zz-check.squashfs" -all-root -noappend -quiet >/dev/null
 checked=$OUT/checked.iso
+rm -f "$checked"
 xorriso -indev "$iso" -outdev "$checked" -map "$OUT/zz-check.squashfs" /live/zz-check.squashfs \
   -boot_image any replay >/dev/null 2>&1
 
