@@ -601,6 +601,42 @@ mod tests {
     }
 
     #[test]
+    fn each_grammar_gives_its_config() {
+        let c = config("boot=live components rd.live.ram").unwrap();
+        assert_eq!(c.grammar.grammar, Grammar::LiveBoot);
+        assert_eq!(c.root, LiveRoot::ByContent);
+        assert_eq!(c.retry_secs, 60);
+        assert!(c.layered.is_some());
+        assert!(c
+            .warnings
+            .iter()
+            .any(|w| w.starts_with("rd.live.ram is dracut's")));
+        let c = config("root=live:CDLABEL=CDROM rd.live.image rd.live.overlay.persistent").unwrap();
+        assert_eq!(c.grammar.grammar, Grammar::Kiwi);
+        assert!(c.layered.is_none());
+        assert!(c
+            .warnings
+            .iter()
+            .any(|w| w.starts_with("kiwi's own options")));
+        let c = config("boot=casper rd.retry=5").unwrap();
+        assert_eq!((c.grammar.grammar, c.retry_secs), (Grammar::Casper, 5));
+        assert!(matches!(
+            config("archisolabel=A verify=y"),
+            Err(ConfigError::Refused {
+                option: "verify",
+                ..
+            })
+        ));
+        assert!(matches!(
+            config("boot=live overlay-size=lots"),
+            Err(ConfigError::BadValue {
+                key: "overlay-size",
+                ..
+            })
+        ));
+    }
+
+    #[test]
     fn unknown_live_options_are_warned_about_once() {
         let c =
             config("root=live:LABEL=x rd.live.squashimage=a rd.live.squashimage=b rd.overlayfs")
