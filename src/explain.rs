@@ -35,6 +35,15 @@ pub fn explain(text: &str) -> String {
             return out;
         }
     };
+    let _ = writeln!(
+        out,
+        "grammar: {} (chosen by {})",
+        cfg.grammar.grammar, cfg.grammar.why
+    );
+    if let Some(live) = &cfg.layered {
+        crate::grammar::explain::layered(&mut out, &cfg, live, &policy.warnings);
+        return out;
+    }
     options(&mut out, &cfg);
     let all: Vec<String> = policy
         .warnings
@@ -79,7 +88,7 @@ pub fn explain(text: &str) -> String {
             let _ = writeln!(out, "\nplans, by what the medium turns out to hold:");
             plans(&cfg)
         }
-        (LiveRoot::Url(_), None) => {
+        (LiveRoot::Url(_), None) | (LiveRoot::ByContent, _) => {
             let _ = writeln!(
                 out,
                 "\nthis root is not supported yet: the init would stop ({action}, rd.emergency)."
@@ -135,6 +144,7 @@ fn options(out: &mut String, cfg: &LiveConfig) {
                 .as_ref()
                 .map_or_else(|| u.clone(), |n| format!("{}", n.url))
         ),
+        LiveRoot::ByContent => format!("{}", cfg.root),
     };
     let overlay = if o.none {
         String::from("none (the image itself is made writable)")

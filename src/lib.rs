@@ -43,6 +43,7 @@ pub mod devspec;
 pub mod discovery;
 pub mod explain;
 pub mod fetch;
+pub mod grammar;
 pub mod isomd5;
 pub mod kmod;
 pub mod manual;
@@ -53,6 +54,7 @@ pub mod policy;
 pub mod printable;
 pub mod probe;
 pub mod progress;
+pub mod sha512;
 pub mod uevent;
 pub mod usage;
 

@@ -231,6 +231,40 @@ server's certificate (warned about on every boot). live.updates= is
 recognised and not supported.",
                 },
                 Item {
+                    term: "boot=live [live-media=DEV] [live-media-path=DIR] [module=NAME] \
+[overlay-size=SIZE] [nofstab]",
+                    text: "\
+Debian live-boot's grammar, chosen when there is no root=live:. The medium is
+the first device (live-media= first, partitions before their disk) whose DIR
+(live) holds images; the images listed in DIR/filesystem.NAME.module or
+DIR/NAME.module, else every *.squashfs, *.ext2/3/4, *.xfs, *.jffs2 and *.dir
+in name order, are stacked under overlayfs, the last on top, with a tmpfs
+of SIZE (50%) for the writes; the state is left in /run/live as live-boot
+leaves it and /etc/fstab gets its lines. It waits 60 s (rd.retry). Options of
+live-boot liveinit does not carry out (persistence, toram, findiso...), and
+other grammars' options (archiso's, casper's, dracut's), are named in a
+warning and ignored.",
+                },
+                Item {
+                    term: "boot=casper [layerfs-path=FILE] [live-media=DEV]",
+                    text: "\
+Ubuntu casper's grammar. The medium is found as for boot=live, with casper/;
+the layers are FILE and every name its name implies (a.b.c.squashfs: a, a.b,
+a.b.c), else every *.ext2, *.squashfs, *.dir; the medium stays at /cdrom and
+the base layer at /rofs in the real root, the writes in a tmpfs at /cow.
+casper's live session setup (user, autologin) is not done.",
+                },
+                Item {
+                    term: "archisobasedir=DIR archisolabel=L | archisodevice=DEV | \
+archisosearchuuid=U",
+                    text: "\
+archiso's grammar: DIR/x86_64/airootfs.sfs (or .erofs) on the device named,
+or holding /boot/U.uuid; state under /run/archiso, writes in a 256M tmpfs
+(cow_spacesize=). checksum=y checks the image against its .sha512 listing
+(a mismatch stops the boot); verify=y, cms_verify=y and img_loop= stop the
+boot: liveinit cannot do those checks.",
+                },
+                Item {
                     term: "rd.writable.fsimg",
                     text: "Copy the filesystem image to RAM and use it writable.",
                 },

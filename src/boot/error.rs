@@ -118,6 +118,21 @@ pub enum Cause {
     ImageNotFound(Box<MissingImage>),
     /// A file that should be a filesystem image holds none liveinit knows.
     NoFilesystem,
+    /// live-boot's module list names no image that is on the medium.
+    NoListedImages,
+    /// archiso's `checksum=y`: no usable checksum for the image.
+    NoChecksum {
+        image: String,
+        why: String,
+    },
+    /// archiso's `checksum=y`: the image is not what its listing says
+    /// (the listing, the hash it gives, the image's).
+    ChecksumMismatch(Box<[String; 3]>),
+    /// casper: layers the leaf's name implies are not on the medium.
+    MissingLayers {
+        dir: String,
+        missing: Vec<String>,
+    },
     /// The compressed image is another filesystem.
     NotCompressed(FsType),
     /// The image holds neither layout.
@@ -347,6 +362,28 @@ impl fmt::Display for Cause {
                 f,
                 "it ends after {ends} bytes, but its implanted MD5 checksum covers {covered}: \
                  the medium is truncated (rd.live.check); write or burn it again"
+            ),
+            Cause::NoChecksum { image, why } => write!(
+                f,
+                "cannot check {image} (checksum=y): {why}; without checksum=y the image is \
+                 used unchecked"
+            ),
+            Cause::ChecksumMismatch(which) => {
+                let [list, expected, got] = which.as_ref();
+                write!(
+                f,
+                "SHA-512 {got} is not the {expected} {list} lists: the image is damaged or \
+                 not the one the listing was made for (checksum=y)"
+                )
+            }
+            Cause::MissingLayers { dir, missing } => write!(
+                f,
+                "the layers under it are missing from {dir}: {} (layerfs-path= names the top \
+                 layer; each name with its last .part removed must be there too)",
+                missing.join(", ")
+            ),
+            Cause::NoListedImages => f.write_str(
+                "its module list names no image that is there (module= picks another list)",
             ),
             Cause::NoFilesystem => {
                 f.write_str("holds no filesystem liveinit recognises (damaged or truncated?)")

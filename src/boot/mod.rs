@@ -4,6 +4,7 @@
 use crate::prelude::*;
 
 mod check;
+mod checksum;
 mod discover;
 mod early;
 mod emergency;
@@ -15,6 +16,7 @@ mod handoff;
 mod image_file;
 mod iso_file;
 mod iso_scan;
+mod layered;
 mod live;
 mod modules;
 pub mod network;
@@ -75,6 +77,10 @@ pub fn run<S: Sys>(sys: &S, policy: &mut Policy) -> Result<Infallible, BootError
     let mut modules = modules::Loader::open(sys, &cfg);
     stop(BreakPoint::PreTrigger)?;
     stop(BreakPoint::Initqueue)?;
+    if let Some(live) = &cfg.layered {
+        layered::mount_root(sys, &cfg, live, &mut modules, &stop)?;
+        return hand_over(sys, policy, &cfg, &mut modules, throttle);
+    }
     let start = match &cfg.root {
         LiveRoot::Device(spec) => {
             match (
@@ -90,6 +96,14 @@ pub fn run<S: Sys>(sys: &S, policy: &mut Policy) -> Result<Infallible, BootError
         LiveRoot::IsoFile(path) => Start::Medium(iso_file::open_iso_file(sys, &mut modules, path)?),
         LiveRoot::ImageFile(path) => Start::Image(path.clone()),
         LiveRoot::Url(_) => network_image(sys, &cfg, &mut modules)?,
+        // Only the layered grammars find their medium by content, above.
+        LiveRoot::ByContent => {
+            return Err(BootError::new(
+                Stage::FindMedium,
+                format!("root=live:{}", cfg.root),
+                Cause::RootNotSupported,
+            ))
+        }
     };
     if let (true, Start::Medium(found)) = (cfg.check, &start) {
         check::check_medium(sys, found)?;
@@ -125,14 +139,25 @@ pub fn run<S: Sys>(sys: &S, policy: &mut Policy) -> Result<Infallible, BootError
     stop(BreakPoint::Mount)?;
     let persistent = persist::open(&mut exec, sys, &cfg, &layout, overlay_device);
     live::assemble(&mut exec, sys, &cfg, &layout, persistent.as_ref())?;
-    modules.settle(sys);
+    hand_over(sys, policy, &cfg, &mut modules, throttle)
+}
 
+/// From a mounted new root to the real init.
+fn hand_over<S: Sys>(
+    sys: &S,
+    policy: &Policy,
+    cfg: &LiveConfig,
+    modules: &mut modules::Loader,
+    throttle: Option<Vec<u8>>,
+) -> Result<Infallible, BootError> {
+    let stop = |point| emergency::at_break(sys, policy, point);
+    modules.settle(sys);
     stop(BreakPoint::PrePivot)?;
-    let inits = handoff::usable_inits(sys, &cfg)?;
+    let inits = handoff::usable_inits(sys, cfg)?;
     stop(BreakPoint::Cleanup)?;
     early::restore_kmsg(sys, throttle);
     stop(BreakPoint::SwitchRoot)?;
-    Err(handoff::switch_and_exec(sys, &cfg, &inits))
+    Err(handoff::switch_and_exec(sys, cfg, &inits))
 }
 
 /// Downloads the network image, then starts from it as from an image

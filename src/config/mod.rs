@@ -14,6 +14,8 @@ use core::fmt;
 
 use crate::cmdline::{Arg, Cmdline};
 use crate::devspec::SpecError;
+use crate::grammar::live_boot;
+use crate::grammar::{self, Choice, Grammar, LayeredConfig};
 
 use lookup::{legacy, Lookup};
 pub use overlay::{OverlayConfig, DEFAULT_OVERLAY_MIB};
@@ -102,6 +104,11 @@ pub struct LiveConfig {
     pub net: Option<crate::net::NetPlan>,
     /// Things worth telling the user that do not stop the boot.
     pub warnings: Vec<String>,
+    /// Which distribution's grammar the command line speaks, and why.
+    pub grammar: Choice,
+    /// A medium found by its content with stacked images (Debian
+    /// live-boot's `boot=live`, casper's `boot=casper`).
+    pub layered: Option<LayeredConfig>,
 }
 
 /// Why the command line does not describe a live boot liveinit can do.
@@ -123,6 +130,14 @@ pub enum ConfigError {
     },
     /// The network options cannot be carried out.
     Net(alloc::boxed::Box<crate::net::NetError>),
+    /// The command line speaks a grammar liveinit does not carry out yet.
+    GrammarNotSupported(Choice),
+    /// A check the command line asks for that liveinit cannot do: the boot
+    /// stops rather than go on unchecked.
+    Refused {
+        option: &'static str,
+        why: &'static str,
+    },
 }
 
 impl fmt::Display for ConfigError {
@@ -143,13 +158,100 @@ impl fmt::Display for ConfigError {
                 expected,
             } => write!(f, "{key}={value}: expected {expected}"),
             ConfigError::Net(e) => e.fmt(f),
+            ConfigError::Refused { option, why } => write!(f, "{option}: {why}"),
+            ConfigError::GrammarNotSupported(choice) => write!(
+                f,
+                "{} (chosen by {}) is not supported by liveinit yet; supported: dracut's \
+                 root=live:, Debian live-boot's boot=live and casper's boot=casper",
+                choice.grammar, choice.why
+            ),
         }
     }
 }
 
 impl LiveConfig {
-    /// Decides the configuration from a parsed command line.
+    /// Decides the configuration from a parsed command line, in the
+    /// grammar it speaks ([`grammar::choose`]).
     pub fn from_cmdline(cmdline: &Cmdline) -> Result<LiveConfig, ConfigError> {
+        let choice = grammar::choose(cmdline);
+        let mut cfg = match choice.grammar {
+            Grammar::Dracut | Grammar::Kiwi => LiveConfig::from_dracut(cmdline)?,
+            Grammar::LiveBoot | Grammar::Casper | Grammar::Archiso => {
+                LiveConfig::from_layered(cmdline, choice.grammar)?
+            }
+        };
+        if choice.grammar == Grammar::Kiwi {
+            cfg.warnings.push(String::from(
+                "kiwi's own options (rd.live.overlay.persistent, rd.live.cowfile.*, mediacheck…) \
+                 are not carried out: the image boots the dracut way, its state under \
+                 /run/initramfs, not kiwi's /run/overlay",
+            ));
+        }
+        cfg.warnings
+            .extend(grammar::foreign_options(cmdline, choice.grammar));
+        cfg.grammar = choice;
+        Ok(cfg)
+    }
+
+    /// Debian live-boot or casper (distro-live-spec §1, §2): the medium is
+    /// whichever device holds `<live-media-path>/*.squashfs`.
+    fn from_layered(cmdline: &Cmdline, grammar: Grammar) -> Result<LiveConfig, ConfigError> {
+        let bad = |e: live_boot::BadValue| ConfigError::BadValue {
+            key: e.key,
+            value: e.value,
+            expected: e.expected,
+        };
+        let (live, warnings) = match grammar {
+            Grammar::Casper => grammar::casper::read(cmdline).map_err(bad)?,
+            Grammar::Archiso => grammar::archiso::read(cmdline).map_err(|e| match e {
+                grammar::archiso::ArchisoError::Bad(e) => bad(e),
+                grammar::archiso::ArchisoError::Refused(r) => ConfigError::Refused {
+                    option: r.option,
+                    why: r.why,
+                },
+            })?,
+            _ => live_boot::read(cmdline).map_err(bad)?,
+        };
+        let mut l = Lookup::new(cmdline);
+        let retry_secs = number(
+            &mut l,
+            "rd.retry",
+            live_boot::DEFAULT_WAIT_SECS,
+            "a number of seconds",
+        )?;
+        Ok(LiveConfig {
+            root: LiveRoot::ByContent,
+            medium_rw: false,
+            live_dir: live.media_path.clone(),
+            squash_img: String::from(DEFAULT_SQUASH_IMG),
+            rootflags: None,
+            overlay: OverlayConfig::read(&mut Lookup::new(&Cmdline::parse("")))?,
+            ram: RamCopy::Off,
+            writable_fsimg: false,
+            minmem_mib: DEFAULT_MINMEM_MIB,
+            check: false,
+            iso_scan: None,
+            debug: cmdline.has("debug")
+                || cmdline.has("live-boot.debug")
+                || cmdline.bool("rd.debug", false),
+            init: cmdline
+                .value("init")
+                .filter(|v| !v.is_empty())
+                .map(String::from),
+            init_args: cmdline.init_args().to_vec(),
+            retry_secs,
+            idle: IdleWaits::read(&mut l),
+            // The layered grammars boot from a local medium only.
+            download: None,
+            net: None,
+            warnings,
+            grammar: grammar::choose(cmdline),
+            layered: Some(live),
+        })
+    }
+
+    /// dracut's grammar (docs/dracut-live.md §1–2).
+    fn from_dracut(cmdline: &Cmdline) -> Result<LiveConfig, ConfigError> {
         let mut l = Lookup::new(cmdline);
         let root = live_root(&mut l)?;
         let overlay = OverlayConfig::read(&mut l)?;
@@ -215,6 +317,8 @@ impl LiveConfig {
             download,
             net,
             warnings: Vec::new(),
+            grammar: grammar::choose(cmdline),
+            layered: None,
         };
         l.warn_unused_aliases();
         let mut warnings = l.warnings;
@@ -538,6 +642,42 @@ mod tests {
         assert!(config("root=live:LABEL=x ro rw").unwrap().medium_rw);
         assert!(!config("root=live:LABEL=x rw ro").unwrap().medium_rw);
         assert!(!config("root=live:LABEL=x rw=1").unwrap().medium_rw);
+    }
+
+    #[test]
+    fn each_grammar_gives_its_config() {
+        let c = config("boot=live components rd.live.ram").unwrap();
+        assert_eq!(c.grammar.grammar, Grammar::LiveBoot);
+        assert_eq!(c.root, LiveRoot::ByContent);
+        assert_eq!(c.retry_secs, 60);
+        assert!(c.layered.is_some());
+        assert!(c
+            .warnings
+            .iter()
+            .any(|w| w.starts_with("rd.live.ram is dracut's")));
+        let c = config("root=live:CDLABEL=CDROM rd.live.image rd.live.overlay.persistent").unwrap();
+        assert_eq!(c.grammar.grammar, Grammar::Kiwi);
+        assert!(c.layered.is_none());
+        assert!(c
+            .warnings
+            .iter()
+            .any(|w| w.starts_with("kiwi's own options")));
+        let c = config("boot=casper rd.retry=5").unwrap();
+        assert_eq!((c.grammar.grammar, c.retry_secs), (Grammar::Casper, 5));
+        assert!(matches!(
+            config("archisolabel=A verify=y"),
+            Err(ConfigError::Refused {
+                option: "verify",
+                ..
+            })
+        ));
+        assert!(matches!(
+            config("boot=live overlay-size=lots"),
+            Err(ConfigError::BadValue {
+                key: "overlay-size",
+                ..
+            })
+        ));
     }
 
     #[test]

@@ -16,6 +16,9 @@ pub enum LiveRoot {
     ImageFile(String),
     /// `root=live:http://…` and friends (dracut's livenet).
     Url(String),
+    /// No `root=`: the medium is whichever device holds the live images
+    /// (Debian live-boot's `boot=live`).
+    ByContent,
 }
 
 impl fmt::Display for LiveRoot {
@@ -23,6 +26,7 @@ impl fmt::Display for LiveRoot {
         match self {
             LiveRoot::Device(spec) => spec.fmt(f),
             LiveRoot::IsoFile(p) | LiveRoot::ImageFile(p) | LiveRoot::Url(p) => f.write_str(p),
+            LiveRoot::ByContent => f.write_str("the device holding the live images"),
         }
     }
 }

@@ -6,7 +6,11 @@ use super::{DmTable, LoopSlot, Sectors, Source, Step};
 
 impl fmt::Display for LoopSlot {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let LoopSlot::Layer(n) = self {
+            return write!(f, "<layer {n} loop>");
+        }
         f.write_str(match self {
+            LoopSlot::Layer(_) => "",
             LoopSlot::Image => "<image loop>",
             LoopSlot::Base => "<base loop>",
             LoopSlot::Cow => "<cow loop>",
@@ -68,6 +72,8 @@ impl fmt::Display for Step {
                     (flags.nosuid, "nosuid"),
                     (flags.nodev, "nodev"),
                     (flags.noexec, "noexec"),
+                    (flags.noatime, "noatime"),
+                    (flags.nodiratime, "nodiratime"),
                 ] {
                     if on {
                         write!(f, ", {name}")?;

@@ -13,6 +13,7 @@ pub mod image;
 pub mod image_file;
 pub mod iso_scan;
 pub mod kernel;
+pub mod layers;
 pub mod medium;
 pub mod persist;
 pub mod ram;
@@ -77,6 +78,8 @@ pub enum LoopSlot {
     Iso,
     /// A persistent overlay's image file or COW store.
     Persist,
+    /// The n-th image of a stack of images (Debian live-boot), bottom first.
+    Layer(u8),
 }
 
 /// A path known now, or a loop device known once attached.

@@ -476,7 +476,7 @@ mod tests {
                 "attach loop <- /overlay (rw)",
                 "dm create live-rw: 0 <sectors of <base loop>> snapshot <base loop> <cow loop> PO 8",
                 "mkdir /sysroot",
-                "mount /dev/mapper/live-rw -> /sysroot (ext4, rw, discard)",
+                "mount /dev/mapper/live-rw -> /sysroot (ext4, rw, noatime, discard)",
                 "write /run/initramfs/.need_shutdown",
                 "detach /run/initramfs/squashfs",
             ]

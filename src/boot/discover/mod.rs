@@ -9,8 +9,11 @@
 //! kernel without netlink) `/sys` is looked at again every tick instead.
 
 mod coldplug;
+mod content;
 mod report;
 mod search;
+
+pub use content::{find_by_content, matches};
 
 #[allow(unused_imports)]
 use crate::prelude::*;

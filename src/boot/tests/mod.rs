@@ -16,6 +16,7 @@ mod fetch;
 mod image_file;
 mod iso_scan;
 mod kernel_modules;
+mod layered;
 mod layouts;
 mod network;
 mod persist;

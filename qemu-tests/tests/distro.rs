@@ -1,0 +1,677 @@
+//! Boot tests for the other distributions' live grammars (distro-live-spec
+//! §7): replica media built here, booted with that distribution's command
+//! line, checked against the state its own initramfs leaves.
+//!
+//! Debian live-boot (`boot=live`) media: `live/filesystem.squashfs` is a
+//! root whose `/sbin/init` cannot run (an interpreter that does not exist),
+//! and `live/zz-probe.squashfs` holds the probe. Only the right stack (the
+//! last image on top) reaches the probe, so each boot also proves the order.
+//!
+//! Console logs: `target/qemu-tests/<case>.log`.
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use qemu_tests::harness::{cdrom, probe_root, shared, virtio_ro, Case, Probed, Shared};
+use qemu_tests::media::{
+    mksquashfs, Disk, Image, Layout, LiveImages, LiveRoot, LiveRootSpec, PartitionFs, SquashComp,
+};
+use qemu_tests::out_dir;
+
+/// The Debian ISO's volume id (live-boot never looks at it).
+const DEBIAN_LABEL: &str = "LIVEINIT_DEB";
+/// Size of the ext4 partition of the Debian disk.
+const DEBIAN_PART_MIB: u32 = 16;
+
+fn media_dir() -> PathBuf {
+    out_dir().join("media-distro")
+}
+
+fn probe() -> &'static LiveRoot {
+    static ROOT: Shared<LiveRoot> = OnceLock::new();
+    probe_root(&ROOT, &media_dir())
+}
+
+/// A squashfs of the probe root.
+fn probe_image() -> &'static PathBuf {
+    static C: Shared<PathBuf> = OnceLock::new();
+    shared(&C, "probe squashfs", || {
+        let out = media_dir().join("probe.squashfs");
+        mksquashfs(&probe().dir, &out, SquashComp::Gzip)?;
+        Ok(out)
+    })
+}
+
+/// A squashfs of a root whose `/sbin/init` cannot be run: booted on top,
+/// it stops the boot.
+fn dead_image() -> &'static PathBuf {
+    static C: Shared<PathBuf> = OnceLock::new();
+    shared(&C, "dead-init squashfs", || {
+        let root = LiveRoot::create(
+            &media_dir().join("dead-root"),
+            &LiveRootSpec::probe(qemu_tests::harness::inputs::probe()),
+        )?;
+        root.add_text("sbin/init", "#!/nonexistent/interpreter\n", 0o755)?;
+        root.add_text("etc/fstab", "# UNCONFIGURED FSTAB FOR BASE SYSTEM\n", 0o644)?;
+        let out = media_dir().join("dead.squashfs");
+        mksquashfs(&root.dir, &out, SquashComp::Gzip)?;
+        Ok(out)
+    })
+}
+
+/// live-build's layout: the base image and one more, in `live/`.
+fn debian_files(extra: &[(&str, PathBuf)]) -> LiveImages {
+    let mut files = vec![
+        ("live/filesystem.squashfs".to_string(), dead_image().clone()),
+        ("live/zz-probe.squashfs".to_string(), probe_image().clone()),
+    ];
+    files.extend(extra.iter().map(|(p, h)| (p.to_string(), h.clone())));
+    LiveImages {
+        layout: Layout::FlatSquashfs,
+        files,
+    }
+}
+
+fn debian_iso() -> &'static Image {
+    static C: Shared<Image> = OnceLock::new();
+    shared(&C, "debian live iso", || {
+        debian_files(&[]).iso(DEBIAN_LABEL, &media_dir().join("debian-live.iso"))
+    })
+}
+
+/// An MBR disk whose ext4 partition holds `live/` with a third image,
+/// `zzz-decoy.squashfs` (a dead init, on top by name), and the list
+/// `live/filesystem.module` that leaves it out.
+fn debian_disk() -> &'static Disk {
+    static C: Shared<Disk> = OnceLock::new();
+    shared(&C, "debian live disk", || {
+        let list = media_dir().join("filesystem.module");
+        std::fs::create_dir_all(media_dir())?;
+        std::fs::write(
+            &list,
+            "filesystem.squashfs\nzz-probe.squashfs missing.squashfs\n",
+        )?;
+        debian_files(&[
+            ("live/zzz-decoy.squashfs", dead_image().clone()),
+            ("live/filesystem.module", list),
+        ])
+        .partition_disk(
+            PartitionFs::Ext4,
+            "DEBLIVE",
+            DEBIAN_PART_MIB,
+            &media_dir().join("debian-live-disk.img"),
+        )
+    })
+}
+
+/// A dracut medium only (`LiveOS/squashfs.img`): not a live-boot medium.
+fn dracut_iso() -> &'static Image {
+    static C: Shared<Image> = OnceLock::new();
+    shared(&C, "dracut iso", || {
+        LiveImages {
+            layout: Layout::FlatSquashfs,
+            files: vec![("LiveOS/squashfs.img".to_string(), probe_image().clone())],
+        }
+        .iso("LIVEINIT_DRACUT", &media_dir().join("dracut.iso"))
+    })
+}
+
+/// live-boot's state (distro-live-spec §1.10, `debian-boot1-plain`):
+/// the medium, each image under `/run/live/rootfs`, the tmpfs overlay, and
+/// the root stacked from `lower` (top first).
+fn check_live_boot_state(b: &Probed, medium_fs: &str, lower: &[&str], tmpfs_size: Option<&str>) {
+    let r = &b.report;
+    let medium = r.mount_at("/run/live/medium");
+    b.check(
+        medium.is_some_and(|m| {
+            m.fstype == medium_fs && m.has_option("ro") && m.has_option("noatime")
+        }),
+        &format!("/run/live/medium is not {medium_fs} ro,noatime: {medium:?}"),
+    );
+    for image in lower {
+        let at = format!("/run/live/rootfs/{image}");
+        let m = r.mount_at(&at);
+        b.check(
+            m.is_some_and(|m| {
+                m.fstype == "squashfs" && m.has_option("ro") && m.has_option("noatime")
+            }),
+            &format!("{at} is not a squashfs mounted ro,noatime: {m:?}"),
+        );
+        let backing = format!("/run/live/medium/live/{image}");
+        let source = m.map(|m| m.source.clone()).unwrap_or_default();
+        b.check(
+            r.loop_at(&source).is_some_and(|l| l.backing == backing),
+            &format!("{at} is not mounted from a loop device on {backing}: {source}"),
+        );
+    }
+    let overlay = r.mount_at("/run/live/overlay");
+    b.check(
+        overlay.is_some_and(|m| m.fstype == "tmpfs" && m.has_option("rw")),
+        &format!("/run/live/overlay is not a tmpfs: {overlay:?}"),
+    );
+    if let Some(size) = tmpfs_size {
+        b.check(
+            overlay.is_some_and(|m| m.super_option("size") == Some(size)),
+            &format!("/run/live/overlay's size is not {size}: {overlay:?}"),
+        );
+    }
+    let root = r.root_mount();
+    let lowerdir: Vec<String> = lower
+        .iter()
+        .rev()
+        .map(|i| format!("/run/live/rootfs/{i}"))
+        .collect();
+    let want = lowerdir.join(":");
+    b.check(
+        root.is_some_and(|m| {
+            m.fstype == "overlay"
+                && m.source == "overlay"
+                && m.super_option("lowerdir") == Some(want.as_str())
+                && m.super_option("upperdir") == Some("/run/live/overlay/rw")
+                && m.super_option("workdir") == Some("/run/live/overlay/work")
+                && m.super_options.split(',').any(|o| o == "redirect_dir=on")
+        }),
+        &format!("/ is not live-boot's overlay over {want}: {root:?}"),
+    );
+    b.check(
+        r.root_write == Some(Ok(())),
+        &format!("/ is not writable: {:?}", r.root_write),
+    );
+    b.check(
+        r.cmdline
+            .as_deref()
+            .is_some_and(|c| c.split_whitespace().any(|w| w == "boot=live")),
+        "boot=live is not on /proc/cmdline for live-config",
+    );
+    b.check(
+        r.mount_at("/run/initramfs/live").is_none(),
+        "dracut's /run/initramfs/live is mounted in live-boot mode",
+    );
+}
+
+/// D1 + X4: the live-build layout on a CD; archiso's options are named as
+/// ignored, not acted on.
+#[test]
+fn debian_live_cd() {
+    let b = Case::new(
+        "debian_live_cd",
+        vec![cdrom(debian_iso())],
+        "boot=live components archisobasedir=arch copytoram",
+    )
+    .boot_probe();
+    check_live_boot_state(
+        &b,
+        "iso9660",
+        &["filesystem.squashfs", "zz-probe.squashfs"],
+        None,
+    );
+    b.check(
+        b.ended
+            .has_line(&["archisobasedir is archiso's option, ignored under Debian live-boot"]),
+        "no warning that archisobasedir= is ignored",
+    );
+    b.check(
+        b.ended
+            .has_line(&["copytoram is archiso's option, ignored"]),
+        "no warning that copytoram is ignored",
+    );
+    b.check(
+        r_has_no_loop_on(&b, "/run/live/medium/live/zzz-decoy.squashfs"),
+        "a decoy image was attached",
+    );
+}
+
+fn r_has_no_loop_on(b: &Probed, backing: &str) -> bool {
+    !b.report.loops.iter().any(|l| l.backing == backing)
+}
+
+/// D2 + D3 + D5: the medium is the disk's partition; `live/filesystem.module`
+/// decides the stack (the decoy on top by name is left out, a listed image
+/// that is missing is skipped); `overlay-size=64M` sizes the tmpfs.
+#[test]
+fn debian_live_disk_module_list_overlay_size() {
+    let b = Case::new(
+        "debian_live_disk_module",
+        vec![virtio_ro(debian_disk().path.clone())],
+        "boot=live overlay-size=64M",
+    )
+    .boot_probe();
+    check_live_boot_state(
+        &b,
+        "ext4",
+        &["filesystem.squashfs", "zz-probe.squashfs"],
+        Some("65536k"),
+    );
+    b.check(
+        r_has_no_loop_on(&b, "/run/live/medium/live/zzz-decoy.squashfs"),
+        "the decoy left out of filesystem.module was attached",
+    );
+    b.check(
+        b.ended.has_line(&["missing.squashfs is listed but not on"]),
+        "no warning about the listed image that is missing",
+    );
+    let medium = b.report.mount_at("/run/live/medium");
+    b.check(
+        medium.is_some_and(|m| m.source == "/dev/vda1"),
+        &format!("the medium is not the partition /dev/vda1: {medium:?}"),
+    );
+}
+
+/// X1 (live-boot's side): `boot=live` with only a dracut medium present
+/// finds nothing, within the wait, and says what it looked for.
+#[test]
+fn debian_live_without_a_live_boot_medium() {
+    Case::new(
+        "debian_live_no_medium",
+        vec![cdrom(dracut_iso())],
+        "boot=live rd.retry=4",
+    )
+    .boot_fatal(&["a medium holding live/*.squashfs (boot=live)", "rd.retry"]);
+}
+
+// ---------------------------------------------------------------------------
+// Ubuntu casper (`boot=casper`), a 24.04-style layered replica and casper's
+// own flat test layout.
+
+/// A tiny squashfs with one marker file: a middle layer or a decoy.
+fn marker_image(name: &str) -> PathBuf {
+    let dir = media_dir().join(format!("{name}-tree"));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("etc")).unwrap();
+    std::fs::write(dir.join("etc").join(name), name).unwrap();
+    let out = media_dir().join(format!("{name}.squashfs"));
+    mksquashfs(&dir, &out, SquashComp::Gzip).unwrap();
+    out
+}
+
+/// `/casper/`: `minimal` (a dead init), `minimal.standard` (a marker),
+/// `minimal.standard.live` (the probe), and decoys that must not be
+/// stacked; without `minimal.standard` when `complete` is false.
+fn casper_iso(cell: &'static Shared<Image>, complete: bool) -> &'static Image {
+    let file = if complete {
+        "casper.iso"
+    } else {
+        "casper-broken.iso"
+    };
+    shared(cell, file, || {
+        let mut files = vec![
+            ("casper/minimal.squashfs".to_string(), dead_image().clone()),
+            (
+                "casper/minimal.standard.live.squashfs".to_string(),
+                probe_image().clone(),
+            ),
+            (
+                "casper/minimal.en.squashfs".to_string(),
+                marker_image("decoy-en"),
+            ),
+            (
+                "casper/minimal.standard.live.fr.squashfs".to_string(),
+                dead_image().clone(),
+            ),
+        ];
+        if complete {
+            files.push((
+                "casper/minimal.standard.squashfs".to_string(),
+                marker_image("standard"),
+            ));
+        }
+        LiveImages {
+            layout: Layout::FlatSquashfs,
+            files,
+        }
+        .iso("Ubuntu 24.04 LTS amd64", &media_dir().join(file))
+    })
+}
+
+/// casper's own test layout (debian/tests/prep-image): an ext partition
+/// `rootfs` with `casper/0_root.squashfs` and `casper/1_overlay.squashfs`.
+fn casper_flat_disk() -> &'static Disk {
+    static C: Shared<Disk> = OnceLock::new();
+    shared(&C, "casper flat disk", || {
+        LiveImages {
+            layout: Layout::FlatSquashfs,
+            files: vec![
+                ("casper/0_root.squashfs".to_string(), dead_image().clone()),
+                (
+                    "casper/1_overlay.squashfs".to_string(),
+                    probe_image().clone(),
+                ),
+            ],
+        }
+        .partition_disk(
+            PartitionFs::Ext4,
+            "rootfs",
+            DEBIAN_PART_MIB,
+            &media_dir().join("casper-flat-disk.img"),
+        )
+    })
+}
+
+/// casper's state (distro-live-spec §2.5, §2.8): `/cdrom` and `/rofs` in
+/// the root, the root an overlay named `/cow` over `lower` (base first).
+fn check_casper_state(b: &Probed, medium_fs: &str, lower: &[&str]) {
+    let r = &b.report;
+    let cdrom = r.mount_at("/cdrom");
+    b.check(
+        cdrom.is_some_and(|m| m.fstype == medium_fs && m.has_option("ro")),
+        &format!("/cdrom is not the {medium_fs} medium, read-only: {cdrom:?}"),
+    );
+    let rofs = r.mount_at("/rofs");
+    let base_backing = format!("/cdrom/casper/{}", lower[0]);
+    b.check(
+        rofs.is_some_and(|m| m.fstype == "squashfs")
+            && r.loops.iter().any(|l| l.backing == base_backing),
+        &format!("/rofs is not the base layer {base_backing}: {rofs:?}"),
+    );
+    let want: Vec<String> = lower.iter().rev().map(|i| format!("/{i}")).collect();
+    let want = want.join(":");
+    let root = r.root_mount();
+    b.check(
+        root.is_some_and(|m| {
+            m.fstype == "overlay"
+                && m.source == "/cow"
+                && m.super_option("lowerdir") == Some(want.as_str())
+                && m.super_option("upperdir") == Some("/cow/upper")
+        }),
+        &format!("/ is not casper's /cow overlay over {want}: {root:?}"),
+    );
+    b.check(
+        r.loops.len() == lower.len(),
+        &format!(
+            "{} loop devices for {} layers: {:?}",
+            r.loops.len(),
+            lower.len(),
+            r.loops
+        ),
+    );
+    b.check(r.root_write == Some(Ok(())), "/ is not writable");
+    b.check(
+        r.mount_at("/run/live/medium").is_none() && r.mount_at("/run/initramfs/live").is_none(),
+        "another grammar's medium mount in casper mode",
+    );
+}
+
+/// U1/U2: the layered replica with `layerfs-path=`: the three layers of
+/// the chain, the leaf on top, the decoys left out.
+#[test]
+fn casper_layered_cd() {
+    static ISO: Shared<Image> = OnceLock::new();
+    let b = Case::new(
+        "casper_layered_cd",
+        vec![cdrom(casper_iso(&ISO, true))],
+        "boot=casper layerfs-path=minimal.standard.live.squashfs",
+    )
+    .boot_probe();
+    check_casper_state(
+        &b,
+        "iso9660",
+        &[
+            "minimal.squashfs",
+            "minimal.standard.squashfs",
+            "minimal.standard.live.squashfs",
+        ],
+    );
+}
+
+/// U2: a missing middle layer stops the boot, naming it.
+#[test]
+fn casper_missing_layer() {
+    static ISO: Shared<Image> = OnceLock::new();
+    Case::new(
+        "casper_missing_layer",
+        vec![cdrom(casper_iso(&ISO, false))],
+        "boot=casper layerfs-path=/cdrom/casper/minimal.standard.live.squashfs",
+    )
+    .boot_fatal(&[
+        "layerfs-path=minimal.standard.live.squashfs",
+        "minimal.standard.squashfs",
+    ]);
+}
+
+/// U4: casper's own test layout, flat (no layerfs-path), on a disk
+/// partition: `1_overlay` on top of `0_root`.
+#[test]
+fn casper_flat_disk_partition() {
+    let b = Case::new(
+        "casper_flat_disk",
+        vec![virtio_ro(casper_flat_disk().path.clone())],
+        "boot=casper",
+    )
+    .boot_probe();
+    check_casper_state(&b, "ext4", &["0_root.squashfs", "1_overlay.squashfs"]);
+}
+
+// ---------------------------------------------------------------------------
+// Arch archiso: a replica ISO (`/arch/x86_64/airootfs.*`, label
+// `ARCH_202601`), and the same tree on a FAT32 partition with the marker
+// file `/boot/<the ISO's UUID>.uuid` (a stick the ISO was copied to).
+
+const ARCH_LABEL: &str = "ARCH_202601";
+
+fn archiso_iso(cell: &'static Shared<Image>, erofs: bool) -> &'static Image {
+    let file = if erofs {
+        "archiso-erofs.iso"
+    } else {
+        "archiso.iso"
+    };
+    shared(cell, file, || {
+        let (name, image) = if erofs {
+            let out = media_dir().join("airootfs.erofs");
+            qemu_tests::media::mkfs_erofs(&probe().dir, &out)?;
+            ("arch/x86_64/airootfs.erofs", out)
+        } else {
+            ("arch/x86_64/airootfs.sfs", probe_image().clone())
+        };
+        LiveImages {
+            layout: Layout::FlatSquashfs,
+            files: vec![(name.to_string(), image)],
+        }
+        .iso(ARCH_LABEL, &media_dir().join(file))
+    })
+}
+
+fn archiso_plain_iso() -> &'static Image {
+    static C: Shared<Image> = OnceLock::new();
+    archiso_iso(&C, false)
+}
+
+/// The FAT32 stick: `arch/x86_64/airootfs.sfs` and the marker of the
+/// plain ISO's UUID.
+fn archiso_fat_disk() -> &'static Disk {
+    static C: Shared<Disk> = OnceLock::new();
+    shared(&C, "archiso fat disk", || {
+        let uuid = archiso_plain_iso()
+            .uuid
+            .clone()
+            .expect("the ISO has a UUID");
+        let marker = media_dir().join("marker.uuid");
+        std::fs::write(&marker, "")?;
+        LiveImages {
+            layout: Layout::FlatSquashfs,
+            files: vec![
+                (
+                    "arch/x86_64/airootfs.sfs".to_string(),
+                    probe_image().clone(),
+                ),
+                (format!("boot/{uuid}.uuid"), marker),
+            ],
+        }
+        .partition_disk(
+            PartitionFs::Vfat,
+            "ARCHSTICK",
+            64,
+            &media_dir().join("archiso-fat-disk.img"),
+        )
+    })
+}
+
+/// archiso's state (distro-live-spec §3.4, §3.7).
+fn check_archiso_state(b: &Probed, medium_fs: &str, image_fs: &str, image: &str, cow_dir: &str) {
+    let r = &b.report;
+    let boot = r.mount_at("/run/archiso/bootmnt");
+    b.check(
+        boot.is_some_and(|m| m.fstype == medium_fs && m.has_option("ro")),
+        &format!("/run/archiso/bootmnt is not the {medium_fs} medium, read-only: {boot:?}"),
+    );
+    let airootfs = r.mount_at("/run/archiso/airootfs");
+    let backing = format!("/run/archiso/bootmnt/arch/x86_64/{image}");
+    let source = airootfs.map(|m| m.source.clone()).unwrap_or_default();
+    b.check(
+        airootfs.is_some_and(|m| m.fstype == image_fs && m.has_option("ro"))
+            && r.loop_at(&source).is_some_and(|l| l.backing == backing),
+        &format!("/run/archiso/airootfs is not {backing} ({image_fs}) on a loop: {airootfs:?}"),
+    );
+    let cow = r.mount_at("/run/archiso/cowspace");
+    b.check(
+        cow.is_some_and(|m| m.fstype == "tmpfs" && m.super_option("size") == Some("262144k")),
+        &format!("/run/archiso/cowspace is not a 256M tmpfs: {cow:?}"),
+    );
+    let root = r.root_mount();
+    let upper = format!("/run/archiso/cowspace/{cow_dir}/upperdir");
+    b.check(
+        root.is_some_and(|m| {
+            m.fstype == "overlay"
+                && m.source == "airootfs"
+                && m.super_option("lowerdir") == Some("/run/archiso/airootfs")
+                && m.super_option("upperdir") == Some(upper.as_str())
+        }),
+        &format!("/ is not archiso's airootfs overlay: {root:?}"),
+    );
+    b.check(r.root_write == Some(Ok(())), "/ is not writable");
+}
+
+/// A1/A4: the label, on a CD.
+#[test]
+fn archiso_label_cd() {
+    let b = Case::new(
+        "archiso_label_cd",
+        vec![cdrom(archiso_plain_iso())],
+        &format!("archisobasedir=arch archisolabel={ARCH_LABEL}"),
+    )
+    .boot_probe();
+    check_archiso_state(
+        &b,
+        "iso9660",
+        "squashfs",
+        "airootfs.sfs",
+        &format!("persistent_{ARCH_LABEL}/x86_64"),
+    );
+}
+
+/// A3: archisosearchuuid= with only the FAT32 copy present: found by its
+/// marker file, although its own UUID differs.
+#[test]
+fn archiso_search_uuid_marker_on_fat() {
+    let uuid = archiso_plain_iso()
+        .uuid
+        .clone()
+        .expect("the ISO has a UUID");
+    let b = Case::new(
+        "archiso_marker_fat",
+        vec![virtio_ro(archiso_fat_disk().path.clone())],
+        &format!("archisobasedir=arch archisosearchuuid={uuid}"),
+    )
+    .boot_probe();
+    check_archiso_state(&b, "vfat", "squashfs", "airootfs.sfs", "persistent_/x86_64");
+}
+
+/// A5: `airootfs.erofs` instead of `.sfs`.
+#[test]
+fn archiso_erofs_cd() {
+    static C: Shared<Image> = OnceLock::new();
+    let iso = archiso_iso(&C, true);
+    let b = Case::new(
+        "archiso_erofs_cd",
+        vec![cdrom(iso)],
+        &format!(
+            "archisobasedir=arch archisodevice=UUID={}",
+            iso.uuid.clone().unwrap()
+        ),
+    )
+    .boot_probe();
+    check_archiso_state(
+        &b,
+        "iso9660",
+        "erofs",
+        "airootfs.erofs",
+        "persistent_/x86_64",
+    );
+}
+
+/// A6: a check liveinit cannot do stops the boot, saying so.
+#[test]
+fn archiso_cms_verify_refused() {
+    Case::new(
+        "archiso_cms_verify",
+        vec![cdrom(archiso_plain_iso())],
+        &format!("archisobasedir=arch archisolabel={ARCH_LABEL} cms_verify=y"),
+    )
+    .boot_fatal(&["cms_verify: CMS signatures", "are not checked by liveinit"]);
+}
+
+/// The plain ISO's tree with `airootfs.sha512`, right or not.
+fn archiso_checksum_iso(cell: &'static Shared<Image>, right: bool) -> &'static Image {
+    let file = if right {
+        "archiso-sum.iso"
+    } else {
+        "archiso-badsum.iso"
+    };
+    shared(cell, file, || {
+        let image = probe_image().clone();
+        let out = std::process::Command::new("sha512sum")
+            .arg(&image)
+            .output()?;
+        let hash = String::from_utf8(out.stdout)?
+            .split_whitespace()
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        let hash = if right {
+            hash
+        } else {
+            // One digit changed: a damaged image, as far as the listing knows.
+            let flipped = if hash.starts_with('0') { "1" } else { "0" };
+            format!("{flipped}{}", &hash[1..])
+        };
+        let list = media_dir().join(format!("{file}.sha512"));
+        std::fs::write(&list, format!("{hash}  airootfs.sfs\n"))?;
+        LiveImages {
+            layout: Layout::FlatSquashfs,
+            files: vec![
+                ("arch/x86_64/airootfs.sfs".to_string(), image),
+                ("arch/x86_64/airootfs.sha512".to_string(), list),
+            ],
+        }
+        .iso(ARCH_LABEL, &media_dir().join(file))
+    })
+}
+
+/// A6: `checksum=y` with the right listing boots; with a wrong one the
+/// boot stops naming both hashes.
+#[test]
+fn archiso_checksum() {
+    static RIGHT: Shared<Image> = OnceLock::new();
+    static WRONG: Shared<Image> = OnceLock::new();
+    let args = format!("archisobasedir=arch archisolabel={ARCH_LABEL} checksum");
+    let b = Case::new(
+        "archiso_checksum",
+        vec![cdrom(archiso_checksum_iso(&RIGHT, true))],
+        &args,
+    )
+    .boot_probe();
+    b.check(
+        b.ended
+            .has_line(&["checksum passed: /run/archiso/bootmnt/arch/x86_64/airootfs.sfs"]),
+        "no line saying the checksum passed",
+    );
+    Case::new(
+        "archiso_checksum_wrong",
+        vec![cdrom(archiso_checksum_iso(&WRONG, false))],
+        &args,
+    )
+    .boot_fatal(&[
+        "airootfs.sfs",
+        "lists: the image is damaged",
+        "(checksum=y)",
+    ]);
+}

@@ -1,0 +1,180 @@
+//! `liveinit explain` for the grammars other than dracut's: the options
+//! as understood, and the plan the init would run, from the same functions.
+
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::fmt::Write;
+
+use super::{ImageChoice, LayeredConfig};
+use crate::config::LiveConfig;
+use crate::plan::layers::{self, Image};
+use crate::probe::FsType;
+
+/// Debian live-boot, casper or archiso: options, warnings, and the plan
+/// for a medium holding two images (one for archiso).
+pub fn layered(out: &mut String, cfg: &LiveConfig, live: &LayeredConfig, policy: &[String]) {
+    let paths = live.paths;
+    let dir = &live.media_path;
+    let medium = match (&live.media, &live.marker) {
+        (spec, marker) if live.media_required => format!(
+            "the block device that is {}{}, mounted read-only at {} and kept if {dir}/ holds \
+             {}",
+            spec.as_ref()
+                .map_or(String::from("any device"), |s| format!("{s}")),
+            marker
+                .as_ref()
+                .map_or(String::new(), |m| format!(", or else holds {m}")),
+            paths.medium,
+            paths.image_endings.join(" or ")
+        ),
+        _ => match &live.media {
+            Some(spec) => format!(
+                "{spec} first (live-media=), then every block device: partitions before their \
+             disk, each mounted read-only at {} and kept if {dir}/ holds an image",
+                paths.medium
+            ),
+            None => {
+                format!(
+            "every block device, partitions before their disk, each mounted read-only at {} \
+             and kept if {dir}/ holds an image ({})",
+            paths.medium,
+            paths.image_endings.iter().map(|e| format!("*{e}")).collect::<Vec<_>>().join(", ")
+        )
+            }
+        },
+    };
+    let images = match &live.images {
+        ImageChoice::ModuleList(module) => {
+            let [first, second] = layers::module_lists(module);
+            format!(
+                "as listed in {dir}/{first} or {dir}/{second} (module={module}), else every \
+                 image in {dir}/ in name order; the last one on top"
+            )
+        }
+        ImageChoice::NameChain(Some(leaf)) => format!(
+            "{} (layerfs-path), the last on top; each must be there",
+            crate::grammar::casper::name_chain(leaf).join(", ")
+        ),
+        ImageChoice::FirstOf(names) => format!(
+            "the first of {} there, alone{}",
+            names.join(", "),
+            match &live.sha512_list {
+                Some(list) => format!(
+                    "; its SHA-512 must be the one {dir}/{list} lists, checked in one read \
+                     before it is used, or the boot stops (checksum=y)"
+                ),
+                None => String::new(),
+            }
+        ),
+        ImageChoice::NameChain(None) => format!(
+            "every *.ext2, then *.squashfs, then *.dir in {dir}/, each group in name order, \
+             the last on top (no layerfs-path)"
+        ),
+    };
+    let size = live.overlay_size.as_deref();
+    let rows = [
+        ("medium", medium),
+        ("images", images),
+        (
+            "overlay",
+            format!(
+                "overlayfs, upper and work in a tmpfs at {} of size {}",
+                paths.overlay,
+                size.unwrap_or("50% (tmpfs's default)")
+            ),
+        ),
+        (
+            "fstab",
+            String::from(match (live.nofstab, paths.fstab_replace) {
+                (true, _) if paths.fstab.is_empty() => "left alone",
+                (true, _) => "left alone (nofstab)",
+                (false, true) => {
+                    "the root's /etc/fstab is replaced by `overlay / overlay rw 0 0` and \
+                     `tmpfs /tmp tmpfs nosuid,nodev 0 0`"
+                }
+                (false, false) => {
+                    "the root's /etc/fstab gets `overlay / overlay rw 0 0` and `tmpfs /tmp \
+                     tmpfs nosuid,nodev 0 0` when missing"
+                }
+            }),
+        ),
+        ("wait", format!("{} s at most (rd.retry)", cfg.retry_secs)),
+        (
+            "state",
+            match (paths.medium_in_root, paths.base_in_root) {
+                (Some(medium), Some(base)) => format!(
+                    "the medium at {medium} and the base image at {base} in the real root; \
+                     the layers and {} stay in the initramfs",
+                    paths.overlay
+                ),
+                _ => format!(
+                    "{}, {}, {} for the real root{}",
+                    paths.medium,
+                    layers::image_mount(paths, "<image>"),
+                    paths.overlay,
+                    match live.grammar {
+                        crate::grammar::Grammar::LiveBoot => {
+                            "; boot=live stays on the command line for live-config"
+                        }
+                        _ =>
+                            "; copytoram (auto by archiso) is not done: the medium stays \
+                                  mounted",
+                    }
+                ),
+            },
+        ),
+        (
+            "init",
+            cfg.init
+                .clone()
+                .unwrap_or_else(|| String::from("/sbin/init (default)")),
+        ),
+    ];
+    for (key, value) in rows {
+        let _ = writeln!(out, "{key:>8}: {value}");
+    }
+    let all: Vec<&String> = policy.iter().chain(&cfg.warnings).collect();
+    if !all.is_empty() {
+        let _ = writeln!(out, "\nwarnings:");
+        for warning in all {
+            let _ = writeln!(out, "  - {warning}");
+        }
+    }
+    let names: Vec<String> = match &live.images {
+        ImageChoice::FirstOf(names) => names.iter().take(1).cloned().collect(),
+        _ => Vec::from([
+            String::from("filesystem.squashfs"),
+            String::from("zz-extra.squashfs"),
+        ]),
+    };
+    let images: Vec<Image> = names
+        .iter()
+        .map(|name| Image {
+            name: name.clone(),
+            fstype: Some(FsType::Squashfs),
+        })
+        .collect();
+    let holding: Vec<String> = names.iter().map(|n| format!("{dir}/{n}")).collect();
+    let _ = writeln!(
+        out,
+        "\nplan, for a CD (<medium>) holding {}:",
+        holding.join(" and ")
+    );
+    let steps = layers::mount_medium(paths, "<medium>", FsType::Iso9660)
+        .into_iter()
+        .chain(layers::mount_images(paths, dir, &images))
+        .chain(layers::overlay_root(
+            paths,
+            dir,
+            &images,
+            size,
+            &live.cow_dir,
+        ));
+    for step in steps {
+        let _ = writeln!(out, "  {step}");
+    }
+    if !live.nofstab && !paths.fstab.is_empty() {
+        let _ = writeln!(out, "  write /sysroot/etc/fstab (the lines above)");
+    }
+}
