@@ -10,12 +10,17 @@ use crate::prelude::*;
 use core::time::Duration;
 
 use super::modules::Loader;
-use crate::sys::{Sys, SysEvent};
+use crate::sys::{Captured, Sys, SysEvent, SysResult};
 use crate::uevent::Uevent;
 
 /// A device event for discovery.
 pub enum DeviceNews {
     Uevent(Box<Uevent>),
+    /// A probe of a block device has its answer.
+    Probed {
+        node: String,
+        result: SysResult<Captured>,
+    },
     /// The kernel dropped events: look at `/sys` again.
     Lost,
 }
@@ -42,6 +47,9 @@ pub fn wait(sys: &impl Sys, modules: &mut Loader, timeout: Duration) -> Happened
                 }
             }
             SysEvent::UeventsLost => happened.devices.push(DeviceNews::Lost),
+            SysEvent::Probed { node, result } => {
+                happened.devices.push(DeviceNews::Probed { node, result });
+            }
             SysEvent::ModuleLoaded { path, result } => modules.finished(sys, &path, result),
         }
     }

@@ -9,10 +9,15 @@ use alloc::collections::{BTreeMap, BTreeSet};
 use core::time::Duration;
 use std::cell::{Cell, RefCell};
 
-use super::{EmergencyAction, Errno, FileKind, MountFlags, SwitchError, Sys, SysEvent, SysResult};
+use super::{
+    Captured, EmergencyAction, Errno, FileKind, MountFlags, SwitchError, Sys, SysEvent, SysResult,
+};
 
 /// A directory (`None`) or a file with its bytes, relative to a mount point.
 type Entry = (String, Option<Vec<u8>>);
+
+/// A probe held up by a stall: (answer at, node, size, sector size).
+type StalledProbe = (Option<Duration>, String, u64, u32);
 
 #[derive(Default)]
 pub struct FakeSys {
@@ -38,6 +43,10 @@ pub struct FakeSys {
     background: RefCell<Vec<String>>,
     /// Modules whose load never returns (a driver stuck in its probe).
     hanging: RefCell<BTreeSet<String>>,
+    /// Devices whose reads stall: until a time, or for ever (`None`).
+    stalling: RefCell<BTreeMap<String, Option<Duration>>>,
+    /// Probes held up by a stall: (answer at, node, size, sector size).
+    stalled: RefCell<Vec<StalledProbe>>,
     /// Everything written with `Sys::console`.
     console: RefCell<String>,
 }
@@ -77,6 +86,24 @@ impl FakeSys {
     pub fn hang_module(&self, path: &str) -> &Self {
         self.hanging.borrow_mut().insert(path.to_owned());
         self
+    }
+
+    /// Makes every probe of `node` started before `until` stall until
+    /// then (a disc the drive keeps retrying); `None`: for ever.
+    pub fn stall_reads(&self, node: &str, until: Option<Duration>) -> &Self {
+        self.stalling.borrow_mut().insert(node.to_owned(), until);
+        self
+    }
+
+    /// Reads `node` as a probing child would, recording each read.
+    fn probe_now(&self, node: &str, device_bytes: u64, sector_size: u32) -> SysResult<Captured> {
+        let head = self.read_head(node, crate::probe::PROBE_BYTES)?;
+        let mut more = |offset: u64, len: usize| {
+            self.read_at(node, offset, len)
+                .ok()
+                .filter(|b| b.len() == len)
+        };
+        Ok(Captured::take(head, &mut more, device_bytes, sector_size))
     }
 
     /// The modules loaded at background priority, in order.
@@ -175,6 +202,20 @@ impl FakeSys {
         };
         for (_, path, bytes) in due {
             self.file(&path, &bytes);
+        }
+        let answered: Vec<_> = {
+            let mut stalled = self.stalled.borrow_mut();
+            let (due, held) = stalled
+                .drain(..)
+                .partition(|(at, ..)| at.is_some_and(|at| at <= now));
+            *stalled = held;
+            due
+        };
+        for (_, node, bytes, sector) in answered {
+            let result = self.probe_now(&node, bytes, sector);
+            self.pending
+                .borrow_mut()
+                .push(SysEvent::Probed { node, result });
         }
         let mut sent: Vec<_> = {
             let mut uevents = self.uevents.borrow_mut();
@@ -430,6 +471,26 @@ impl Sys for FakeSys {
         });
     }
 
+    /// Probes answer at once, unless the device's reads stall.
+    fn start_probe(&self, node: &str, device_bytes: u64, sector_size: u32) {
+        let stall = self.stalling.borrow().get(node).copied();
+        let now = self.clock.get();
+        match stall {
+            Some(until) if until.map_or(true, |until| now < until) => {
+                self.stalled
+                    .borrow_mut()
+                    .push((until, node.to_owned(), device_bytes, sector_size));
+            }
+            _ => {
+                let result = self.probe_now(node, device_bytes, sector_size);
+                self.pending.borrow_mut().push(SysEvent::Probed {
+                    node: node.to_owned(),
+                    result,
+                });
+            }
+        }
+    }
+
     fn listen_uevents(&self) -> SysResult<()> {
         if let Some(errno) = self.uevent_failure.get() {
             return Err(errno);
@@ -442,7 +503,7 @@ impl Sys for FakeSys {
         self.listening.set(false);
         self.pending
             .borrow_mut()
-            .retain(|e| matches!(e, SysEvent::ModuleLoaded { .. }));
+            .retain(|e| matches!(e, SysEvent::ModuleLoaded { .. } | SysEvent::Probed { .. }));
     }
 
     /// Returns what is pending at once; else moves the clock to the next
@@ -457,6 +518,7 @@ impl Sys for FakeSys {
                 .iter()
                 .map(|(at, _, _)| *at)
                 .chain(self.uevents.borrow().iter().map(|(at, _)| *at))
+                .chain(self.stalled.borrow().iter().filter_map(|(at, ..)| *at))
                 .filter(|at| *at > now)
                 .min();
             let until = now + timeout;

@@ -21,6 +21,7 @@ mod module_child;
 mod mounts;
 mod netlink_uevents;
 mod power;
+mod probe_child;
 mod process;
 mod real;
 mod shell;
@@ -34,6 +35,7 @@ use core::time::Duration;
 
 pub use crate::plan::MountFlags;
 pub use crate::policy::EmergencyAction;
+pub use crate::probe::capture::Captured;
 pub use allocator::LibcAlloc;
 pub use errno::errno_text;
 pub use fsops::{read_file, root_is_initramfs};
@@ -71,6 +73,12 @@ pub enum SysEvent {
     /// A load started by [`Sys::start_module_load`] finished (`EEXIST`
     /// counts as success).
     ModuleLoaded { path: String, result: SysResult<()> },
+    /// A probe started by [`Sys::start_probe`] has what it read of `node`
+    /// (or why it could not read it).
+    Probed {
+        node: String,
+        result: SysResult<Captured>,
+    },
 }
 
 /// Every operation the boot performs on the system.
@@ -148,6 +156,12 @@ pub trait Sys {
     /// A `background` load runs at the lowest CPU priority (nice 19), so it
     /// does not slow down the others on a machine with few CPUs.
     fn start_module_load(&self, path: &str, background: bool);
+    /// Starts reading the block device `node` (`device_bytes` long, with
+    /// logical sectors of `sector_size` bytes) in a child process: every
+    /// read its probes make ([`Captured::take`]), the device opened
+    /// non-blocking. Returns at once; the outcome arrives as
+    /// [`SysEvent::Probed`]. A read that stalls holds up only that child.
+    fn start_probe(&self, node: &str, device_bytes: u64, sector_size: u32);
 
     /// Subscribes to the kernel's device events (a `NETLINK_KOBJECT_UEVENT`
     /// socket, multicast group 1); from now until [`Sys::stop_uevents`]

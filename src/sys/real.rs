@@ -162,6 +162,12 @@ impl Sys for RealSys {
         self.hub.borrow_mut().start_module_load(path, background);
     }
 
+    fn start_probe(&self, node: &str, device_bytes: u64, sector_size: u32) {
+        self.hub
+            .borrow_mut()
+            .start_probe(node, device_bytes, sector_size);
+    }
+
     fn listen_uevents(&self) -> SysResult<()> {
         self.hub.borrow_mut().listen_uevents()
     }

@@ -18,6 +18,7 @@ mod layouts;
 mod policy;
 mod ram;
 mod sequence;
+mod stalls;
 
 pub(super) const ISO: &[u8] = include_bytes!("../../probe/testdata/iso9660-plain.head");
 
