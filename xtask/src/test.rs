@@ -132,6 +132,7 @@ fn stages(run: &mut Stages, boot: bool) -> Result<()> {
             cargo()
                 .args(["test", "-p", "qemu-tests"])
                 .args(["--test", "boot", "--test", "failures", "--test", "pipeline"])
+                .args(["--test", "hardening"])
                 .args(["--", "--test-threads", BOOT_TEST_THREADS, "--nocapture"])
                 .envs(examples.iter().map(|(var, path)| (var, path)))
                 .env(qemu_tests::ENV_KERNEL, &kernel.vmlinuz)

@@ -21,6 +21,8 @@ pub struct Case {
     pub memory_mb: Option<u32>,
     /// A network card of this QEMU model (user networking), else none.
     pub nic: Option<&'static str>,
+    /// More QEMU arguments, as given (devices no [`Drive`] describes).
+    pub qemu_args: Vec<String>,
 }
 
 impl Case {
@@ -33,7 +35,15 @@ impl Case {
             steps: Vec::new(),
             memory_mb: None,
             nic: None,
+            qemu_args: Vec::new(),
         }
+    }
+
+    /// Adds QEMU arguments as they are (e.g. a `-drive` with a block
+    /// driver of its own).
+    pub fn qemu_args(mut self, args: &[&str]) -> Case {
+        self.qemu_args.extend(args.iter().map(|a| a.to_string()));
+        self
     }
 
     /// Gives the machine a network card of QEMU model `model` (e.g. `e1000`).
@@ -89,6 +99,7 @@ impl Case {
         if let Some(mb) = self.memory_mb {
             cfg.memory_mb = mb;
         }
+        cfg.extra_args.extend(self.qemu_args.iter().cloned());
         if let Some(model) = self.nic {
             cfg.network = true;
             // No option ROM: iPXE's ROMs are a package of their own, and

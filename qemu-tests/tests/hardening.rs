@@ -1,0 +1,159 @@
+//! Boot tests of hostile or failing hardware and media: a drive whose reads
+//! stall, a medium whose image is a symlink leaving it, an initramfs without
+//! `/dev/console`. Run by `cargo xtask test` with the boot tests, with the
+//! same kernel, initramfs and probe.
+//!
+//! The stalling drive is a SCSI CD drive backed by QEMU's `null-co` block
+//! driver with `latency-ns`: every read of it takes [`STALL_SECS`] (QEMU
+//! 7.2's `blkdebug` can fail reads but not delay them; its `delay-ns` came
+//! in QEMU 11.1). The kernel itself never reads a CD's data to present it
+//! (no partition scan), so only the init's probe meets the stall, as it
+//! would a scratched disc. The stall is shorter than the SCSI command
+//! timeout of `sr` (30 s), so the guest never aborts the command, and
+//! QEMU's exit waits at most that long for the read still in flight.
+//!
+//! Media (built once per run, on first use, under
+//! `target/qemu-tests/media-hardening/`): a flattened SquashFS ISO.
+//!
+//! Console logs: `target/qemu-tests/<case>.log`.
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use qemu_tests::harness::{cdrom, probe_root, shared, usb_ro, Case, Ended, Shared};
+use qemu_tests::media::{Image, Layout, LiveImages, LiveRoot};
+use qemu_tests::out_dir;
+use qemu_tests::qemu::kernel_timestamp_of;
+
+const LABEL: &str = "LIVEINIT_HARD";
+/// How long each read of the stalling drive takes.
+const STALL_SECS: u64 = 10;
+
+fn media_dir() -> PathBuf {
+    out_dir().join("media-hardening")
+}
+
+fn root() -> &'static LiveRoot {
+    static C: Shared<LiveRoot> = OnceLock::new();
+    probe_root(&C, &media_dir())
+}
+
+fn flat_images() -> &'static LiveImages {
+    static C: Shared<LiveImages> = OnceLock::new();
+    shared(&C, "flattened squashfs", || {
+        LiveImages::build(root(), Layout::FlatSquashfs, &media_dir())
+    })
+}
+
+fn iso() -> &'static Image {
+    static C: Shared<Image> = OnceLock::new();
+    shared(&C, "hard.iso", || {
+        flat_images().iso(LABEL, &media_dir().join("hard.iso"))
+    })
+}
+
+/// QEMU arguments for a SCSI CD drive (behind its own virtio-scsi
+/// controller) whose every read takes [`STALL_SECS`]; it holds zeros.
+fn stalling_cd() -> Vec<String> {
+    [
+        "-device",
+        "virtio-scsi-pci,id=stallscsi",
+        "-drive",
+        &format!(
+            "if=none,id=stall,readonly=on,driver=null-co,size=64M,read-zeroes=on,latency-ns={}",
+            STALL_SECS * 1_000_000_000
+        ),
+        "-device",
+        "scsi-cd,bus=stallscsi.0,drive=stall",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}
+
+fn with_stalling_cd(case: Case) -> Case {
+    let args = stalling_cd();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    case.qemu_args(&args)
+}
+
+/// Guest seconds from the line containing `from` to the one containing `to`.
+fn seconds_between(ended: &Ended, from: &str, to: &str) -> f64 {
+    let log = &ended.out.log;
+    match (kernel_timestamp_of(log, from), kernel_timestamp_of(log, to)) {
+        (Some(a), Some(b)) => b - a,
+        _ => ended.fail(&format!("no timestamped lines `{from}` and `{to}`")),
+    }
+}
+
+/// The medium answers at once while the other drive's reads stall: the boot
+/// goes on without waiting for them (reading devices in the discovery loop,
+/// it waited for the stalled read first). The medium is a USB stick, which
+/// shows up seconds after the CD drive, so the stall has begun by then.
+#[test]
+fn the_medium_boots_on_time_while_another_drive_stalls() {
+    let b = with_stalling_cd(Case::new(
+        "stall_medium_boots",
+        vec![usb_ro(iso().path.clone())],
+        &format!("root=live:CDLABEL={LABEL}"),
+    ))
+    .boot_probe();
+    // From the kernel presenting the stick (`[sda] …`) to the match: the
+    // stalling drive was there first, so reading in the loop waited for it.
+    let found = "liveinit: found the live medium: ";
+    let Some(name) = b.ended.lines().iter().find_map(|l| {
+        let (_, rest) = l.split_once(found)?;
+        rest.split_once(':').map(|(name, _)| name.to_string())
+    }) else {
+        b.ended.fail("no line names the medium found");
+    };
+    let took = seconds_between(&b.ended, &format!("[{name}] "), found);
+    b.check(
+        took < 3.0,
+        &format!("{name} matched {took:.1} s after it appeared, with a stalling drive beside it"),
+    );
+}
+
+/// No device matches and one drive stalls: the FATAL line still comes when
+/// `rd.retry` runs out, the stalling drive is named, and the summary says
+/// what discovery saw without reading the drives again.
+#[test]
+fn no_match_is_fatal_within_rd_retry_despite_a_stalling_drive() {
+    let retry = 8.0;
+    let ended = with_stalling_cd(Case::new(
+        "stall_fatal_in_time",
+        vec![cdrom(iso())],
+        "root=live:CDLABEL=NO_SUCH_LABEL rd.retry=8",
+    ))
+    .boot_fatal(&[
+        "FATAL: find medium: LABEL=NO_SUCH_LABEL",
+        "no block device matched within 8 s",
+    ]);
+    let took = seconds_between(
+        &ended,
+        "liveinit: looking for the live medium",
+        "liveinit: FATAL:",
+    );
+    if !(retry..retry + 1.5).contains(&took) {
+        ended.fail(&format!(
+            "the FATAL line came {took:.1} s after the search began, rd.retry=8"
+        ));
+    }
+    // The drives' names depend on which driver comes first: the stalling
+    // one is the SCSI CD (`sr 2:0:0:0`, host 2 after the two IDE ports).
+    let Some(name) = ended.lines().iter().find_map(|l| {
+        let (_, rest) = l.split_once("sr 2:0:0:0: [")?;
+        rest.split_once(']').map(|(name, _)| name.to_string())
+    }) else {
+        ended.fail("the stalling SCSI CD drive never appeared");
+    };
+    if !ended.has_line(&[&format!("liveinit: /dev/{name}: its reads stall")]) {
+        ended.fail(&format!("the stalling drive {name} was not named"));
+    }
+    if !ended.has_line(&[
+        "liveinit: block devices:",
+        &format!("{name}: reads stall (no answer)"),
+    ]) {
+        ended.fail(&format!("the summary does not say that {name} stalls"));
+    }
+}
