@@ -91,6 +91,9 @@ pub fn assemble<S: Sys>(
     if matches!(layer, Layer::Snapshot | Layer::Thin) {
         cfg.overlay.size_mib = bound_by_ram(sys, cfg.overlay.size_mib);
     }
+    if let (true, Layout::FsImage { path, .. }) = (cfg.writable_fsimg, layout) {
+        super::ram::check_writable_copy(sys, cfg.minmem_mib, path)?;
+    }
     exec.run(Stage::AssembleRoot, &plan::assemble_root(&cfg, layout))
 }
 

@@ -110,6 +110,11 @@ pub trait Sys {
     fn write_file(&self, path: &str, data: &[u8]) -> SysResult<()>;
     /// The size in bytes of a file (`stat`, following symlinks).
     fn file_size(&self, path: &str) -> SysResult<u64>;
+    /// The bytes of data a file holds: its size less its holes (blocks
+    /// allocated, at most its size), what a sparse copy of it takes.
+    fn file_data_bytes(&self, path: &str) -> SysResult<u64> {
+        self.file_size(path)
+    }
     /// Entry names of a directory, sorted.
     fn read_dir(&self, path: &str) -> SysResult<Vec<String>>;
     /// `lstat`: what the path itself is (symlinks are not followed).

@@ -94,6 +94,10 @@ impl Sys for RealSys {
         fsops::file_size(path)
     }
 
+    fn file_data_bytes(&self, path: &str) -> SysResult<u64> {
+        fsops::file_data_bytes(path)
+    }
+
     fn read_dir(&self, path: &str) -> SysResult<Vec<String>> {
         fsops::read_dir(path)
     }
