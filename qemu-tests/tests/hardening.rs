@@ -21,11 +21,12 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use qemu_tests::harness::{cdrom, probe_root, shared, usb_ro, Case, Ended, Shared};
-use qemu_tests::media::{Image, Layout, LiveImages, LiveRoot};
+use qemu_tests::media::{Image, IsoBuilder, Layout, LiveImages, LiveRoot};
 use qemu_tests::out_dir;
 use qemu_tests::qemu::kernel_timestamp_of;
 
 const LABEL: &str = "LIVEINIT_HARD";
+const LINKED_LABEL: &str = "LIVEINIT_LINKED";
 /// How long each read of the stalling drive takes.
 const STALL_SECS: u64 = 10;
 
@@ -49,6 +50,20 @@ fn iso() -> &'static Image {
     static C: Shared<Image> = OnceLock::new();
     shared(&C, "hard.iso", || {
         flat_images().iso(LABEL, &media_dir().join("hard.iso"))
+    })
+}
+
+/// An ISO whose `LiveOS` is a symlink to the initramfs's `/etc` (Rock
+/// Ridge keeps it a symlink).
+fn linked_iso() -> &'static Image {
+    static C: Shared<Image> = OnceLock::new();
+    shared(&C, "linked.iso", || {
+        let link = media_dir().join("linked-LiveOS");
+        let _ = std::fs::remove_file(&link);
+        std::os::unix::fs::symlink("/etc", &link)?;
+        IsoBuilder::new(LINKED_LABEL)
+            .file("LiveOS", &link)
+            .build(&media_dir().join("linked.iso"))
     })
 }
 
@@ -155,5 +170,26 @@ fn no_match_is_fatal_within_rd_retry_despite_a_stalling_drive() {
         &format!("{name}: reads stall (no answer)"),
     ]) {
         ended.fail(&format!("the summary does not say that {name} stalls"));
+    }
+}
+
+/// The medium's `LiveOS` is a symlink to `/etc`, and the image asked for is
+/// `initrd-release`, a file every liveinit initramfs has there: the lookup
+/// must not leave the medium (before, it took the initramfs's file as the
+/// image and failed on its contents).
+#[test]
+fn an_image_lookup_does_not_follow_a_symlink_off_the_medium() {
+    let ended = Case::new(
+        "symlink_off_the_medium",
+        vec![cdrom(linked_iso())],
+        &format!("root=live:CDLABEL={LINKED_LABEL} rd.live.squashimg=initrd-release"),
+    )
+    .boot_fatal(&[
+        "FATAL: mount image: /run/initramfs/live/LiveOS/initrd-release: not found on /dev/sr0",
+    ]);
+    if !ended.has_line(&[
+        "liveinit: /run/initramfs/live/LiveOS/initrd-release: a symlink on the way leads out of /run/initramfs/live",
+    ]) {
+        ended.fail("the symlink leading off the medium was not named");
     }
 }

@@ -136,6 +136,65 @@ impl FakeSys {
         self
     }
 
+    /// Adds a symlink (and its parent directories), as a medium may hold.
+    pub fn link(&self, path: &str, target: &str) -> &Self {
+        self.add_parents(path);
+        self.links
+            .borrow_mut()
+            .insert(path.to_owned(), target.to_owned());
+        self
+    }
+
+    /// Resolves the symlinks on the way to `path` as the kernel does (the
+    /// last component too if `follow_last`). With `beneath`, a link leading
+    /// out of that directory is `EXDEV` (`RESOLVE_BENEATH`).
+    fn resolve(&self, path: &str, follow_last: bool, beneath: Option<&str>) -> SysResult<String> {
+        let links = self.links.borrow();
+        let split = |p: &str| -> Vec<String> {
+            p.split('/')
+                .filter(|c| !c.is_empty() && *c != ".")
+                .map(str::to_owned)
+                .collect()
+        };
+        let floor = beneath.map_or(0, |root| split(root).len());
+        let mut todo = split(path);
+        todo.reverse();
+        let mut done: Vec<String> = Vec::new();
+        let mut hops = 0;
+        while let Some(part) = todo.pop() {
+            if part == ".." {
+                if beneath.is_some() && done.len() <= floor {
+                    return Err(Errno::XDEV);
+                }
+                done.pop();
+                continue;
+            }
+            done.push(part);
+            let here = format!("/{}", done.join("/"));
+            let Some(target) = links.get(&here).filter(|_| follow_last || !todo.is_empty()) else {
+                continue;
+            };
+            hops += 1;
+            if hops > 40 {
+                return Err(Errno::LOOP);
+            }
+            done.pop();
+            if target.starts_with('/') {
+                if beneath.is_some() {
+                    return Err(Errno::XDEV);
+                }
+                done.clear();
+            }
+            todo.extend(split(target).into_iter().rev());
+        }
+        if hops == 0 && beneath.is_none() {
+            // No link on the way: the path as given (the fake's `/sys`
+            // keeps `..` in its names).
+            return Ok(path.to_owned());
+        }
+        Ok(format!("/{}", done.join("/")))
+    }
+
     /// Marks `path` as executable when resolved inside `root`.
     pub fn executable(&self, root: &str, path: &str) -> &Self {
         self.executables
@@ -318,7 +377,8 @@ impl Sys for FakeSys {
     }
 
     fn read_file(&self, path: &str) -> SysResult<Vec<u8>> {
-        self.files.borrow().get(path).cloned().ok_or(Errno::NOENT)
+        let path = self.resolve(path, true, None)?;
+        self.files.borrow().get(&path).cloned().ok_or(Errno::NOENT)
     }
 
     fn read_head(&self, path: &str, len: usize) -> SysResult<Vec<u8>> {
@@ -330,8 +390,9 @@ impl Sys for FakeSys {
 
     fn read_at(&self, path: &str, offset: u64, len: usize) -> SysResult<Vec<u8>> {
         self.record(format!("read {path} @{offset}+{len}"))?;
+        let path = self.resolve(path, true, None)?;
         let files = self.files.borrow();
-        let bytes = files.get(path).ok_or(Errno::NOENT)?;
+        let bytes = files.get(&path).ok_or(Errno::NOENT)?;
         let start = usize::try_from(offset)
             .unwrap_or(usize::MAX)
             .min(bytes.len());
@@ -364,7 +425,14 @@ impl Sys for FakeSys {
         Ok(names.into_iter().collect())
     }
 
+    fn file_kind_beneath(&self, root: &str, path: &str) -> SysResult<FileKind> {
+        let resolved = self.resolve(path, true, Some(root))?;
+        self.file_kind(&resolved).ok_or(Errno::NOENT)
+    }
+
     fn file_kind(&self, path: &str) -> Option<FileKind> {
+        let resolved = self.resolve(path, false, None).ok()?;
+        let path = resolved.as_str();
         if self.links.borrow().contains_key(path) {
             Some(FileKind::Symlink)
         } else if self.dirs.borrow().contains(path) {

@@ -125,12 +125,54 @@ pub fn read_dir(path: &str) -> Result<Vec<String>, Errno> {
 
 pub fn file_kind(path: &str) -> Option<FileKind> {
     let st = rfs::lstat(path).ok()?;
-    Some(match rfs::FileType::from_raw_mode(st.st_mode) {
+    Some(kind_of(st.st_mode))
+}
+
+/// See [`super::Sys::file_kind_beneath`]. Without `openat2` (Linux before
+/// 5.6) no symlink is followed at all.
+pub fn file_kind_beneath(root: &str, path: &str) -> Result<FileKind, Errno> {
+    let relative = path
+        .strip_prefix(root)
+        .filter(|rest| rest.is_empty() || rest.starts_with('/'))
+        .ok_or(Errno::XDEV)?
+        .trim_start_matches('/');
+    let root_fd = open(root, OFlags::PATH | OFlags::DIRECTORY, 0)?;
+    let resolve = ResolveFlags::BENEATH | ResolveFlags::NO_MAGICLINKS;
+    let fd = match rustix::fs::openat2(
+        &root_fd,
+        relative,
+        OFlags::PATH | OFlags::CLOEXEC,
+        Mode::empty(),
+        resolve,
+    ) {
+        Err(Errno::NOSYS) => return no_symlink_on_the_way(root, relative),
+        other => other?,
+    };
+    let stat = rustix::fs::fstat(&fd)?;
+    Ok(kind_of(stat.st_mode))
+}
+
+fn no_symlink_on_the_way(root: &str, relative: &str) -> Result<FileKind, Errno> {
+    let mut at = String::from(root);
+    let mut kind = file_kind(root).ok_or(Errno::NOENT)?;
+    for part in relative.split('/').filter(|p| !p.is_empty()) {
+        at.push('/');
+        at.push_str(part);
+        kind = file_kind(&at).ok_or(Errno::NOENT)?;
+        if kind == FileKind::Symlink {
+            return Err(Errno::XDEV);
+        }
+    }
+    Ok(kind)
+}
+
+fn kind_of(mode: u32) -> FileKind {
+    match rfs::FileType::from_raw_mode(mode) {
         rfs::FileType::Directory => FileKind::Dir,
         rfs::FileType::RegularFile => FileKind::File,
         rfs::FileType::Symlink => FileKind::Symlink,
         _ => FileKind::Other,
-    })
+    }
 }
 
 /// Resolves `path` as if `root` were `/` (`RESOLVE_IN_ROOT`, Linux ≥ 5.6),

@@ -119,6 +119,12 @@ pub trait Sys {
     fn read_dir(&self, path: &str) -> SysResult<Vec<String>>;
     /// `lstat`: what the path itself is (symlinks are not followed).
     fn file_kind(&self, path: &str) -> Option<FileKind>;
+    /// What `path` (under the mount point `root`) is, following symlinks
+    /// only while they stay beneath `root`: one that leads out of it (an
+    /// absolute target, or too many `..`) is `EXDEV`, so that nothing on a
+    /// medium can point the boot at a file of the initramfs or another
+    /// device (`openat2` with `RESOLVE_BENEATH`).
+    fn file_kind_beneath(&self, root: &str, path: &str) -> SysResult<FileKind>;
     /// Whether `path`, resolved with `root` as `/` (absolute symlinks stay
     /// inside it), is an executable regular file.
     fn is_executable_in(&self, root: &str, path: &str) -> bool;

@@ -106,6 +106,10 @@ impl Sys for RealSys {
         fsops::file_kind(path)
     }
 
+    fn file_kind_beneath(&self, root: &str, path: &str) -> SysResult<FileKind> {
+        fsops::file_kind_beneath(root, path)
+    }
+
     fn is_executable_in(&self, root: &str, path: &str) -> bool {
         fsops::is_executable_in(root, path)
     }

@@ -12,6 +12,7 @@ pub(super) use core::time::Duration;
 
 mod check;
 mod discovery;
+mod hostile;
 mod iso_scan;
 mod kernel_modules;
 mod layouts;
