@@ -85,6 +85,7 @@ fn stages(run: &mut Stages, boot: bool) -> Result<()> {
         return Ok(());
     }
     run.stage("size budget", size::check_budget)?;
+    run.stage("reproducible init", crate::reproducible::check)?;
     let kernel = run.stage("kernel", || {
         let k = Kernel::fetch(&qemu_tests::kernel::default_cache_dir())?;
         println!("kernel: {} ({})", k.vmlinuz.display(), k.package);
