@@ -511,8 +511,8 @@ mod tests {
                 seed ^= seed >> 7;
                 seed ^= seed << 17;
                 let mut copy = bytes.clone();
-                let at = (seed % copy.len() as u64) as usize;
-                copy[at] = (seed >> 32) as u8;
+                let at = usize::try_from(seed % copy.len() as u64).unwrap();
+                copy[at] = seed.to_le_bytes()[4];
                 every_reader(&copy);
             }
         }
