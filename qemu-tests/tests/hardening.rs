@@ -15,12 +15,15 @@
 //! Media (built once per run, on first use, under
 //! `target/qemu-tests/media-hardening/`): a flattened SquashFS ISO.
 //!
+//! The initramfs without `/dev/console` is the plain one with that entry
+//! taken out (decompressed with `zstd`, written as a plain cpio).
+//!
 //! Console logs: `target/qemu-tests/<case>.log`.
 
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
-use qemu_tests::harness::{cdrom, probe_root, shared, usb_ro, Case, Ended, Shared};
+use qemu_tests::harness::{cdrom, probe_root, shared, usb_ro, Case, Ended, Initramfs, Shared};
 use qemu_tests::media::{Image, IsoBuilder, Layout, LiveImages, LiveRoot};
 use qemu_tests::out_dir;
 use qemu_tests::qemu::kernel_timestamp_of;
@@ -191,5 +194,103 @@ fn an_image_lookup_does_not_follow_a_symlink_off_the_medium() {
         "liveinit: /run/initramfs/live/LiveOS/initrd-release: a symlink on the way leads out of /run/initramfs/live",
     ]) {
         ended.fail("the symlink leading off the medium was not named");
+    }
+}
+
+/// The variable [`no_console_initramfs`] sets for [`Initramfs::Env`].
+const ENV_NO_CONSOLE: &str = "LIVEINIT_INITRAMFS_NO_CONSOLE";
+
+/// The plain initramfs whose `dev/console` is a directory, not the
+/// console's node. Leaving the node out is not enough: the kernel unpacks
+/// its built-in initramfs first, which has one; an entry of another kind
+/// replaces it, so the kernel cannot open an initial console, as with an
+/// initramfs that has none and a kernel built without that fallback.
+fn no_console_initramfs() -> Initramfs {
+    static C: Shared<PathBuf> = OnceLock::new();
+    let path = shared(&C, "initramfs without /dev/console", || {
+        let plain = Initramfs::Plain.path();
+        let out = std::process::Command::new("zstd")
+            .args(["-dc", "--"])
+            .arg(plain)
+            .output()?;
+        anyhow::ensure!(
+            out.status.success(),
+            "zstd -dc {}: {}",
+            plain.display(),
+            out.status
+        );
+        let cpio = console_as_directory(&out.stdout)?;
+        let path = out_dir().join("initramfs-no-console.img");
+        std::fs::write(&path, cpio)?;
+        Ok(path)
+    });
+    std::env::set_var(ENV_NO_CONSOLE, path);
+    Initramfs::Env(ENV_NO_CONSOLE)
+}
+
+/// The newc archive `cpio` with its `dev/console` entry made a directory.
+fn console_as_directory(cpio: &[u8]) -> anyhow::Result<Vec<u8>> {
+    let field = |header: &[u8], i: usize| -> anyhow::Result<usize> {
+        let hex = std::str::from_utf8(&header[6 + 8 * i..14 + 8 * i])?;
+        Ok(usize::from_str_radix(hex, 16)?)
+    };
+    let pad4 = |n: usize| (n + 3) & !3;
+    let (mut out, mut at, mut replaced) = (Vec::new(), 0, false);
+    while at + 110 <= cpio.len() {
+        let header = &cpio[at..at + 110];
+        anyhow::ensure!(&header[..6] == b"070701", "not a newc archive at byte {at}");
+        let (filesize, namesize) = (field(header, 6)?, field(header, 11)?);
+        let name = &cpio[at + 110..at + 110 + namesize - 1];
+        let end = (at + pad4(110 + namesize) + pad4(filesize)).min(cpio.len());
+        if name == b"dev/console" {
+            replaced = true;
+            let mut dir = header.to_vec();
+            // mode 040755; nlink 2; rdev 0:0 (fields 1, 4, 9 and 10).
+            for (i, value) in [(1, 0o040_755), (4, 2), (9, 0), (10, 0)] {
+                dir[6 + 8 * i..14 + 8 * i].copy_from_slice(format!("{value:08X}").as_bytes());
+            }
+            out.extend_from_slice(&dir);
+            out.extend_from_slice(&cpio[at + 110..end]);
+        } else {
+            out.extend_from_slice(&cpio[at..end]);
+        }
+        if name == b"TRAILER!!!" {
+            break;
+        }
+        at = end;
+    }
+    anyhow::ensure!(replaced, "the archive has no dev/console");
+    Ok(out)
+}
+
+/// Without `/dev/console` in the initramfs the kernel starts PID 1 with no
+/// fds 0-2 ("unable to open an initial console"): the init opens the
+/// console itself once `/dev` is mounted, so its messages and the real
+/// init's output still reach the console, and the real init gets the
+/// console as its stdin, stdout and stderr.
+#[test]
+fn a_boot_without_dev_console_in_the_initramfs_still_has_a_console() {
+    let b = Case::new(
+        "no_dev_console",
+        vec![cdrom(iso())],
+        &format!("root=live:CDLABEL={LABEL}"),
+    )
+    .initramfs(no_console_initramfs())
+    .boot_probe();
+    b.check(
+        b.ended
+            .has_line(&["Warning: unable to open an initial console"]),
+        "the initramfs still had /dev/console (the kernel opened it)",
+    );
+    b.check(
+        b.ended.has_line(&["liveinit: found the live medium"]),
+        "the init's messages did not reach the console",
+    );
+    for fd in 0..3 {
+        let info = b.report.fds.iter().find(|f| f.fd == fd);
+        b.check(
+            info.is_some_and(|f| f.is_console()),
+            &format!("the real init's fd {fd} is not the console: {info:?}"),
+        );
     }
 }
