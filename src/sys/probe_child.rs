@@ -10,7 +10,8 @@
 //!
 //! The device is opened `O_NONBLOCK`, as blkid opens what it probes: an
 //! optical drive then opens at once even without a disc (the open does not
-//! wait on the tray), and its reads say `ENOMEDIUM`.
+//! wait on the tray). Like blkid, a drive that says it holds no readable
+//! disc (`CDROM_DRIVE_STATUS`) is then not read at all: `ENOMEDIUM`.
 
 #[allow(unused_imports)]
 use crate::prelude::*;
@@ -85,6 +86,9 @@ fn capture(node: &str, device_bytes: u64, sector_size: u32) -> (Vec<u8>, Option<
         Ok(fd) => fd,
         Err(e) => return (failed(e), None),
     };
+    if let Some(e) = no_disc(&fd) {
+        return (failed(e), Some(fd));
+    }
     let head = match read_at(&fd, 0, PROBE_BYTES) {
         Ok(head) => head,
         Err(e) => return (failed(e), Some(fd)),
@@ -98,6 +102,24 @@ fn capture(node: &str, device_bytes: u64, sector_size: u32) -> (Vec<u8>, Option<
     let mut wire = vec![CAPTURED];
     wire.extend_from_slice(&captured.encode());
     (wire, Some(fd))
+}
+
+/// `CDROM_DRIVE_STATUS` and its answers (linux/cdrom.h).
+const CDROM_DRIVE_STATUS: libc::c_ulong = 0x5326;
+const CDSL_CURRENT: libc::c_int = libc::c_int::MAX;
+const CDS_NO_INFO: libc::c_int = 0;
+const CDS_DISC_OK: libc::c_int = 4;
+
+/// For an optical drive without a readable disc (none, tray open, not
+/// ready), the error to report instead of reading; `None` for any other
+/// device, or a drive that cannot tell.
+fn no_disc(fd: &OwnedFd) -> Option<Errno> {
+    use rustix::fd::AsRawFd;
+    // SAFETY: `fd` is an open descriptor for the call's duration; this
+    // ioctl takes an integer argument (the slot) and writes no memory. A
+    // device that is not a CD drive answers ENOTTY.
+    let status = unsafe { libc::ioctl(fd.as_raw_fd(), CDROM_DRIVE_STATUS, CDSL_CURRENT) };
+    (status >= 0 && status != CDS_NO_INFO && status != CDS_DISC_OK).then_some(Errno::NOMEDIUM)
 }
 
 fn failed(e: Errno) -> Vec<u8> {

@@ -153,7 +153,11 @@ fn search_for(
         for news in happened.devices {
             match news {
                 DeviceNews::Uevent(uevent) => search.uevent(&uevent, modules),
-                DeviceNews::Probed { node, result } => search.probed(sys, &node, result),
+                DeviceNews::Probed { node, result } => {
+                    if search.probed(sys, &node, result) {
+                        timing.news(sys.now());
+                    }
+                }
                 DeviceNews::Lost => {
                     warn!("uevents were lost (receive buffer full); looking at /sys again");
                     coldplug::walk(sys, search, modules);
@@ -185,7 +189,7 @@ pub fn scan(sys: &impl Sys, bound: Duration) -> Vec<Seen> {
     while search.probing() && sys.now() < end {
         for event in sys.wait_events(end.saturating_sub(sys.now())) {
             if let SysEvent::Probed { node, result } = event {
-                search.probed(sys, &node, result);
+                let _ = search.probed(sys, &node, result);
             }
         }
         search.probe_dirty(sys);

@@ -196,24 +196,33 @@ impl Search {
     }
 
     /// A probe answered: what the device holds, from the bytes its child
-    /// read, and its partition identity from `/sys`.
-    pub(super) fn probed(&mut self, sys: &impl Sys, node: &str, result: SysResult<Captured>) {
+    /// read, and its partition identity from `/sys`. True if that is news:
+    /// a device not seen before, or seen otherwise (a drive looked at again
+    /// each tick that still says the same is not).
+    pub(super) fn probed(
+        &mut self,
+        sys: &impl Sys,
+        node: &str,
+        result: SysResult<Captured>,
+    ) -> bool {
         let Some(name) = node.strip_prefix("/dev/") else {
-            return;
+            return false;
         };
         let Some(probe) = self.probing.remove(name) else {
             // A device removed meanwhile.
-            return;
+            return false;
         };
         if probe.stalled {
             info!("{node} answered after all");
         }
         let device = self.look_at(sys, name, result);
+        let news = self.devices.get(name).map(|d| &d.seen) != Some(&device.seen);
         self.devices.insert(name.to_owned(), device);
         if probe.again {
             self.dirty.insert(name.to_owned());
         }
         self.fill_partuuids();
+        news
     }
 
     fn look_at(&mut self, sys: &impl Sys, name: &str, result: SysResult<Captured>) -> Device {

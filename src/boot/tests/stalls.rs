@@ -106,3 +106,20 @@ fn a_later_failure_summary_shows_what_discovery_saw() {
         "read again"
     );
 }
+
+/// A drive read again each tick that keeps saying the same (no disc) is no
+/// news: the idle rule still ends the search.
+#[test]
+fn a_drive_that_keeps_failing_the_same_way_does_not_hold_the_idle_rule() {
+    let sys = disk_machine("root=live:CDLABEL=NOPE rd.liveinit.idle=2 rd.liveinit.idle.slow=2");
+    sys.file("/sys/class/block/sr1/size", b"4096\n")
+        .file("/dev/sr1", &[0u8; 4096])
+        .fail("read /dev/sr1", Errno::NOMEDIUM);
+    let err = boot(&sys);
+    assert!(matches!(err.cause, Cause::NoMatchIdle { .. }), "{err}");
+    assert_eq!(sys.now(), Duration::from_secs(2));
+    assert!(
+        sys.calls_starting("read /dev/sr1").len() >= 4,
+        "read again each tick"
+    );
+}
