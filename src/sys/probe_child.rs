@@ -105,7 +105,7 @@ fn capture(node: &str, device_bytes: u64, sector_size: u32) -> (Vec<u8>, Option<
 }
 
 /// `CDROM_DRIVE_STATUS` and its answers (linux/cdrom.h).
-const CDROM_DRIVE_STATUS: libc::c_ulong = 0x5326;
+const CDROM_DRIVE_STATUS: libc::Ioctl = 0x5326;
 const CDSL_CURRENT: libc::c_int = libc::c_int::MAX;
 const CDS_NO_INFO: libc::c_int = 0;
 const CDS_DISC_OK: libc::c_int = 4;
