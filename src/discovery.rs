@@ -204,6 +204,7 @@ mod tests {
             IdleWaits {
                 idle: idle.map(s),
                 slow: slow.map(s),
+                probe: s(5),
             },
         )
     }

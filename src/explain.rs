@@ -8,7 +8,7 @@ use alloc::vec::Vec;
 use core::fmt::Write;
 
 use crate::cmdline::Cmdline;
-use crate::config::{LiveConfig, LiveRoot, RamCopy, IDLE_OPTION, SLOW_IDLE_OPTION};
+use crate::config::{LiveConfig, LiveRoot, RamCopy, IDLE_OPTION, PROBE_OPTION, SLOW_IDLE_OPTION};
 use crate::discovery::seconds_text;
 use crate::plan::image::{rootfs_img_path, NESTED_ROOTFS};
 use crate::plan::ram_auto;
@@ -191,7 +191,7 @@ fn options(out: &mut String, cfg: &LiveConfig) {
         ),
         RamCopy::Auto => format!("{} (rd.live.ram=auto)", ram_auto::rule_text(cfg.minmem_mib)),
     };
-    let rows: [(&str, String); 12] = [
+    let rows: [(&str, String); 13] = [
         ("root", root),
         (
             "medium",
@@ -207,6 +207,13 @@ fn options(out: &mut String, cfg: &LiveConfig) {
         ("ram", ram),
         ("wait", format!("{} s at most (rd.retry)", cfg.retry_secs)),
         ("idle", idle),
+        (
+            "probe",
+            format!(
+                "each device read in a child process; one silent for {} is named as stalling and not waited for ({PROBE_OPTION})",
+                seconds_text(cfg.idle.probe)
+            ),
+        ),
         ("overlay", overlay),
         (
             "persistent",
@@ -531,6 +538,13 @@ mod tests {
         assert!(
             text.contains("rd.break=nowhere: unknown break point"),
             "{text}"
+        );
+        let probe = explain("root=live:CDLABEL=x rd.liveinit.probe=2");
+        assert!(
+            probe.contains(
+                "one silent for 2 s is named as stalling and not waited for (rd.liveinit.probe)"
+            ),
+            "{probe}"
         );
         let off = explain("root=live:CDLABEL=x rd.liveinit.idle=0");
         assert!(off.contains("off: only rd.retry ends the wait"), "{off}");

@@ -283,6 +283,13 @@ Give up once nothing new has appeared for this long (5; 15 with a USB
 disk or an optical drive); 0 waits for rd.retry.",
                 },
                 Item {
+                    term: "rd.liveinit.probe=SECONDS",
+                    text: "\
+How long one device's reads may hold the search up (5): each device is
+read in a child process; one that has not answered by then is named as
+stalling and the search goes on without it.",
+                },
+                Item {
                     term: "init=PATH, -- ARGS",
                     text: "\
 The real init (else /sbin/init, /etc/init, /bin/init, /bin/sh) and its

@@ -12,6 +12,7 @@ use log::{error, info, warn};
 
 use super::discover;
 use super::error::{errno_text, BootError, Cause, Stage};
+use crate::config::IdleWaits;
 use crate::policy::{BreakPoint, EmergencyAction, Policy};
 use crate::sys::{Sys, SysResult};
 
@@ -110,7 +111,11 @@ pub fn fatal(sys: &impl Sys, policy: &Policy, err: &BootError) {
 fn summary(sys: &impl Sys, err: &BootError) {
     let devices: Vec<String> = match &err.devices_seen {
         Some(seen) => seen.clone(),
-        None => discover::scan(sys).iter().map(|d| d.describe()).collect(),
+        // The boot stopped before discovery (which hands what it saw to
+        // every later error): read the devices now, each in a child and
+        // for a bounded time, so a stalling disk cannot hold up the
+        // emergency action.
+        None => discover::describe_all(&discover::scan(sys, IdleWaits::default().probe)),
     };
     error!(
         "block devices: {}",

@@ -139,6 +139,8 @@ pub enum Cause {
     NoRoot(NoRoot),
     /// `rd.live.ram`: the image and `rd.minmem` do not fit in RAM.
     RamTooSmall(TooBig),
+    /// `rd.writable.fsimg`: the image's data and `rd.minmem` exceed the RAM.
+    FsImageTooBig(TooBig),
     /// `rd.break` with no shell packed.
     NoShell,
     /// No candidate init is an executable file in the new root.
@@ -395,6 +397,13 @@ impl fmt::Display for Cause {
             ),
             Cause::NoRoot(why) => why.fmt(f),
             Cause::RamTooSmall(too_big) => too_big.fmt(f),
+            Cause::FsImageTooBig(t) => write!(
+                f,
+                "the writable copy of the image ({} MiB of data) does not fit in RAM: {} MiB \
+                 total, {} MiB of which must stay free (rd.minmem); boot without \
+                 rd.writable.fsimg, or lower rd.minmem",
+                t.image_mib, t.mem_total_mib, t.minmem_mib
+            ),
             Cause::NoShell => f.write_str(
                 "no shell in this initramfs to break into \
                  (pack one with `cargo xtask initramfs --busybox`)",

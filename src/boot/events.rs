@@ -10,12 +10,17 @@ use crate::prelude::*;
 use core::time::Duration;
 
 use super::modules::Loader;
-use crate::sys::{Sys, SysEvent};
+use crate::sys::{Captured, Sys, SysEvent, SysResult};
 use crate::uevent::Uevent;
 
 /// A device event for discovery.
 pub enum DeviceNews {
     Uevent(Box<Uevent>),
+    /// A probe of a block device has its answer.
+    Probed {
+        node: String,
+        result: SysResult<Captured>,
+    },
     /// The kernel dropped events: look at `/sys` again.
     Lost,
 }
@@ -24,7 +29,8 @@ pub enum DeviceNews {
 #[derive(Default)]
 pub struct Happened {
     pub devices: Vec<DeviceNews>,
-    /// Anything at all happened (a module finishing counts as news).
+    /// Anything happened (a module finishing counts as news; a probe's
+    /// answer is left to the caller to judge).
     pub any: bool,
 }
 
@@ -34,7 +40,9 @@ pub struct Happened {
 pub fn wait(sys: &impl Sys, modules: &mut Loader, timeout: Duration) -> Happened {
     let mut happened = Happened::default();
     for event in sys.wait_events(timeout) {
-        happened.any = true;
+        // A probe's answer is news only if it tells something new, which
+        // the caller decides (a drive re-read each tick is not news).
+        happened.any |= !matches!(event, SysEvent::Probed { .. });
         match event {
             SysEvent::Uevent(msg) => {
                 if let Some(uevent) = Uevent::from_netlink(&msg) {
@@ -42,6 +50,9 @@ pub fn wait(sys: &impl Sys, modules: &mut Loader, timeout: Duration) -> Happened
                 }
             }
             SysEvent::UeventsLost => happened.devices.push(DeviceNews::Lost),
+            SysEvent::Probed { node, result } => {
+                happened.devices.push(DeviceNews::Probed { node, result });
+            }
             SysEvent::ModuleLoaded { path, result } => modules.finished(sys, &path, result),
         }
     }

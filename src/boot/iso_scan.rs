@@ -9,7 +9,7 @@ use crate::prelude::*;
 
 use log::{info, warn};
 
-use super::discover::{self, Found};
+use super::discover::{Found, Seen};
 use super::error::{BootError, Cause, Stage};
 use super::execute::Executor;
 use super::modules::Loader;
@@ -26,12 +26,14 @@ pub fn find_iso<S: Sys>(
     modules: &mut Loader,
     spec: &DevSpec,
     iso_path: &str,
+    seen: &[Seen],
 ) -> Result<Found, BootError> {
     info!("no device is {spec} itself; looking for {iso_path} on every filesystem (iso-scan/filename)");
     let mut exec = Executor::new(sys, modules);
     let mut searched = Vec::new();
-    for seen in discover::scan(sys) {
-        let Some(fs) = seen.fs.filter(|fs| can_hold_files(fs.fstype)) else {
+    // What discovery saw: no device is read again here.
+    for seen in seen {
+        let Some(fs) = seen.fs.as_ref().filter(|fs| can_hold_files(fs.fstype)) else {
             continue;
         };
         let device = format!("/dev/{}", seen.name);

@@ -19,7 +19,7 @@ use crate::plan::{
     SQUASH_MNT,
 };
 use crate::probe::{self, FsType, PROBE_BYTES};
-use crate::sys::{FileKind, Sys};
+use crate::sys::{Errno, FileKind, Sys};
 use crate::usage::mem_total_mib;
 
 /// Mounts the medium, then the image on it; returns what the root will be
@@ -103,6 +103,9 @@ pub fn assemble<S: Sys>(
     if matches!(layer, Layer::Snapshot | Layer::Thin) && cow_in_ram {
         cfg.overlay.size_mib = bound_by_ram(sys, cfg.overlay.size_mib);
     }
+    if let (true, Layout::FsImage { path, .. }) = (cfg.writable_fsimg, layout) {
+        super::ram::check_writable_copy(sys, cfg.minmem_mib, path)?;
+    }
     let persist = persistent.map(|layer| PersistPlan {
         layer,
         readonly: cfg.overlay.readonly,
@@ -143,7 +146,7 @@ fn image_on_medium(
 ) -> Result<ImageSource, BootError> {
     let squash = squash_img_path(cfg);
     let rootfs = rootfs_img_path(cfg);
-    let is_file = |p: &str| sys.file_kind(p) == Some(FileKind::File);
+    let is_file = |p: &str| is_file_beneath(sys, LIVE_MNT, p);
     if let Some(source) = plan::locate_image(cfg, is_file(&squash), is_file(&rootfs)) {
         return Ok(source);
     }
@@ -158,6 +161,21 @@ fn image_on_medium(
             top_level: sys.read_dir(LIVE_MNT).unwrap_or_default(),
         })),
     ))
+}
+
+/// Whether `path` is a regular file reached without leaving `root`: a
+/// symlink on the medium (or in the image) that leads out of it is not
+/// followed, and said so, so that a medium cannot make the boot use a file
+/// of the initramfs or of another device.
+fn is_file_beneath(sys: &impl Sys, root: &str, path: &str) -> bool {
+    match sys.file_kind_beneath(root, path) {
+        Ok(kind) => kind == FileKind::File,
+        Err(Errno::XDEV) => {
+            warn!("{path}: a symlink on the way leads out of {root}; not followed");
+            false
+        }
+        Err(_) => false,
+    }
 }
 
 /// The filesystem of an image file, from its first bytes.
@@ -187,8 +205,8 @@ fn inside_image(sys: &impl Sys, base: Source, image: &str) -> Result<Layout, Boo
     let at = |name: &str| sys.file_kind(&format!("{SQUASH_MNT}/{name}"));
     let facts = ImageFacts {
         liveos_dir: at("LiveOS") == Some(FileKind::Dir),
-        rootfs_img: sys.file_kind(NESTED_ROOTFS) == Some(FileKind::File),
-        ext3fs_img: sys.file_kind(NESTED_EXT3FS) == Some(FileKind::File),
+        rootfs_img: is_file_beneath(sys, SQUASH_MNT, NESTED_ROOTFS),
+        ext3fs_img: is_file_beneath(sys, SQUASH_MNT, NESTED_EXT3FS),
         usr: at("usr").is_some(),
         ostree: at("ostree").is_some(),
         proc: at("proc").is_some(),

@@ -58,6 +58,21 @@ pub fn pid1_main() -> ! {
 /// ever returns the reason it stopped; `policy` is filled in as soon as the
 /// command line is read, for the caller to act on that reason.
 pub fn run<S: Sys>(sys: &S, policy: &mut Policy) -> Result<Infallible, BootError> {
+    // What discovery saw goes with every later failure, for its summary.
+    let mut seen = None;
+    boot(sys, policy, &mut seen).map_err(|mut err| {
+        if err.devices_seen.is_none() {
+            err.devices_seen = seen.as_deref().map(discover::describe_all);
+        }
+        err
+    })
+}
+
+fn boot<S: Sys>(
+    sys: &S,
+    policy: &mut Policy,
+    seen: &mut Option<Vec<discover::Seen>>,
+) -> Result<Infallible, BootError> {
     early::mount_api_filesystems(sys)?;
     sys.attach_console();
     info!("liveinit {} starting", env!("CARGO_PKG_VERSION"));
@@ -83,12 +98,13 @@ pub fn run<S: Sys>(sys: &S, policy: &mut Policy) -> Result<Infallible, BootError
     }
     let start = match &cfg.root {
         LiveRoot::Device(spec) => {
+            let devices = seen.insert(Vec::new());
             match (
-                discover::find_medium(sys, spec, &cfg, &mut modules),
+                discover::find_medium(sys, spec, &cfg, &mut modules, devices),
                 &cfg.iso_scan,
             ) {
                 (Err(not_found), Some(iso)) if not_found.cause.is_no_match() => {
-                    Start::Medium(iso_scan::find_iso(sys, &mut modules, spec, iso)?)
+                    Start::Medium(iso_scan::find_iso(sys, &mut modules, spec, iso, devices)?)
                 }
                 (found, _) => Start::Medium(found?),
             }

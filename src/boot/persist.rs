@@ -73,7 +73,7 @@ pub fn find_device(
             "looking for the persistent overlay's device {} (rd.overlay={asked})",
             spec.device
         );
-        match discover::find_medium(sys, &spec.device, cfg, modules) {
+        match discover::find_medium(sys, &spec.device, cfg, modules, &mut Vec::new()) {
             Ok(found) => found,
             Err(e) => {
                 temporary(&format!(

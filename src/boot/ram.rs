@@ -58,6 +58,41 @@ pub fn copy_image(
     })
 }
 
+/// `rd.writable.fsimg` (docs/dracut-live.md §3.8): the image is copied
+/// into `/run` and written to there, so before a byte is copied it must
+/// fit as `rd.live.ram`'s copy must: its data (a sparse copy's holes take
+/// no RAM) leaves `rd.minmem` of the RAM free, and `/run` is grown to hold
+/// it. `/run`'s size then bounds the copy and what is written to it: the
+/// writes fail with ENOSPC rather than run the machine out of memory.
+pub fn check_writable_copy(sys: &impl Sys, minmem_mib: u64, image: &str) -> Result<(), BootError> {
+    let mut facts = memory_facts(sys, image)?;
+    facts.image_bytes = sys
+        .file_data_bytes(image)
+        .map_err(|e| BootError::sys(Stage::CopyToRam, image, e))?;
+    match check_memory(facts, minmem_mib) {
+        RamFit::TooBig(too_big) => Err(BootError::new(
+            Stage::CopyToRam,
+            image,
+            Cause::FsImageTooBig(too_big),
+        )),
+        RamFit::GrowRun { size_mib } => {
+            info!(
+                "growing {} to {size_mib} MiB to hold the writable image",
+                ram::RUN
+            );
+            sys.remount(ram::RUN, &format!("size={size_mib}m"))
+                .map_err(|e| {
+                    BootError::sys(
+                        Stage::CopyToRam,
+                        format!("remount {} size={size_mib}m", ram::RUN),
+                        e,
+                    )
+                })
+        }
+        RamFit::Fits => Ok(()),
+    }
+}
+
 /// The image's size, the RAM, and how full `/run` is.
 fn memory_facts(sys: &impl Sys, image: &str) -> Result<MemoryFacts, BootError> {
     let fail = |subject: &str, e| BootError::sys(Stage::CopyToRam, subject, e);

@@ -21,7 +21,7 @@ use lookup::{legacy, Lookup};
 pub use overlay::{OverlayConfig, DEFAULT_OVERLAY_MIB};
 pub use ram::RamCopy;
 pub use root::LiveRoot;
-pub use waits::{parse_seconds, IdleWaits, IDLE_OPTION, SLOW_IDLE_OPTION};
+pub use waits::{parse_seconds, IdleWaits, IDLE_OPTION, PROBE_OPTION, SLOW_IDLE_OPTION};
 
 /// dracut's default for `rd.retry` (seconds the initqueue waits for the root).
 pub const DEFAULT_RETRY_SECS: u32 = 180;
@@ -33,7 +33,7 @@ pub const DEFAULT_SQUASH_IMG: &str = "squashfs.img";
 pub const DEFAULT_MINMEM_MIB: u64 = 1024;
 
 /// Every live-boot option liveinit knows, for spotting typos.
-const KNOWN: [&str; 24] = [
+const KNOWN: [&str; 25] = [
     "rd.live.image",
     "rd.live.dir",
     "rd.live.squashimg",
@@ -58,6 +58,7 @@ const KNOWN: [&str; 24] = [
     "rootflags",
     IDLE_OPTION,
     SLOW_IDLE_OPTION,
+    PROBE_OPTION,
 ];
 
 /// Everything the boot needs to know from the command line.

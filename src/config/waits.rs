@@ -2,6 +2,9 @@
 //! `rd.liveinit.idle` gives up sooner once nothing new has happened for
 //! that long, `rd.liveinit.idle.slow` once slow media (a USB disk, an
 //! optical drive) are there, as they take seconds to show what they hold.
+//! `rd.liveinit.probe` bounds how long one device's reads may hold the
+//! search up: past it the device is named as stalling and the search goes
+//! on without it (its answer is still taken if it comes).
 
 use alloc::format;
 use core::time::Duration;
@@ -13,6 +16,8 @@ pub const IDLE_OPTION: &str = "rd.liveinit.idle";
 pub const SLOW_IDLE_OPTION: &str = "rd.liveinit.idle.slow";
 const DEFAULT_IDLE: Duration = Duration::from_secs(5);
 const DEFAULT_SLOW_IDLE: Duration = Duration::from_secs(15);
+pub const PROBE_OPTION: &str = "rd.liveinit.probe";
+const DEFAULT_PROBE: Duration = Duration::from_secs(5);
 
 /// The idle bounds (`None`: only `rd.retry` counts).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,6 +25,9 @@ pub struct IdleWaits {
     pub idle: Option<Duration>,
     /// Never shorter than `idle`.
     pub slow: Option<Duration>,
+    /// How long one device's reads may take before it is named as
+    /// stalling and no longer waited for.
+    pub probe: Duration,
 }
 
 impl IdleWaits {
@@ -33,6 +41,7 @@ impl IdleWaits {
         IdleWaits {
             idle,
             slow: idle.map(|idle| idle.max(slow)),
+            probe: seconds(l, PROBE_OPTION, DEFAULT_PROBE),
         }
     }
 }
@@ -42,6 +51,7 @@ impl Default for IdleWaits {
         IdleWaits {
             idle: Some(DEFAULT_IDLE),
             slow: Some(DEFAULT_SLOW_IDLE),
+            probe: DEFAULT_PROBE,
         }
     }
 }
@@ -114,7 +124,8 @@ mod tests {
             waits("rd.liveinit.idle=0").0,
             IdleWaits {
                 idle: None,
-                slow: None
+                slow: None,
+                probe: Duration::from_secs(5),
             }
         );
         for bad in ["abc", "-1", "", "nan", "1e30", "1.", ".5x", "999999"] {
@@ -125,6 +136,11 @@ mod tests {
             assert_eq!(warned, 2, "{bad}");
         }
         assert_eq!(waits("rd.liveinit.idle").1, 1, "a bare key is warned about");
+        assert_eq!(
+            waits("rd.liveinit.probe=2.5").0.probe,
+            Duration::from_millis(2500)
+        );
+        assert_eq!(waits("rd.liveinit.probe=x"), (IdleWaits::default(), 1));
     }
 
     #[test]

@@ -20,6 +20,7 @@ pub const PROBE_BYTES: usize = 68 * 1024;
 
 mod btrfs;
 mod bytes;
+pub mod capture;
 mod erofs;
 mod ext;
 mod f2fs;

@@ -87,3 +87,26 @@ fn wait_pid(pid: Pid) -> i32 {
         }
     }
 }
+
+/// Forks a child that runs `work` and exits with its result, and returns
+/// its pid at once; the caller learns of its end some other way (a pipe
+/// it writes to) and reaps it with [`reaped`].
+pub fn fork(work: impl FnOnce() -> i32) -> Result<Pid, Errno> {
+    // SAFETY: as in `spawn`: the init is single-threaded, and the child
+    // runs `work` and leaves with `_exit`.
+    let pid = unsafe { libc::fork() };
+    if pid == 0 {
+        let code = work();
+        // SAFETY: `_exit` ends the child at once, as a forked child must.
+        unsafe { libc::_exit(code) }
+    }
+    Pid::from_raw(pid).ok_or(Errno::AGAIN)
+}
+
+/// Reaps `pid` if it has exited (without waiting); true once it is gone.
+pub fn reaped(pid: Pid) -> bool {
+    !matches!(
+        process::waitpid(Some(pid), WaitOptions::NOHANG),
+        Ok(None) | Err(Errno::INTR)
+    )
+}

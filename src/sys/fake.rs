@@ -10,8 +10,8 @@ use core::time::Duration;
 use std::cell::{Cell, RefCell};
 
 use super::{
-    EmergencyAction, Errno, FileKind, FileSink, MountFlags, Stream, SwitchError, Sys, SysEvent,
-    SysResult,
+    Captured, EmergencyAction, Errno, FileKind, FileSink, MountFlags, Stream, SwitchError, Sys,
+    SysEvent, SysResult,
 };
 
 mod net;
@@ -19,6 +19,9 @@ use super::{AddrSpec, LinkChange, NetLink, RouteSpec};
 
 /// A directory (`None`) or a file with its bytes, relative to a mount point.
 type Entry = (String, Option<Vec<u8>>);
+
+/// A probe held up by a stall: (answer at, node, size, sector size).
+type StalledProbe = (Option<Duration>, String, u64, u32);
 
 #[derive(Default)]
 pub struct FakeSys {
@@ -44,6 +47,10 @@ pub struct FakeSys {
     background: RefCell<Vec<String>>,
     /// Modules whose load never returns (a driver stuck in its probe).
     hanging: RefCell<BTreeSet<String>>,
+    /// Devices whose reads stall: until a time, or for ever (`None`).
+    stalling: RefCell<BTreeMap<String, Option<Duration>>>,
+    /// Probes held up by a stall: (answer at, node, size, sector size).
+    stalled: RefCell<Vec<StalledProbe>>,
     /// Everything written with `Sys::console`.
     console: RefCell<String>,
     /// Names, scripted connections and their requests.
@@ -112,6 +119,24 @@ impl FakeSys {
         self
     }
 
+    /// Makes every probe of `node` started before `until` stall until
+    /// then (a disc the drive keeps retrying); `None`: for ever.
+    pub fn stall_reads(&self, node: &str, until: Option<Duration>) -> &Self {
+        self.stalling.borrow_mut().insert(node.to_owned(), until);
+        self
+    }
+
+    /// Reads `node` as a probing child would, recording each read.
+    fn probe_now(&self, node: &str, device_bytes: u64, sector_size: u32) -> SysResult<Captured> {
+        let head = self.read_head(node, crate::probe::PROBE_BYTES)?;
+        let mut more = |offset: u64, len: usize| {
+            self.read_at(node, offset, len)
+                .ok()
+                .filter(|b| b.len() == len)
+        };
+        Ok(Captured::take(head, &mut more, device_bytes, sector_size))
+    }
+
     /// The modules loaded at background priority, in order.
     pub fn background_loads(&self) -> Vec<String> {
         self.background.borrow().clone()
@@ -140,6 +165,65 @@ impl FakeSys {
         self.add_parents(path);
         self.dirs.borrow_mut().insert(path.to_owned());
         self
+    }
+
+    /// Adds a symlink (and its parent directories), as a medium may hold.
+    pub fn link(&self, path: &str, target: &str) -> &Self {
+        self.add_parents(path);
+        self.links
+            .borrow_mut()
+            .insert(path.to_owned(), target.to_owned());
+        self
+    }
+
+    /// Resolves the symlinks on the way to `path` as the kernel does (the
+    /// last component too if `follow_last`). With `beneath`, a link leading
+    /// out of that directory is `EXDEV` (`RESOLVE_BENEATH`).
+    fn resolve(&self, path: &str, follow_last: bool, beneath: Option<&str>) -> SysResult<String> {
+        let links = self.links.borrow();
+        let split = |p: &str| -> Vec<String> {
+            p.split('/')
+                .filter(|c| !c.is_empty() && *c != ".")
+                .map(str::to_owned)
+                .collect()
+        };
+        let floor = beneath.map_or(0, |root| split(root).len());
+        let mut todo = split(path);
+        todo.reverse();
+        let mut done: Vec<String> = Vec::new();
+        let mut hops = 0;
+        while let Some(part) = todo.pop() {
+            if part == ".." {
+                if beneath.is_some() && done.len() <= floor {
+                    return Err(Errno::XDEV);
+                }
+                done.pop();
+                continue;
+            }
+            done.push(part);
+            let here = format!("/{}", done.join("/"));
+            let Some(target) = links.get(&here).filter(|_| follow_last || !todo.is_empty()) else {
+                continue;
+            };
+            hops += 1;
+            if hops > 40 {
+                return Err(Errno::LOOP);
+            }
+            done.pop();
+            if target.starts_with('/') {
+                if beneath.is_some() {
+                    return Err(Errno::XDEV);
+                }
+                done.clear();
+            }
+            todo.extend(split(target).into_iter().rev());
+        }
+        if hops == 0 && beneath.is_none() {
+            // No link on the way: the path as given (the fake's `/sys`
+            // keeps `..` in its names).
+            return Ok(path.to_owned());
+        }
+        Ok(format!("/{}", done.join("/")))
     }
 
     /// Marks `path` as executable when resolved inside `root`.
@@ -208,6 +292,20 @@ impl FakeSys {
         };
         for (_, path, bytes) in due {
             self.file(&path, &bytes);
+        }
+        let answered: Vec<_> = {
+            let mut stalled = self.stalled.borrow_mut();
+            let (due, held) = stalled
+                .drain(..)
+                .partition(|(at, ..)| at.is_some_and(|at| at <= now));
+            *stalled = held;
+            due
+        };
+        for (_, node, bytes, sector) in answered {
+            let result = self.probe_now(&node, bytes, sector);
+            self.pending
+                .borrow_mut()
+                .push(SysEvent::Probed { node, result });
         }
         let mut sent: Vec<_> = {
             let mut uevents = self.uevents.borrow_mut();
@@ -310,7 +408,8 @@ impl Sys for FakeSys {
     }
 
     fn read_file(&self, path: &str) -> SysResult<Vec<u8>> {
-        self.files.borrow().get(path).cloned().ok_or(Errno::NOENT)
+        let path = self.resolve(path, true, None)?;
+        self.files.borrow().get(&path).cloned().ok_or(Errno::NOENT)
     }
 
     fn read_head(&self, path: &str, len: usize) -> SysResult<Vec<u8>> {
@@ -322,8 +421,9 @@ impl Sys for FakeSys {
 
     fn read_at(&self, path: &str, offset: u64, len: usize) -> SysResult<Vec<u8>> {
         self.record(format!("read {path} @{offset}+{len}"))?;
+        let path = self.resolve(path, true, None)?;
         let files = self.files.borrow();
-        let bytes = files.get(path).ok_or(Errno::NOENT)?;
+        let bytes = files.get(&path).ok_or(Errno::NOENT)?;
         let start = usize::try_from(offset)
             .unwrap_or(usize::MAX)
             .min(bytes.len());
@@ -356,7 +456,14 @@ impl Sys for FakeSys {
         Ok(names.into_iter().collect())
     }
 
+    fn file_kind_beneath(&self, root: &str, path: &str) -> SysResult<FileKind> {
+        let resolved = self.resolve(path, true, Some(root))?;
+        self.file_kind(&resolved).ok_or(Errno::NOENT)
+    }
+
     fn file_kind(&self, path: &str) -> Option<FileKind> {
+        let resolved = self.resolve(path, false, None).ok()?;
+        let path = resolved.as_str();
         if self.links.borrow().contains_key(path) {
             Some(FileKind::Symlink)
         } else if self.dirs.borrow().contains(path) {
@@ -482,6 +589,26 @@ impl Sys for FakeSys {
         });
     }
 
+    /// Probes answer at once, unless the device's reads stall.
+    fn start_probe(&self, node: &str, device_bytes: u64, sector_size: u32) {
+        let stall = self.stalling.borrow().get(node).copied();
+        let now = self.clock.get();
+        match stall {
+            Some(until) if until.map_or(true, |until| now < until) => {
+                self.stalled
+                    .borrow_mut()
+                    .push((until, node.to_owned(), device_bytes, sector_size));
+            }
+            _ => {
+                let result = self.probe_now(node, device_bytes, sector_size);
+                self.pending.borrow_mut().push(SysEvent::Probed {
+                    node: node.to_owned(),
+                    result,
+                });
+            }
+        }
+    }
+
     fn listen_uevents(&self) -> SysResult<()> {
         if let Some(errno) = self.uevent_failure.get() {
             return Err(errno);
@@ -494,7 +621,7 @@ impl Sys for FakeSys {
         self.listening.set(false);
         self.pending
             .borrow_mut()
-            .retain(|e| matches!(e, SysEvent::ModuleLoaded { .. }));
+            .retain(|e| matches!(e, SysEvent::ModuleLoaded { .. } | SysEvent::Probed { .. }));
     }
 
     /// Returns what is pending at once; else moves the clock to the next
@@ -509,6 +636,7 @@ impl Sys for FakeSys {
                 .iter()
                 .map(|(at, _, _)| *at)
                 .chain(self.uevents.borrow().iter().map(|(at, _)| *at))
+                .chain(self.stalled.borrow().iter().filter_map(|(at, ..)| *at))
                 .filter(|at| *at > now)
                 .min();
             let until = now + timeout;

@@ -25,6 +25,7 @@ mod mounts;
 mod net;
 mod netlink_uevents;
 mod power;
+mod probe_child;
 mod process;
 mod real;
 mod rtnl;
@@ -44,6 +45,7 @@ use core::time::Duration;
 
 pub use crate::plan::MountFlags;
 pub use crate::policy::EmergencyAction;
+pub use crate::probe::capture::Captured;
 pub use allocator::LibcAlloc;
 pub use errno::errno_text;
 pub use fsops::{read_file, root_is_initramfs};
@@ -83,6 +85,12 @@ pub enum SysEvent {
     /// A load started by [`Sys::start_module_load`] finished (`EEXIST`
     /// counts as success).
     ModuleLoaded { path: String, result: SysResult<()> },
+    /// A probe started by [`Sys::start_probe`] has what it read of `node`
+    /// (or why it could not read it).
+    Probed {
+        node: String,
+        result: SysResult<Captured>,
+    },
 }
 
 /// Every operation the boot performs on the system.
@@ -114,10 +122,21 @@ pub trait Sys {
     fn write_file(&self, path: &str, data: &[u8]) -> SysResult<()>;
     /// The size in bytes of a file (`stat`, following symlinks).
     fn file_size(&self, path: &str) -> SysResult<u64>;
+    /// The bytes of data a file holds: its size less its holes (blocks
+    /// allocated, at most its size), what a sparse copy of it takes.
+    fn file_data_bytes(&self, path: &str) -> SysResult<u64> {
+        self.file_size(path)
+    }
     /// Entry names of a directory, sorted.
     fn read_dir(&self, path: &str) -> SysResult<Vec<String>>;
     /// `lstat`: what the path itself is (symlinks are not followed).
     fn file_kind(&self, path: &str) -> Option<FileKind>;
+    /// What `path` (under the mount point `root`) is, following symlinks
+    /// only while they stay beneath `root`: one that leads out of it (an
+    /// absolute target, or too many `..`) is `EXDEV`, so that nothing on a
+    /// medium can point the boot at a file of the initramfs or another
+    /// device (`openat2` with `RESOLVE_BENEATH`).
+    fn file_kind_beneath(&self, root: &str, path: &str) -> SysResult<FileKind>;
     /// Whether `path`, resolved with `root` as `/` (absolute symlinks stay
     /// inside it), is an executable regular file.
     fn is_executable_in(&self, root: &str, path: &str) -> bool;
@@ -166,6 +185,12 @@ pub trait Sys {
     /// A `background` load runs at the lowest CPU priority (nice 19), so it
     /// does not slow down the others on a machine with few CPUs.
     fn start_module_load(&self, path: &str, background: bool);
+    /// Starts reading the block device `node` (`device_bytes` long, with
+    /// logical sectors of `sector_size` bytes) in a child process: every
+    /// read its probes make ([`Captured::take`]), the device opened
+    /// non-blocking. Returns at once; the outcome arrives as
+    /// [`SysEvent::Probed`]. A read that stalls holds up only that child.
+    fn start_probe(&self, node: &str, device_bytes: u64, sector_size: u32);
 
     /// Subscribes to the kernel's device events (a `NETLINK_KOBJECT_UEVENT`
     /// socket, multicast group 1); from now until [`Sys::stop_uevents`]

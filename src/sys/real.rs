@@ -99,12 +99,20 @@ impl Sys for RealSys {
         fsops::file_size(path)
     }
 
+    fn file_data_bytes(&self, path: &str) -> SysResult<u64> {
+        fsops::file_data_bytes(path)
+    }
+
     fn read_dir(&self, path: &str) -> SysResult<Vec<String>> {
         fsops::read_dir(path)
     }
 
     fn file_kind(&self, path: &str) -> Option<FileKind> {
         fsops::file_kind(path)
+    }
+
+    fn file_kind_beneath(&self, root: &str, path: &str) -> SysResult<FileKind> {
+        fsops::file_kind_beneath(root, path)
     }
 
     fn is_executable_in(&self, root: &str, path: &str) -> bool {
@@ -173,6 +181,12 @@ impl Sys for RealSys {
 
     fn start_module_load(&self, path: &str, background: bool) {
         self.hub.borrow_mut().start_module_load(path, background);
+    }
+
+    fn start_probe(&self, node: &str, device_bytes: u64, sector_size: u32) {
+        self.hub
+            .borrow_mut()
+            .start_probe(node, device_bytes, sector_size);
     }
 
     fn listen_uevents(&self) -> SysResult<()> {

@@ -43,16 +43,13 @@ impl Target {
 
     /// What cross builds need: no host C toolchain targets arm64, so link
     /// with the toolchain's own lld and musl's crt objects shipped with the
-    /// Rust target.
-    fn configure(self, cargo: &mut Command) {
+    /// Rust target. Returns the compiler flags the target needs.
+    fn configure(self, cargo: &mut Command) -> Vec<String> {
         if self == Target::Aarch64 {
-            cargo
-                .env("CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_LINKER", "rust-lld")
-                .env(
-                    "CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_RUSTFLAGS",
-                    "-C link-self-contained=yes",
-                );
+            cargo.env("CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_LINKER", "rust-lld");
+            return vec!["-C".into(), "link-self-contained=yes".into()];
         }
+        Vec::new()
     }
 }
 
@@ -140,7 +137,7 @@ fn build_release(target: Target, configure: impl FnOnce(&mut Command)) -> Result
             "--message-format=json-render-diagnostics",
         ])
         .stderr(std::process::Stdio::inherit());
-    target.configure(&mut cargo);
+    build_in(&mut cargo, &workspace_root(), target);
     configure(&mut cargo);
     let output = cargo.output().context("running cargo build for the init")?;
     if !output.status.success() {
@@ -160,6 +157,51 @@ fn build_release(target: Target, configure: impl FnOnce(&mut Command)) -> Result
     check_static(&bytes, target)
         .with_context(|| format!("{} is not usable as /init", exe.display()))?;
     Ok(exe)
+}
+
+/// Sets up `cargo` to build the init of the workspace at `root` for
+/// `target`: the target's own flags, and every path of this builder mapped
+/// to a fixed name, so that `/init` holds no host path (panic locations name
+/// source files) and two builders in different directories, with other
+/// cargo homes or toolchain directories, get the same bytes. The flags go in
+/// `CARGO_ENCODED_RUSTFLAGS` (paths may hold spaces), which takes the place
+/// of any `RUSTFLAGS`: the shipped init does not depend on the builder's.
+pub fn build_in(cargo: &mut Command, root: &Path, target: Target) {
+    let mut flags = target.configure(cargo);
+    for (from, to) in builder_paths(root) {
+        flags.push(format!("--remap-path-prefix={}={to}", from.display()));
+    }
+    cargo
+        .current_dir(root)
+        .env_remove("RUSTFLAGS")
+        .env("CARGO_ENCODED_RUSTFLAGS", flags.join("\x1f"));
+}
+
+/// This builder's paths that can end up in a binary, and the fixed names
+/// they are given: the workspace, cargo's home (the crates' sources) and
+/// the toolchain's sysroot (the standard library's sources, when present).
+pub fn builder_paths(root: &Path) -> Vec<(PathBuf, &'static str)> {
+    let mut paths = vec![(root.to_path_buf(), "/liveinit")];
+    let cargo_home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| Path::new(&home).join(".cargo")));
+    if let Some(home) = cargo_home {
+        // As given (what cargo passes on) and as resolved, if they differ.
+        if let Ok(real) = std::fs::canonicalize(&home) {
+            if real != home {
+                paths.push((real, "/cargo"));
+            }
+        }
+        paths.push((home, "/cargo"));
+    }
+    let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+    if let Ok(out) = Command::new(rustc).args(["--print", "sysroot"]).output() {
+        let sysroot = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        if out.status.success() && !sysroot.is_empty() {
+            paths.push((PathBuf::from(sysroot), "/rustc-sysroot"));
+        }
+    }
+    paths
 }
 
 fn ensure_target(triple: &str) -> Result<()> {

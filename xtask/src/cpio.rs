@@ -54,6 +54,13 @@ impl Archive {
     }
 
     pub fn symlink(&mut self, path: &str, target: &str) -> Result<()> {
+        if target.is_empty() || target.len() >= PATH_MAX {
+            bail!(
+                "cpio: symlink '{path}' has a target of {} bytes (1 to {})",
+                target.len(),
+                PATH_MAX - 1
+            );
+        }
         self.insert(path, 0o777, Body::Symlink(target.to_owned()))
     }
 
@@ -129,11 +136,32 @@ impl Archive {
     }
 }
 
+/// The kernel's unpacker skips, without a word, an entry whose name (with
+/// its NUL) or symlink target is longer than `PATH_MAX`; a component
+/// longer than `NAME_MAX` cannot be created. Such entries are refused here.
+const PATH_MAX: usize = 4096;
+const NAME_MAX: usize = 255;
+
 /// Archive names are relative (`etc/x`, never `/etc/x`) and must not escape.
 fn normalize(path: &str) -> Result<String> {
     let rel = path.trim_start_matches('/');
     if rel.is_empty() {
         bail!("cpio: empty path '{path}'");
+    }
+    if rel.len() >= PATH_MAX {
+        bail!(
+            "cpio: path of {} bytes is too long for the kernel's unpacker (at most {}): '{}…'",
+            rel.len(),
+            PATH_MAX - 1,
+            rel.get(..64).unwrap_or(rel)
+        );
+    }
+    if let Some(part) = rel.split('/').find(|part| part.len() > NAME_MAX) {
+        bail!(
+            "cpio: path '{path}' has a component of {} bytes (at most {NAME_MAX}): '{}…'",
+            part.len(),
+            part.get(..64).unwrap_or(part)
+        );
     }
     if rel
         .split('/')
@@ -325,5 +353,24 @@ mod tests {
         assert!(a.dir("f", 0o755).is_err());
         a.dir("d", 0o755).unwrap();
         assert!(a.file("d", 0o644, vec![]).is_err());
+    }
+
+    /// The kernel would skip these without a word: refused, naming why.
+    #[test]
+    fn names_the_kernel_would_drop_are_refused() {
+        let mut a = Archive::new();
+        let component = "c".repeat(255);
+        a.file(&component, 0o644, vec![]).unwrap();
+        let err = a.file(&"c".repeat(256), 0o644, vec![]).unwrap_err();
+        assert!(err.to_string().contains("component of 256 bytes"), "{err}");
+        let deep = vec!["d".repeat(200); 21].join("/");
+        assert!(deep.len() > 4095);
+        let err = a.file(&deep, 0o644, vec![]).unwrap_err();
+        assert!(err.to_string().contains("too long"), "{err}");
+        let fits = vec!["d".repeat(200); 20].join("/");
+        a.file(&fits, 0o644, vec![]).unwrap();
+        assert!(a.symlink("l", &"t".repeat(4096)).is_err());
+        assert!(a.symlink("l", "").is_err());
+        a.symlink("l", &"t".repeat(4095)).unwrap();
     }
 }

@@ -470,4 +470,51 @@ mod tests {
         assert!(string_at(b"\0ab", 1).is_err());
         assert!(string_at(b"\0ab\0", 5).is_err());
     }
+
+    /// Every reader over every prefix of real ELF files (this test binary,
+    /// a fake module) and over single-byte corruptions of them: an error or
+    /// an answer, never a panic (slicing, overflow or allocation).
+    #[test]
+    fn readers_never_panic_on_truncated_or_corrupted_input() {
+        fn every_reader(bytes: &[u8]) {
+            let Ok(elf) = Elf::parse(bytes) else { return };
+            let _ = elf.machine();
+            if let Ok(segments) = elf.segments() {
+                for segment in &segments {
+                    let _ = elf.dynamic_tags(segment);
+                }
+            }
+            let _ = elf.sections();
+            let _ = elf.section_data(".modinfo");
+            let _ = elf.symbols();
+        }
+        let this = std::fs::read(std::env::current_exe().unwrap()).unwrap();
+        let head = &this[..this.len().min(1 << 16)];
+        let module = fake_module(b"license=GPL\0alias=pci:v*\0");
+        for bytes in [&module[..], head, &full_file()[..]] {
+            for len in 0..=bytes.len().min(4096) {
+                every_reader(&bytes[..len]);
+            }
+            for len in (4096..bytes.len()).step_by(97) {
+                every_reader(&bytes[..len]);
+            }
+        }
+        // The whole binary (its section table is at the end), cut and
+        // corrupted around the headers and tables.
+        for len in (0..this.len()).step_by(this.len() / 48 + 1) {
+            every_reader(&this[..len]);
+        }
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        for bytes in [&module, &full_file()] {
+            for _ in 0..4000 {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                let mut copy = bytes.clone();
+                let at = usize::try_from(seed % copy.len() as u64).unwrap();
+                copy[at] = seed.to_le_bytes()[4];
+                every_reader(&copy);
+            }
+        }
+    }
 }

@@ -291,7 +291,10 @@ fn add_tree(a: &mut cpio::Archive, root: &Path, rel: &str, prefix: &str) -> Resu
         let meta = entry.metadata()?;
         let kind = meta.file_type();
         if kind.is_dir() {
-            a.dir(&dest, 0o755)?;
+            a.dir(
+                &dest,
+                dir_mode(std::os::unix::fs::PermissionsExt::mode(&meta.permissions())),
+            )?;
             add_tree(a, root, &child, prefix)?;
         } else if kind.is_symlink() {
             let target = std::fs::read_link(&host)?;
@@ -309,6 +312,21 @@ fn add_tree(a: &mut cpio::Archive, root: &Path, rel: &str, prefix: &str) -> Resu
         }
     }
     Ok(())
+}
+
+/// A skeleton directory keeps what its mode says on purpose: the sticky
+/// bit (a `tmp`: 1777) and a directory closed to others (a `root`: 0700).
+/// Group and other write bits, which only say which umask checked the tree
+/// out (git keeps no directory modes), are dropped, so the archive is the
+/// same for every builder.
+fn dir_mode(host: u32) -> u32 {
+    if host & 0o1000 != 0 {
+        0o1777
+    } else if host & 0o077 == 0 {
+        0o700
+    } else {
+        0o755
+    }
 }
 
 /// Only the executable bit of a host file's mode matters, so the archive
@@ -368,6 +386,14 @@ mod tests {
         let skel = tmp.join("skel");
         put(&skel.join("etc/initrd-release"), b"NAME=x\n", 0o664);
         put(&skel.join("usr/bin/hook"), b"#!/bin/sh\n", 0o700);
+        for (dir, mode) in [("tmp", 0o1777), ("root", 0o700), ("usr", 0o775)] {
+            std::fs::create_dir_all(skel.join(dir)).unwrap();
+            std::fs::set_permissions(
+                skel.join(dir),
+                <std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(mode),
+            )
+            .unwrap();
+        }
         std::os::unix::fs::symlink("usr/bin", skel.join("bin")).unwrap();
         let kdir = tmp.join("lib/modules/6.1.0-t");
         let ko = crate::testutil::fake_module(b"depends=\0");
@@ -416,7 +442,8 @@ mod tests {
                 .find(|e| e.name == name)
                 .unwrap_or_else(|| panic!("{name} missing"))
         };
-        for dir in BASE_DIRS {
+        // (The skeleton's tmp is sticky: below.)
+        for dir in BASE_DIRS.iter().filter(|d| **d != "tmp") {
             assert_eq!(find(dir).mode, 0o040_755, "{dir}");
         }
         assert_eq!(
@@ -424,6 +451,11 @@ mod tests {
             (0o020_600, (5, 1))
         );
         assert_eq!(find("etc/initrd-release").mode, 0o100_644);
+        // Skeleton directories keep their sticky bit or closed mode; a
+        // umask's group-write bit does not reach the archive.
+        assert_eq!(find("tmp").mode, 0o041_777);
+        assert_eq!(find("root").mode, 0o040_700);
+        assert_eq!(find("usr").mode, 0o040_755);
         assert_eq!(find("usr/bin/hook").mode, 0o100_755);
         assert_eq!(find("bin").data, b"usr/bin");
         assert_eq!(find("init").mode, 0o100_755);

@@ -22,6 +22,7 @@ mod microcode;
 mod module_choice;
 mod msrv;
 mod readme_examples;
+mod reproducible;
 mod size;
 mod test;
 mod test_arm64;
@@ -52,6 +53,9 @@ commands:
             size and unpack time of the initramfs per compressor and level
   size      the release init's stripped size against its budget, and the
             largest symbols of an unstripped build (what the bytes go to)
+  reproducible
+            build the init again in another directory and check it is the
+            same bytes, with none of this builder's paths in it
   bench [--runs N] [--cases a,b] [--no-fuzz]
             liveinit vs dracut vs a busybox floor in one run (boot time,
             memory, sizes, ratios), liveinit against a 4 GiB image and 32
@@ -71,6 +75,7 @@ fn main() -> ExitCode {
         "demo" => demo::cmd(rest),
         "bench" => bench::cmd(rest),
         "size" => size::cmd(rest),
+        "reproducible" => reproducible::check(),
         "man" => man::cmd(rest),
         "compression" => compression_figures::cmd(rest),
         "help" | "--help" | "-h" => {

@@ -13,7 +13,14 @@ use crate::elf::{Elf, Symbol, SHT_NOBITS, STT_FUNC, STT_OBJECT};
 /// The most the stripped release init may weigh. Every byte is read from
 /// the initramfs on every boot, and a small init is one of the reasons to
 /// choose this one over a shell-script initramfs.
-pub const BUDGET_BYTES: u64 = 600_000;
+///
+/// Raised from 600,000 when the network boot and the distro grammars
+/// landed (the init went from 370 KB to 710 KB): DHCP, rtnetlink, the
+/// HTTP client and musl's resolver (about 200 KB, mostly the bring-up and
+/// download stages themselves, see `cargo xtask size`), and Debian
+/// live-boot, casper and archiso (about 80 KB). The budget keeps about 5 %
+/// of headroom, so the next big feature has to argue for its bytes again.
+pub const BUDGET_BYTES: u64 = 750_000;
 
 /// The same for the init built with `--https`. TLS (rustls 0.23 + ring
 /// 0.17, TLS 1.2 and 1.3, measured on x86-64 musl with the adapter in

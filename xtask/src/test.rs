@@ -115,6 +115,7 @@ fn stages(run: &mut Stages, boot: bool) -> Result<()> {
         return Ok(());
     }
     run.stage("size budget", size::check_budget)?;
+    run.stage("reproducible init", crate::reproducible::check)?;
     let kernel = run.stage("kernel", || {
         let k = Kernel::fetch(&qemu_tests::kernel::default_cache_dir())?;
         println!("kernel: {} ({})", k.vmlinuz.display(), k.package);
@@ -181,6 +182,7 @@ fn stages(run: &mut Stages, boot: bool) -> Result<()> {
                 .args(["--test", "persist"])
                 .args(["--test", "https"])
                 .args(["--test", "distro"])
+                .args(["--test", "hardening"])
                 .args(["--", "--test-threads", BOOT_TEST_THREADS, "--nocapture"])
                 .envs(examples.iter().map(|(var, path)| (var, path)))
                 .env(qemu_tests::ENV_KERNEL, &kernel.vmlinuz)

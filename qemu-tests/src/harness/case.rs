@@ -30,6 +30,8 @@ pub struct Case {
     pub net_args: Vec<String>,
     /// The machine (x86-64 unless set); arm64 boots its own kernel.
     pub arch: Arch,
+    /// More QEMU arguments, as given (devices no [`Drive`] describes).
+    pub qemu_args: Vec<String>,
 }
 
 impl Case {
@@ -45,7 +47,15 @@ impl Case {
             server: None,
             net_args: Vec::new(),
             arch: Arch::X86_64,
+            qemu_args: Vec::new(),
         }
+    }
+
+    /// Adds QEMU arguments as they are (e.g. a `-drive` with a block
+    /// driver of its own).
+    pub fn qemu_args(mut self, args: &[&str]) -> Case {
+        self.qemu_args.extend(args.iter().map(|a| a.to_string()));
+        self
     }
 
     /// Boots on `arch`, with that machine's kernel ([`inputs::kernel_for`]).
@@ -122,6 +132,7 @@ impl Case {
         if let Some(mb) = self.memory_mb {
             cfg.memory_mb = mb;
         }
+        cfg.extra_args.extend(self.qemu_args.iter().cloned());
         if let Some(model) = self.nic {
             cfg.network = true;
             // No option ROM: iPXE's ROMs are a package of their own, and

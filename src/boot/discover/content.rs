@@ -52,7 +52,7 @@ pub fn find_by_content<S: Sys>(
             false
         }
     };
-    let mut search = Search::default();
+    let mut search = Search::new(cfg.idle.probe);
     let mut tried: BTreeSet<String> = BTreeSet::new();
     coldplug::walk(sys, &mut search, modules);
     modules.start_background(sys);
@@ -73,12 +73,16 @@ pub fn find_by_content<S: Sys>(
             }
         }
         let now = sys.now();
+        search.name_stalls(now);
         let state = State {
             slow_media: modules.usb_storage() || search.usb_bound || search.has_optical_drive(),
-            loading: modules.busy(),
+            // A probe within its bound may still bring the medium.
+            loading: modules.busy() || search.probing(),
             unsettled: !listening || search.unsettled(),
         };
         if let Some(why) = timing.gave_up(now, state) {
+            // A device still silent now is named too, whatever its bound.
+            search.name_stalls(Duration::MAX);
             sys.stop_uevents();
             modules.report();
             return Err(not_found(what, &timing, why, now, &search.report()));
@@ -91,7 +95,10 @@ pub fn find_by_content<S: Sys>(
                 tried.len()
             );
         }
-        let wake = timing.next_wake(state);
+        let mut wake = timing.next_wake(state);
+        if let Some(at) = search.next_stall() {
+            wake = wake.min(at);
+        }
         let happened = events::wait(sys, modules, wake.saturating_sub(now));
         if happened.any {
             timing.news(sys.now());
@@ -106,6 +113,11 @@ pub fn find_by_content<S: Sys>(
                         }
                     }
                     search.uevent(&uevent, modules);
+                }
+                DeviceNews::Probed { node, result } => {
+                    if search.probed(sys, &node, result) {
+                        timing.news(sys.now());
+                    }
                 }
                 DeviceNews::Lost => {
                     coldplug::walk(sys, &mut search, modules);
@@ -132,10 +144,9 @@ pub fn find_by_content<S: Sys>(
 /// each disk's partitions before the disk itself (a hybrid ISO's first
 /// partition is the ISO too, and live-boot takes it), never a loop, RAM or
 /// device-mapper device, nor an image filesystem (squashfs, EROFS).
-fn candidates(seen: &[&Seen], preferred: Option<&DevSpec>, tried: &BTreeSet<String>) -> Vec<Seen> {
+fn candidates(seen: &[Seen], preferred: Option<&DevSpec>, tried: &BTreeSet<String>) -> Vec<Seen> {
     let mut list: Vec<&Seen> = seen
         .iter()
-        .copied()
         .filter(|s| !tried.contains(&s.name))
         .filter(|s| {
             !["loop", "ram", "dm-", "fd"]
@@ -160,7 +171,7 @@ pub fn matches(spec: &DevSpec, seen: &Seen) -> bool {
     spec.matches(&seen.id())
 }
 
-fn not_found(what: &str, timing: &Timing, why: GaveUp, now: Duration, seen: &[&Seen]) -> BootError {
+fn not_found(what: &str, timing: &Timing, why: GaveUp, now: Duration, seen: &[Seen]) -> BootError {
     error!("block devices present ({}):", seen.len());
     for device in seen {
         error!("  {}", device.describe());
@@ -198,6 +209,7 @@ mod tests {
             partlabel: None,
             read_error: None,
             parent: parent.map(String::from),
+            stalled: false,
         }
     }
 
@@ -211,18 +223,17 @@ mod tests {
             seen("vdb", None, Some(FsType::Squashfs)),
             seen("vdc", None, None),
         ];
-        let refs: Vec<&Seen> = all.iter().collect();
         let names = |list: Vec<Seen>| list.into_iter().map(|s| s.name).collect::<Vec<_>>();
         assert_eq!(
-            names(candidates(&refs, None, &BTreeSet::new())),
+            names(candidates(&all, None, &BTreeSet::new())),
             ["sr0", "vda1", "vda"]
         );
         let preferred = DevSpec::Label("Lvda".into());
         assert_eq!(
-            names(candidates(&refs, Some(&preferred), &BTreeSet::new())),
+            names(candidates(&all, Some(&preferred), &BTreeSet::new())),
             ["vda", "sr0", "vda1"]
         );
         let tried: BTreeSet<String> = ["sr0".to_string()].into();
-        assert_eq!(names(candidates(&refs, None, &tried)), ["vda1", "vda"]);
+        assert_eq!(names(candidates(&all, None, &tried)), ["vda1", "vda"]);
     }
 }

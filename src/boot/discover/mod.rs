@@ -7,6 +7,14 @@
 //! superblock probed. Stop the moment a device matches; when to give up is
 //! [`crate::discovery::Timing`]'s decision. Without a uevent socket (a
 //! kernel without netlink) `/sys` is looked at again every tick instead.
+//!
+//! The loop never reads a device: each probe runs in a child process
+//! ([`Sys::start_probe`]) and its answer is one more event, after which the
+//! loop looks for a match at once. A device that has not answered within
+//! `rd.liveinit.probe` is named as stalling and no longer waited for, so a
+//! stalling disk neither delays a medium that answered nor pushes the
+//! FATAL past `rd.retry`. What the search saw is handed back for the
+//! failure summary and iso-scan, which never read every disk again.
 
 mod coldplug;
 mod content;
@@ -39,15 +47,31 @@ use crate::discovery::{later, seconds_text, State, Timing, TICK};
 const DUPLICATE_GRACE: Duration = Duration::from_millis(250);
 use search::Search;
 
-use crate::sys::Sys;
+use crate::sys::{Sys, SysEvent};
 
 /// Waits for a block device matching `spec`, loading the drivers the
 /// devices that show up ask for; see the module documentation.
+/// Every block device the search saw is left in `seen`, whatever the
+/// outcome.
 pub fn find_medium(
     sys: &impl Sys,
     spec: &DevSpec,
     cfg: &LiveConfig,
     modules: &mut Loader,
+    seen: &mut Vec<Seen>,
+) -> Result<Found, BootError> {
+    let mut search = Search::new(cfg.idle.probe);
+    let found = search_for(sys, spec, cfg, modules, &mut search);
+    *seen = search.report();
+    found
+}
+
+fn search_for(
+    sys: &impl Sys,
+    spec: &DevSpec,
+    cfg: &LiveConfig,
+    modules: &mut Loader,
+    search: &mut Search,
 ) -> Result<Found, BootError> {
     let retry = Duration::from_secs(cfg.retry_secs.into());
     let mut timing = Timing::new(sys.now(), retry, cfg.idle);
@@ -70,18 +94,17 @@ pub fn find_medium(
             false
         }
     };
-    let mut search = Search::default();
     // Once the medium matches, device drivers still loading may bring a
     // second device with the same identity: wait for them this long.
     let mut matched_at: Option<Duration> = None;
-    coldplug::walk(sys, &mut search, modules);
+    coldplug::walk(sys, search, modules);
     modules.start_background(sys);
     search.look_for_new(sys);
     loop {
         match search.matching(spec) {
             Ok(None) => {}
             Ok(Some(_))
-                if modules.drivers_busy()
+                if (modules.drivers_busy() || search.probing())
                     && sys.now() < later(*matched_at.get_or_insert(sys.now()), DUPLICATE_GRACE) => {
             }
             Ok(Some((found, seen))) => {
@@ -97,12 +120,16 @@ pub fn find_medium(
             }
         }
         let now = sys.now();
+        search.name_stalls(now);
         let state = State {
             slow_media: modules.usb_storage() || search.usb_bound || search.has_optical_drive(),
-            loading: modules.busy(),
+            // A probe within its bound may still bring the medium.
+            loading: modules.busy() || search.probing(),
             unsettled: !listening || search.unsettled(),
         };
         if let Some(why) = timing.gave_up(now, state) {
+            // A device still silent now is named too, whatever its bound.
+            search.name_stalls(Duration::MAX);
             sys.stop_uevents();
             modules.report();
             return Err(report::not_found(spec, &timing, why, now, &search.report()));
@@ -119,6 +146,9 @@ pub fn find_medium(
         if let Some(at) = matched_at {
             wake = wake.min(later(at, DUPLICATE_GRACE));
         }
+        if let Some(at) = search.next_stall() {
+            wake = wake.min(at);
+        }
         let happened = events::wait(sys, modules, wake.saturating_sub(now));
         if happened.any {
             timing.news(sys.now());
@@ -126,9 +156,14 @@ pub fn find_medium(
         for news in happened.devices {
             match news {
                 DeviceNews::Uevent(uevent) => search.uevent(&uevent, modules),
+                DeviceNews::Probed { node, result } => {
+                    if search.probed(sys, &node, result) {
+                        timing.news(sys.now());
+                    }
+                }
                 DeviceNews::Lost => {
                     warn!("uevents were lost (receive buffer full); looking at /sys again");
-                    coldplug::walk(sys, &mut search, modules);
+                    coldplug::walk(sys, search, modules);
                     search.rescan_all(sys);
                 }
             }
@@ -136,7 +171,7 @@ pub fn find_medium(
         modules.pump(sys);
         if timing.tick_due(sys.now()) {
             if !listening {
-                coldplug::walk(sys, &mut search, modules);
+                coldplug::walk(sys, search, modules);
                 if search.look_for_new(sys) {
                     timing.news(sys.now());
                 }
@@ -147,9 +182,27 @@ pub fn find_medium(
     }
 }
 
-/// Looks at every block device once (for the emergency summary).
-pub fn scan(sys: &impl Sys) -> Vec<Seen> {
-    let mut search = Search::default();
+/// Looks at every block device once, for the failure summary of a boot
+/// that stopped before discovery: each is read in a child process, and a
+/// device that has not answered within `bound` is reported as stalling.
+pub fn scan(sys: &impl Sys, bound: Duration) -> Vec<Seen> {
+    let mut search = Search::new(bound);
     search.look_for_new(sys);
-    search.into_seen()
+    let end = later(sys.now(), bound);
+    while search.probing() && sys.now() < end {
+        for event in sys.wait_events(end.saturating_sub(sys.now())) {
+            if let SysEvent::Probed { node, result } = event {
+                let _ = search.probed(sys, &node, result);
+            }
+        }
+        search.probe_dirty(sys);
+        search.name_stalls(sys.now());
+    }
+    search.name_stalls(Duration::MAX);
+    search.report()
+}
+
+/// One line per device, for [`BootError::with_devices_seen`].
+pub fn describe_all(seen: &[Seen]) -> Vec<String> {
+    seen.iter().map(Seen::describe).collect()
 }

@@ -32,11 +32,26 @@ pub struct Seen {
     pub partuuid: Option<String>,
     pub partlabel: Option<String>,
     pub read_error: Option<Errno>,
+    /// Its reads stall: no answer came within `rd.liveinit.probe`.
+    pub stalled: bool,
     /// For a partition, its disk (`sda` for `sda1`).
     pub parent: Option<String>,
 }
 
 impl Seen {
+    /// A device whose reads have not answered.
+    pub(super) fn stalled(name: &str) -> Seen {
+        Seen {
+            name: name.to_owned(),
+            fs: None,
+            partuuid: None,
+            partlabel: None,
+            read_error: None,
+            stalled: true,
+            parent: None,
+        }
+    }
+
     pub(super) fn id(&self) -> BlockId<'_> {
         BlockId {
             name: &self.name,
@@ -62,6 +77,7 @@ impl Seen {
             (None, Some(e)) => {
                 let _ = write!(line, " unreadable ({})", errno_text(e));
             }
+            (None, None) if self.stalled => line.push_str(" reads stall (no answer)"),
             (None, None) => line.push_str(" no known filesystem"),
         }
         if let Some(partuuid) = &self.partuuid {
@@ -81,7 +97,7 @@ pub(super) fn not_found(
     timing: &Timing,
     why: GaveUp,
     now: Duration,
-    seen: &[&Seen],
+    seen: &[Seen],
 ) -> BootError {
     let waited = timing.elapsed(now);
     let retry = timing.retry();
@@ -140,6 +156,7 @@ mod tests {
             partuuid: None,
             partlabel: Some("p\r".to_owned()),
             read_error: None,
+            stalled: false,
             parent: None,
         };
         let line = seen.describe();

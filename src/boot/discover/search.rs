@@ -1,22 +1,24 @@
 //! What discovery knows about the block devices: each one's superblock
-//! and partition identity, which are worth looking at again, and which
-//! matches the medium asked for.
+//! and partition identity, which are worth looking at again, which are
+//! being read (each in a child process) and which stall, and which matches
+//! the medium asked for. Nothing here reads a device: the loop that
+//! enforces the deadlines starts probes and takes their answers as events.
 
 #[allow(unused_imports)]
 use crate::prelude::*;
 
 use alloc::collections::{BTreeMap, BTreeSet};
+use core::time::Duration;
 
-use log::debug;
+use log::{debug, info, warn};
 
 use super::coldplug::USB_STORAGE_DRIVERS;
 use super::report::{Found, Seen};
 use crate::boot::modules::Loader;
 use crate::devspec::DevSpec;
-use crate::discovery::{choose_medium, Choice};
-use crate::probe::partition::{self, PartitionTable};
-use crate::probe::{self, PROBE_BYTES};
-use crate::sys::Sys;
+use crate::discovery::{choose_medium, later, seconds_text, Choice};
+use crate::probe::partition::PartitionTable;
+use crate::sys::{Captured, Sys, SysResult};
 use crate::uevent::Uevent;
 
 const SYS_BLOCK: &str = "/sys/class/block";
@@ -27,29 +29,56 @@ struct Device {
     /// Unreadable, or neither a filesystem nor a partition table on it:
     /// perhaps a drive whose medium is not in or not ready yet.
     unsettled: bool,
+    /// For a partition, its number in its disk's table.
+    number: Option<u32>,
+}
+
+/// A probe running in a child process.
+struct Probe {
+    since: Duration,
+    /// Named as stalling already.
+    stalled: bool,
+    /// Something changed meanwhile: probe again once this one answers.
+    again: bool,
 }
 
 /// What discovery knows so far.
-#[derive(Default)]
 pub(super) struct Search {
     devices: BTreeMap<String, Device>,
     /// Block devices of size 0 (an empty drive): checked again each tick.
     empty: BTreeSet<String>,
     /// Devices to probe (again) before the next wait.
     dirty: BTreeSet<String>,
-    /// Partition tables read from disks, for PARTUUID/PARTLABEL.
+    /// Probes under way, by device name.
+    probing: BTreeMap<String, Probe>,
+    /// How long a probe may take before its device is named as stalling.
+    probe_bound: Duration,
+    /// Partition tables of the disks probed, for PARTUUID/PARTLABEL.
     tables: BTreeMap<String, Option<PartitionTable>>,
     /// A USB mass-storage driver is bound to a device.
     pub(super) usb_bound: bool,
 }
 
 impl Search {
+    pub(super) fn new(probe_bound: Duration) -> Search {
+        Search {
+            devices: BTreeMap::new(),
+            empty: BTreeSet::new(),
+            dirty: BTreeSet::new(),
+            probing: BTreeMap::new(),
+            probe_bound,
+            tables: BTreeMap::new(),
+            usb_bound: false,
+        }
+    }
+
     /// An optical drive is there: a disc takes seconds to spin up and says
     /// nothing meanwhile, so it gets the longer idle time, as USB does.
     pub(super) fn has_optical_drive(&self) -> bool {
         self.devices
             .keys()
             .chain(self.empty.iter())
+            .chain(self.probing.keys())
             .any(|name| name.starts_with("sr"))
     }
 
@@ -58,7 +87,10 @@ impl Search {
         let names = sys.read_dir(SYS_BLOCK).unwrap_or_default();
         let mut new = false;
         for name in names.into_iter().filter(|n| !n.starts_with("ram")) {
-            if !self.devices.contains_key(&name) && !self.empty.contains(&name) {
+            let known = self.devices.contains_key(&name)
+                || self.empty.contains(&name)
+                || self.probing.contains_key(&name);
+            if !known {
                 new = true;
                 self.dirty.insert(name);
             }
@@ -99,18 +131,14 @@ impl Search {
             "uevent {} {name}",
             event.action.as_deref().unwrap_or_default()
         );
-        // Whatever happened to a disk, its partition table may be new.
-        self.tables.remove(name);
-        if let Some(disk) = event.parent_disk() {
-            if event.is("add") || event.is("change") {
-                self.tables.remove(disk);
-            }
-        }
         if event.is("remove") {
             self.devices.remove(name);
             self.empty.remove(name);
             self.dirty.remove(name);
+            self.probing.remove(name);
+            self.tables.remove(name);
         } else if event.is("add") || event.is("change") || event.is("online") {
+            // The device's own probe brings its partition table again.
             self.dirty.insert(name.to_owned());
         }
     }
@@ -129,6 +157,9 @@ impl Search {
         self.dirty.extend(again.collect::<Vec<_>>());
     }
 
+    /// Starts a probe of every device marked for one; a device whose probe
+    /// is still running is probed again once it answers (never two
+    /// children reading one device).
     pub(super) fn probe_dirty(&mut self, sys: &impl Sys) {
         for name in core::mem::take(&mut self.dirty) {
             let sectors = sectors(sys, &name);
@@ -146,69 +177,154 @@ impl Search {
                 continue;
             }
             self.empty.remove(&name);
-            let device = self.look_at(sys, &name, sectors);
-            self.devices.insert(name, device);
+            if let Some(probe) = self.probing.get_mut(&name) {
+                probe.again = true;
+                continue;
+            }
+            sys.start_probe(
+                &format!("/dev/{name}"),
+                sectors.saturating_mul(512),
+                sector_size(sys, &name),
+            );
+            let probe = Probe {
+                since: sys.now(),
+                stalled: false,
+                again: false,
+            };
+            self.probing.insert(name, probe);
         }
     }
 
-    fn look_at(&mut self, sys: &impl Sys, name: &str, sectors: u64) -> Device {
-        let node = format!("/dev/{name}");
-        let (fs, read_error, has_table) = match sys.read_head(&node, PROBE_BYTES) {
-            Ok(head) => {
-                let mut more = |offset: u64, len: usize| {
-                    sys.read_at(&node, offset, len)
-                        .ok()
-                        .filter(|b| b.len() == len)
-                };
-                let fs = probe::probe_with(&head, &mut more);
-                let table = partition::parse(&head, sectors.saturating_mul(512)).is_some();
-                (fs, None, table)
+    /// A probe answered: what the device holds, from the bytes its child
+    /// read, and its partition identity from `/sys`. True if that is news:
+    /// a device not seen before, or seen otherwise (a drive looked at again
+    /// each tick that still says the same is not).
+    pub(super) fn probed(
+        &mut self,
+        sys: &impl Sys,
+        node: &str,
+        result: SysResult<Captured>,
+    ) -> bool {
+        let Some(name) = node.strip_prefix("/dev/") else {
+            return false;
+        };
+        let Some(probe) = self.probing.remove(name) else {
+            // A device removed meanwhile.
+            return false;
+        };
+        if probe.stalled {
+            info!("{node} answered after all");
+        }
+        let device = self.look_at(sys, name, result);
+        let news = self.devices.get(name).map(|d| &d.seen) != Some(&device.seen);
+        self.devices.insert(name.to_owned(), device);
+        if probe.again {
+            self.dirty.insert(name.to_owned());
+        }
+        self.fill_partuuids();
+        news
+    }
+
+    fn look_at(&mut self, sys: &impl Sys, name: &str, result: SysResult<Captured>) -> Device {
+        let (fs, read_error, has_table) = match result {
+            Ok(captured) => {
+                let bytes = sectors(sys, name).saturating_mul(512);
+                let table = captured.table(bytes, sector_size(sys, name));
+                debug!(
+                    "partition table of {name}: {}",
+                    table.as_ref().map_or("none", |t| t.kind.as_str())
+                );
+                let has_table = table.is_some();
+                self.tables.insert(name.to_owned(), table);
+                (captured.fs(), None, has_table)
             }
-            Err(e) => (None, Some(e), false),
+            Err(e) => {
+                self.tables.remove(name);
+                (None, Some(e), false)
+            }
         };
         let uevent = sys
             .read_file(&format!("{SYS_BLOCK}/{name}/uevent"))
             .map(|b| Uevent::from_sysfs(&b))
             .unwrap_or_default();
-        let (mut partuuid, mut partlabel) = (uevent.partuuid, uevent.partname);
         let number = uevent.partn.or_else(|| {
             sys.read_file(&format!("{SYS_BLOCK}/{name}/partition"))
                 .ok()
                 .and_then(|b| String::from_utf8_lossy(&b).trim().parse().ok())
         });
         let parent = number.and_then(|_| parent_disk(sys, name));
-        if let (None, Some(number), Some(disk)) = (&partuuid, number, &parent) {
-            // Kernels before 6.x put no PARTUUID in the uevent: read the
-            // disk's partition table.
-            if let Some(entry) = self
-                .table_of(sys, disk)
-                .and_then(|t| t.partitions.iter().find(|p| p.number == number))
-            {
-                partuuid = entry.partuuid.clone();
-                partlabel = partlabel.or_else(|| entry.partlabel.clone());
-            }
-        }
         let unsettled = read_error.is_some() || (fs.is_none() && !has_table);
         Device {
             seen: Seen {
                 name: name.to_owned(),
                 fs,
-                partuuid,
-                partlabel,
+                partuuid: uevent.partuuid,
+                partlabel: uevent.partname,
                 read_error,
+                stalled: false,
                 parent,
             },
             unsettled,
+            number,
         }
     }
 
-    /// The partition table of the disk holding partition `name` (read once
-    /// per disk until a uevent says it changed).
-    fn table_of(&mut self, sys: &impl Sys, disk: &str) -> Option<&PartitionTable> {
-        self.tables
-            .entry(disk.to_owned())
-            .or_insert_with(|| read_table(sys, disk))
-            .as_ref()
+    /// Kernels before 6.x put no PARTUUID in a partition's uevent: it is
+    /// taken from its disk's partition table, which the disk's own probe
+    /// brings (a disk not probed yet is probed now).
+    fn fill_partuuids(&mut self) {
+        for device in self.devices.values_mut() {
+            let (None, Some(number), Some(disk)) =
+                (&device.seen.partuuid, device.number, &device.seen.parent)
+            else {
+                continue;
+            };
+            match self.tables.get(disk) {
+                Some(table) => {
+                    let entry = table
+                        .as_ref()
+                        .and_then(|t| t.partitions.iter().find(|p| p.number == number));
+                    if let Some(entry) = entry {
+                        device.seen.partuuid = entry.partuuid.clone();
+                        if device.seen.partlabel.is_none() {
+                            device.seen.partlabel = entry.partlabel.clone();
+                        }
+                    }
+                }
+                None if !self.probing.contains_key(disk) => {
+                    self.dirty.insert(disk.clone());
+                }
+                None => {}
+            }
+        }
+    }
+
+    /// Names, once, each device whose probe has run past its bound.
+    pub(super) fn name_stalls(&mut self, now: Duration) {
+        let bound = self.probe_bound;
+        for (name, probe) in &mut self.probing {
+            if !probe.stalled && now >= later(probe.since, bound) {
+                probe.stalled = true;
+                warn!(
+                    "/dev/{name}: its reads stall (no answer in {}); going on without it",
+                    seconds_text(bound)
+                );
+            }
+        }
+    }
+
+    /// A probe is running and within its bound: it may bring the medium.
+    pub(super) fn probing(&self) -> bool {
+        self.probing.values().any(|p| !p.stalled)
+    }
+
+    /// When the next running probe reaches its bound.
+    pub(super) fn next_stall(&self) -> Option<Duration> {
+        self.probing
+            .values()
+            .filter(|p| !p.stalled)
+            .map(|p| later(p.since, self.probe_bound))
+            .min()
     }
 
     /// The device matching `spec` that holds a filesystem, chosen by
@@ -243,12 +359,21 @@ impl Search {
         }))
     }
 
-    pub(super) fn into_seen(self) -> Vec<Seen> {
-        self.devices.into_values().map(|d| d.seen).collect()
-    }
-
-    pub(super) fn report(&self) -> Vec<&Seen> {
-        self.devices.values().map(|d| &d.seen).collect()
+    /// Every device seen, in name order, those whose reads stall named so.
+    pub(super) fn report(&self) -> Vec<Seen> {
+        let stalled = self
+            .probing
+            .iter()
+            .filter(|(name, p)| p.stalled && !self.devices.contains_key(*name))
+            .map(|(name, _)| Seen::stalled(name));
+        let mut seen: Vec<Seen> = self
+            .devices
+            .values()
+            .map(|d| d.seen.clone())
+            .chain(stalled)
+            .collect();
+        seen.sort_by(|a, b| a.name.cmp(&b.name));
+        seen
     }
 }
 
@@ -256,29 +381,16 @@ fn sectors(sys: &impl Sys, name: &str) -> u64 {
     read_number(sys, &format!("{SYS_BLOCK}/{name}/size")).unwrap_or(0)
 }
 
+fn sector_size(sys: &impl Sys, name: &str) -> u32 {
+    read_number(sys, &format!("{SYS_BLOCK}/{name}/queue/logical_block_size"))
+        .and_then(|s| u32::try_from(s).ok())
+        .unwrap_or(512)
+}
+
 fn read_number(sys: &impl Sys, path: &str) -> Option<u64> {
     sys.read_file(path)
         .ok()
         .and_then(|b| String::from_utf8_lossy(&b).trim().parse().ok())
-}
-
-fn read_table(sys: &impl Sys, disk: &str) -> Option<PartitionTable> {
-    let bytes = sectors(sys, disk).saturating_mul(512);
-    let sector = read_number(sys, &format!("{SYS_BLOCK}/{disk}/queue/logical_block_size"))
-        .and_then(|s| u32::try_from(s).ok())
-        .unwrap_or(512);
-    let node = format!("/dev/{disk}");
-    let mut read = |offset: u64, len: usize| {
-        sys.read_at(&node, offset, len)
-            .ok()
-            .filter(|b| b.len() == len)
-    };
-    let table = partition::read_table(&mut read, bytes, sector);
-    debug!(
-        "partition table of {disk}: {}",
-        table.as_ref().map_or("none", |t| t.kind.as_str())
-    );
-    table
 }
 
 /// The disk holding partition `name`: `/sys/class/block/sda1` links into

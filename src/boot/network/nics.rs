@@ -180,6 +180,8 @@ pub fn wait_for_interfaces(
                         modules.device(alias);
                     }
                 }
+                // Block devices are discovery's business.
+                DeviceNews::Probed { .. } => {}
                 DeviceNews::Lost => coldplug(sys, modules),
             }
         }

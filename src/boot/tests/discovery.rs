@@ -253,7 +253,7 @@ fn the_failure_report_names_partitions_by_their_table() {
         .file("/sys/class/block/vda2/partition", b"2\n")
         .file("/sys/class/block/vda2/../uevent", b"DEVNAME=vda\n")
         .file("/dev/vda2", EXT4);
-    let seen = discover::scan(&sys);
+    let seen = discover::scan(&sys, Duration::from_secs(5));
     let vda2 = seen.iter().find(|s| s.name == "vda2").unwrap().describe();
     assert!(
         vda2.contains("PARTUUID=\"aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee\"")

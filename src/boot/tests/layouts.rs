@@ -121,6 +121,7 @@ fn an_uncompressed_rootfs_img_on_the_medium_is_used() {
     .file("/sys/class/block/sr0/size", b"4096\n")
     .file("/dev/sr0", ISO)
     .file("/run/initramfs/live/LiveOS/rootfs.img", EXT4)
+    .file("/proc/meminfo", b"MemTotal:        4194304 kB\n")
     .executable("/sysroot", "/sbin/init");
     let err = boot(&sys);
     assert_eq!(err.stage, Stage::ExecInit, "{err}");

@@ -13,6 +13,7 @@ pub(super) use core::time::Duration;
 mod check;
 mod discovery;
 mod fetch;
+mod hostile;
 mod image_file;
 mod iso_scan;
 mod kernel_modules;
@@ -24,6 +25,7 @@ mod policy;
 mod ram;
 mod ram_auto;
 mod sequence;
+mod stalls;
 
 pub(super) const ISO: &[u8] = include_bytes!("../../probe/testdata/iso9660-plain.head");
 

@@ -122,3 +122,51 @@ fn an_uncompressed_image_is_copied_to_rootfs_img() {
         ["attach /run/initramfs/rootfs.img ro", "attach /overlay rw"]
     );
 }
+
+/// `rd.writable.fsimg` on the classic nested layout, with `meminfo`.
+fn fsimg_machine(cmdline: &str, meminfo: &[u8]) -> FakeSys {
+    let sys = nested_machine(cmdline);
+    sys.file("/proc/meminfo", meminfo);
+    sys
+}
+
+#[test]
+fn a_writable_fsimg_that_does_not_fit_stops_before_a_byte_is_copied() {
+    let sys = fsimg_machine(
+        r"root=live:CDLABEL=My\x20Disk rd.writable.fsimg",
+        b"MemTotal:        1000000 kB\n",
+    );
+    let err = boot(&sys);
+    assert_eq!(err.stage, Stage::CopyToRam, "{err}");
+    assert_eq!(err.subject, "/run/initramfs/squashfs/LiveOS/rootfs.img");
+    assert!(
+        matches!(
+            err.cause,
+            Cause::FsImageTooBig(TooBig {
+                minmem_mib: 1024,
+                ..
+            })
+        ),
+        "{err}"
+    );
+    assert!(err.to_string().contains("rd.writable.fsimg"), "{err}");
+    assert!(sys.calls_starting("copy").is_empty());
+}
+
+#[test]
+fn a_writable_fsimg_grows_run_to_hold_its_data_and_rd_minmem() {
+    let sys = fsimg_machine(
+        r"root=live:CDLABEL=My\x20Disk rd.writable.fsimg rd.minmem=64",
+        MEMINFO_4G,
+    );
+    let err = boot(&sys);
+    assert_eq!(err.stage, Stage::ExecInit, "{err}");
+    let calls = sys.calls();
+    // /run holds 96 MiB; the image's data (1 MiB) and rd.minmem need more.
+    let grown = position(&calls, "remount /run size=161m");
+    let copy = position(
+        &calls,
+        "copy /run/initramfs/squashfs/LiveOS/rootfs.img /run/initramfs/fsimg/rootfs.img",
+    );
+    assert!(grown < copy, "{calls:#?}");
+}
