@@ -81,4 +81,3 @@ mod tests {
         assert_eq!(h.hex(), whole);
     }
 }
-
