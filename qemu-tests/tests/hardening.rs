@@ -61,6 +61,8 @@ fn iso() -> &'static Image {
 fn linked_iso() -> &'static Image {
     static C: Shared<Image> = OnceLock::new();
     shared(&C, "linked.iso", || {
+        // This may be the first medium built in a clean tree.
+        std::fs::create_dir_all(media_dir())?;
         let link = media_dir().join("linked-LiveOS");
         let _ = std::fs::remove_file(&link);
         std::os::unix::fs::symlink("/etc", &link)?;
