@@ -72,7 +72,11 @@ pub fn read_head(path: &str, len: usize) -> Result<Vec<u8>, Errno> {
 
 /// `pread` until `len` bytes or the end of the file.
 pub fn read_at(path: &str, offset: u64, len: usize) -> Result<Vec<u8>, Errno> {
-    let fd = open(path, OFlags::RDONLY, 0)?;
+    pread_full(&open(path, OFlags::RDONLY, 0)?, offset, len)
+}
+
+/// `pread` on an open file or device until `len` bytes or its end.
+pub fn pread_full(fd: &OwnedFd, offset: u64, len: usize) -> Result<Vec<u8>, Errno> {
     let mut buf = vec![0u8; len];
     let mut filled = 0;
     while let Some(rest) = buf.get_mut(filled..) {
@@ -80,7 +84,7 @@ pub fn read_at(path: &str, offset: u64, len: usize) -> Result<Vec<u8>, Errno> {
             break;
         }
         let at = offset.saturating_add(filled as u64);
-        match rustix::io::pread(&fd, rest, at) {
+        match rustix::io::pread(fd, rest, at) {
             Ok(0) => break,
             Ok(n) => filled += n,
             Err(Errno::INTR) => {}
@@ -96,7 +100,8 @@ pub fn write_file(path: &str, data: &[u8]) -> Result<(), Errno> {
     write_all(&fd, data)
 }
 
-fn write_all(fd: &OwnedFd, mut data: &[u8]) -> Result<(), Errno> {
+/// `write` until all of `data` is written.
+pub fn write_all(fd: &OwnedFd, mut data: &[u8]) -> Result<(), Errno> {
     while !data.is_empty() {
         match rustix::io::write(fd, data) {
             Ok(0) => return Err(Errno::IO),

@@ -25,6 +25,7 @@ use rustix::pipe::{pipe_with, PipeFlags};
 use rustix::process::Pid;
 
 use super::child;
+use super::fsops::{pread_full as read_at, write_all};
 use super::SysResult;
 use crate::probe::capture::{Captured, MAX_CAPTURE};
 use crate::probe::PROBE_BYTES;
@@ -126,37 +127,6 @@ fn failed(e: Errno) -> Vec<u8> {
     let mut wire = vec![FAILED];
     wire.extend_from_slice(&e.raw_os_error().to_le_bytes());
     wire
-}
-
-/// `pread` until `len` bytes or the end of the device.
-fn read_at(fd: &OwnedFd, offset: u64, len: usize) -> Result<Vec<u8>, Errno> {
-    let mut buf = vec![0u8; len];
-    let mut filled = 0;
-    while let Some(rest) = buf.get_mut(filled..) {
-        if rest.is_empty() {
-            break;
-        }
-        match rustix::io::pread(fd, rest, offset.saturating_add(filled as u64)) {
-            Ok(0) => break,
-            Ok(n) => filled += n,
-            Err(Errno::INTR) => {}
-            Err(e) => return Err(e),
-        }
-    }
-    buf.truncate(filled);
-    Ok(buf)
-}
-
-fn write_all(fd: &OwnedFd, mut data: &[u8]) -> Result<(), Errno> {
-    while !data.is_empty() {
-        match rustix::io::write(fd, data) {
-            Ok(0) => return Err(Errno::IO),
-            Ok(n) => data = data.get(n..).unwrap_or_default(),
-            Err(Errno::INTR) => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(())
 }
 
 impl Probing {
