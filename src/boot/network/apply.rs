@@ -251,13 +251,21 @@ pub fn record(sys: &impl Sys, plan: &NetPlan, states: &[IfState], boot: &str) ->
         }
     }
     for s in states {
+        let (address, gateway) = match &s.six {
+            Some(six) => (
+                format!("{}/{}", six.address, six.prefix),
+                six.gateway.map(|g| format!("{g}")),
+            ),
+            None => (
+                format!("{}/{}", s.address, s.prefix),
+                s.gateway.map(|g| format!("{g}")),
+            ),
+        };
         info!(
-            "{} ({}): {}/{}{}",
+            "{} ({}): {address}{}",
             s.name,
             mac_text(&s.mac),
-            s.address,
-            s.prefix,
-            s.gateway.map_or(String::new(), |g| format!(" via {g}"))
+            gateway.map_or(String::new(), |g| format!(" via {g}"))
         );
     }
     dedup
