@@ -325,3 +325,50 @@ fn network_options_and_dhcp_replies_never_panic() {
         }
     }
 }
+
+/// ARP payloads mutated byte by byte, and `/proc/net/if_inet6` and
+/// `/proc/net/ipv6_route` lines cut and mangled: nothing panics, and a
+/// probe never conflicts with itself.
+#[test]
+fn arp_and_ipv6_state_parsers_never_panic() {
+    use crate::net::{arp, six};
+    use core::net::Ipv4Addr;
+    let mut rng = Rng(0x0A5B_0C1D_2E3F_4051);
+    let ours = [0x52, 0x54, 0, 0x12, 0x34, 0x56];
+    let cand = Ipv4Addr::new(10, 0, 2, 2);
+    let base = arp::request(ours, Ipv4Addr::UNSPECIFIED, cand);
+    let own = arp::parse(&base).unwrap();
+    assert_eq!(arp::conflict(&own, ours, cand), None);
+    for _ in 0..20_000 {
+        let mut p = base.to_vec();
+        p.truncate(rng.below(p.len() + 1));
+        for _ in 0..rng.below(6) {
+            if !p.is_empty() {
+                let at = rng.below(p.len());
+                p[at] = u8::try_from(rng.next() & 0xff).unwrap_or(0);
+            }
+        }
+        if let Some(a) = arp::parse(&p) {
+            let _ = (
+                arp::conflict(&a, ours, cand),
+                arp::from_host(&a, ours, cand),
+            );
+        }
+    }
+    const LINES: [&str; 3] = [
+        "fec0000000000000505400fffe123456 02 40 40 c0 eth0\n",
+        "00000000000000000000000000000000 00 00000000000000000000000000000000 00 fe800000000000000000000000000002 00000400 00000001 00000000 00450003 eth0\n",
+        "fe80000000000000505400fffe123456 02 80 20 80 eth0\n",
+    ];
+    for _ in 0..20_000 {
+        let mut text = String::new();
+        for _ in 0..rng.below(4) {
+            let line = rng.pick(&LINES);
+            let cut = rng.below(line.len() + 1);
+            text.push_str(line.get(..cut).unwrap_or(line));
+            text.push_str(rng.pick(&[" ", "\n", "zz", "ffffffffff", ""]));
+        }
+        let _ = six::addresses(&text, "eth0");
+        let _ = six::default_gateway(&text, "eth0");
+    }
+}

@@ -323,9 +323,14 @@ it is not supported yet.",
 dracut's ip= (also on, any, single-dhcp; IF:dhcp:MTU:MAC; a static
 form followed by :MTU:MAC or :DNS1:DNS2): DHCPv4 on every NIC with
 carrier in parallel (the first lease wins), on the named ones, or a
-static address (MASK dotted or a prefix length). IF is a kernel name,
-enx<mac>, enp<bus>s<slot> or a MAC written aa-bb-cc-dd-ee-ff. IPv6,
-ibft, bond=, team= and bridge= stop the boot as not supported yet.",
+static address (MASK dotted or a prefix length), first probed with ARP
+(RFC 5227): a host that answers for it stops the boot, named with its
+MAC. ip=auto6 and ip=IF:auto6 let the kernel configure IPv6 from router
+advertisements (SLAAC, EUI-64) and wait for the global address; link6
+waits for the link-local one (no DHCPv6, no DNS from the router: use
+nameserver=). IF is a kernel name, enx<mac>, enp<bus>s<slot> or a MAC
+written aa-bb-cc-dd-ee-ff. dhcp6, either6, ibft, bond=, team= and
+bridge= stop the boot as not supported yet.",
                 },
                 Item {
                     term: "BOOTIF=01-MAC, rd.bootif=0, bootdev=IF",
@@ -342,12 +347,21 @@ routes and DNS are used.",
                     text: "Add a resolver; ignore the DNS servers DHCP gives.",
                 },
                 Item {
-                    term: "rd.net.timeout.iflink|carrier|dhcp=SECONDS, rd.net.dhcp.retry=N",
+                    term: "rd.net.timeout.iflink|ifup|carrier|dhcp|route|ipv6auto|ipv6dad=SECONDS, rd.net.dhcp.retry=N",
                     text: "\
-The waits for the interfaces (60), for carrier (10), for one DHCP
-attempt (60), and the number of attempts (1). The result is recorded in
-/run/initramfs/net/IF and /etc/resolv.conf (copied to
-/run/initramfs/net/resolv.conf).",
+The waits, in seconds: for the interfaces (60), for each link to be
+reported up (ifup, 20), for carrier (10), for one DHCP attempt (60), for
+the gateway to answer ARP or, with auto6, for the router's default route
+(route, 20; a warning when over), for the SLAAC address (ipv6auto, 40)
+and its duplicate-address detection (ipv6dad, 50); the number of DHCP
+attempts (1). The result is recorded in /run/initramfs/net/IF and
+/etc/resolv.conf (copied to /run/initramfs/net/resolv.conf).",
+                },
+                Item {
+                    term: "rd.liveinit.net.dad=SECONDS",
+                    text: "\
+How long the ARP probe of a static address listens for another host
+that has it (3; probes go out a second apart); 0 skips the probe.",
                 },
             ],
         },

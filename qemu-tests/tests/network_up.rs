@@ -257,3 +257,117 @@ fn network_root_brings_the_network_up_first() {
         "no `network up` line",
     );
 }
+
+/// RFC 5227 probe: slirp answers ARP for its gateway 10.0.2.2, so taking
+/// that address statically is refused, naming the MAC that answered,
+/// within the probe's bound (3 s by default) and before it is configured.
+#[test]
+fn static_address_in_use_is_refused_by_the_arp_probe() {
+    let net = user_nic("n0", "virtio-net-pci", MAC0);
+    let net: Vec<&str> = net.iter().map(String::as_str).collect();
+    let ended = Case::new(
+        "net_dad_conflict",
+        vec![],
+        "root=live:http://10.0.2.2/live.sfs ip=10.0.2.2::10.0.2.2:255.255.255.0::eth0:none",
+    )
+    .net_args(&net)
+    .boot_fatal(&[
+        "10.0.2.2 is already in use on the network of eth0 (52:54:00:12:34:56)",
+        "52:55:0a:00:02:02 answered the ARP probe",
+        "rd.liveinit.net.dad=0",
+    ]);
+    ended.check(
+        !ended.has_line(&["eth0: 10.0.2.2/24 (static"]),
+        "the address was configured anyway",
+    );
+    ended.check(
+        ended.out.elapsed.as_secs() < 60,
+        &format!("took {:?}", ended.out.elapsed),
+    );
+}
+
+/// `ip=<if>:auto6` on one NIC, `ip=<if>:link6` on the other: the kernel's
+/// SLAAC from slirp's router advertisement (fec0::/64) gives the first its
+/// EUI-64 address and the default route; the second keeps its link-local
+/// address only. The probe sees both in /proc/net/if_inet6.
+#[test]
+fn auto6_and_link6_through_the_kernels_slaac() {
+    let mut net = user_nic("n0", "virtio-net-pci", MAC0).to_vec();
+    net.extend(user_nic("n1", "virtio-net-pci", MAC1));
+    let b = local_case(
+        "net_auto6",
+        "ip=enx525400123456:auto6 ip=enx525400123457:link6",
+        &net,
+    )
+    .boot_live(&FLAT_ISO);
+    let r = &b.report;
+    let f0 = r.net_files_with_mac(MAC0);
+    let f1 = r.net_files_with_mac(MAC1);
+    b.check(
+        f0.len() == 1 && f1.len() == 1,
+        &format!("state: {:?}", r.net_state),
+    );
+    b.check(
+        r.net_value(&f0[0], "METHOD").as_deref() == Some("auto6")
+            && r.net_value(&f0[0], "ADDRESS6").as_deref() == Some("fec0::5054:ff:fe12:3456")
+            && r.net_value(&f0[0], "PREFIX6").as_deref() == Some("64"),
+        &format!("auto6 state: {:?}", r.net_state),
+    );
+    b.check(
+        r.net_value(&f0[0], "GATEWAY6")
+            .is_some_and(|g| g.starts_with("fe80::")),
+        &format!("no IPv6 default route recorded: {:?}", r.net_state),
+    );
+    b.check(
+        r.net_value(&f1[0], "METHOD").as_deref() == Some("link6")
+            && r.net_value(&f1[0], "ADDRESS6").as_deref() == Some("fe80::5054:ff:fe12:3457"),
+        &format!("link6 state: {:?}", r.net_state),
+    );
+    // The kernel's own view: the global address is there and not tentative
+    // (flags without 0x40); link6's NIC has none.
+    let inet6: Vec<&String> = r.notes.iter().filter(|n| n.starts_with("inet6 ")).collect();
+    b.check(
+        inet6.iter().any(|n| {
+            let f: Vec<&str> = n.split(' ').collect();
+            f.get(1) == Some(&"fec0000000000000505400fffe123456")
+                && f.get(5)
+                    .and_then(|x| u32::from_str_radix(x, 16).ok())
+                    .is_some_and(|x| x & 0x40 == 0)
+        }),
+        &format!("fec0::5054:ff:fe12:3456 not configured: {inet6:?}"),
+    );
+    b.check(
+        !inet6
+            .iter()
+            .any(|n| n.starts_with("inet6 fec0") && n.contains("fffe123457")),
+        &format!("link6 took a global address: {inet6:?}"),
+    );
+}
+
+/// `vlan=vlan5:eth0` with a static address on the VLAN: 8021q is loaded,
+/// the device made on the NIC, the address put on it. slirp does not speak
+/// 802.1Q, so only the kernel's view is checked, not traffic.
+#[test]
+fn vlan_device_with_a_static_address() {
+    let b = local_case(
+        "net_vlan",
+        "vlan=vlan5:eth0 ip=10.0.5.2:::24::vlan5:none rd.liveinit.net.dad=1",
+        &user_nic("n0", "virtio-net-pci", MAC0),
+    )
+    .boot_live(&FLAT_ISO);
+    let r = &b.report;
+    b.check(r.has_module("8021q"), "8021q was not loaded");
+    b.check(
+        r.notes.iter().any(|n| n == "vlan vlan5 | 5 | eth0"),
+        &format!("no VLAN 5 on eth0 in /proc/net/vlan/config: {:?}", r.notes),
+    );
+    b.check(
+        r.net_value("vlan5", "VLAN_ID").as_deref() == Some("5")
+            && r.net_value("vlan5", "ADDRESS").as_deref() == Some("10.0.5.2"),
+        &format!("vlan5 state: {:?}", r.net_state),
+    );
+    b.check(
+        r.net_local.iter().any(|a| a == "10.0.5.2"),
+        &format!("10.0.5.2 is not configured: {:?}", r.net_local),
+    );
+}

@@ -430,7 +430,9 @@ fn unknown_options(cmdline: &Cmdline) -> Vec<String> {
         let ours = ["rd.live.", "rd.overlay", "rd.liveinit."]
             .iter()
             .any(|prefix| key.starts_with(prefix));
-        let known = KNOWN.contains(&key) || crate::fetch::options::KNOWN.contains(&key);
+        let known = KNOWN.contains(&key)
+            || crate::fetch::options::KNOWN.contains(&key)
+            || crate::net::OPTIONS.contains(&key);
         if ours && !known && !unknown.iter().any(|u| u.contains(key)) {
             unknown.push(format!("unknown option '{key}' ignored"));
         }

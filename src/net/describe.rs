@@ -16,6 +16,11 @@ pub fn describe(plan: &NetPlan) -> Vec<String> {
         "drivers: NIC drivers packed in the initramfs load by modalias; interfaces awaited up to {} s (rd.net.timeout.iflink)",
         t.iflink.as_secs()
     ));
+    out.push(format!(
+        "links: each set up and reported up within {} s (rd.net.timeout.ifup), then carrier within {} s (rd.net.timeout.carrier)",
+        t.ifup.as_secs(),
+        t.carrier.as_secs()
+    ));
     for (name, mac) in &plan.renames {
         out.push(format!(
             "rename the NIC with MAC {} to {name} (ifname=)",
@@ -33,15 +38,52 @@ pub fn describe(plan: &NetPlan) -> Vec<String> {
         t.dhcp.as_secs(),
         t.dhcp_retry
     );
+    let six = |m: Method| {
+        let what = if m == Method::Auto6 {
+            "a global address from the router's prefix"
+        } else {
+            "its link-local address"
+        };
+        let route = if m == Method::Auto6 {
+            format!(
+                ", the router's default route within {} s (rd.net.timeout.route; else a warning)",
+                t.route.as_secs()
+            )
+        } else {
+            String::new()
+        };
+        format!(
+            "IPv6 by the kernel's autoconfiguration ({}): {what} within {} s (rd.net.timeout.ipv6auto), \
+             duplicate-address detection over within {} s (rd.net.timeout.ipv6dad){route}; no DHCPv6, no DNS from the router",
+            m.name(),
+            t.ipv6auto.as_secs(),
+            t.ipv6dad.as_secs()
+        )
+    };
+    let dad = if t.dad.is_zero() {
+        String::from("no ARP probe (rd.liveinit.net.dad=0)")
+    } else {
+        format!(
+            "after an ARP probe of {} s that no other host may answer (rd.liveinit.net.dad)",
+            t.dad.as_secs()
+        )
+    };
+    let auto = |m: Method| if m.is_six() { six(m) } else { dhcp.clone() };
     match &plan.targets {
+        Targets::Any if plan.auto_method.is_six() => out.push(format!(
+            "interfaces: every Ethernet NIC with carrier (waited for up to {} s, rd.net.timeout.carrier); {}",
+            t.carrier.as_secs(),
+            six(plan.auto_method)
+        )),
         Targets::Any => out.push(format!(
             "interfaces: every Ethernet NIC with carrier (waited for up to {} s, rd.net.timeout.carrier); \
              {dhcp} on all in parallel, the first lease wins, the others stay down",
             t.carrier.as_secs()
         )),
         Targets::Bootif(mac) => out.push(format!(
-            "interfaces: only the NIC with MAC {} (BOOTIF=); {dhcp}",
-            mac_text(mac)
+            "interfaces: only the NIC with MAC {} (BOOTIF=); {}",
+            mac_text(mac),
+            auto(plan.auto_method)
         )),
         Targets::Named(configs) => {
             for c in configs {
@@ -50,10 +92,10 @@ pub fn describe(plan: &NetPlan) -> Vec<String> {
                         "static {}/{}{}{}",
                         s.address,
                         s.prefix,
-                        s.peer.map_or(String::new(), |(p, _)| format!(" peer {p}")),
+                        s.peer.map_or_else(|| format!(", {dad}"), |(p, _)| format!(" peer {p} (no ARP probe on a point-to-point link)")),
                         s.gateway.map_or(String::new(), |g| format!(", default route via {g}"))
                     ),
-                    _ => dhcp.clone(),
+                    (m, _) => auto(*m),
                 };
                 let mut extra = String::new();
                 if let Some(m) = c.mtu {
@@ -72,6 +114,10 @@ pub fn describe(plan: &NetPlan) -> Vec<String> {
     if let Some(dev) = plan.boot_device() {
         out.push(format!("boot device (routes and DNS): {}", ref_text(&dev)));
     }
+    out.push(format!(
+        "gateway: the boot device's IPv4 gateway is asked for by ARP until it answers, up to {} s (rd.net.timeout.route; else a warning)",
+        t.route.as_secs()
+    ));
     for r in &plan.routes {
         out.push(format!(
             "route {}/{}{}{} (rd.route=)",

@@ -15,6 +15,26 @@ use super::NetError;
 pub enum Method {
     Dhcp,
     Static,
+    /// The kernel's SLAAC: wait for a global IPv6 address.
+    Auto6,
+    /// The link-local IPv6 address only.
+    Link6,
+}
+
+impl Method {
+    /// Whether the kernel configures the interface itself (IPv6).
+    pub fn is_six(self) -> bool {
+        matches!(self, Method::Auto6 | Method::Link6)
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Method::Dhcp => "dhcp",
+            Method::Static => "static",
+            Method::Auto6 => "auto6",
+            Method::Link6 => "link6",
+        }
+    }
 }
 
 /// Where an `ip=` names its interface.
@@ -39,8 +59,9 @@ pub struct Static {
 /// What one `ip=` says.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum IpArg {
-    /// `dhcp`, `on`, `any`, `single-dhcp`: DHCPv4 on every candidate.
-    AutoAll,
+    /// `dhcp`, `on`, `any`, `single-dhcp`: DHCPv4 on every candidate;
+    /// `auto6`, `link6`: IPv6 autoconfiguration on every candidate.
+    AutoAll(Method),
     /// A configuration for one interface.
     Interface(IfConfig),
 }
@@ -61,7 +82,7 @@ pub struct IfConfig {
 }
 
 /// Methods dracut knows that liveinit does not do yet.
-const LATER: [&str; 6] = ["dhcp6", "auto6", "either6", "link6", "ibft", "kickstart"];
+const LATER: [&str; 4] = ["dhcp6", "either6", "ibft", "kickstart"];
 /// Methods dracut itself refuses.
 const REFUSED: [&str; 3] = ["bootp", "rarp", "both"];
 
@@ -94,7 +115,9 @@ pub fn parse(value: &str, warnings: &mut Vec<String>) -> Result<IpArg, NetError>
     let get = |i: usize| f.get(i).map_or("", String::as_str);
     if f.len() == 1 {
         return match value {
-            "dhcp" | "on" | "any" | "single-dhcp" => Ok(IpArg::AutoAll),
+            "dhcp" | "on" | "any" | "single-dhcp" => Ok(IpArg::AutoAll(Method::Dhcp)),
+            "auto6" => Ok(IpArg::AutoAll(Method::Auto6)),
+            "link6" => Ok(IpArg::AutoAll(Method::Link6)),
             "off" | "none" => Err(err(
                 "method",
                 "off/none alone configures nothing: give <client-IP>:…:<netmask>:…:none",
@@ -109,7 +132,7 @@ pub fn parse(value: &str, warnings: &mut Vec<String>) -> Result<IpArg, NetError>
             "" => Err(err("method", "empty")),
             _ => Err(err(
                 "method",
-                "unknown method (dhcp, on, any, single-dhcp or a long form)",
+                "unknown method (dhcp, on, any, single-dhcp, auto6, link6 or a long form)",
             )),
         };
     }
@@ -181,13 +204,13 @@ pub fn parse(value: &str, warnings: &mut Vec<String>) -> Result<IpArg, NetError>
         iface(value, ifname)?
     };
     let addr = match method {
-        Method::Dhcp if !client.is_empty() => {
+        Method::Dhcp | Method::Auto6 | Method::Link6 if !client.is_empty() => {
             return Err(err(
                 "client-IP",
-                "a client address together with a DHCP method (use none/off for a static address)",
+                "a client address together with an automatic method (use none/off for a static address)",
             ))
         }
-        Method::Dhcp => None,
+        Method::Dhcp | Method::Auto6 | Method::Link6 => None,
         Method::Static => {
             if client.is_empty() {
                 return Err(err("client-IP", "none/off needs a client address"));
@@ -264,6 +287,8 @@ fn method(value: &str, field: &str, warnings: &mut Vec<String>) -> Result<Method
         let this = match m {
             "dhcp" | "on" | "any" => Method::Dhcp,
             "none" | "off" => Method::Static,
+            "auto6" => Method::Auto6,
+            "link6" => Method::Link6,
             m if LATER.contains(&m) => {
                 return Err(NetError::Unsupported {
                     what: alloc::format!("ip={value} (method {m})"),
@@ -280,7 +305,9 @@ fn method(value: &str, field: &str, warnings: &mut Vec<String>) -> Result<Method
                 return Err(NetError::Ip {
                     text: value.to_string(),
                     field: "method",
-                    why: alloc::format!("unknown method {m:?} (dhcp, on, any, none or off)"),
+                    why: alloc::format!(
+                        "unknown method {m:?} (dhcp, on, any, none, off, auto6 or link6)"
+                    ),
                 })
             }
         };
@@ -288,7 +315,7 @@ fn method(value: &str, field: &str, warnings: &mut Vec<String>) -> Result<Method
             return Err(NetError::Ip {
                 text: value.to_string(),
                 field: "method",
-                why: "mixes DHCP and a static method".to_string(),
+                why: "mixes methods (liveinit takes one of dhcp, none, auto6, link6)".to_string(),
             });
         }
         found = Some(this);
@@ -349,7 +376,7 @@ mod tests {
         let mut w = Vec::new();
         match parse(v, &mut w).unwrap() {
             IpArg::Interface(c) => c,
-            IpArg::AutoAll => panic!("{v}: auto"),
+            IpArg::AutoAll(_) => panic!("{v}: auto"),
         }
     }
 
@@ -360,9 +387,24 @@ mod tests {
     #[test]
     fn keywords() {
         for k in ["dhcp", "on", "any", "single-dhcp"] {
-            assert_eq!(parse(k, &mut Vec::new()), Ok(IpArg::AutoAll), "{k}");
+            assert_eq!(
+                parse(k, &mut Vec::new()),
+                Ok(IpArg::AutoAll(Method::Dhcp)),
+                "{k}"
+            );
         }
-        for k in ["dhcp6", "auto6", "either6", "ibft"] {
+        assert_eq!(
+            parse("auto6", &mut Vec::new()),
+            Ok(IpArg::AutoAll(Method::Auto6))
+        );
+        assert_eq!(
+            parse("link6", &mut Vec::new()),
+            Ok(IpArg::AutoAll(Method::Link6))
+        );
+        assert_eq!(ok("eth0:auto6").method, Method::Auto6);
+        assert_eq!(ok("eth0:link6").method, Method::Link6);
+        assert_eq!(ok(":::::eth1:auto6").method, Method::Auto6);
+        for k in ["dhcp6", "either6", "ibft"] {
             assert!(matches!(bad(k), NetError::Unsupported { .. }), "{k}");
         }
         for k in ["off", "none", "bootp", "rarp", "both", "dchp"] {

@@ -4,10 +4,12 @@
 //! here too, so `explain` and the unit and fuzz tests see what the init does.
 
 pub mod addr;
+pub mod arp;
 pub mod describe;
 pub mod dhcp;
 pub mod ifname;
 pub mod ip;
+pub mod six;
 pub mod state;
 
 use alloc::format;
@@ -22,7 +24,7 @@ use addr::Mac;
 pub use ip::{IfConfig, IfRef, IpArg, Method, Static};
 
 /// The options this plan reads, for the unknown-option check and the manual.
-pub const OPTIONS: [&str; 20] = [
+pub const OPTIONS: [&str; 23] = [
     "ip",
     "BOOTIF",
     "rd.bootif",
@@ -38,12 +40,20 @@ pub const OPTIONS: [&str; 20] = [
     "rd.net.timeout.route",
     "rd.net.timeout.carrier",
     "rd.net.timeout.dhcp",
+    "rd.net.timeout.ipv6dad",
+    "rd.net.timeout.ipv6auto",
     "rd.net.dhcp.retry",
+    DAD_OPTION,
     "bond",
     "team",
     "bridge",
     "biosdevname",
 ];
+
+/// The bound of the ARP duplicate-address probe before a static `ip=`
+/// address is configured (RFC 5227; not a dracut option: dracut runs
+/// `arping -D` with its own fixed count). 0 skips the probe.
+pub const DAD_OPTION: &str = "rd.liveinit.net.dad";
 
 /// Which interfaces are brought up (§2.5).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,10 +88,18 @@ pub struct Vlan {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Timeouts {
     pub iflink: Duration,
+    /// Each link reported up after it was set up.
     pub ifup: Duration,
+    /// The gateway answering ARP (IPv4), the router's default route (auto6).
     pub route: Duration,
     pub carrier: Duration,
     pub dhcp: Duration,
+    /// An IPv6 address leaving the tentative state.
+    pub ipv6dad: Duration,
+    /// SLAAC giving the address `auto6`/`link6` waits for.
+    pub ipv6auto: Duration,
+    /// The ARP probe of a static address (`rd.liveinit.net.dad`).
+    pub dad: Duration,
     pub dhcp_retry: u32,
 }
 
@@ -93,6 +111,10 @@ impl Default for Timeouts {
             route: Duration::from_secs(20),
             carrier: Duration::from_secs(10),
             dhcp: Duration::from_secs(60),
+            ipv6dad: Duration::from_secs(50),
+            ipv6auto: Duration::from_secs(40),
+            // Probes at 0, 1 and 2 s, then a last second for answers.
+            dad: Duration::from_secs(3),
             dhcp_retry: 1,
         }
     }
@@ -102,6 +124,9 @@ impl Default for Timeouts {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NetPlan {
     pub targets: Targets,
+    /// How [`Targets::Any`] and [`Targets::Bootif`] interfaces are
+    /// configured (`ip=dhcp`, `ip=auto6`, `ip=link6`, or nothing: DHCP).
+    pub auto_method: Method,
     /// `bootdev=`: the interface whose routes and DNS are used.
     pub bootdev: Option<String>,
     /// `BOOTIF=` (unless `rd.bootif=0`).
@@ -148,7 +173,8 @@ impl fmt::Display for NetError {
                 f,
                 "{what} is not supported yet; liveinit configures IPv4 with DHCP \
                  (ip=dhcp, ip=<if>:dhcp, BOOTIF=) or statically \
-                 (ip=<addr>::<gw>:<mask>:<host>:<if>:none), plain NICs and VLANs (vlan=)"
+                 (ip=<addr>::<gw>:<mask>:<host>:<if>:none), IPv6 by the kernel's \
+                 autoconfiguration (ip=auto6, ip=<if>:auto6, link6), plain NICs and VLANs (vlan=)"
             ),
         }
     }
@@ -193,9 +219,10 @@ impl NetPlan {
         };
         let ips = all("ip");
         let mut configs: Vec<IfConfig> = Vec::new();
+        let mut auto_method = Method::Dhcp;
         for value in &ips {
             match ip::parse(value, warnings)? {
-                IpArg::AutoAll if ips.len() > 1 => {
+                IpArg::AutoAll(_) if ips.len() > 1 => {
                     return Err(NetError::Conflict {
                         why: format!(
                             "ip={value} names no interface, but {} ip= options are given \
@@ -204,7 +231,7 @@ impl NetPlan {
                         ),
                     })
                 }
-                IpArg::AutoAll => {}
+                IpArg::AutoAll(m) => auto_method = m,
                 IpArg::Interface(c) => {
                     if let Some(other) = configs.iter().find(|o| o.iface == c.iface) {
                         return Err(NetError::Conflict {
@@ -289,6 +316,7 @@ impl NetPlan {
         }
         Ok(NetPlan {
             targets,
+            auto_method,
             bootdev,
             bootif,
             renames,
@@ -416,6 +444,9 @@ fn timeouts(cmdline: &Cmdline) -> Result<Timeouts, NetError> {
         route: secs("rd.net.timeout.route", d.route)?,
         carrier: secs("rd.net.timeout.carrier", d.carrier)?,
         dhcp: secs("rd.net.timeout.dhcp", d.dhcp)?,
+        ipv6dad: secs("rd.net.timeout.ipv6dad", d.ipv6dad)?,
+        ipv6auto: secs("rd.net.timeout.ipv6auto", d.ipv6auto)?,
+        dad: secs(DAD_OPTION, d.dad)?,
         dhcp_retry: retry,
     })
 }

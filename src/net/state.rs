@@ -6,9 +6,20 @@ use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt::Write;
-use core::net::Ipv4Addr;
+use core::net::{Ipv4Addr, Ipv6Addr};
 
 use super::addr::{mac_text, Mac};
+use super::ip::Method;
+
+/// An address the kernel's IPv6 autoconfiguration gave (`auto6`, `link6`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Six {
+    pub method: Method,
+    pub address: Ipv6Addr,
+    pub prefix: u8,
+    /// The router of the advertised default route.
+    pub gateway: Option<Ipv6Addr>,
+}
 
 /// Where the state files go.
 pub const NET_DIR: &str = "/run/initramfs/net";
@@ -34,6 +45,10 @@ pub struct IfState {
     pub lease_secs: Option<u32>,
     /// `CLOCK_BOOTTIME` seconds when the lease was taken.
     pub lease_start: Option<u64>,
+    /// Set for `auto6`/`link6`, which have no IPv4 address.
+    pub six: Option<Six>,
+    /// The VLAN ID, when the interface is a `vlan=` device.
+    pub vlan: Option<u16>,
 }
 
 impl IfState {
@@ -46,11 +61,24 @@ impl IfState {
                 .collect::<Vec<_>>()
                 .join(" ")
         };
+        let opt = |o: Option<String>| o.unwrap_or_default();
+        if let Some(six) = &self.six {
+            let _ = writeln!(s, "METHOD={}", six.method.name());
+            let _ = writeln!(s, "MAC={}", mac_text(&self.mac));
+            let _ = writeln!(s, "ADDRESS6={}", six.address);
+            let _ = writeln!(s, "PREFIX6={}", six.prefix);
+            let _ = writeln!(s, "GATEWAY6={}", opt(six.gateway.map(|g| format!("{g}"))));
+            let _ = writeln!(s, "DNS={}", join(&self.dns));
+            let _ = writeln!(s, "HOSTNAME={}", opt(self.hostname.clone()));
+            return s;
+        }
         let _ = writeln!(s, "METHOD={}", if self.dhcp { "dhcp" } else { "static" });
         let _ = writeln!(s, "MAC={}", mac_text(&self.mac));
+        if let Some(id) = self.vlan {
+            let _ = writeln!(s, "VLAN_ID={id}");
+        }
         let _ = writeln!(s, "ADDRESS={}", self.address);
         let _ = writeln!(s, "PREFIX={}", self.prefix);
-        let opt = |o: Option<String>| o.unwrap_or_default();
         let _ = writeln!(s, "GATEWAY={}", opt(self.gateway.map(|g| format!("{g}"))));
         let _ = writeln!(s, "DNS={}", join(&self.dns));
         let _ = writeln!(s, "SEARCH={}", self.search.join(" "));
@@ -134,11 +162,35 @@ mod tests {
             dhcp_server: Some(Ipv4Addr::new(10, 0, 2, 2)),
             lease_secs: Some(86400),
             lease_start: Some(3),
+            six: None,
+            vlan: None,
         };
         let text = st.render();
         assert!(text.starts_with(
             "METHOD=dhcp\nMAC=52:54:00:12:34:56\nADDRESS=10.0.2.15\nPREFIX=24\nGATEWAY=\n"
         ));
         assert!(text.contains("DHCP_SERVER=10.0.2.2\nLEASE_SECONDS=86400\nLEASE_START=3\n"));
+        let six = IfState {
+            six: Some(Six {
+                method: Method::Auto6,
+                address: "fec0::5054:ff:fe12:3456".parse().unwrap(),
+                prefix: 64,
+                gateway: Some("fe80::2".parse().unwrap()),
+            }),
+            ..st.clone()
+        };
+        assert_eq!(
+            six.render(),
+            "METHOD=auto6\nMAC=52:54:00:12:34:56\nADDRESS6=fec0::5054:ff:fe12:3456\n\
+             PREFIX6=64\nGATEWAY6=fe80::2\nDNS=\nHOSTNAME=\n"
+        );
+        let vlan = IfState {
+            dhcp: false,
+            vlan: Some(5),
+            ..st
+        };
+        assert!(vlan
+            .render()
+            .starts_with("METHOD=static\nMAC=52:54:00:12:34:56\nVLAN_ID=5\n"));
     }
 }

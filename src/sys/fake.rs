@@ -14,6 +14,7 @@ use super::{
     SysEvent, SysResult,
 };
 
+mod arp;
 mod net;
 use super::{AddrSpec, LinkChange, NetLink, RouteSpec};
 
@@ -63,6 +64,8 @@ pub struct FakeSys {
     dhcp_sockets: RefCell<Vec<String>>,
     /// Replies waiting to be received, by handle.
     dhcp_inbox: RefCell<Vec<(u32, Vec<u8>)>>,
+    /// ARP hosts and sockets, links stuck down.
+    arp: arp::FakeArp,
 }
 
 /// A scripted DHCP server: the reply to a client message, if any.
@@ -747,14 +750,34 @@ impl Sys for FakeSys {
                 l.mac = m.to_vec();
             }
             if let Some(up) = change.up {
-                l.up = up;
+                l.up = up && !self.link_is_stuck(index);
             }
         }
         Ok(())
     }
 
     fn net_add_vlan(&self, name: &str, parent: u32, id: u16) -> SysResult<()> {
-        self.record(format!("net vlan {name} {parent} {id}"))
+        self.record(format!("net vlan {name} {parent} {id}"))?;
+        // The VLAN device: its parent's MAC and carrier, the next index.
+        let mut links = self.net_links.borrow_mut();
+        let index = links.iter().map(|(_, l)| l.index).max().unwrap_or(0) + 1;
+        let Some(p) = links
+            .iter()
+            .find(|(_, l)| l.index == parent)
+            .map(|(_, l)| l.clone())
+        else {
+            return Err(Errno::NODEV);
+        };
+        links.push((
+            Duration::ZERO,
+            NetLink {
+                index,
+                name: name.to_owned(),
+                up: false,
+                ..p
+            },
+        ));
+        Ok(())
     }
 
     fn net_add_address(&self, index: u32, addr: &AddrSpec) -> SysResult<()> {
@@ -819,5 +842,21 @@ impl Sys for FakeSys {
 
     fn dhcp_close(&self, handle: u32) {
         let _ = self.record(format!("dhcp close {handle}"));
+    }
+
+    fn arp_open(&self, index: u32) -> SysResult<u32> {
+        self.fake_arp_open(index)
+    }
+
+    fn arp_send(&self, handle: u32, packet: &[u8]) -> SysResult<()> {
+        self.fake_arp_send(handle, packet)
+    }
+
+    fn arp_recv(&self, handle: u32, timeout: Duration) -> Vec<Vec<u8>> {
+        self.fake_arp_recv(handle, timeout)
+    }
+
+    fn arp_close(&self, handle: u32) {
+        let _ = self.record(format!("arp close {handle}"));
     }
 }

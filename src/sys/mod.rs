@@ -8,6 +8,7 @@
 use crate::prelude::*;
 
 mod allocator;
+mod arp_socket;
 mod child;
 mod clear;
 mod console;
@@ -265,4 +266,11 @@ pub trait Sys {
     /// Waits up to `timeout` for messages on any of `handles`.
     fn dhcp_recv(&self, handles: &[u32], timeout: Duration) -> Vec<(u32, Vec<u8>)>;
     fn dhcp_close(&self, handle: u32);
+    /// Opens an ARP socket on link `index` (`arp_socket.rs`); returns its handle.
+    fn arp_open(&self, index: u32) -> SysResult<u32>;
+    /// Broadcasts an ARP payload from that socket.
+    fn arp_send(&self, handle: u32, packet: &[u8]) -> SysResult<()>;
+    /// Waits up to `timeout` for ARP payloads on that socket.
+    fn arp_recv(&self, handle: u32, timeout: Duration) -> Vec<Vec<u8>>;
+    fn arp_close(&self, handle: u32);
 }

@@ -28,6 +28,8 @@ pub struct RealSys {
     hub: RefCell<Hub>,
     /// Open DHCP client sockets.
     dhcp: RefCell<super::dhcp_socket::DhcpSockets>,
+    /// Open ARP sockets (duplicate-address probe, gateway check).
+    arp: RefCell<super::arp_socket::ArpSockets>,
 }
 
 impl RealSys {
@@ -37,6 +39,7 @@ impl RealSys {
             loops: RefCell::new(Vec::new()),
             hub: RefCell::new(Hub::default()),
             dhcp: RefCell::default(),
+            arp: RefCell::default(),
         }
     }
 }
@@ -305,6 +308,22 @@ impl Sys for RealSys {
 
     fn dhcp_close(&self, handle: u32) {
         self.dhcp.borrow_mut().close(handle);
+    }
+
+    fn arp_open(&self, index: u32) -> SysResult<u32> {
+        self.arp.borrow_mut().open(index)
+    }
+
+    fn arp_send(&self, handle: u32, packet: &[u8]) -> SysResult<()> {
+        self.arp.borrow().send(handle, packet)
+    }
+
+    fn arp_recv(&self, handle: u32, timeout: Duration) -> Vec<Vec<u8>> {
+        self.arp.borrow().recv(handle, timeout)
+    }
+
+    fn arp_close(&self, handle: u32) {
+        self.arp.borrow_mut().close(handle);
     }
 }
 

@@ -277,6 +277,21 @@ fn network_state() {
     if let Ok(h) = fs::read_to_string("/proc/sys/kernel/hostname") {
         out(&format!("net.hostname={}", h.trim()));
     }
+    // IPv6 addresses (address index prefix scope flags name) and VLANs
+    // (`name | id | parent`), as notes: the kernel's own view of them.
+    for (file, tag) in [
+        ("/proc/net/if_inet6", "inet6"),
+        ("/proc/net/vlan/config", "vlan"),
+    ] {
+        if let Ok(text) = fs::read_to_string(file) {
+            for l in text.lines() {
+                out(&format!(
+                    "note={tag} {}",
+                    l.split_whitespace().collect::<Vec<_>>().join(" ")
+                ));
+            }
+        }
+    }
 }
 
 /// Waits (at most [`EJECT_WAIT`]) for the disc in `device` to be taken

@@ -117,14 +117,25 @@ pub fn lease(
         dhcp_server: l.server,
         lease_secs: l.lease_secs,
         lease_start: Some(sys.now().as_secs()),
+        six: None,
+        vlan: None,
     })
 }
 
-/// Applies a static `ip=`.
-pub fn fixed(sys: &impl Sys, t: &Target, boot: bool) -> Result<Option<IfState>, BootError> {
+/// Applies a static `ip=`, after an ARP probe for the address (bounded by
+/// `dad`; dracut skips it on point-to-point links, so does this).
+pub fn fixed(
+    sys: &impl Sys,
+    t: &Target,
+    boot: bool,
+    dad: core::time::Duration,
+) -> Result<Option<IfState>, BootError> {
     let nic = &t.nic;
     let Some(c) = &t.config else { return Ok(None) };
     let Some(s) = &c.addr else { return Ok(None) };
+    if s.peer.is_none() {
+        super::arp::probe(sys, nic, s.address, dad, &c.text)?;
+    }
     let spec = AddrSpec {
         address: s.address,
         prefix: s.peer.and_then(|(_, p)| p).unwrap_or(s.prefix),
@@ -162,6 +173,8 @@ pub fn fixed(sys: &impl Sys, t: &Target, boot: bool) -> Result<Option<IfState>, 
         dhcp_server: None,
         lease_secs: None,
         lease_start: None,
+        six: None,
+        vlan: None,
     }))
 }
 
@@ -238,13 +251,21 @@ pub fn record(sys: &impl Sys, plan: &NetPlan, states: &[IfState], boot: &str) ->
         }
     }
     for s in states {
+        let (address, gateway) = match &s.six {
+            Some(six) => (
+                format!("{}/{}", six.address, six.prefix),
+                six.gateway.map(|g| format!("{g}")),
+            ),
+            None => (
+                format!("{}/{}", s.address, s.prefix),
+                s.gateway.map(|g| format!("{g}")),
+            ),
+        };
         info!(
-            "{} ({}): {}/{}{}",
+            "{} ({}): {address}{}",
             s.name,
             mac_text(&s.mac),
-            s.address,
-            s.prefix,
-            s.gateway.map_or(String::new(), |g| format!(" via {g}"))
+            gateway.map_or(String::new(), |g| format!(" via {g}"))
         );
     }
     dedup

@@ -6,7 +6,7 @@
 use crate::prelude::*;
 
 use core::fmt;
-use core::net::Ipv4Addr;
+use core::net::{Ipv4Addr, Ipv6Addr};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NetCause {
@@ -44,6 +44,37 @@ pub enum NetCause {
     },
     /// The boot device (`bootdev=`, `BOOTIF=`, first `ip=`) got no address.
     BootDeviceUnconfigured { wanted: String },
+    /// Links the kernel did not report up after they were set up.
+    LinkNotUp {
+        interfaces: Vec<String>,
+        waited_secs: u64,
+    },
+    /// The ARP probe of a static address got an answer (RFC 5227).
+    AddressInUse {
+        address: Ipv4Addr,
+        /// `eth0 (52:54:00:12:34:56)`.
+        interface: String,
+        /// The MAC of the host that has the address.
+        holder: String,
+        /// The `ip=` value.
+        text: String,
+    },
+    /// `auto6`/`link6`: no usable IPv6 address in time.
+    NoIpv6Address {
+        interface: String,
+        method: &'static str,
+        /// Still tentative (DAD running) rather than absent.
+        tentative: bool,
+        waited_secs: u64,
+        option: &'static str,
+    },
+    /// The kernel's IPv6 duplicate-address detection failed.
+    Ipv6InUse {
+        interface: String,
+        address: Ipv6Addr,
+    },
+    /// `/proc/sys/net/ipv6/conf/<if>` cannot be written (IPv6 disabled?).
+    Ipv6Unavailable { path: String, why: String },
 }
 
 fn list(items: &[String]) -> String {
@@ -132,7 +163,65 @@ impl fmt::Display for NetCause {
             ),
             NetCause::BootDeviceUnconfigured { wanted } => write!(
                 f,
-                "the boot device {wanted} got no address (no lease and no static ip= for it);                  check bootdev= and the ip= options"
+                "the boot device {wanted} got no address (no lease and no static ip= for it); \
+                 check bootdev= and the ip= options"
+            ),
+            NetCause::LinkNotUp {
+                interfaces,
+                waited_secs,
+            } => write!(
+                f,
+                "{} not up {waited_secs} s after it was set up (rd.net.timeout.ifup): \
+                 the driver did not open the device; see the kernel log for it",
+                list(interfaces)
+            ),
+            NetCause::AddressInUse {
+                address,
+                interface,
+                holder,
+                text,
+            } => write!(
+                f,
+                "{address} is already in use on the network of {interface}: {holder} answered \
+                 the ARP probe (ip={text}); choose a free address, or rd.liveinit.net.dad=0 \
+                 to skip the probe"
+            ),
+            NetCause::NoIpv6Address {
+                interface,
+                method,
+                tentative,
+                waited_secs,
+                option,
+            } => {
+                let what = if *method == "link6" {
+                    "link-local"
+                } else {
+                    "global"
+                };
+                if *tentative {
+                    write!(
+                        f,
+                        "the {what} IPv6 address of {interface} (ip={method}) was still tentative \
+                         (duplicate-address detection) after {waited_secs} s ({option})"
+                    )
+                } else {
+                    write!(
+                        f,
+                        "no {what} IPv6 address on {interface} (ip={method}) after {waited_secs} s \
+                         ({option}): no router advertisement with a prefix? use ip=<if>:dhcp \
+                         or a static ip= for IPv4"
+                    )
+                }
+            }
+            NetCause::Ipv6InUse { interface, address } => write!(
+                f,
+                "IPv6 duplicate-address detection failed for {address} on {interface}: \
+                 another host has it"
+            ),
+            NetCause::Ipv6Unavailable { path, why } => write!(
+                f,
+                "cannot set up IPv6 autoconfiguration: {path}: {why} \
+                 (is IPv6 disabled, ipv6.disable=1?)"
             ),
         }
     }

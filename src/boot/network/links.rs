@@ -14,7 +14,7 @@ use super::nics;
 use crate::boot::error::{BootError, Cause, Stage};
 use crate::net::addr::mac_text;
 use crate::net::ifname::{self, Nic};
-use crate::net::{IfConfig, IfRef, NetPlan, Targets};
+use crate::net::{IfConfig, IfRef, Method, NetPlan, Targets};
 use crate::sys::{LinkChange, Sys};
 
 const TICK: Duration = Duration::from_millis(100);
@@ -26,6 +26,8 @@ const CARRIER_GRACE: Duration = Duration::from_secs(1);
 pub struct Target {
     pub nic: Nic,
     pub config: Option<IfConfig>,
+    /// The `ip=` method, or the plan's for interfaces no `ip=` names.
+    pub method: Method,
 }
 
 fn sys_err(what: String, e: crate::sys::Errno) -> BootError {
@@ -101,6 +103,7 @@ pub fn prepare(
             .map(|n| Target {
                 nic: n.clone(),
                 config: None,
+                method: plan.auto_method,
             })
             .collect(),
         Targets::Bootif(mac) => all
@@ -110,6 +113,7 @@ pub fn prepare(
             .map(|n| Target {
                 nic: n.clone(),
                 config: None,
+                method: plan.auto_method,
             })
             .collect(),
         Targets::Named(configs) => configs
@@ -118,6 +122,7 @@ pub fn prepare(
                 ifname::resolve(&c.iface, &all).map(|n| Target {
                     nic: n.clone(),
                     config: Some(c.clone()),
+                    method: c.method,
                 })
             })
             .collect(),
@@ -131,6 +136,10 @@ pub fn prepare(
         if change != LinkChange::default() {
             set(sys, &t.nic, &change, "set MTU/MAC of")?;
         }
+        if t.method.is_six() {
+            // Before "up": the router solicitation goes out then.
+            super::slaac::configure(sys, &t.nic.name, t.method)?;
+        }
         set(
             sys,
             &t.nic,
@@ -142,6 +151,36 @@ pub fn prepare(
         )?;
     }
     Ok(targets)
+}
+
+/// Waits, up to `rd.net.timeout.ifup`, until the kernel reports every
+/// target up (dracut's `wait_for_if_up`): "up" can be refused later than
+/// the request, by a driver whose open fails.
+pub fn wait_up(sys: &impl Sys, plan: &NetPlan, targets: &[Target]) -> Result<(), BootError> {
+    let start = sys.now();
+    loop {
+        let links = nics::list(sys)?;
+        let down: Vec<String> = targets
+            .iter()
+            .filter(|t| !links.iter().any(|l| l.index == t.nic.index && l.up))
+            .map(|t| format!("{} ({})", t.nic.name, mac_text(&t.nic.mac)))
+            .collect();
+        let elapsed = sys.now().saturating_sub(start);
+        if down.is_empty() {
+            return Ok(());
+        }
+        if elapsed >= plan.timeouts.ifup {
+            return Err(BootError::new(
+                Stage::Network,
+                "",
+                Cause::Net(Box::new(NetCause::LinkNotUp {
+                    interfaces: down,
+                    waited_secs: elapsed.as_secs(),
+                })),
+            ));
+        }
+        sys.sleep(TICK);
+    }
 }
 
 /// Waits for carrier on every target at once, up to `rd.net.timeout.carrier`.

@@ -5,10 +5,12 @@
 //! helper programs; every wait is bounded by an `rd.net.timeout.*` option.
 
 mod apply;
+mod arp;
 mod cause;
 mod dhcp;
 mod links;
 mod nics;
+mod slaac;
 
 #[allow(unused_imports)]
 use crate::prelude::*;
@@ -40,11 +42,25 @@ pub struct NetUp {
     pub dns: Vec<Ipv4Addr>,
 }
 
+/// `vlan=` needs 8021q, which the kernel would ask `modprobe` for
+/// (`rtnl-link-vlan`); there is no modprobe here, so it is loaded first.
+fn vlan_module(sys: &impl Sys, modules: &mut Loader) {
+    let request = [String::from("rtnl-link-vlan")];
+    modules.request(sys, &request);
+    for failed in modules.wait_for(sys, &request) {
+        warn!("vlan=: module {failed}");
+    }
+}
+
 /// Brings the network up as `plan` says; returns the boot interface.
 pub fn bring_up(sys: &impl Sys, plan: &NetPlan, modules: &mut Loader) -> Result<NetUp, BootError> {
     let start = sys.now();
     let nics = nics::wait_for_interfaces(sys, plan, modules)?;
+    if !plan.vlans.is_empty() {
+        vlan_module(sys, modules);
+    }
     let targets = links::prepare(sys, plan, nics)?;
+    links::wait_up(sys, plan, &targets)?;
     let targets = links::wait_for_carrier(sys, plan, targets)?;
     let all = nics::list(sys)?;
     // The boot device: bootdev=/BOOTIF=/first named, else the DHCP winner.
@@ -57,15 +73,15 @@ pub fn bring_up(sys: &impl Sys, plan: &NetPlan, modules: &mut Loader) -> Result<
     let mut states = Vec::new();
     let dhcp_targets: Vec<links::Target> = targets
         .iter()
-        .filter(|t| t.config.as_ref().map_or(true, |c| c.method == Method::Dhcp))
+        .filter(|t| t.method == Method::Dhcp)
         .cloned()
         .collect();
-    for t in targets.iter().filter(|t| {
-        t.config
-            .as_ref()
-            .is_some_and(|c| c.method == Method::Static)
-    }) {
-        states.extend(apply::fixed(sys, t, is_boot(t.nic.index))?);
+    for t in targets.iter().filter(|t| t.method == Method::Static) {
+        let boot = is_boot(t.nic.index);
+        states.extend(apply::fixed(sys, t, boot, plan.timeouts.dad)?);
+    }
+    for t in targets.iter().filter(|t| t.method.is_six()) {
+        states.push(slaac::wait(sys, t, &plan.timeouts)?);
     }
     if !dhcp_targets.is_empty() {
         let first_wins = !matches!(plan.targets, Targets::Named(_));
@@ -113,13 +129,21 @@ pub fn bring_up(sys: &impl Sys, plan: &NetPlan, modules: &mut Loader) -> Result<
         },
     };
     apply::extra_routes(sys, plan, &all)?;
+    if let (Some(gw), Some(nic)) = (boot.gateway, all.iter().find(|n| n.name == boot.name)) {
+        arp::check_gateway(sys, nic, boot.address, gw, plan.timeouts.route);
+    }
+    for s in &mut states {
+        s.vlan = plan.vlans.iter().find(|v| v.name == s.name).map(|v| v.id);
+    }
     let dns = apply::record(sys, plan, &states, &boot.name);
+    let address = match &boot.six {
+        Some(six) => format!("{}/{}", six.address, six.prefix),
+        None => format!("{}/{}", boot.address, boot.prefix),
+    };
     info!(
-        "network up in {} ms: {} {}/{}{}",
+        "network up in {} ms: {} {address}{}",
         sys.now().saturating_sub(start).as_millis(),
         boot.name,
-        boot.address,
-        boot.prefix,
         boot.gateway.map_or(String::new(), |g| format!(" via {g}"))
     );
     Ok(NetUp {
