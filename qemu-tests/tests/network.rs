@@ -139,6 +139,11 @@ fn check_info(b: &Probed) {
             .has_line(&["liveinit: livenet: http://", " sha256 "]),
         "no final livenet line with the digest in the log",
     );
+    // The served images are a few hundred KiB: their progress is in KiB.
+    b.check(
+        b.ended.has_line(&["liveinit: downloading ", " KiB, "]) && !b.ended.has_line(&["of 0 MiB"]),
+        "the progress of an image under 1 MiB is not shown in KiB",
+    );
 }
 
 // ---------------------------------------------------------------------------
