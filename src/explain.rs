@@ -272,7 +272,7 @@ fn downloaded_rows<'a>(
                 key,
                 String::from(
                     "a downloaded ISO's implanted MD5 is verified before it is mounted \
-                     (rd.live.check); other images only by SHA-256 (below)",
+                     (rd.live.check); other images are not (for their SHA-256, see the download below)",
                 ),
             )),
             "image" => Some((
