@@ -191,7 +191,7 @@ fn options(out: &mut String, cfg: &LiveConfig) {
         ),
         RamCopy::Auto => format!("{} (rd.live.ram=auto)", ram_auto::rule_text(cfg.minmem_mib)),
     };
-    let rows: [(&str, String); 13] = [
+    let mut rows: Vec<(&str, String)> = alloc::vec![
         ("root", root),
         (
             "medium",
@@ -236,9 +236,53 @@ fn options(out: &mut String, cfg: &LiveConfig) {
             ),
         ),
     ];
+    if let (LiveRoot::Url(_), Some(net)) = (&cfg.root, &cfg.download) {
+        rows = downloaded_rows(cfg, net, rows);
+    }
     for (key, value) in rows {
         let _ = writeln!(out, "{key:<11} {}", value.trim_end());
     }
+}
+
+/// The rows for a downloaded image: no medium is looked for (so no
+/// medium, iso-scan, wait, idle or probe rows), the image is the file in
+/// RAM, and `rd.live.ram` has nothing left to copy. The download itself
+/// (URL, RAM check, verification, where it lands) is its own section.
+fn downloaded_rows<'a>(
+    cfg: &LiveConfig,
+    net: &crate::fetch::NetImage,
+    rows: Vec<(&'a str, String)>,
+) -> Vec<(&'a str, String)> {
+    let path = format!("{}/{}", crate::fetch::LIVENET_DIR, net.url.file_name());
+    let ram = format!(
+        "the image is downloaded into RAM ({path}) and must leave {} MiB free (rd.minmem); \
+         nothing is copied again{}",
+        cfg.minmem_mib,
+        if cfg.ram == RamCopy::Off {
+            ""
+        } else {
+            " (rd.live.ram has no effect)"
+        }
+    );
+    rows.into_iter()
+        .filter_map(|(key, value)| match key {
+            "medium" | "iso-scan" | "wait" | "idle" | "probe" => None,
+            "check" if !cfg.check => None,
+            "check" => Some((
+                key,
+                String::from(
+                    "a downloaded ISO's implanted MD5 is verified before it is mounted \
+                     (rd.live.check); other images are not (for their SHA-256, see the download below)",
+                ),
+            )),
+            "image" => Some((
+                key,
+                format!("{path}, downloaded; what it holds decides the plan below"),
+            )),
+            "ram" => Some((key, ram.clone())),
+            _ => Some((key, value)),
+        })
+        .collect()
 }
 
 /// Each layout dracut knows, with the steps the init would take for it.
@@ -466,6 +510,54 @@ mod tests {
             text.contains("error: root URL ftp://h/x.img: ftp:// is not supported"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn a_network_root_shows_only_rows_that_apply_to_a_download() {
+        let digest = "ab".repeat(32);
+        let text = explain(&format!(
+            "root=live:http://h:8080/f/live.img rd.live.ram rd.minmem=256 \
+             rd.liveinit.net.sha256={digest}"
+        ));
+        for gone in [
+            "medium      ",
+            "iso-scan    ",
+            "check       ",
+            "wait        ",
+            "idle        ",
+            "probe       ",
+            "image       LiveOS/squashfs.img",
+            "read from the medium",
+        ] {
+            assert!(!text.contains(gone), "{gone:?} shown in:\n{text}");
+        }
+        for want in [
+            // The download URL.
+            "GET http://h:8080/f/live.img",
+            // The RAM check.
+            "ram         the image is downloaded into RAM (/run/initramfs/livenet/live.img) \
+             and must leave 256 MiB free (rd.minmem); nothing is copied again \
+             (rd.live.ram has no effect)",
+            "its announced size leaves less than 256 MiB of RAM (rd.minmem)",
+            // The verification.
+            &format!("verify SHA-256 {digest} while streaming"),
+            // Where it lands.
+            "image       /run/initramfs/livenet/live.img, downloaded",
+            "rename it to /run/initramfs/livenet/live.img when complete",
+            "overlay     ",
+            "init        /sbin/init",
+        ] {
+            assert!(text.contains(want), "missing {want:?} in:\n{text}");
+        }
+        let checked = explain("root=live:http://h/x.iso rd.live.check");
+        assert!(
+            checked.contains("check       a downloaded ISO's implanted MD5 is verified"),
+            "{checked}"
+        );
+        // A local root keeps every row.
+        let local = explain("root=live:CDLABEL=x");
+        assert!(local.contains("medium      read-only"), "{local}");
+        assert!(local.contains("wait        180 s"), "{local}");
     }
 
     #[test]

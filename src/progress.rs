@@ -84,14 +84,24 @@ impl Progress {
             _ => String::new(),
         };
         format!(
-            "{}: {}% ({} of {} MiB, {} MiB/s{eta})",
+            "{}: {}% ({}, {} MiB/s{eta})",
             self.what,
             percent(done, self.total),
-            done / MIB,
-            self.total / MIB,
+            of_text(done, self.total),
             rate_text(done, elapsed)
         )
     }
+}
+
+/// `126 of 300 MiB`; in KiB below a MiB and in bytes below a KiB, so a
+/// small image does not read `0 of 0 MiB`. Both numbers in the total's unit.
+pub fn of_text(done: u64, total: u64) -> String {
+    let (unit, name) = match total {
+        t if t >= MIB => (MIB, "MiB"),
+        t if t >= 1024 => (1024, "KiB"),
+        _ => (1, "bytes"),
+    };
+    format!("{} of {} {name}", done / unit, total / unit)
 }
 
 /// Whole percent done; an empty total is complete.
@@ -206,5 +216,19 @@ mod tests {
         );
         assert_eq!(size_text(508 * 1024 - 3), "508 KiB");
         assert_eq!(size_text(3 * MIB + 5), "3 MiB");
+    }
+
+    #[test]
+    fn a_small_total_is_shown_in_kib_or_bytes_not_zero_mib() {
+        let mut p = Progress::new("downloading x", 300 * 1024, ms(0));
+        let line = p.update(150 * 1024, ms(1000)).log.unwrap();
+        assert_eq!(
+            line,
+            "downloading x: 50% (150 of 300 KiB, 0.1 MiB/s, 1 s left)"
+        );
+        assert_eq!(of_text(500, 900), "500 of 900 bytes");
+        assert_eq!(of_text(0, 0), "0 of 0 bytes");
+        assert_eq!(of_text(MIB - 1, MIB), "0 of 1 MiB");
+        assert_eq!(of_text(2047, 4096), "1 of 4 KiB");
     }
 }

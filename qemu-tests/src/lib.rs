@@ -16,6 +16,8 @@
 //! variants of the initramfs for the failure tests).
 
 pub mod arm64;
+pub mod dnsstub;
+pub mod fwdproxy;
 pub mod harness;
 pub mod host;
 pub mod kernel;

@@ -5,7 +5,10 @@
 //! leaves the machine) and injects faults by path prefix
 //! (`src/bin/imageserver.rs`): cut transfers resumed and verified, a server
 //! ignoring Range, a stall, a missing image failing fast, a server down at
-//! first, a wrong digest, an HTML answer, an image larger than RAM.
+//! first, a wrong digest, an HTML answer, an image larger than RAM; a
+//! server found by its DNS name (the server's DNS responder, asked as
+//! `nameserver=10.0.2.2`) and a name that does not resolve; a download
+//! through `proxy=` (the server's forward proxy, which logs what it saw).
 //!
 //! Media (built once per run under `target/qemu-tests/media-network/`):
 //! the probe root as a flattened SquashFS (`live.img`) and as an ISO
@@ -91,6 +94,41 @@ const NET_FLAT: Expect = Expect::overlay(
     "squashfs",
 );
 
+/// The name the server's DNS responder knows (as 10.0.2.2); any other name
+/// gets NXDOMAIN. Only that responder is asked (`rd.peerdns=0`): QEMU's own
+/// DNS at 10.0.2.3 forwards to the host's resolvers, which the boot's
+/// namespace cannot reach.
+const DNS_NAME: &str = "images.liveinit.test";
+const DNS_ARGS: &str = "rd.peerdns=0 nameserver=10.0.2.2";
+/// The server's forward proxy, as the guest sees it.
+const PROXY_PORT: u16 = 3128;
+
+/// The image server with its DNS responder and forward proxy.
+fn server_with_dns_and_proxy() -> Vec<String> {
+    let mut args = image_server(SERVER_BIN, served(), 0);
+    args.extend([
+        "--dns".into(),
+        DNS_NAME.into(),
+        "--proxy-port".into(),
+        PROXY_PORT.to_string(),
+    ]);
+    args
+}
+
+/// A boot beside the server with DNS and proxy; its earlier server log is
+/// removed first (the harness appends to it).
+fn dns_case(name: &str, args: &str) -> Case {
+    let _ = std::fs::remove_file(out_dir().join(format!("{name}.server.log")));
+    Case::new(name, vec![], args)
+        .memory(NET_RAM_MB)
+        .nic("e1000")
+        .server(server_with_dns_and_proxy())
+}
+
+fn server_log(name: &str) -> String {
+    std::fs::read_to_string(out_dir().join(format!("{name}.server.log"))).unwrap_or_default()
+}
+
 fn check_info(b: &Probed) {
     b.check(
         b.report.run_entry("/run/initramfs/livenet.info") == Some(&RunKind::File),
@@ -100,6 +138,11 @@ fn check_info(b: &Probed) {
         b.ended
             .has_line(&["liveinit: livenet: http://", " sha256 "]),
         "no final livenet line with the digest in the log",
+    );
+    // The served images are a few hundred KiB: their progress is in KiB.
+    b.check(
+        b.ended.has_line(&["liveinit: downloading ", " KiB, "]) && !b.ended.has_line(&["of 0 MiB"]),
+        "the progress of an image under 1 MiB is not shown in KiB",
     );
 }
 
@@ -254,8 +297,80 @@ fn server_down_at_first_is_waited_for() {
     );
 }
 
+#[test]
+fn server_found_by_its_dns_name() {
+    let b = dns_case(
+        "net_dns_name",
+        &format!("root=live:http://{DNS_NAME}:18080/f/live.img {DNS_ARGS}"),
+    )
+    .boot_live(&NET_FLAT);
+    check_info(&b);
+    b.check(
+        b.ended.has_line(&[
+            "liveinit: livenet: http://images.liveinit.test:18080/f/live.img",
+            "from 10.0.2.2:18080",
+        ]),
+        "the final livenet line does not show the name resolved to 10.0.2.2",
+    );
+    let log = server_log("net_dns_name");
+    b.check(
+        log.contains("dnsstub: A images.liveinit.test -> NOERROR, 1 answer(s)"),
+        &format!("the DNS responder was not asked for the name:\n{log}"),
+    );
+}
+
+#[test]
+fn download_through_the_proxy() {
+    // The origin's name resolves nowhere in the guest (no DNS is asked for
+    // it): only the proxy can reach it.
+    let origin = "origin.liveinit.test:18080";
+    let b = dns_case(
+        "net_proxy",
+        &format!(
+            "root=live:http://{origin}/f/live.img proxy=http://10.0.2.2:{PROXY_PORT} {DNS_ARGS}"
+        ),
+    )
+    .boot_live(&NET_FLAT);
+    check_info(&b);
+    let log = server_log("net_proxy");
+    b.check(
+        log.contains(&format!(
+            "fwdproxy: GET http://{origin}/f/live.img -> 127.0.0.1:18080"
+        )),
+        &format!("the proxy did not see an absolute-form request:\n{log}"),
+    );
+    b.check(
+        log.contains("imageserver: GET /f/live.img"),
+        &format!("the image server did not get the forwarded request:\n{log}"),
+    );
+    b.check(
+        !log.contains("dnsstub:"),
+        &format!("the guest looked the origin up itself:\n{log}"),
+    );
+}
+
 // ---------------------------------------------------------------------------
 // Downloads that must fail by themselves, with the spec's message.
+
+#[test]
+fn unknown_name_fails_naming_host_and_resolver() {
+    let ended = dns_case(
+        "net_dns_unknown",
+        &format!(
+            "root=live:http://nowhere.liveinit.test:18080/f/live.img {DNS_ARGS} \
+             rd.liveinit.net.retries=2"
+        ),
+    )
+    .boot_fatal(&[
+        "gave up after 2 attempts",
+        "cannot resolve nowhere.liveinit.test: Name does not resolve (asked 10.0.2.2)",
+    ]);
+    let log = server_log("net_dns_unknown");
+    ended.check(
+        log.contains("dnsstub: A nowhere.liveinit.test -> NXDOMAIN"),
+        &format!("the DNS responder was not asked:\n{log}"),
+    );
+}
 
 #[test]
 fn missing_image_fails_fast() {

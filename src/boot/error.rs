@@ -475,7 +475,8 @@ impl fmt::Display for Cause {
                 last,
             } => write!(
                 f,
-                "gave up after {attempts} attempts in {secs} s (rd.liveinit.net.retries=); last error: {last}"
+                "gave up after {attempts} attempt{} in {secs} s (rd.liveinit.net.retries=); last error: {last}",
+                if *attempts == 1 { "" } else { "s" }
             ),
             Cause::Net(cause) => cause.fmt(f),
         }

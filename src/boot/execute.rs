@@ -265,9 +265,8 @@ fn copy_with_progress(sys: &impl Sys, from: &str, to: &str) -> Result<(), Errno>
         let percent = done.saturating_mul(100).checked_div(total).unwrap_or(100);
         if percent >= next {
             info!(
-                "copying {from}: {percent}% ({} of {} MiB)",
-                done >> 20,
-                total >> 20
+                "copying {from}: {percent}% ({})",
+                crate::progress::of_text(done, total)
             );
             next = percent - percent % PROGRESS_STEP + PROGRESS_STEP;
         }

@@ -121,6 +121,15 @@ fn boot<S: Sys>(
             ))
         }
     };
+    // A downloaded image is already in RAM: rd.live.ram copies nothing
+    // more, not even out of a downloaded ISO (network-boot-spec §2.4).
+    let cfg = match cfg.root {
+        LiveRoot::Url(_) => LiveConfig {
+            ram: crate::config::RamCopy::Off,
+            ..cfg
+        },
+        _ => cfg,
+    };
     if let (true, Start::Medium(found)) = (cfg.check, &start) {
         check::check_medium(sys, found)?;
     }

@@ -21,14 +21,20 @@
 //! starting, timed from the guest's first try rather than from QEMU's start).
 //! The server exits when its parent (QEMU, which the shell `exec`ed in
 //! place of itself) is gone, or after `--lifetime S` seconds.
+//!
+//! `--dns NAME` also answers DNS on 127.0.0.1:53 (NAME is 10.0.2.2, every
+//! other name does not exist: `qemu_tests::dnsstub`); `--proxy-port P` also
+//! runs a forward proxy on 127.0.0.1:P (`qemu_tests::fwdproxy`).
 
 use std::collections::HashSet;
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::{Ipv4Addr, TcpListener, TcpStream, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
+
+use qemu_tests::{dnsstub, fwdproxy};
 
 struct Config {
     dir: PathBuf,
@@ -36,6 +42,8 @@ struct Config {
     delay: u64,
     down_first: u64,
     lifetime: u64,
+    dns: Option<String>,
+    proxy_port: Option<u16>,
 }
 
 fn main() {
@@ -49,6 +57,22 @@ fn main() {
             std::process::exit(0);
         }
     });
+    if let Some(name) = cfg.dns.clone() {
+        let socket = UdpSocket::bind(("127.0.0.1", 53)).unwrap_or_else(|e| {
+            eprintln!("imageserver: bind udp 127.0.0.1:53: {e}");
+            std::process::exit(1)
+        });
+        eprintln!("imageserver: DNS on 127.0.0.1:53: {name} is 10.0.2.2");
+        thread::spawn(move || dnsstub::serve(&socket, &name, Ipv4Addr::new(10, 0, 2, 2)));
+    }
+    if let Some(port) = cfg.proxy_port {
+        let listener = TcpListener::bind(("127.0.0.1", port)).unwrap_or_else(|e| {
+            eprintln!("imageserver: bind 127.0.0.1:{port}: {e}");
+            std::process::exit(1)
+        });
+        eprintln!("imageserver: forward proxy on 127.0.0.1:{port}");
+        thread::spawn(move || fwdproxy::serve(listener));
+    }
     thread::sleep(Duration::from_secs(cfg.delay));
     let listener = TcpListener::bind(("127.0.0.1", cfg.port)).unwrap_or_else(|e| {
         eprintln!("imageserver: bind 127.0.0.1:{}: {e}", cfg.port);
@@ -85,6 +109,8 @@ fn parse_args() -> Config {
         delay: 0,
         down_first: 0,
         lifetime: 600,
+        dns: None,
+        proxy_port: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -95,6 +121,8 @@ fn parse_args() -> Config {
             "--delay" => cfg.delay = v.parse().expect("--delay S"),
             "--down-first" => cfg.down_first = v.parse().expect("--down-first S"),
             "--lifetime" => cfg.lifetime = v.parse().expect("--lifetime S"),
+            "--dns" => cfg.dns = Some(v),
+            "--proxy-port" => cfg.proxy_port = Some(v.parse().expect("--proxy-port P")),
             _ => panic!("imageserver: unknown argument {a}"),
         }
     }

@@ -235,6 +235,17 @@ fn retries_run_out_with_the_last_error() {
         last.contains("connect to 10.0.2.2:8080: Connection refused"),
         "{last}"
     );
+    assert!(
+        err.to_string().contains("gave up after 3 attempts in"),
+        "{err}"
+    );
+    let one = boot(&net_machine(&format!(
+        "root={URL} rd.liveinit.net.retries=1"
+    )));
+    assert!(
+        one.to_string().contains("gave up after 1 attempt in"),
+        "{one}"
+    );
 }
 
 #[test]
@@ -365,6 +376,22 @@ fn an_iso_is_attached_and_treated_as_a_medium() {
     assert!(
         calls.contains(&"symlink /run/initramfs/livedev /dev/loop0".to_owned()),
         "{calls:#?}"
+    );
+}
+
+#[test]
+fn rd_live_ram_copies_nothing_out_of_a_downloaded_iso() {
+    let sys = net_machine("root=live:http://10.0.2.2/live.iso rd.live.ram rd.minmem=0");
+    sys.file("/run/initramfs/live/LiveOS/squashfs.img", SQUASHFS);
+    sys.serve(&ok(ISO_HYBRID));
+    let err = boot(&sys);
+    assert_eq!(err.stage, Stage::ExecInit, "{err}");
+    assert!(sys.calls_starting("copy").is_empty(), "{:#?}", sys.calls());
+    assert!(
+        sys.calls()
+            .contains(&"attach /run/initramfs/live/LiveOS/squashfs.img ro".to_owned()),
+        "{:#?}",
+        sys.calls()
     );
 }
 
