@@ -10,6 +10,7 @@ pub mod explain;
 pub mod live_boot;
 pub mod persistence;
 pub mod persistence_conf;
+pub mod persistence_explain;
 
 use alloc::format;
 use alloc::string::String;
