@@ -241,7 +241,7 @@ DIR/NAME.module, else every *.squashfs, *.ext2/3/4, *.xfs, *.jffs2 and *.dir
 in name order, are stacked under overlayfs, the last on top, with a tmpfs
 of SIZE (50%) for the writes; the state is left in /run/live as live-boot
 leaves it and /etc/fstab gets its lines. It waits 60 s (rd.retry). Options of
-live-boot liveinit does not carry out (persistence, toram, findiso...), and
+live-boot liveinit does not carry out (toram, findiso...), and
 other grammars' options (archiso's, casper's, dracut's), are named in a
 warning and ignored.",
                 },
@@ -253,6 +253,34 @@ the layers are FILE and every name its name implies (a.b.c.squashfs: a, a.b,
 a.b.c), else every *.ext2, *.squashfs, *.dir; the medium stays at /cdrom and
 the base layer at /rofs in the real root, the writes in a tmpfs at /cow.
 casper's live session setup (user, autologin) is not done.",
+                },
+                Item {
+                    term: "persistence [persistence-label=L,...] [persistence-path=DIR] \
+[persistence-read-only] [nopersistence]",
+                    text: "\
+boot=live: among the block devices present once the medium is found (not the
+medium itself), each filesystem labelled, or GPT partition named, L
+(persistence), else each partition holding an image file L at its root (or
+in DIR), is mounted rw,noatime (ro with persistence-read-only) at
+/run/live/persistence/DEVICE and used only if its persistence.conf exists:
+`/ union` keeps the root's upper layer in rw/ and work/ on it; `/DIR bind`
+(the default) binds the volume's DIR (or source=) on /DIR, created empty
+when missing (not copied from the image); `/DIR union` stacks its rw/ over
+the images' /DIR. Read-only, the volume's data is a lower layer under the
+tmpfs: the boot's changes go. `link` entries, encrypted volumes,
+persistence-storage=directory and persistence-media= are named in a
+warning and not carried out. nopersistence wins.",
+                },
+                Item {
+                    term: "persistent [persistent-path=DIR] [nopersistent]",
+                    text: "\
+boot=casper: the filesystem labelled writable, else casper-rw, else an image
+file writable or casper-rw on a FAT partition (in DIR), is mounted at /cow in
+place of the tmpfs, the root's upper layer in upper/ and work/ on it.
+nopersistent wins. For both grammars a volume missing or unusable is named
+in a warning and the tmpfs is used; liveinit never creates, partitions or
+formats a volume (casper does) and never uses another grammar's (a dracut
+rd.overlay volume has no persistence.conf and no casper label).",
                 },
                 Item {
                     term: "archisobasedir=DIR archisolabel=L | archisodevice=DEV | \
@@ -377,7 +405,10 @@ Device-mapper roots leave /dev/mapper/live-base, /dev/mapper/live-rw
 initramfs. A persistent overlay's device (or its image) is mounted at
 /run/initramfs/overlayfs and described in
 /run/initramfs/persistent-overlay; kept read-only, it is
-/run/overlayfs-r (or /dev/mapper/live-ro).",
+/run/overlayfs-r (or /dev/mapper/live-ro). Under boot=live, persistence
+volumes are at /run/live/persistence/DEVICE; under boot=casper the volume's
+/cow stays in the initramfs. What persistence is in use is described in
+/run/initramfs/persistent-overlay too.",
             items: &[],
         },
         Section {

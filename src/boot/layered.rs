@@ -62,16 +62,15 @@ pub fn mount_root<S: Sys>(
         &layers::mount_images(paths, dir, &images),
     )?;
     stop(BreakPoint::Mount)?;
-    exec.run(
-        Stage::AssembleRoot,
-        &layers::overlay_root(
-            paths,
-            dir,
-            &images,
-            live.overlay_size.as_deref(),
-            &live.cow_dir,
-        ),
-    )?;
+    let root = layers::overlay_root(
+        paths,
+        dir,
+        &images,
+        live.overlay_size.as_deref(),
+        &live.cow_dir,
+    );
+    let lowers = layers::lower_dirs(paths, dir, &images);
+    super::layered_persist::assemble(&mut exec, sys, cfg, live, &found.device, root, &lowers)?;
     if !live.nofstab && !paths.fstab.is_empty() {
         add_fstab_lines(sys, paths);
     }

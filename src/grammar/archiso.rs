@@ -162,6 +162,7 @@ pub fn read(cmdline: &Cmdline) -> Result<(LayeredConfig, Vec<String>), ArchisoEr
             cow_dir,
             sha512_list: (getarg(cmdline, "checksum") == Some("y"))
                 .then(|| String::from("airootfs.sha512")),
+            persistence: None,
         },
         warnings,
     ))

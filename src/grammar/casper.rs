@@ -17,8 +17,7 @@ use crate::plan::layers::CASPER;
 pub const DEFAULT_MEDIA_PATH: &str = "casper";
 
 /// casper options liveinit does not carry out (yet), with what happens instead.
-const NOT_DONE: [(&str, &str); 9] = [
-    ("persistent", "changes will not survive a reboot"),
+const NOT_DONE: [(&str, &str); 8] = [
     ("toram", "the images are read from the medium"),
     ("todisk", "the images are read from the medium"),
     ("uuid", "the medium's UUID is not checked"),
@@ -61,7 +60,7 @@ pub fn read(cmdline: &Cmdline) -> Result<(LayeredConfig, Vec<String>), BadValue>
     };
     let mut warnings = Vec::new();
     for (key, instead) in NOT_DONE {
-        if cmdline.has(key) && !(key == "persistent" && cmdline.has("nopersistent")) {
+        if cmdline.has(key) {
             warnings.push(format!("{key} is not supported by liveinit yet: {instead}"));
         }
     }
@@ -82,6 +81,7 @@ pub fn read(cmdline: &Cmdline) -> Result<(LayeredConfig, Vec<String>), BadValue>
             marker: None,
             cow_dir: String::new(),
             sha512_list: None,
+            persistence: super::persistence::casper(cmdline, &mut warnings),
         },
         warnings,
     ))
@@ -181,7 +181,7 @@ mod tests {
             c.images,
             ImageChoice::NameChain(Some("minimal.standard.live.squashfs".into()))
         );
-        assert_eq!(w.len(), 3, "{w:?}");
+        assert_eq!(w.len(), 2, "{w:?}");
         assert_eq!(
             read_line("boot=casper layerfs-path=..").unwrap_err().key,
             "layerfs-path"

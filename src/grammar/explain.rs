@@ -177,4 +177,5 @@ pub fn layered(out: &mut String, cfg: &LiveConfig, live: &LayeredConfig, policy:
     if !live.nofstab && !paths.fstab.is_empty() {
         let _ = writeln!(out, "  write /sysroot/etc/fstab (the lines above)");
     }
+    super::persistence_explain::explain(out, live);
 }

@@ -30,8 +30,7 @@ pub struct BadValue {
 }
 
 /// live-boot options liveinit does not carry out (yet), with what happens instead.
-const NOT_DONE: [(&str, &str); 16] = [
-    ("persistence", "changes will not survive a reboot"),
+const NOT_DONE: [(&str, &str); 15] = [
     ("toram", "the images are read from the medium"),
     ("todisk", "the images are read from the medium"),
     ("findiso", "no ISO file is looked for"),
@@ -93,7 +92,7 @@ pub fn read(cmdline: &Cmdline) -> Result<(LayeredConfig, Vec<String>), BadValue>
         warnings.push(format!("union={u} is not available; overlayfs is used"));
     }
     for (key, instead) in NOT_DONE {
-        if cmdline.has(key) && !(key == "persistence" && cmdline.has("nopersistence")) {
+        if cmdline.has(key) {
             warnings.push(format!("{key} is not supported by liveinit yet: {instead}"));
         }
     }
@@ -110,6 +109,7 @@ pub fn read(cmdline: &Cmdline) -> Result<(LayeredConfig, Vec<String>), BadValue>
             marker: None,
             cow_dir: String::new(),
             sha512_list: None,
+            persistence: super::persistence::live_boot(cmdline, &mut warnings),
         },
         warnings,
     ))
@@ -199,9 +199,8 @@ mod tests {
     #[test]
     fn options_not_carried_out_are_named() {
         let (_, w) = read("boot=live persistence toram findiso=/a.iso union=aufs").unwrap();
-        assert_eq!(w.len(), 4, "{w:?}");
+        assert_eq!(w.len(), 3, "{w:?}");
         assert!(w[0].starts_with("union=aufs"));
-        assert!(w[1].contains("persistence is not supported"));
         let (_, w) = read("boot=live persistence nopersistence").unwrap();
         assert!(w.is_empty(), "{w:?}");
     }

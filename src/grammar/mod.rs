@@ -8,6 +8,9 @@ pub mod archiso;
 pub mod casper;
 pub mod explain;
 pub mod live_boot;
+pub mod persistence;
+pub mod persistence_conf;
+pub mod persistence_explain;
 
 use alloc::format;
 use alloc::string::String;
@@ -56,6 +59,8 @@ pub struct LayeredConfig {
     /// archiso's `checksum=y`: the image's SHA-512 must match this listing
     /// (a file beside it) before it is used.
     pub sha512_list: Option<String>,
+    /// Persistence asked for (live-boot's `persistence`, casper's `persistent`).
+    pub persistence: Option<persistence::PersistAsk>,
 }
 
 /// A family of live-boot command lines.
