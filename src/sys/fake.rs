@@ -47,6 +47,10 @@ pub struct FakeSys {
     background: RefCell<Vec<String>>,
     /// Modules whose load never returns (a driver stuck in its probe).
     hanging: RefCell<BTreeSet<String>>,
+    /// Modules whose load takes this long (a driver probing a slow bus).
+    slow_loads: RefCell<BTreeMap<String, Duration>>,
+    /// Slow loads under way: (returns at, path, result).
+    loading: RefCell<Vec<(Duration, String, SysResult<()>)>>,
     /// Devices whose reads stall: until a time, or for ever (`None`).
     stalling: RefCell<BTreeMap<String, Option<Duration>>>,
     /// Probes held up by a stall: (answer at, node, size, sector size).
@@ -116,6 +120,12 @@ impl FakeSys {
     /// Makes the load of the module at `path` never finish.
     pub fn hang_module(&self, path: &str) -> &Self {
         self.hanging.borrow_mut().insert(path.to_owned());
+        self
+    }
+
+    /// Makes the load of the module at `path` return `took` after it starts.
+    pub fn slow_module(&self, path: &str, took: Duration) -> &Self {
+        self.slow_loads.borrow_mut().insert(path.to_owned(), took);
         self
     }
 
@@ -317,6 +327,18 @@ impl FakeSys {
         if self.listening.get() {
             let mut pending = self.pending.borrow_mut();
             pending.extend(sent.into_iter().map(|(_, msg)| SysEvent::Uevent(msg)));
+        }
+        // After the uevents: a driver's devices are announced before its
+        // load returns.
+        let returned: Vec<_> = {
+            let mut loading = self.loading.borrow_mut();
+            let (due, running) = loading.drain(..).partition(|(at, ..)| *at <= now);
+            *loading = running;
+            due
+        };
+        let mut pending = self.pending.borrow_mut();
+        for (_, path, result) in returned {
+            pending.push(SysEvent::ModuleLoaded { path, result });
         }
     }
 
@@ -583,6 +605,13 @@ impl Sys for FakeSys {
         if self.hanging.borrow().contains(path) {
             return;
         }
+        if let Some(took) = self.slow_loads.borrow().get(path) {
+            let at = self.clock.get() + *took;
+            self.loading
+                .borrow_mut()
+                .push((at, path.to_owned(), result));
+            return;
+        }
         self.pending.borrow_mut().push(SysEvent::ModuleLoaded {
             path: path.to_owned(),
             result,
@@ -637,6 +666,7 @@ impl Sys for FakeSys {
                 .map(|(at, _, _)| *at)
                 .chain(self.uevents.borrow().iter().map(|(at, _)| *at))
                 .chain(self.stalled.borrow().iter().filter_map(|(at, ..)| *at))
+                .chain(self.loading.borrow().iter().map(|(at, ..)| *at))
                 .filter(|at| *at > now)
                 .min();
             let until = now + timeout;
