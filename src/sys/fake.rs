@@ -20,6 +20,9 @@ use super::{AddrSpec, LinkChange, NetLink, RouteSpec};
 /// A directory (`None`) or a file with its bytes, relative to a mount point.
 type Entry = (String, Option<Vec<u8>>);
 
+/// Keys typed on the console: (typed at, bytes).
+type TypedKeys = (Duration, Vec<u8>);
+
 /// A probe held up by a stall: (answer at, node, size, sector size).
 type StalledProbe = (Option<Duration>, String, u64, u32);
 
@@ -49,6 +52,9 @@ pub struct FakeSys {
     hanging: RefCell<BTreeSet<String>>,
     /// Modules whose load takes this long (a driver probing a slow bus).
     slow_loads: RefCell<BTreeMap<String, Duration>>,
+    /// Keys typed on the console once the clock reaches a time; `None`
+    /// when the console is not a terminal.
+    keys: RefCell<Option<Vec<TypedKeys>>>,
     /// Slow loads under way: (returns at, path, result).
     loading: RefCell<Vec<(Duration, String, SysResult<()>)>>,
     /// Devices whose reads stall: until a time, or for ever (`None`).
@@ -126,6 +132,16 @@ impl FakeSys {
     /// Makes the load of the module at `path` return `took` after it starts.
     pub fn slow_module(&self, path: &str, took: Duration) -> &Self {
         self.slow_loads.borrow_mut().insert(path.to_owned(), took);
+        self
+    }
+
+    /// Makes the console a terminal on which `keys` are typed once the
+    /// clock reaches `at`.
+    pub fn keys_at(&self, at: Duration, keys: &[u8]) -> &Self {
+        self.keys
+            .borrow_mut()
+            .get_or_insert_with(Vec::new)
+            .push((at, keys.to_vec()));
         self
     }
 
@@ -723,6 +739,12 @@ impl Sys for FakeSys {
         self.fake_connect(addr, timeout)
     }
 
+    fn console_keys(&self) -> Option<Box<dyn super::ConsoleKeys + '_>> {
+        self.keys.borrow().as_ref()?;
+        let _ = self.record("console keys on".to_owned());
+        Some(Box::new(FakeKeys { sys: self }))
+    }
+
     fn open_writer(&self, path: &str, append: bool) -> SysResult<Box<dyn FileSink + '_>> {
         self.fake_open_writer(path, append)
     }
@@ -849,5 +871,29 @@ impl Sys for FakeSys {
 
     fn dhcp_close(&self, handle: u32) {
         let _ = self.record(format!("dhcp close {handle}"));
+    }
+}
+
+/// The fake console as a keyboard: hands out the keys typed by now.
+struct FakeKeys<'a> {
+    sys: &'a FakeSys,
+}
+
+impl super::ConsoleKeys for FakeKeys<'_> {
+    fn read(&mut self) -> Vec<u8> {
+        let now = self.sys.clock.get();
+        let mut keys = self.sys.keys.borrow_mut();
+        let Some(keys) = keys.as_mut() else {
+            return Vec::new();
+        };
+        let (typed, later): (Vec<_>, Vec<_>) = keys.drain(..).partition(|(at, _)| *at <= now);
+        *keys = later;
+        typed.into_iter().flat_map(|(_, k)| k).collect()
+    }
+}
+
+impl Drop for FakeKeys<'_> {
+    fn drop(&mut self) {
+        let _ = self.sys.record("console keys off".to_owned());
     }
 }
