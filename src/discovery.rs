@@ -8,6 +8,13 @@
 //!   the slow-media idle time once a USB disk or an optical drive is there
 //!   (a stick takes a while to show its partitions, a disc to spin up and
 //!   say nothing meanwhile), the plain one otherwise. Either may be off.
+//! - A match is acted on once nothing that may bring a second device
+//!   with the same identity is under way ([`Timing::hold_match`]): no
+//!   device driver's load has not returned (the kernel announces the block
+//!   devices a driver adds before its load returns), and no device that
+//!   showed up since is still being read. That does not depend on how fast
+//!   the host is; a driver stuck in its probe holds the match for the idle
+//!   time at most, and `rd.retry` is the cap.
 //! - Devices that may still change (an empty drive, an unreadable disk)
 //!   are looked at again every [`TICK`]; a line says the search goes on
 //!   every [`PROGRESS_EVERY`].
@@ -40,6 +47,24 @@ pub struct State {
     /// Something may change without telling (an empty drive, no uevents).
     pub unsettled: bool,
 }
+
+/// What may still bring a second device with the medium's identity
+/// once the medium matched.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Unfinished {
+    /// A device driver's load has not returned: it may add block devices.
+    pub drivers: bool,
+    /// A device that showed up since the match is being read.
+    pub new_probes: bool,
+    /// A device being read already at the match is still being read.
+    pub early_probes: bool,
+}
+
+/// How long a match waits for devices that were being read already when
+/// it matched, no driver loading. Short: such a device was there before
+/// the medium answered, and one whose reads stall must not delay the boot
+/// by its whole `rd.liveinit.probe` bound.
+pub const EARLY_PROBES_GRACE: Duration = Duration::from_millis(250);
 
 /// The search's clock readings and bounds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,6 +136,25 @@ impl Timing {
             wake = wake.min(self.next_tick);
         }
         wake
+    }
+
+    /// Whether a match first seen at `matched` waits on at `now`, and if
+    /// so until when at most: while a driver's load has not returned or a
+    /// device that showed up since is being read, bounded by the idle time
+    /// since the last news and by `rd.retry`; devices being read already
+    /// at the match get [`EARLY_PROBES_GRACE`].
+    pub fn hold_match(&self, matched: Duration, now: Duration, u: Unfinished) -> Option<Duration> {
+        let mut end = self.deadline();
+        if let Some(idle) = self.idle.idle {
+            end = end.min(later(self.last_news, idle));
+        }
+        if !u.drivers && !u.new_probes {
+            if !u.early_probes {
+                return None;
+            }
+            end = end.min(later(matched, EARLY_PROBES_GRACE));
+        }
+        (now < end).then_some(end)
     }
 
     /// True (once per tick) when unsettled devices are due a new look.
@@ -292,6 +336,40 @@ mod tests {
             choose_medium(&[("sda1", Some("sda")), ("sdb1", Some("sdb"))]),
             Choice::Ambiguous
         );
+    }
+
+    #[test]
+    fn a_match_waits_for_drivers_and_new_devices_bounded_by_idle_and_retry() {
+        let mut t = timing(Some(5), Some(15));
+        let none = Unfinished::default();
+        assert_eq!(t.hold_match(s(10), s(10), none), None);
+        let drivers = Unfinished {
+            drivers: true,
+            ..none
+        };
+        // However long the driver takes, within the idle time since news.
+        assert_eq!(t.hold_match(s(10), s(14), drivers), Some(s(15)));
+        t.news(s(14));
+        assert_eq!(t.hold_match(s(10), s(18), drivers), Some(s(19)));
+        assert_eq!(t.hold_match(s(10), s(19), drivers), None, "a hung driver");
+        let new = Unfinished {
+            new_probes: true,
+            ..none
+        };
+        assert_eq!(t.hold_match(s(10), s(16), new), Some(s(19)));
+        let early = Unfinished {
+            early_probes: true,
+            ..none
+        };
+        assert_eq!(
+            t.hold_match(s(10), s(10), early),
+            Some(s(10) + EARLY_PROBES_GRACE)
+        );
+        assert_eq!(t.hold_match(s(10), s(11), early), None);
+        // Without an idle time only rd.retry bounds it.
+        let t = timing(None, None);
+        assert_eq!(t.hold_match(s(10), s(100), drivers), Some(s(190)));
+        assert_eq!(t.hold_match(s(10), s(190), drivers), None);
     }
 
     #[test]

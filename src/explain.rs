@@ -171,7 +171,7 @@ fn options(out: &mut String, cfg: &LiveConfig) {
     };
     let check = if cfg.check {
         "the medium's implanted MD5 is verified before it is mounted (rd.live.check; \
-         an ISO 9660 medium without one is used with a warning)"
+         an ISO 9660 medium without one is used with a warning; Esc skips it)"
     } else {
         "no"
     };

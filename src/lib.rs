@@ -45,6 +45,7 @@ pub mod explain;
 pub mod fetch;
 pub mod grammar;
 pub mod isomd5;
+pub mod keys;
 pub mod kmod;
 pub mod manual;
 pub mod md5;

@@ -188,7 +188,7 @@ The decision and its inputs are logged.",
                     term: "rd.live.check",
                     text: "Verify the MD5 checksum implanted in the medium (isomd5sum's format) \
 before it is used, with progress; a mismatch stops the boot, a medium without one is \
-warned about.",
+warned about. Esc on the console's terminal skips the check, with a warning.",
                 },
                 Item {
                     term: "iso-scan/filename=PATH",

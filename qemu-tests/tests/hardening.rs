@@ -296,3 +296,136 @@ fn a_boot_without_dev_console_in_the_initramfs_still_has_a_console() {
         );
     }
 }
+
+// ---------------------------------------------------------------------------
+// Hot-unplug during discovery.
+
+/// QEMU arguments for USB sticks on a controller of their own, each
+/// `(monitor id, image)`, attached to its ports in order: the first is
+/// `2-1` for the guest, the second `2-2` (SuperSpeed ports on bus 2).
+fn hot_sticks(sticks: &[(&str, &Image)]) -> Vec<String> {
+    let mut args = vec!["-device".to_string(), "qemu-xhci,id=hotxhci".to_string()];
+    for (id, image) in sticks {
+        args.extend([
+            "-drive".to_string(),
+            format!(
+                "if=none,id={id}-drive,format=raw,readonly=on,file={}",
+                image.path.display()
+            ),
+            "-device".to_string(),
+            format!("usb-storage,bus=hotxhci.0,drive={id}-drive,id={id}"),
+        ]);
+    }
+    args
+}
+
+fn with_args(case: Case, args: &[String]) -> Case {
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    case.qemu_args(&args)
+}
+
+/// The kernel line of the stick on port `port` being taken by usb-storage:
+/// its disk shows up a second later (usb-storage's `delay_use`), while
+/// discovery is waiting for it.
+fn detected(port: u32) -> String {
+    format!("usb-storage 2-{port}:1.0: USB Mass Storage device detected")
+}
+
+/// Two sticks carry the medium; the second is pulled while discovery runs.
+/// The boot goes on from the first, neither hanging nor naming a stick
+/// that is gone (had the second stayed, both would be named, not guessed).
+#[test]
+fn a_stick_pulled_during_discovery_leaves_the_boot_on_the_other_medium() {
+    let b = with_args(
+        Case::new(
+            "hotplug_other_stays",
+            vec![],
+            &format!("root=live:CDLABEL={LABEL}"),
+        ),
+        &hot_sticks(&[("stick1", iso()), ("stick2", iso())]),
+    )
+    .monitor_after(&detected(2), "device_del stick2")
+    .boot_probe();
+    b.check(
+        b.ended.has_line(&["usb 2-2: USB disconnect"]),
+        "the second stick was not pulled",
+    );
+    b.check(
+        !b.ended.has_line(&["devices match"]),
+        "the pulled stick was still counted as a medium",
+    );
+}
+
+/// The only medium is pulled while discovery waits for it: the boot ends
+/// in the named FATAL within the idle times, not in a hang or a panic.
+#[test]
+fn the_medium_pulled_during_discovery_is_a_named_fatal() {
+    let ended = with_args(
+        Case::new(
+            "hotplug_medium_gone",
+            vec![],
+            &format!("root=live:CDLABEL={LABEL} rd.liveinit.idle=2 rd.liveinit.idle.slow=4"),
+        ),
+        &hot_sticks(&[("stick1", iso())]),
+    )
+    .monitor_after(&detected(1), "device_del stick1")
+    .boot_fatal(&[
+        &format!("FATAL: find medium: LABEL={LABEL}"),
+        "no block device matched",
+    ]);
+    if !ended.has_line(&["usb 2-1: USB disconnect"]) {
+        ended.fail("the stick was not pulled");
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Esc skips the media check.
+
+const CHECKED_LABEL: &str = "LIVEINIT_ESC";
+/// Filler in the checked ISO, read at [`CHECK_READ_BPS`]: the check lasts
+/// seconds, long after its first line asks for Esc.
+const CHECK_PADDING_MIB: usize = 24;
+const CHECK_READ_BPS: u32 = 3 << 20;
+
+fn checked_iso() -> &'static Image {
+    static C: Shared<Image> = OnceLock::new();
+    shared(&C, "esc-md5.iso", || {
+        flat_images().checked_iso(
+            CHECKED_LABEL,
+            CHECK_PADDING_MIB,
+            &media_dir().join("esc-md5.iso"),
+        )
+    })
+}
+
+/// `rd.live.check` on a CD read slowly: the harness types Esc on the serial
+/// console once the check asks for it; the check stops, says the medium
+/// was not checked, and the boot goes on from it.
+#[test]
+fn esc_on_the_console_skips_the_media_check_and_the_boot_goes_on() {
+    let cd = format!(
+        "file={},media=cdrom,if=ide,readonly=on,throttling.bps-read={CHECK_READ_BPS}",
+        checked_iso().path.display()
+    );
+    let b = Case::new(
+        "media_check_esc",
+        vec![],
+        &format!("root=live:CDLABEL={CHECKED_LABEL} rd.live.check"),
+    )
+    .qemu_args(&["-drive", &cd])
+    .type_after("press Esc to skip", "\x1b")
+    .boot_probe();
+    b.check(
+        b.ended
+            .has_line(&["liveinit: rd.live.check: Esc pressed", "NOT checked"]),
+        "no warning that the check was skipped",
+    );
+    b.check(
+        !b.ended.has_line(&["medium check passed"]),
+        "the check ran to its end",
+    );
+    b.check(
+        !b.ended.has_line(&["checking /dev/sr0: 100%"]),
+        "the check read the whole medium",
+    );
+}

@@ -5,9 +5,13 @@
 //! Where dracut differs on purpose: a medium without an implanted sum is
 //! used with a warning (`checkisomd5` calls that a failure, and dracut
 //! then sleeps 12 hours), and a failed check is an ordinary fatal error
-//! followed by the `rd.emergency` action at once. There is no Esc to skip
-//! the check: the console is in canonical mode, so a key would only arrive
-//! with Enter, and a raw-mode terminal is not worth it for this.
+//! followed by the `rd.emergency` action at once.
+//!
+//! As with `checkisomd5`, Esc on a terminal skips the check: while it
+//! runs the console is read a key at a time, never waiting (the seam's
+//! [`Sys::console_keys`], which puts the terminal back afterwards), and
+//! [`crate::keys::skip_requested`] decides; the boot goes on with a
+//! warning that the medium was not checked.
 
 #[allow(unused_imports)]
 use crate::prelude::*;
@@ -20,7 +24,7 @@ use super::progress_line;
 use crate::isomd5::{self, Implanted, Verifier, DESCRIPTORS_START, READ_BLOCK, SECTOR};
 use crate::probe::FsType;
 use crate::progress::{size_text, Progress};
-use crate::sys::Sys;
+use crate::sys::{ConsoleKeys, Sys};
 
 /// Bytes read from the device at a time: isomd5sum's 32 KiB blocks, 32 of
 /// them, so the reads are few and the progress line moves smoothly.
@@ -68,19 +72,42 @@ fn implanted_sum(sys: &impl Sys, device: &str) -> Result<Option<Implanted>, Boot
     Ok(None)
 }
 
+/// How a pass over the device ended, when nothing failed.
+enum Fed {
+    All,
+    /// Esc was pressed.
+    Skipped,
+}
+
 /// One pass over the part of the device the sum covers.
 fn verify(sys: &impl Sys, device: &str, sum: Implanted) -> Result<(), BootError> {
     let mut verifier = Verifier::new(sum);
     let total = verifier.total();
+    let mut keys = sys.console_keys();
     info!(
-        "rd.live.check: verifying {device} ({}) against its implanted MD5 checksum",
-        size_text(total)
+        "rd.live.check: verifying {device} ({}) against its implanted MD5 checksum{}",
+        size_text(total),
+        if keys.is_some() {
+            "; press Esc to skip"
+        } else {
+            ""
+        }
     );
     let mut progress = Progress::new(&format!("checking {device}"), total, sys.now());
-    let fed = feed_all(sys, device, &mut verifier, &mut progress);
+    let fed = feed_all(sys, device, &mut verifier, &mut progress, &mut keys);
+    // The console is put back before anything else is said or run.
+    drop(keys);
     progress_line::clear(sys);
-    fed?;
     let done = verifier.done();
+    if let Fed::Skipped = fed? {
+        warn!(
+            "rd.live.check: Esc pressed: the check of {device} was skipped after {} of {}; \
+             the medium was NOT checked and is used unverified",
+            size_text(done),
+            size_text(total)
+        );
+        return Ok(());
+    }
     verifier
         .finish()
         .map_err(|at| BootError::new(Stage::CheckMedium, device, Cause::MediumDamaged(at)))?;
@@ -96,12 +123,18 @@ fn feed_all(
     device: &str,
     verifier: &mut Verifier,
     progress: &mut Progress,
-) -> Result<(), BootError> {
+    keys: &mut Option<Box<dyn ConsoleKeys + '_>>,
+) -> Result<Fed, BootError> {
     let damaged = |at| BootError::new(Stage::CheckMedium, device, Cause::MediumDamaged(at));
     loop {
         let left = verifier.total().saturating_sub(verifier.done());
         if left == 0 {
-            return Ok(());
+            return Ok(Fed::All);
+        }
+        if let Some(keys) = keys {
+            if crate::keys::skip_requested(&keys.read()) {
+                return Ok(Fed::Skipped);
+            }
         }
         let mut chunk = read(sys, device, verifier.done(), left.min(CHUNK))?;
         if chunk.is_empty() {

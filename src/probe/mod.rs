@@ -24,6 +24,8 @@ pub mod capture;
 mod erofs;
 mod ext;
 mod f2fs;
+#[cfg(test)]
+mod fuzz_whole;
 mod iso9660;
 pub mod partition;
 mod squashfs;

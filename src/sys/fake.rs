@@ -21,6 +21,9 @@ use super::{AddrSpec, LinkChange, NetLink, RouteSpec};
 /// A directory (`None`) or a file with its bytes, relative to a mount point.
 type Entry = (String, Option<Vec<u8>>);
 
+/// Keys typed on the console: (typed at, bytes).
+type TypedKeys = (Duration, Vec<u8>);
+
 /// A probe held up by a stall: (answer at, node, size, sector size).
 type StalledProbe = (Option<Duration>, String, u64, u32);
 
@@ -48,6 +51,13 @@ pub struct FakeSys {
     background: RefCell<Vec<String>>,
     /// Modules whose load never returns (a driver stuck in its probe).
     hanging: RefCell<BTreeSet<String>>,
+    /// Modules whose load takes this long (a driver probing a slow bus).
+    slow_loads: RefCell<BTreeMap<String, Duration>>,
+    /// Keys typed on the console once the clock reaches a time; `None`
+    /// when the console is not a terminal.
+    keys: RefCell<Option<Vec<TypedKeys>>>,
+    /// Slow loads under way: (returns at, path, result).
+    loading: RefCell<Vec<(Duration, String, SysResult<()>)>>,
     /// Devices whose reads stall: until a time, or for ever (`None`).
     stalling: RefCell<BTreeMap<String, Option<Duration>>>,
     /// Probes held up by a stall: (answer at, node, size, sector size).
@@ -119,6 +129,22 @@ impl FakeSys {
     /// Makes the load of the module at `path` never finish.
     pub fn hang_module(&self, path: &str) -> &Self {
         self.hanging.borrow_mut().insert(path.to_owned());
+        self
+    }
+
+    /// Makes the load of the module at `path` return `took` after it starts.
+    pub fn slow_module(&self, path: &str, took: Duration) -> &Self {
+        self.slow_loads.borrow_mut().insert(path.to_owned(), took);
+        self
+    }
+
+    /// Makes the console a terminal on which `keys` are typed once the
+    /// clock reaches `at`.
+    pub fn keys_at(&self, at: Duration, keys: &[u8]) -> &Self {
+        self.keys
+            .borrow_mut()
+            .get_or_insert_with(Vec::new)
+            .push((at, keys.to_vec()));
         self
     }
 
@@ -320,6 +346,18 @@ impl FakeSys {
         if self.listening.get() {
             let mut pending = self.pending.borrow_mut();
             pending.extend(sent.into_iter().map(|(_, msg)| SysEvent::Uevent(msg)));
+        }
+        // After the uevents: a driver's devices are announced before its
+        // load returns.
+        let returned: Vec<_> = {
+            let mut loading = self.loading.borrow_mut();
+            let (due, running) = loading.drain(..).partition(|(at, ..)| *at <= now);
+            *loading = running;
+            due
+        };
+        let mut pending = self.pending.borrow_mut();
+        for (_, path, result) in returned {
+            pending.push(SysEvent::ModuleLoaded { path, result });
         }
     }
 
@@ -586,6 +624,13 @@ impl Sys for FakeSys {
         if self.hanging.borrow().contains(path) {
             return;
         }
+        if let Some(took) = self.slow_loads.borrow().get(path) {
+            let at = self.clock.get() + *took;
+            self.loading
+                .borrow_mut()
+                .push((at, path.to_owned(), result));
+            return;
+        }
         self.pending.borrow_mut().push(SysEvent::ModuleLoaded {
             path: path.to_owned(),
             result,
@@ -640,6 +685,7 @@ impl Sys for FakeSys {
                 .map(|(at, _, _)| *at)
                 .chain(self.uevents.borrow().iter().map(|(at, _)| *at))
                 .chain(self.stalled.borrow().iter().filter_map(|(at, ..)| *at))
+                .chain(self.loading.borrow().iter().map(|(at, ..)| *at))
                 .filter(|at| *at > now)
                 .min();
             let until = now + timeout;
@@ -694,6 +740,12 @@ impl Sys for FakeSys {
         timeout: Duration,
     ) -> SysResult<Box<dyn Stream + '_>> {
         self.fake_connect(addr, timeout)
+    }
+
+    fn console_keys(&self) -> Option<Box<dyn super::ConsoleKeys + '_>> {
+        self.keys.borrow().as_ref()?;
+        let _ = self.record("console keys on".to_owned());
+        Some(Box::new(FakeKeys { sys: self }))
     }
 
     fn open_writer(&self, path: &str, append: bool) -> SysResult<Box<dyn FileSink + '_>> {
@@ -858,5 +910,29 @@ impl Sys for FakeSys {
 
     fn arp_close(&self, handle: u32) {
         let _ = self.record(format!("arp close {handle}"));
+    }
+}
+
+/// The fake console as a keyboard: hands out the keys typed by now.
+struct FakeKeys<'a> {
+    sys: &'a FakeSys,
+}
+
+impl super::ConsoleKeys for FakeKeys<'_> {
+    fn read(&mut self) -> Vec<u8> {
+        let now = self.sys.clock.get();
+        let mut keys = self.sys.keys.borrow_mut();
+        let Some(keys) = keys.as_mut() else {
+            return Vec::new();
+        };
+        let (typed, later): (Vec<_>, Vec<_>) = keys.drain(..).partition(|(at, _)| *at <= now);
+        *keys = later;
+        typed.into_iter().flat_map(|(_, k)| k).collect()
+    }
+}
+
+impl Drop for FakeKeys<'_> {
+    fn drop(&mut self) {
+        let _ = self.sys.record("console keys off".to_owned());
     }
 }

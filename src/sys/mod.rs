@@ -18,6 +18,7 @@ mod errno;
 mod events;
 mod filewrite;
 mod fsops;
+mod keys;
 mod kmod;
 pub mod kmsg;
 mod loopdev;
@@ -50,6 +51,7 @@ pub use crate::probe::capture::Captured;
 pub use allocator::LibcAlloc;
 pub use errno::errno_text;
 pub use fsops::{read_file, root_is_initramfs};
+pub use keys::ConsoleKeys;
 pub use real::RealSys;
 pub use rtnl::{describe_route, AddrSpec, LinkChange, NetLink, RouteSpec};
 pub use rustix::io::Errno;
@@ -243,6 +245,12 @@ pub trait Sys {
     ) -> Result<Box<dyn Stream + 'a>, tls_failure::TlsFailure> {
         let _ = (stream, host, verify, timeout);
         Err(tls_failure::TlsFailure::NotBuilt)
+    }
+    /// The console as a keyboard: keys as they are typed, without waiting
+    /// for Enter, until the reader is dropped (which puts the console
+    /// back); `None` when the console is not a terminal.
+    fn console_keys(&self) -> Option<Box<dyn ConsoleKeys + '_>> {
+        None
     }
     /// Opens a file for writing piece by piece: emptied, or appended to.
     fn open_writer(&self, path: &str, append: bool) -> SysResult<Box<dyn FileSink + '_>>;

@@ -266,6 +266,11 @@ impl Sys for RealSys {
         super::tls::start_tls(stream, host, verify, timeout)
     }
 
+    fn console_keys(&self) -> Option<Box<dyn super::ConsoleKeys + '_>> {
+        let keys = super::keys::TermKeys::start()?;
+        Some(Box::new(keys))
+    }
+
     fn open_writer(&self, path: &str, append: bool) -> SysResult<Box<dyn FileSink + '_>> {
         Ok(Box::new(filewrite::open_writer(path, append)?))
     }

@@ -112,6 +112,13 @@ impl Case {
         self
     }
 
+    /// Runs `command` in QEMU's monitor once `marker` has appeared (after
+    /// the previous step's marker), e.g. `device_del <id>` to pull a device.
+    pub fn monitor_after(mut self, marker: &str, command: &str) -> Case {
+        self.steps.push(ConsoleStep::monitor(marker, command));
+        self
+    }
+
     pub fn config(&self) -> QemuConfig {
         let log = out_dir().join(format!("{}.log", self.name));
         let console = if self.steps.is_empty() {

@@ -37,14 +37,8 @@ use super::events::{self, DeviceNews};
 use super::modules::Loader;
 use crate::config::LiveConfig;
 use crate::devspec::DevSpec;
-use crate::discovery::{later, seconds_text, State, Timing, TICK};
+use crate::discovery::{later, seconds_text, State, Timing, Unfinished, TICK};
 
-/// How long a match waits for device drivers still loading, so that a
-/// second device carrying the same label is seen rather than raced. Short:
-/// the driver still loading is often the matched device's own (`sr_mod`
-/// returns from its probe a quarter second after `sr0` appears), and every
-/// boot pays this wait.
-const DUPLICATE_GRACE: Duration = Duration::from_millis(250);
 use search::Search;
 
 use crate::sys::{Sys, SysEvent};
@@ -95,18 +89,28 @@ fn search_for(
         }
     };
     // Once the medium matches, device drivers still loading may bring a
-    // second device with the same identity: wait for them this long.
+    // second device with the same identity: the match waits for them
+    // (`Timing::hold_match`), until `hold` at most.
     let mut matched_at: Option<Duration> = None;
     coldplug::walk(sys, search, modules);
     modules.start_background(sys);
     search.look_for_new(sys);
     loop {
-        match search.matching(spec) {
-            Ok(None) => {}
-            Ok(Some(_))
-                if (modules.drivers_busy() || search.probing())
-                    && sys.now() < later(*matched_at.get_or_insert(sys.now()), DUPLICATE_GRACE) => {
+        let matched = search.matching(spec);
+        let hold = match matched {
+            Ok(Some(_)) => {
+                let now = sys.now();
+                let at = *matched_at.get_or_insert(now);
+                timing.hold_match(at, now, unfinished(search, modules, at))
             }
+            _ => {
+                matched_at = None;
+                None
+            }
+        };
+        match matched {
+            Ok(None) => {}
+            Ok(Some(_)) if hold.is_some() => {}
             Ok(Some((found, seen))) => {
                 info!("found the live medium: {}", seen.describe());
                 // Drivers still loading go on in the background; the
@@ -143,8 +147,8 @@ fn search_for(
             );
         }
         let mut wake = timing.next_wake(state);
-        if let Some(at) = matched_at {
-            wake = wake.min(later(at, DUPLICATE_GRACE));
+        if let Some(at) = hold {
+            wake = wake.min(at);
         }
         if let Some(at) = search.next_stall() {
             wake = wake.min(at);
@@ -179,6 +183,16 @@ fn search_for(
             search.recheck_unsettled();
         }
         search.probe_dirty(sys);
+    }
+}
+
+/// What may still bring a second device like the one matched at `matched`.
+fn unfinished(search: &Search, modules: &Loader, matched: Duration) -> Unfinished {
+    let (early_probes, new_probes) = search.probing_around(matched);
+    Unfinished {
+        drivers: modules.drivers_busy(),
+        new_probes,
+        early_probes,
     }
 }
 

@@ -40,6 +40,8 @@ struct Probe {
     stalled: bool,
     /// Something changed meanwhile: probe again once this one answers.
     again: bool,
+    /// The device's first look: what it holds is not known yet.
+    first: bool,
 }
 
 /// What discovery knows so far.
@@ -190,6 +192,7 @@ impl Search {
                 since: sys.now(),
                 stalled: false,
                 again: false,
+                first: !self.devices.contains_key(&name),
             };
             self.probing.insert(name, probe);
         }
@@ -316,6 +319,24 @@ impl Search {
     /// A probe is running and within its bound: it may bring the medium.
     pub(super) fn probing(&self) -> bool {
         self.probing.values().any(|p| !p.stalled)
+    }
+
+    /// Whether first looks at devices, within their bound, are running
+    /// that started by `t`, and that started after it (a device looked at
+    /// again, an unreadable one each tick, is known already).
+    pub(super) fn probing_around(&self, t: Duration) -> (bool, bool) {
+        let running = self.probing.values().filter(|p| !p.stalled && p.first);
+        let (mut before, mut since) = (false, false);
+        for probe in running {
+            if probe.since <= t {
+                before = true;
+            } else {
+                since = true;
+            }
+        }
+        // Devices marked for a first look not started yet count as new.
+        let unseen = self.dirty.iter().any(|n| !self.devices.contains_key(n));
+        (before, since || unseen)
     }
 
     /// When the next running probe reaches its bound.

@@ -154,3 +154,33 @@ fn a_medium_that_is_not_an_iso_has_nothing_to_verify() {
     assert_eq!(err.stage, Stage::ExecInit, "{err}");
     assert!(sys.calls_starting("read /dev/vda @").is_empty());
 }
+
+#[test]
+fn esc_on_the_console_skips_the_check_with_a_warning_and_the_boot_goes_on() {
+    let mut iso = implanted_iso();
+    iso[200_000] ^= 1;
+    let sys = machine_with(CHECK, &iso);
+    sys.keys_at(Duration::ZERO, b"\x1b");
+    let err = boot(&sys);
+    // Damaged, but never checked: booted all the same.
+    assert_eq!(err.stage, Stage::ExecInit, "{err}");
+    let calls = sys.calls();
+    let off = position(&calls, "console keys off");
+    assert!(position(&calls, "console keys on") < off);
+    assert!(
+        off < medium_mount(&sys).unwrap(),
+        "the console is put back first"
+    );
+}
+
+#[test]
+fn other_keys_do_not_skip_the_check() {
+    let mut iso = implanted_iso();
+    iso[200_000] ^= 1;
+    let sys = machine_with(CHECK, &iso);
+    // An arrow key and Enter: Esc only as the start of a sequence.
+    sys.keys_at(Duration::ZERO, b"\x1b[A\r");
+    let err = boot(&sys);
+    assert_eq!(err.stage, Stage::CheckMedium, "{err}");
+    assert!(sys.calls().contains(&"console keys off".to_owned()));
+}

@@ -365,3 +365,76 @@ fn the_failure_summary_shows_what_discovery_saw_without_reading_the_disks_again(
         .as_ref()
         .is_some_and(|seen| seen.iter().any(|d| d.starts_with("sr0: iso9660"))));
 }
+
+/// `live_machine` whose IDE controller's driver takes `took` to return and
+/// brings, just before it does, a disk `sda` holding the same ISO.
+fn with_slow_twin(cmdline: &str, took: Duration) -> FakeSys {
+    let sys = live_machine(cmdline);
+    with_module_tables(&sys);
+    sys.file(
+        "/sys/bus/pci/devices/0000:00:01.1/modalias",
+        PIIX.as_bytes(),
+    )
+    .slow_module("/lib/modules/k/ata_piix.ko", took)
+    .file_at(took, "/sys/class/block/sda/size", b"4096\n")
+    .file_at(took, "/sys/class/block/sda/uevent", b"DEVNAME=sda\n")
+    .file_at(took, "/dev/sda", ISO)
+    .uevent_at(took, &block_added("sda"));
+    sys
+}
+
+#[test]
+fn a_match_waits_for_the_drivers_still_loading_however_slow_the_host() {
+    // On a loaded host the second drive's driver returns long after the
+    // first medium matched: the boot still sees both and names them.
+    for took in [100, 800, 4000] {
+        let sys = with_slow_twin(r"root=live:CDLABEL=My\x20Disk", Duration::from_millis(took));
+        let err = boot(&sys);
+        assert_eq!(
+            err.cause,
+            Cause::AmbiguousMedium {
+                devices: vec!["/dev/sda".to_owned(), "/dev/sr0".to_owned()]
+            },
+            "driver returning after {took} ms: {err}"
+        );
+    }
+}
+
+#[test]
+fn a_hung_driver_holds_a_match_no_longer_than_the_idle_time() {
+    let sys = live_machine(r"root=live:CDLABEL=My\x20Disk rd.liveinit.idle=2");
+    with_module_tables(&sys);
+    sys.file(
+        "/sys/bus/pci/devices/0000:00:01.1/modalias",
+        PIIX.as_bytes(),
+    )
+    .hang_module("/lib/modules/k/ata_piix.ko");
+    let err = boot(&sys);
+    assert_eq!(err.stage, Stage::ExecInit, "{err}");
+    let now = sys.now();
+    assert!(
+        now >= Duration::from_secs(2) && now < Duration::from_millis(2500),
+        "{now:?}"
+    );
+}
+
+#[test]
+fn a_blank_disk_read_again_each_tick_does_not_hold_the_match() {
+    let sys = live_machine(r"root=live:CDLABEL=My\x20Disk rd.liveinit.probe=30");
+    with_module_tables(&sys);
+    sys.file(
+        "/sys/bus/pci/devices/0000:00:01.1/modalias",
+        PIIX.as_bytes(),
+    )
+    .slow_module("/lib/modules/k/ata_piix.ko", Duration::from_millis(600))
+    .file("/sys/class/block/vdb/size", b"4096\n")
+    .file("/sys/class/block/vdb/uevent", b"DEVNAME=vdb\n")
+    .file("/dev/vdb", &[0; 4096 * 512]);
+    let err = boot(&sys);
+    assert_eq!(err.stage, Stage::ExecInit, "{err}");
+    // Only the driver is waited for, not the blank disk's new looks.
+    assert!(sys
+        .calls()
+        .contains(&"mount /dev/sr0 /run/initramfs/live iso9660 ro".to_owned()));
+    assert!(sys.now() < Duration::from_millis(1000), "{:?}", sys.now());
+}
