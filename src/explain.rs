@@ -11,6 +11,7 @@ use crate::cmdline::Cmdline;
 use crate::config::{LiveConfig, LiveRoot, RamCopy, IDLE_OPTION, PROBE_OPTION, SLOW_IDLE_OPTION};
 use crate::discovery::seconds_text;
 use crate::plan::image::{rootfs_img_path, NESTED_ROOTFS};
+use crate::plan::ram::{ROOTFS_COPY, SQUASHED_COPY};
 use crate::plan::ram_auto;
 use crate::plan::{self, ImageSource, Layout, LoopSlot, Medium, MediumPlan, Source, Step};
 use crate::policy::Policy;
@@ -294,8 +295,12 @@ fn plans(cfg: &LiveConfig) -> Vec<(String, Vec<Step>)> {
     let mounted = match plan::mount_medium(cfg, medium) {
         MediumPlan::Mount(steps) | MediumPlan::RawImage(steps) => steps,
     };
-    let squashed = ImageSource::SquashedFile(plan::image::squash_img_path(cfg));
-    let image_steps = plan::mount_image(&squashed, FsType::Squashfs);
+    // rd.live.ram: the image file is copied out of the medium before it is
+    // attached (boot::ram), so the loop is backed by the copy in RAM.
+    let copy = cfg.ram == RamCopy::Always;
+    let (squashed, copy_squashed) = to_ram(copy, plan::image::squash_img_path(cfg), SQUASHED_COPY);
+    let (rootfs_img, copy_rootfs) = to_ram(copy, rootfs_img_path(cfg), ROOTFS_COPY);
+    let image_steps = plan::mount_image(&ImageSource::SquashedFile(squashed), FsType::Squashfs);
     let image_loop = Source::Loop(LoopSlot::Image);
     let join = |parts: &[&[Step]]| parts.concat();
 
@@ -311,7 +316,7 @@ fn plans(cfg: &LiveConfig) -> Vec<(String, Vec<Step>)> {
     let uncompressed = plan::assemble_root(
         cfg,
         &Layout::FsImage {
-            path: rootfs_img_path(cfg),
+            path: rootfs_img,
             fstype: FsType::Ext4,
             in_squashfs: false,
         },
@@ -338,25 +343,41 @@ fn plans(cfg: &LiveConfig) -> Vec<(String, Vec<Step>)> {
     let image = cfg.image_path();
     alloc::vec![
         (
-            format!("a filesystem with {image}, the root itself (flattened: it has /usr)"),
-            join(&[&mounted, &image_steps, &flat]),
+            format!("a filesystem with {image}, the root itself (flattened: {FLAT_MARKS})"),
+            join(&[&mounted, &copy_squashed, &image_steps, &flat]),
         ),
         (
             format!("a filesystem with {image} holding LiveOS/rootfs.img (ext4)"),
-            join(&[&mounted, &image_steps, &nested]),
+            join(&[&mounted, &copy_squashed, &image_steps, &nested]),
         ),
         (
             format!(
                 "a filesystem with {} (uncompressed ext4)",
                 cfg.in_live_dir("rootfs.img")
             ),
-            join(&[&mounted, &uncompressed]),
+            join(&[&mounted, &copy_rootfs, &uncompressed]),
         ),
         (
             String::from("a device that is itself a squashfs or EROFS image"),
             join(&[&raw_medium, &raw_image, &raw_root]),
         ),
     ]
+}
+
+/// What makes an image a flattened root (plan::image::classify_image).
+const FLAT_MARKS: &str = "it has /usr, /ostree, /proc or an executable /sbin/init";
+
+/// Where an image file is used from, and the copy that puts it there:
+/// `on_medium` itself, or (with `rd.live.ram`) its copy at `in_ram`.
+fn to_ram(copy: bool, on_medium: String, in_ram: &str) -> (String, Vec<Step>) {
+    if !copy {
+        return (on_medium, Vec::new());
+    }
+    let step = Step::CopyFile {
+        from: on_medium,
+        to: String::from(in_ram),
+    };
+    (String::from(in_ram), alloc::vec![step])
 }
 
 /// An image file already in RAM (`root=live:/x.img`, or a download):
@@ -389,7 +410,7 @@ fn image_file_plans(cfg: &LiveConfig, path: &str) -> Vec<(String, Vec<Step>)> {
     );
     alloc::vec![
         (
-            String::from("a squashfs or EROFS image, the root itself (flattened: it has /usr)"),
+            format!("a squashfs or EROFS image, the root itself (flattened: {FLAT_MARKS})"),
             [record.clone(), mount.clone(), flat].concat(),
         ),
         (
@@ -470,6 +491,21 @@ mod tests {
             assert!(text.contains(want), "missing {want:?} in:\n{text}");
         }
         assert!(!text.contains("unknown option"), "{text}");
+    }
+    #[test]
+    fn the_plans_attach_the_copy_in_ram_under_rd_live_ram() {
+        let text = explain("root=live:CDLABEL=x rd.live.ram");
+        assert!(text.contains(
+            "  copy /run/initramfs/live/LiveOS/squashfs.img -> /run/initramfs/squashed.img\n  \
+             attach loop <- /run/initramfs/squashed.img (ro)\n"
+        ));
+        assert!(text.contains(
+            "  copy /run/initramfs/live/LiveOS/rootfs.img -> /run/initramfs/rootfs.img\n  \
+             attach loop <- /run/initramfs/rootfs.img (ro)\n"
+        ));
+        let text = explain("root=live:CDLABEL=x");
+        assert!(!text.contains("copy /run/initramfs/live"));
+        assert!(text.contains("attach loop <- /run/initramfs/live/LiveOS/squashfs.img (ro)\n"));
     }
 
     #[test]
