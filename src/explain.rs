@@ -186,8 +186,9 @@ fn options(out: &mut String, cfg: &LiveConfig) {
     let ram = match cfg.ram {
         RamCopy::Off => String::from("no: the image is read from the medium"),
         RamCopy::Always => format!(
-            "copied to RAM once it is checked to leave {} MiB free (rd.minmem); the medium is \
-             then released (rd.live.ram)",
+            "the image file is copied to RAM once it is checked to leave {} MiB free \
+             (rd.minmem); the medium is then released (rd.live.ram); a device that is itself \
+             the image is used in place",
             cfg.minmem_mib
         ),
         RamCopy::Auto => format!("{} (rd.live.ram=auto)", ram_auto::rule_text(cfg.minmem_mib)),
@@ -478,7 +479,7 @@ mod tests {
         );
         let text = explain("root=live:CDLABEL=x rd.live.ram rd.minmem=64");
         assert!(
-            text.contains("ram         copied to RAM once it is checked to leave 64 MiB free"),
+            text.contains("ram         the image file is copied to RAM once it is checked to leave 64 MiB free"),
             "{text}"
         );
         let text = explain("root=live:CDLABEL=x rd.live.ram=auto");
