@@ -103,7 +103,10 @@ pub fn explain(text: &str) -> String {
             let _ = writeln!(out, "  {step}");
         }
     }
-    if let Some((_, persistent)) = plan::persist::explain(&cfg).filter(|(_, p)| !p.is_empty()) {
+    let on_medium = !matches!(cfg.root, LiveRoot::ImageFile(_));
+    if let Some((_, persistent)) =
+        plan::persist::explain(&cfg).filter(|(_, p)| on_medium && !p.is_empty())
+    {
         let _ = writeln!(out, "\nthe persistent overlay, by what is found:");
         for (title, steps) in persistent {
             let _ = writeln!(out, "\n{title}:");
@@ -238,53 +241,92 @@ fn options(out: &mut String, cfg: &LiveConfig) {
             ),
         ),
     ];
-    if let (LiveRoot::Url(_), Some(net)) = (&cfg.root, &cfg.download) {
-        rows = downloaded_rows(cfg, net, rows);
+    let no_effect = if cfg.ram == RamCopy::Off {
+        ""
+    } else {
+        " (rd.live.ram has no effect)"
+    };
+    match (&cfg.root, &cfg.download) {
+        (LiveRoot::Url(_), Some(net)) => {
+            let path = format!("{}/{}", crate::fetch::LIVENET_DIR, net.url.file_name());
+            let in_ram = InRam {
+                image: format!("{path}, downloaded; what it holds decides the plan below"),
+                ram: format!(
+                    "the image is downloaded into RAM ({path}) and must leave {} MiB free \
+                     (rd.minmem); nothing is copied again{no_effect}",
+                    cfg.minmem_mib
+                ),
+                check: "a downloaded ISO's implanted MD5 is verified before it is mounted \
+                        (rd.live.check); other images are not (for their SHA-256, see the \
+                        download below)",
+                downloaded: true,
+            };
+            rows = in_ram.rows(cfg, rows);
+        }
+        (LiveRoot::ImageFile(path), _) => {
+            let in_ram = InRam {
+                image: format!("{path}; what it holds decides the plan below"),
+                ram: format!(
+                    "the image is a file of the initramfs, already in RAM; nothing is \
+                     copied{no_effect}"
+                ),
+                check: "no: rd.live.check verifies a medium, and an image file is not one",
+                downloaded: false,
+            };
+            rows = in_ram.rows(cfg, rows);
+        }
+        _ => {}
     }
     for (key, value) in rows {
         let _ = writeln!(out, "{key:<11} {}", value.trim_end());
     }
 }
 
-/// The rows for a downloaded image: no medium is looked for (so no
-/// medium, iso-scan, wait, idle or probe rows), the image is the file in
-/// RAM, and `rd.live.ram` has nothing left to copy. The download itself
-/// (URL, RAM check, verification, where it lands) is its own section.
-fn downloaded_rows<'a>(
-    cfg: &LiveConfig,
-    net: &crate::fetch::NetImage,
-    rows: Vec<(&'a str, String)>,
-) -> Vec<(&'a str, String)> {
-    let path = format!("{}/{}", crate::fetch::LIVENET_DIR, net.url.file_name());
-    let ram = format!(
-        "the image is downloaded into RAM ({path}) and must leave {} MiB free (rd.minmem); \
-         nothing is copied again{}",
-        cfg.minmem_mib,
-        if cfg.ram == RamCopy::Off {
-            ""
-        } else {
-            " (rd.live.ram has no effect)"
-        }
-    );
-    rows.into_iter()
-        .filter_map(|(key, value)| match key {
-            "medium" | "iso-scan" | "wait" | "idle" | "probe" => None,
-            "check" if !cfg.check => None,
-            "check" => Some((
-                key,
-                String::from(
-                    "a downloaded ISO's implanted MD5 is verified before it is mounted \
-                     (rd.live.check); other images are not (for their SHA-256, see the download below)",
-                ),
-            )),
-            "image" => Some((
-                key,
-                format!("{path}, downloaded; what it holds decides the plan below"),
-            )),
-            "ram" => Some((key, ram.clone())),
-            _ => Some((key, value)),
-        })
-        .collect()
+/// What the rows say for a root that is a file already in RAM (an image
+/// file in the initramfs, or a download): no medium is looked for, so the
+/// medium, iso-scan, wait, idle and probe rows do not apply; the image is
+/// that file; `rd.live.ram` has nothing left to copy. (A download's URL,
+/// RAM check, verification and destination are its own section.)
+struct InRam {
+    image: String,
+    ram: String,
+    /// Shown only with `rd.live.check`.
+    check: &'static str,
+    /// A download may be an ISO, whose persistent overlay is looked for as
+    /// a medium's; an image file never has one.
+    downloaded: bool,
+}
+
+impl InRam {
+    fn rows<'a>(
+        mut self,
+        cfg: &LiveConfig,
+        rows: Vec<(&'a str, String)>,
+    ) -> Vec<(&'a str, String)> {
+        rows.into_iter()
+            .filter_map(|(key, value)| match key {
+                "medium" | "iso-scan" | "wait" | "idle" | "probe" => None,
+                "check" if !cfg.check => None,
+                "check" => Some((key, String::from(self.check))),
+                "image" => Some((key, core::mem::take(&mut self.image))),
+                "ram" => Some((key, core::mem::take(&mut self.ram))),
+                "persistent" if value != "no" && self.downloaded => {
+                    Some((key, format!("only if the download is an ISO: {value}")))
+                }
+                "persistent" if !self.downloaded => Some((
+                    key,
+                    match &cfg.overlay.persistent {
+                        Some(asked) => format!(
+                            "no: rd.overlay={asked} is not looked for, an image file is not on \
+                             a medium (changes do not survive a reboot)"
+                        ),
+                        None => value,
+                    },
+                )),
+                _ => Some((key, value)),
+            })
+            .collect()
+    }
 }
 
 /// Each layout dracut knows, with the steps the init would take for it.
@@ -590,6 +632,37 @@ mod tests {
         assert!(
             checked.contains("check       a downloaded ISO's implanted MD5 is verified"),
             "{checked}"
+        );
+        // So does an image file in the initramfs, already in RAM.
+        let file = explain("root=live:/images/live.img rd.live.ram rd.live.check");
+        for gone in [
+            "medium      ",
+            "wait        ",
+            "image       LiveOS/squashfs.img",
+        ] {
+            assert!(!file.contains(gone), "{gone:?} shown in:\n{file}");
+        }
+        for want in [
+            "image       /images/live.img; what it holds decides the plan below",
+            "ram         the image is a file of the initramfs, already in RAM; nothing is \
+             copied (rd.live.ram has no effect)",
+            "check       no: rd.live.check verifies a medium, and an image file is not one",
+        ] {
+            assert!(file.contains(want), "missing {want:?} in:\n{file}");
+        }
+        let file = explain("root=live:/images/live.img rd.overlay=LABEL=p");
+        assert!(
+            file.contains("persistent  no: rd.overlay=LABEL=p is not looked for"),
+            "{file}"
+        );
+        assert!(
+            !file.contains("the persistent overlay, by what is found"),
+            "{file}"
+        );
+        let url = explain("root=live:http://h/x.iso rd.overlay=LABEL=p");
+        assert!(
+            url.contains("persistent  only if the download is an ISO: /LiveOS/overlay-"),
+            "{url}"
         );
         // A local root keeps every row.
         let local = explain("root=live:CDLABEL=x");
