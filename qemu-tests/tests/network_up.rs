@@ -251,7 +251,7 @@ fn network_root_brings_the_network_up_first() {
         "root=live:http://10.0.2.2/live.sfs rd.liveinit.net.retries=1",
     )
     .net_args(&net)
-    .boot_fatal(&["gave up after 1 attempts", "rd.liveinit.net.retries="]);
+    .boot_fatal(&["gave up after 1 attempt in", "rd.liveinit.net.retries="]);
     ended.check(
         ended.has_line(&["network up in", "eth0 10.0.2.15/24"]),
         "no `network up` line",
