@@ -156,12 +156,14 @@ fn options(out: &mut String, cfg: &LiveConfig) {
         String::from("overlayfs")
     } else if o.thin {
         format!(
-            "device-mapper thin pool of {} MiB (at most half the RAM, checked at boot)",
+            "device-mapper thin pool of {} MiB (at most half the RAM, checked at boot) over a \
+             root image; overlayfs over a flattened root",
             o.size_mib
         )
     } else {
         format!(
-            "device-mapper snapshot, {} MiB copy-on-write in RAM (at most half the RAM, checked at boot)",
+            "device-mapper snapshot, {} MiB copy-on-write in RAM (at most half the RAM, checked \
+             at boot) over a root image; overlayfs over a flattened root",
             o.size_mib
         )
     };
