@@ -39,6 +39,10 @@ pub fn resolve(host: &str, port: u16) -> Result<Vec<SocketAddr>, String> {
     // SAFETY: `name` is NUL-terminated, `hints` is initialised, `list` is
     // written by getaddrinfo and freed below with freeaddrinfo.
     let rc = unsafe { libc::getaddrinfo(name.as_ptr(), core::ptr::null(), &hints, &mut list) };
+    if rc == libc::EAI_AGAIN {
+        // musl words it "Try again", which reads as advice to the user.
+        return Err(String::from("no name server answered"));
+    }
     if rc != 0 {
         // SAFETY: gai_strerror returns a static NUL-terminated string.
         let text = unsafe { CStr::from_ptr(libc::gai_strerror(rc)) };
