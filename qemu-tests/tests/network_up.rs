@@ -1,8 +1,10 @@
 //! Network bring-up boots (issue 14, network-boot-spec §3 steps 1–7): the
-//! NIC drivers loaded by modalias, DHCPv4 in-process, static `ip=`,
-//! `BOOTIF=`, and the failures of §5 up to "no DHCP answer". Every boot
-//! runs in a network namespace of its own (QEMU user networking
-//! `restrict=on`: slirp's DHCP answers, without router or DNS).
+//! NIC drivers loaded by modalias, DHCPv4 in-process, static `ip=` with
+//! its ARP duplicate-address probe, `BOOTIF=`, `ip=auto6`/`link6` through
+//! the kernel's SLAAC, a VLAN, and the failures of §5 up to "no DHCP
+//! answer" and "address in use". Every boot runs in a network namespace of
+//! its own (QEMU user networking, `restrict=on` unless a server runs
+//! beside it: slirp's DHCP, ARP and IPv6 router advertisements answer).
 //!
 //! The positive boots use a local live CD with `rd.neednet=1`, so the probe
 //! (the real init) reports the state files, addresses and routes; the
