@@ -1,8 +1,10 @@
 //! Network bring-up boots (issue 14, network-boot-spec §3 steps 1–7): the
-//! NIC drivers loaded by modalias, DHCPv4 in-process, static `ip=`,
-//! `BOOTIF=`, and the failures of §5 up to "no DHCP answer". Every boot
-//! runs in a network namespace of its own (QEMU user networking
-//! `restrict=on`: slirp's DHCP answers, without router or DNS).
+//! NIC drivers loaded by modalias, DHCPv4 in-process, static `ip=` with
+//! its ARP duplicate-address probe, `BOOTIF=`, `ip=auto6`/`link6` through
+//! the kernel's SLAAC, a VLAN, and the failures of §5 up to "no DHCP
+//! answer" and "address in use". Every boot runs in a network namespace of
+//! its own (QEMU user networking, `restrict=on` unless a server runs
+//! beside it: slirp's DHCP, ARP and IPv6 router advertisements answer).
 //!
 //! The positive boots use a local live CD with `rd.neednet=1`, so the probe
 //! (the real init) reports the state files, addresses and routes; the
@@ -12,8 +14,10 @@
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
-use qemu_tests::harness::{cdrom, probe_root, shared, Case, Probed, Shared, FLAT_ISO};
-use qemu_tests::media::{Image, Layout, LiveImages, LiveRoot};
+use qemu_tests::harness::{
+    cdrom, probe_root, shared, Case, Expect, LiveBase, Medium, Probed, Shared, FLAT_ISO,
+};
+use qemu_tests::media::{Image, Layout, LiveImages, LiveRoot, HOST_BUSYBOX};
 use qemu_tests::out_dir;
 
 const LABEL: &str = "LIVEINIT_NET";
@@ -24,16 +28,31 @@ fn media_dir() -> PathBuf {
     out_dir().join("media-net")
 }
 
-fn live_iso() -> &'static Image {
+fn images() -> &'static LiveImages {
     static ROOT: Shared<LiveRoot> = OnceLock::new();
     static IMAGES: Shared<LiveImages> = OnceLock::new();
-    static ISO: Shared<Image> = OnceLock::new();
     let root = probe_root(&ROOT, &media_dir());
-    let images = shared(&IMAGES, "net-flat", || {
+    shared(&IMAGES, "net-flat", || {
         LiveImages::build(root, Layout::FlatSquashfs, &media_dir())
-    });
+    })
+}
+
+fn live_iso() -> &'static Image {
+    static ISO: Shared<Image> = OnceLock::new();
     shared(&ISO, "net-live.iso", || {
-        images.iso(LABEL, &media_dir().join("net-live.iso"))
+        images().iso(LABEL, &media_dir().join("net-live.iso"))
+    })
+}
+
+/// The flattened SquashFS of the live CD, in a directory of its own for
+/// an HTTP server to serve as `/live.img`.
+fn served_dir() -> &'static PathBuf {
+    static DIR: Shared<PathBuf> = OnceLock::new();
+    shared(&DIR, "served over IPv6", || {
+        let dir = media_dir().join("served6");
+        std::fs::create_dir_all(&dir)?;
+        std::fs::copy(&images().files[0].1, dir.join("live.img"))?;
+        Ok(dir)
     })
 }
 
@@ -369,5 +388,38 @@ fn vlan_device_with_a_static_address() {
     b.check(
         r.net_local.iter().any(|a| a == "10.0.5.2"),
         &format!("10.0.5.2 is not configured: {:?}", r.net_local),
+    );
+}
+
+/// A network root over IPv6 only: `ip=eth0:auto6` takes slirp's fec0::/64
+/// prefix, then the image comes from fec0::2, which slirp forwards to the
+/// host's ::1, where busybox httpd serves it in the test's namespace.
+#[test]
+fn network_root_downloaded_over_ipv6_after_slaac() {
+    const NET_FLAT: Expect = Expect::overlay(
+        Medium::Released,
+        "/run/initramfs/livenet/live.img",
+        LiveBase::Loop("livenet/live.img"),
+        "squashfs",
+    );
+    let dir = served_dir().display().to_string();
+    let server = [HOST_BUSYBOX, "httpd", "-f", "-p", "[::1]:18086", "-h", &dir];
+    let b = Case::new(
+        "net_auto6_download",
+        vec![],
+        "root=live:http://[fec0::2]:18086/live.img ip=eth0:auto6",
+    )
+    // The image lives in RAM next to rd.minmem's 1024 MiB.
+    .memory(1536)
+    .nic("virtio-net-pci")
+    .server(server.iter().map(|a| a.to_string()).collect())
+    .boot_live(&NET_FLAT);
+    b.check(
+        b.ended.has_line(&["network up in", "eth0 fec0::"]),
+        "no `network up` line with the SLAAC address",
+    );
+    b.check(
+        b.report.net_value("eth0", "METHOD").as_deref() == Some("auto6"),
+        &format!("state: {:?}", b.report.net_state),
     );
 }

@@ -197,6 +197,12 @@ impl Loader {
             .collect()
     }
 
+    /// Whether a module answering `request` is still queued or loading
+    /// (for waits that already pump the loader, like the NIC wait).
+    pub fn loading(&self, request: &str) -> bool {
+        self.resolve(request).iter().any(|n| self.queue.pending(n))
+    }
+
     /// Whether a packed module answers a kernel request.
     pub fn can_answer(&self, request: &str) -> bool {
         !self.resolve(request).is_empty()

@@ -115,7 +115,7 @@ pub fn describe(plan: &NetPlan) -> Vec<String> {
         out.push(format!("boot device (routes and DNS): {}", ref_text(&dev)));
     }
     out.push(format!(
-        "gateway: the boot device's IPv4 gateway is asked for by ARP until it answers, up to {} s (rd.net.timeout.route; else a warning)",
+        "gateway: the boot device's IPv4 gateway, if it has one, is asked for by ARP until it answers, up to {} s (rd.net.timeout.route; else a warning)",
         t.route.as_secs()
     ));
     for r in &plan.routes {
@@ -129,10 +129,14 @@ pub fn describe(plan: &NetPlan) -> Vec<String> {
                 .map_or(String::new(), |i| format!(" dev {i}"))
         ));
     }
-    let dns = if plan.peerdns {
-        "from DHCP"
-    } else {
-        "not from DHCP (rd.peerdns=0)"
+    let dhcp_used = match &plan.targets {
+        Targets::Named(c) => c.iter().any(|c| c.method == Method::Dhcp),
+        _ => plan.auto_method == Method::Dhcp,
+    };
+    let dns = match (dhcp_used, plan.peerdns) {
+        (false, _) => "from ip= and nameserver= only (no DHCP, no DNS from IPv6 routers)",
+        (true, true) => "from DHCP",
+        (true, false) => "not from DHCP (rd.peerdns=0)",
     };
     let extra: Vec<String> = plan.nameservers.iter().map(|a| format!("{a}")).collect();
     out.push(format!(

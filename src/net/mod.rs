@@ -405,27 +405,27 @@ fn route(value: &str, warnings: &mut Vec<String>) -> Result<Option<Route>, NetEr
     }))
 }
 
+/// A number of seconds, or `default` when the option is absent.
+#[inline(never)]
+fn secs(cmdline: &Cmdline, key: &'static str, default: Duration) -> Result<Duration, NetError> {
+    let bad = |v: &str| NetError::Option {
+        key,
+        value: v.to_string(),
+        why: "expected a number of seconds".to_string(),
+    };
+    match cmdline.get(key) {
+        Arg::Absent => Ok(default),
+        Arg::Value(v) => v
+            .parse::<u64>()
+            .map(Duration::from_secs)
+            .map_err(|_| bad(v)),
+        Arg::Bare => Err(bad("")),
+    }
+}
+
 fn timeouts(cmdline: &Cmdline) -> Result<Timeouts, NetError> {
     let d = Timeouts::default();
-    let secs = |key: &'static str, default: Duration| -> Result<Duration, NetError> {
-        match cmdline.get(key) {
-            Arg::Absent => Ok(default),
-            Arg::Value(v) => {
-                v.parse::<u64>()
-                    .map(Duration::from_secs)
-                    .map_err(|_| NetError::Option {
-                        key,
-                        value: v.to_string(),
-                        why: "expected a number of seconds".to_string(),
-                    })
-            }
-            Arg::Bare => Err(NetError::Option {
-                key,
-                value: String::new(),
-                why: "expected a number of seconds".to_string(),
-            }),
-        }
-    };
+    let secs = |key, default| secs(cmdline, key, default);
     let retry = match cmdline.value("rd.net.dhcp.retry") {
         None => d.dhcp_retry,
         Some(v) => v

@@ -4,7 +4,9 @@
 //! Text files rather than an rtnetlink dump: the init only ever asks
 //! these two questions, and the files answer them in a few lines.
 
+use alloc::string::String;
 use alloc::vec::Vec;
+use core::fmt::Write;
 use core::net::Ipv6Addr;
 
 pub const IF_INET6: &str = "/proc/net/if_inet6";
@@ -37,6 +39,44 @@ fn addr(text: &str) -> Option<Ipv6Addr> {
         return None;
     }
     u128::from_str_radix(text, 16).ok().map(Ipv6Addr::from)
+}
+
+/// RFC 5952 text of an address (the longest run of two or more zero
+/// groups as `::`), written here because core's formatter, with its
+/// IPv4-mapped and padding cases, costs the init 2 KB.
+pub fn text(a: Ipv6Addr) -> String {
+    let g = a.segments();
+    // The longest run of zero groups: (start, length).
+    let (mut best, mut run) = ((0, 0), (0, 0));
+    for (i, x) in g.iter().enumerate() {
+        if *x == 0 {
+            run = if run.1 == 0 {
+                (i, 1)
+            } else {
+                (run.0, run.1 + 1)
+            };
+            if run.1 > best.1 {
+                best = run;
+            }
+        } else {
+            run = (0, 0);
+        }
+    }
+    let mut out = String::new();
+    let mut i = 0;
+    while let Some(x) = g.get(i) {
+        if best.1 >= 2 && i == best.0 {
+            out.push_str("::");
+            i += best.1;
+            continue;
+        }
+        if !out.is_empty() && !out.ends_with(':') {
+            out.push(':');
+        }
+        let _ = write!(out, "{x:x}");
+        i += 1;
+    }
+    out
 }
 
 /// The addresses of interface `ifname` (lines: address, index, prefix,
@@ -112,6 +152,25 @@ fe80000000000000505400fffe123457 03 40 20 c8     eth1
             "host scope is not an answer"
         );
         assert!(addresses("garbage\n", "eth0").is_empty());
+    }
+
+    #[test]
+    fn text_matches_core() {
+        for a in [
+            "::",
+            "::1",
+            "fe80::2",
+            "fec0::5054:ff:fe12:3456",
+            "2001:db8:0:1:0:0:0:1",
+            "2001:0:0:1:0:0:0:1",
+            "1:0:2:0:3:0:4:0",
+            "1:2:3:4:5:6:7:8",
+            "1::",
+            "0:1:0:0:2:0:0:0",
+        ] {
+            let a: Ipv6Addr = a.parse().unwrap();
+            assert_eq!(text(a), alloc::format!("{a}"), "{a:?}");
+        }
     }
 
     #[test]

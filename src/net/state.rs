@@ -10,6 +10,7 @@ use core::net::{Ipv4Addr, Ipv6Addr};
 
 use super::addr::{mac_text, Mac};
 use super::ip::Method;
+use super::six::text;
 
 /// An address the kernel's IPv6 autoconfiguration gave (`auto6`, `link6`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,9 +66,9 @@ impl IfState {
         if let Some(six) = &self.six {
             let _ = writeln!(s, "METHOD={}", six.method.name());
             let _ = writeln!(s, "MAC={}", mac_text(&self.mac));
-            let _ = writeln!(s, "ADDRESS6={}", six.address);
+            let _ = writeln!(s, "ADDRESS6={}", text(six.address));
             let _ = writeln!(s, "PREFIX6={}", six.prefix);
-            let _ = writeln!(s, "GATEWAY6={}", opt(six.gateway.map(|g| format!("{g}"))));
+            let _ = writeln!(s, "GATEWAY6={}", opt(six.gateway.map(text)));
             let _ = writeln!(s, "DNS={}", join(&self.dns));
             let _ = writeln!(s, "HOSTNAME={}", opt(self.hostname.clone()));
             return s;

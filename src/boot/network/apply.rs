@@ -14,6 +14,7 @@ use crate::boot::error::{errno_text, BootError, Stage};
 use crate::net::addr::{broadcast_of, mac_text};
 use crate::net::dhcp::Lease;
 use crate::net::ifname::{self, Nic};
+use crate::net::six::text as text6;
 use crate::net::state::{resolv_conf, IfState, NET_DIR, RESOLV_CONF, RESOLV_STATE};
 use crate::net::{IfRef, NetPlan};
 use crate::sys::{AddrSpec, LinkChange, RouteSpec, Sys};
@@ -253,8 +254,8 @@ pub fn record(sys: &impl Sys, plan: &NetPlan, states: &[IfState], boot: &str) ->
     for s in states {
         let (address, gateway) = match &s.six {
             Some(six) => (
-                format!("{}/{}", six.address, six.prefix),
-                six.gateway.map(|g| format!("{g}")),
+                format!("{}/{}", text6(six.address), six.prefix),
+                six.gateway.map(text6),
             ),
             None => (
                 format!("{}/{}", s.address, s.prefix),

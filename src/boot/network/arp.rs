@@ -13,21 +13,22 @@ use log::{info, warn};
 
 use super::cause::NetCause;
 use crate::boot::error::{errno_text, BootError, Cause, Stage};
-use crate::net::addr::mac_text;
+use crate::net::addr::{mac_text, Mac};
 use crate::net::arp::{self, Arp, PROBE_INTERVAL};
 use crate::net::ifname::Nic;
 use crate::sys::Sys;
 
 /// Sends `packet` every [`PROBE_INTERVAL`] on `nic` for at most `bound`,
-/// until `stop` says what it was waiting for; returns that, or `None` when
-/// the time is up. A socket that cannot be opened is `Err` (the errno).
-fn exchange<T>(
+/// until `stop` names the host it was waiting for; returns its MAC, or
+/// `None` when the time is up. A socket that cannot be opened is `Err`.
+/// (`dyn`: one copy of the loop serves the probe and the gateway check.)
+fn exchange(
     sys: &impl Sys,
     nic: &Nic,
     packet: &[u8],
     bound: Duration,
-    mut stop: impl FnMut(&Arp) -> Option<T>,
-) -> Result<Option<T>, crate::sys::Errno> {
+    stop: &dyn Fn(&Arp) -> Option<Mac>,
+) -> Result<Option<Mac>, crate::sys::Errno> {
     let handle = sys.arp_open(nic.index)?;
     let start = sys.now();
     let mut next = start;
@@ -45,7 +46,7 @@ fn exchange<T>(
         }
         let until = next.min(start + bound);
         for p in sys.arp_recv(handle, until.saturating_sub(now)) {
-            if let Some(t) = arp::parse(&p).as_ref().and_then(&mut stop) {
+            if let Some(t) = arp::parse(&p).as_ref().and_then(stop) {
                 break 'wait Some(t);
             }
         }
@@ -67,7 +68,7 @@ pub fn probe(
     }
     let packet = arp::request(nic.mac, Ipv4Addr::UNSPECIFIED, address);
     let start = sys.now();
-    match exchange(sys, nic, &packet, bound, |a| {
+    match exchange(sys, nic, &packet, bound, &|a| {
         arp::conflict(a, nic.mac, address)
     }) {
         Ok(None) => {
@@ -113,7 +114,7 @@ pub fn check_gateway(
     }
     let packet = arp::request(nic.mac, source, gateway);
     let start = sys.now();
-    let answer = exchange(sys, nic, &packet, bound, |a| {
+    let answer = exchange(sys, nic, &packet, bound, &|a| {
         arp::from_host(a, nic.mac, gateway).then_some(a.sender_mac)
     });
     match answer {
@@ -123,16 +124,15 @@ pub fn check_gateway(
             nic.name,
             sys.now().saturating_sub(start).as_millis()
         ),
-        Ok(None) => warn!(
-            "gateway {gateway} did not answer ARP on {} within {} s (rd.net.timeout.route); \
+        other => warn!(
+            "gateway {gateway} did not answer ARP on {} within {} s (rd.net.timeout.route{}); \
              going on, but only the local network may be reachable",
             nic.name,
-            bound.as_secs()
-        ),
-        Err(e) => warn!(
-            "cannot check gateway {gateway} on {} with ARP: {}",
-            nic.name,
-            errno_text(e)
+            bound.as_secs(),
+            match other {
+                Err(e) => format!(": {}", errno_text(e)),
+                _ => String::new(),
+            }
         ),
     }
 }

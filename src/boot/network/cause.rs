@@ -215,8 +215,9 @@ impl fmt::Display for NetCause {
             }
             NetCause::Ipv6InUse { interface, address } => write!(
                 f,
-                "IPv6 duplicate-address detection failed for {address} on {interface}: \
-                 another host has it"
+                "IPv6 duplicate-address detection failed for {} on {interface}: \
+                 another host has it",
+                crate::net::six::text(*address)
             ),
             NetCause::Ipv6Unavailable { path, why } => write!(
                 f,

@@ -42,23 +42,10 @@ pub struct NetUp {
     pub dns: Vec<Ipv4Addr>,
 }
 
-/// `vlan=` needs 8021q, which the kernel would ask `modprobe` for
-/// (`rtnl-link-vlan`); there is no modprobe here, so it is loaded first.
-fn vlan_module(sys: &impl Sys, modules: &mut Loader) {
-    let request = [String::from("rtnl-link-vlan")];
-    modules.request(sys, &request);
-    for failed in modules.wait_for(sys, &request) {
-        warn!("vlan=: module {failed}");
-    }
-}
-
 /// Brings the network up as `plan` says; returns the boot interface.
 pub fn bring_up(sys: &impl Sys, plan: &NetPlan, modules: &mut Loader) -> Result<NetUp, BootError> {
     let start = sys.now();
     let nics = nics::wait_for_interfaces(sys, plan, modules)?;
-    if !plan.vlans.is_empty() {
-        vlan_module(sys, modules);
-    }
     let targets = links::prepare(sys, plan, nics)?;
     links::wait_up(sys, plan, &targets)?;
     let targets = links::wait_for_carrier(sys, plan, targets)?;
@@ -137,7 +124,7 @@ pub fn bring_up(sys: &impl Sys, plan: &NetPlan, modules: &mut Loader) -> Result<
     }
     let dns = apply::record(sys, plan, &states, &boot.name);
     let address = match &boot.six {
-        Some(six) => format!("{}/{}", six.address, six.prefix),
+        Some(six) => format!("{}/{}", crate::net::six::text(six.address), six.prefix),
         None => format!("{}/{}", boot.address, boot.prefix),
     };
     info!(

@@ -24,6 +24,8 @@ const TICK: Duration = Duration::from_millis(100);
 /// new interface appeared for this long (bounded by rd.net.timeout.iflink).
 const SETTLE: Duration = Duration::from_secs(1);
 const ARPHRD_ETHER: u16 = 1;
+/// What the kernel asks for when a VLAN link is created.
+const VLAN_REQUEST: &str = "rtnl-link-vlan";
 
 /// Every interface, described (name, MAC, driver, PCI path name).
 pub fn list(sys: &impl Sys) -> Result<Vec<Nic>, BootError> {
@@ -136,6 +138,13 @@ pub fn wait_for_interfaces(
         );
     }
     coldplug(sys, modules);
+    // vlan= needs 8021q, which the kernel would ask modprobe for
+    // (`rtnl-link-vlan`); there is no modprobe here, so it loads now, and
+    // the wait below ends only once it is in.
+    let vlan = (!plan.vlans.is_empty()).then_some(VLAN_REQUEST);
+    if let Some(r) = vlan {
+        modules.request(sys, &[String::from(r)]);
+    }
     let mut seen = 0usize;
     let mut last_new = start;
     let result = loop {
@@ -150,6 +159,7 @@ pub fn wait_for_interfaces(
             physical > 0 && !modules.drivers_busy() && now.saturating_sub(last_new) >= SETTLE
         } else {
             wanted.iter().all(|(w, _)| present(plan, w, &nics))
+                && !vlan.is_some_and(|r| modules.loading(r))
         };
         if done {
             break Ok(nics);

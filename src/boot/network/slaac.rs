@@ -55,55 +55,56 @@ fn wanted(addrs: &[Addr6], method: Method) -> Option<Addr6> {
     addrs.iter().find(|a| a.link_local == link6).copied()
 }
 
+#[inline(never)]
+fn read(sys: &impl Sys, path: &str) -> String {
+    sys.read_file(path)
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default()
+}
+
 /// Waits for the address, its DAD, and (auto6) the default route.
 pub fn wait(sys: &impl Sys, t: &Target, bounds: &Timeouts) -> Result<IfState, BootError> {
     let name = &t.nic.name;
     let who = format!("{name} ({})", mac_text(&t.nic.mac));
-    let read = |path: &str| {
-        sys.read_file(path)
-            .map(|b| String::from_utf8_lossy(&b).into_owned())
-            .unwrap_or_default()
-    };
     let start = sys.now();
-    // The address appears (tentative) as soon as the prefix is known…
-    let found = loop {
-        let addrs = six::addresses(&read(six::IF_INET6), name);
-        if let Some(a) = wanted(&addrs, t.method) {
-            break a;
-        }
-        if sys.now().saturating_sub(start) >= bounds.ipv6auto {
-            return Err(fail(NetCause::NoIpv6Address {
-                interface: who,
-                method: t.method.name(),
-                tentative: false,
-                waited_secs: bounds.ipv6auto.as_secs(),
-                option: "rd.net.timeout.ipv6auto",
-            }));
-        }
-        sys.sleep(TICK);
-    };
-    // …and is usable once duplicate-address detection is over.
-    let dad_start = sys.now();
+    // The address appears (tentative) as soon as the prefix is known, and
+    // is usable once duplicate-address detection is over: two phases,
+    // each with its own bound.
+    let mut phase = start;
+    let mut found: Option<Addr6> = None;
     let address = loop {
-        let addrs = six::addresses(&read(six::IF_INET6), name);
-        let now = addrs.iter().find(|a| a.address == found.address).copied();
-        match now {
-            Some(a) if a.dad_failed => {
-                return Err(fail(NetCause::Ipv6InUse {
-                    interface: who,
-                    address: a.address,
-                }))
+        let addrs = six::addresses(&read(sys, six::IF_INET6), name);
+        let now = sys.now();
+        match found {
+            None => {
+                if let Some(a) = wanted(&addrs, t.method) {
+                    found = Some(a);
+                    phase = now;
+                    continue;
+                }
             }
-            Some(a) if !a.tentative => break a,
-            _ => {}
+            Some(f) => match addrs.iter().find(|a| a.address == f.address) {
+                Some(a) if a.dad_failed => {
+                    return Err(fail(NetCause::Ipv6InUse {
+                        interface: who,
+                        address: a.address,
+                    }))
+                }
+                Some(a) if !a.tentative => break *a,
+                _ => {}
+            },
         }
-        if sys.now().saturating_sub(dad_start) >= bounds.ipv6dad {
+        let (bound, option) = match found {
+            None => (bounds.ipv6auto, "rd.net.timeout.ipv6auto"),
+            Some(_) => (bounds.ipv6dad, "rd.net.timeout.ipv6dad"),
+        };
+        if now.saturating_sub(phase) >= bound {
             return Err(fail(NetCause::NoIpv6Address {
                 interface: who,
                 method: t.method.name(),
-                tentative: true,
-                waited_secs: bounds.ipv6dad.as_secs(),
-                option: "rd.net.timeout.ipv6dad",
+                tentative: found.is_some(),
+                waited_secs: bound.as_secs(),
+                option,
             }));
         }
         sys.sleep(TICK);
@@ -112,7 +113,7 @@ pub fn wait(sys: &impl Sys, t: &Target, bounds: &Timeouts) -> Result<IfState, Bo
     if t.method == Method::Auto6 {
         let route_start = sys.now();
         loop {
-            gateway = six::default_gateway(&read(six::IPV6_ROUTE), name);
+            gateway = six::default_gateway(&read(sys, six::IPV6_ROUTE), name);
             if gateway.is_some() {
                 break;
             }
@@ -129,7 +130,7 @@ pub fn wait(sys: &impl Sys, t: &Target, bounds: &Timeouts) -> Result<IfState, Bo
     }
     info!(
         "{who}: {}/{} ({}, after {} ms)",
-        address.address,
+        six::text(address.address),
         address.prefix,
         t.method.name(),
         sys.now().saturating_sub(start).as_millis()
