@@ -130,11 +130,13 @@ fn busybox_initramfs(kernel: &Kernel, liveinit_image: &Path, dir: &Path) -> Resu
 
 /// The shell's script at `rd.break=pre-mount`: a cold, timed dd of the
 /// image, then everything as it was (the CD unmounted, the cache dropped).
+/// The CD's driver is loaded by then, its filesystem's module not yet.
 fn dd_before_script() -> String {
     let mnt = "/run/bench-dd-cd";
     let copy = "/run/bench-dd-before.copy";
     format!(
-        "busybox mkdir -p {mnt}; busybox mount -t iso9660 -o ro /dev/sr0 {mnt}; \
+        "busybox insmod /lib/modules/*/kernel/fs/isofs/isofs.ko 2>/dev/null; \
+         busybox mkdir -p {mnt}; busybox mount -t iso9660 -o ro /dev/sr0 {mnt}; \
          echo 3 > /proc/sys/vm/drop_caches; t0=$(busybox cut -d' ' -f1 /proc/uptime); \
          busybox dd if={mnt}/{IMAGE_ON_MEDIUM} of={copy} bs=1M 2>/dev/null; \
          t1=$(busybox cut -d' ' -f1 /proc/uptime); n=$(busybox wc -c < {copy}); \
