@@ -295,6 +295,8 @@ mod tests {
         // Rates 0.5 against (1 + 0.25) / 2, then against 1 alone.
         assert!((r.ratio(0) - 0.8).abs() < 1e-9, "{}", r.ratio(0));
         assert!((r.ratio(1) - 0.5).abs() < 1e-9, "{}", r.ratio(1));
-        assert!(r.markdown().contains("| 1 | 1.00 s | 2.00 s | 4.00 s | 0.80 |"));
+        assert!(r
+            .markdown()
+            .contains("| 1 | 1.00 s | 2.00 s | 4.00 s | 0.80 |"));
     }
 }
