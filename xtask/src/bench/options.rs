@@ -20,7 +20,8 @@ same file in the same VM, and the HTTP download of a 48 MiB image
 against busybox wget in the same VM; a network boot (root=live:http://…)
 against the same image from a CD; and, when the Debian live ISO is cached
 (`cargo xtask test --debian-iso` builds it, ~38 min; the bench never
-does), Debian's live-boot initramfs against liveinit on that ISO. Finally
+does), Debian's live-boot initramfs against liveinit on that ISO (at most
+3 rounds: a Debian boot takes minutes). Finally
 a longer fuzz run of the command-line parser and the probes.
 The report is written to target/bench/report.md.
 
