@@ -85,6 +85,10 @@ const EJECT_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
 const DD_PARAM: &str = "liveinit.probe.dd";
 const DD_MNT: &str = "/run/liveinit-probe-dd";
 const DD_COPY: &str = "/run/liveinit-probe-dd.copy";
+/// Kernel parameter that turns on the timed `wget` (the download
+/// benchmark; value: the URL, fetched over the network the init set up).
+const WGET_PARAM: &str = "liveinit.probe.wget";
+const WGET_COPY: &str = "/run/liveinit-probe-wget.copy";
 
 fn main() {
     let pid = std::process::id();
@@ -193,6 +197,9 @@ fn main() {
     }
     if let Some(value) = cmdline.as_ref().ok().and_then(|c| param(c, DD_PARAM)) {
         after("dd", timed_dd(value));
+    }
+    if let Some(url) = cmdline.as_ref().ok().and_then(|c| param(c, WGET_PARAM)) {
+        after("wget", timed_wget(url));
     }
     out(END);
     restore_console(saved_loglevel);
@@ -888,6 +895,23 @@ fn power_off(pid: u32) -> ! {
         std::io::Error::last_os_error()
     ));
     std::process::exit(1);
+}
+
+/// `busybox wget -q -O /run/… <url>` into a tmpfs; returns `<bytes> <seconds>`.
+fn timed_wget(url: &str) -> std::io::Result<String> {
+    let start = std::time::Instant::now();
+    let status = Command::new("/bin/busybox")
+        .args(["wget", "-q", "-O", WGET_COPY, url])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()?;
+    let secs = start.elapsed().as_secs_f64();
+    let bytes = fs::metadata(WGET_COPY).map(|m| m.len());
+    let _ = fs::remove_file(WGET_COPY);
+    if !status.success() {
+        return Err(std::io::Error::other(format!("busybox wget: {status}")));
+    }
+    Ok(format!("{} {secs:.6}", bytes?))
 }
 
 /// `<device>:<path>`: mounts the device read-only (ISO 9660), drops the

@@ -16,10 +16,14 @@ pub enum CaseId {
     /// HTTP download throughput against busybox wget (`download.rs`).
     Download,
     CopyRam,
+    /// liveinit's network boot against the same image from a medium (`netboot.rs`).
+    Netboot,
+    /// Debian's live ISO: live-boot against liveinit (`debian_iso.rs`).
+    DebianIso,
 }
 
 impl CaseId {
-    pub const ALL: [CaseId; 7] = [
+    pub const ALL: [CaseId; 9] = [
         CaseId::IsoFlat,
         CaseId::IsoDm,
         CaseId::Usb,
@@ -27,6 +31,8 @@ impl CaseId {
         CaseId::ScaleDisks,
         CaseId::Download,
         CaseId::CopyRam,
+        CaseId::Netboot,
+        CaseId::DebianIso,
     ];
 
     pub fn name(self) -> &'static str {
@@ -38,6 +44,8 @@ impl CaseId {
             CaseId::ScaleDisks => "scale-disks",
             CaseId::Download => "download",
             CaseId::CopyRam => "copy-ram",
+            CaseId::Netboot => "netboot",
+            CaseId::DebianIso => "debian-iso",
         }
     }
 
@@ -141,9 +149,12 @@ pub fn peer_case(id: CaseId, media: &PeerMedia) -> Option<PeerCase> {
                 root: FloorRoot::FlatSquashfs,
             },
         },
-        CaseId::ScaleImage | CaseId::ScaleDisks | CaseId::Download | CaseId::CopyRam => {
-            return None
-        }
+        CaseId::ScaleImage
+        | CaseId::ScaleDisks
+        | CaseId::Download
+        | CaseId::CopyRam
+        | CaseId::Netboot
+        | CaseId::DebianIso => return None,
     };
     Some(case)
 }

@@ -21,6 +21,7 @@
 mod boot;
 mod cases;
 mod copy_ram;
+mod debian_iso;
 mod download;
 mod dracut;
 mod floor;
@@ -30,6 +31,7 @@ mod gpt_disk;
 mod image_stats;
 mod media;
 mod memory;
+mod netboot;
 mod options;
 mod peers;
 mod report;
@@ -105,7 +107,7 @@ pub fn cmd(args: &[String]) -> Result<()> {
         };
         for case in &peer_cases {
             case_results.push(side_by_side::run(&setup, case, opts.runs)?);
-            write_report(&work, &facts, &case_results, &[], None)?;
+            write_report(&work, &facts, &case_results, &[], &Extra::default())?;
         }
     }
     let mut scale_results = Vec::new();
@@ -114,7 +116,13 @@ pub fn cmd(args: &[String]) -> Result<()> {
             scale::run(id, &kernel, &liveinit_image, &media.root, &work, opts.runs)?
         {
             scale_results.push(result);
-            write_report(&work, &facts, &case_results, &scale_results, None)?;
+            write_report(
+                &work,
+                &facts,
+                &case_results,
+                &scale_results,
+                &Extra::default(),
+            )?;
         }
     }
     let download = match opts.cases.contains(&cases::CaseId::Download) {
@@ -131,8 +139,27 @@ pub fn cmd(args: &[String]) -> Result<()> {
             opts.runs,
         )?);
     }
+    let mut extra = Extra {
+        copy,
+        ..Extra::default()
+    };
+    write_report(&work, &facts, &case_results, &scale_results, &extra)?;
+    if opts.cases.contains(&cases::CaseId::Netboot) {
+        extra.netboot = Some(netboot::run(
+            &kernel,
+            &liveinit_image,
+            &media.root,
+            &media.flat_iso,
+            &work,
+            opts.runs,
+        )?);
+        write_report(&work, &facts, &case_results, &scale_results, &extra)?;
+    }
+    if opts.cases.contains(&cases::CaseId::DebianIso) {
+        extra.debian = Some(debian_iso::run(&work, opts.runs)?);
+    }
     facts.load_at_end = host_load();
-    let text = write_report(&work, &facts, &case_results, &scale_results, copy.as_ref())?;
+    let text = write_report(&work, &facts, &case_results, &scale_results, &extra)?;
     print!("\n{text}");
     if let Some(download) = download {
         print!("\n{}", download.markdown());
@@ -151,16 +178,30 @@ pub fn cmd(args: &[String]) -> Result<()> {
     Ok(())
 }
 
+/// The sections of the experiments liveinit runs beside its own peer.
+#[derive(Default)]
+struct Extra {
+    copy: Option<copy_ram::CopyResult>,
+    netboot: Option<netboot::NetbootResult>,
+    debian: Option<debian_iso::DebianResult>,
+}
+
 fn write_report(
     work: &Path,
     facts: &RunFacts,
     cases: &[side_by_side::CaseResult],
     scale: &[scale::ScaleResult],
-    copy: Option<&copy_ram::CopyResult>,
+    extra: &Extra,
 ) -> Result<String> {
     let mut text = report::render(facts, cases, scale);
-    if let Some(copy) = copy {
+    if let Some(copy) = &extra.copy {
         copy_ram::section(&mut text, copy);
+    }
+    if let Some(netboot) = &extra.netboot {
+        netboot::section(&mut text, netboot);
+    }
+    if let Some(debian) = &extra.debian {
+        debian_iso::section(&mut text, debian);
     }
     fs::write(work.join("report.md"), &text)?;
     Ok(text)

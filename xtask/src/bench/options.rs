@@ -17,12 +17,18 @@ the initramfs and init sizes; then shows that liveinit's cost does not grow
 with the image (16 MiB vs 4 GiB sparse) or the machine (1 vs 32 disks),
 and times liveinit's copy to RAM (rd.live.ram) against a plain dd of the
 same file in the same VM, and the HTTP download of a 48 MiB image
-against busybox wget in the same VM. Finally a longer fuzz run of the command-line parser and the probes.
+against busybox wget in the same VM; a network boot (root=live:http://…)
+against the same image from a CD; and, when the Debian live ISO is cached
+(`cargo xtask test --debian-iso` builds it, ~38 min; the bench never
+does), Debian's live-boot initramfs against liveinit on that ISO (at most
+3 rounds: a Debian boot takes minutes). Finally
+a longer fuzz run of the command-line parser and the probes.
 The report is written to target/bench/report.md.
 
   --runs N      timed boots per peer and case (default 7)
   --cases LIST  comma-separated subset of: iso-flat, iso-dm, usb,
-                scale-image, scale-disks, download, copy-ram (default: all)
+                scale-image, scale-disks, download, copy-ram, netboot,
+                debian-iso (default: all)
   --no-fuzz     skip the long fuzz run
 ";
 

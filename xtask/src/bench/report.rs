@@ -265,11 +265,12 @@ fn memory_rows(md: &mut String, case: &CaseResult) {
 
 fn not_measured(md: &mut String) {
     md.push_str(
-        "## Not measured yet\n\n\
-         - Network boot (`root=live:http://…`) and copy-to-RAM (`rd.live.ram`): liveinit does not \
-         carry them out yet (it warns and boots from the medium), so there is nothing to compare; \
-         they join the cases when they exist. Copy-to-RAM is then the one step allowed to grow with \
-         the image, at the medium's speed.\n\n",
+        "## Not side by side\n\n\
+         - Network boot (`root=live:http://…`), its download, and copy-to-RAM (`rd.live.ram`) are \
+         not booted by the three peers: liveinit's are measured in their own sections below \
+         (cases `netboot`, `download`, `copy-ram`), each against the same work done another way \
+         in the same run (the same image from a CD, busybox `wget`, `dd`). Copy-to-RAM is the one \
+         step allowed to grow with the image, at the medium's speed.\n\n",
     );
 }
 
