@@ -675,3 +675,159 @@ fn archiso_checksum() {
         "(checksum=y)",
     ]);
 }
+
+// ---------------------------------------------------------------------------
+// Copy to RAM (distro-live-spec §1.7, §2.6, §3.5; D4, A2).
+
+/// Nothing mounted in the root comes from `device` any more.
+fn check_released(b: &Probed, device: &str) {
+    let r = &b.report;
+    let held: Vec<&str> = r
+        .mounts
+        .iter()
+        .filter(|m| m.source == device)
+        .map(|m| m.mount_point.as_str())
+        .collect();
+    b.check(
+        held.is_empty(),
+        &format!("{device} is still mounted at {held:?}"),
+    );
+    b.check(
+        b.ended.has_line(&[
+            "liveinit: ",
+            &format!("{device} is released and can be removed"),
+        ]),
+        "the console does not say the medium can be removed",
+    );
+    b.check(
+        b.ended.has_line(&["liveinit: copying to RAM: done, "]),
+        "no copy summary (size, time, rate) on the console",
+    );
+}
+
+/// D4: `toram` copies the whole medium to a tmpfs that takes its place at
+/// `/run/live/medium`; the images are read from there, and the CD, let
+/// go, is ejected while the root still reads back.
+#[test]
+fn debian_live_toram_releases_the_cd() {
+    let b = Case::new(
+        "debian_live_toram",
+        vec![cdrom(debian_iso())],
+        "boot=live toram rd.minmem=64 liveinit.probe.eject=/dev/sr0",
+    )
+    .eject_cd_after(qemu_tests::report::EJECT_MARKER)
+    .boot_probe();
+    let r = &b.report;
+    let medium = r.mount_at("/run/live/medium");
+    b.check(
+        medium.is_some_and(|m| m.fstype == "tmpfs"),
+        &format!("/run/live/medium is not the tmpfs copy: {medium:?}"),
+    );
+    for image in ["filesystem.squashfs", "zz-probe.squashfs"] {
+        let backing = format!("/run/live/medium/live/{image}");
+        b.check(
+            r.loops.iter().any(|l| l.backing == backing),
+            &format!("no loop reads {backing}: {:?}", r.loops),
+        );
+    }
+    check_released(&b, "/dev/sr0");
+    b.check(
+        b.ended.has_line(&[
+            "liveinit: toram: copying ",
+            " files (",
+            "of /dev/sr0 to RAM",
+        ]),
+        "no line saying how much of the medium is copied",
+    );
+    for what in ["disc_gone", "read_root"] {
+        match b.report.after_check(what) {
+            Some(Ok(_)) => {}
+            other => b.fail(&format!("after the eject, {what}: {other:?}")),
+        }
+    }
+}
+
+/// D4: `toram=zz-probe.squashfs` copies that image alone and boots it
+/// alone (the dead base image is neither copied nor stacked).
+#[test]
+fn debian_live_toram_one_image() {
+    let b = Case::new(
+        "debian_live_toram_image",
+        vec![virtio_ro(debian_disk().path.clone())],
+        "boot=live toram=zz-probe.squashfs rd.minmem=64",
+    )
+    .boot_probe();
+    let r = &b.report;
+    b.check(
+        r.loops.len() == 1 && r.loops[0].backing == "/run/live/medium/live/zz-probe.squashfs",
+        &format!("not the one image copied: {:?}", r.loops),
+    );
+    b.check(
+        r.mount_at("/run/live/medium")
+            .is_some_and(|m| m.fstype == "tmpfs"),
+        "/run/live/medium is not the tmpfs copy",
+    );
+    check_released(&b, "/dev/vda1");
+}
+
+/// A2: `copytoram=y`: the image in `/run/archiso/copytoram`, `bootmnt`
+/// gone, the CD released.
+#[test]
+fn archiso_copytoram_y() {
+    let b = Case::new(
+        "archiso_copytoram_y",
+        vec![cdrom(archiso_plain_iso())],
+        &format!("archisobasedir=arch archisolabel={ARCH_LABEL} copytoram=y rd.minmem=64"),
+    )
+    .boot_probe();
+    let r = &b.report;
+    let copy = r.mount_at("/run/archiso/copytoram");
+    b.check(
+        copy.is_some_and(|m| m.fstype == "tmpfs"),
+        &format!("/run/archiso/copytoram is not a tmpfs: {copy:?}"),
+    );
+    let airootfs = r.mount_at("/run/archiso/airootfs");
+    let source = airootfs.map(|m| m.source.clone()).unwrap_or_default();
+    b.check(
+        r.loop_at(&source)
+            .is_some_and(|l| l.backing == "/run/archiso/copytoram/airootfs.sfs"),
+        &format!(
+            "/run/archiso/airootfs does not read the copy: {airootfs:?} {:?}",
+            r.loops
+        ),
+    );
+    b.check(
+        r.mount_at("/run/archiso/bootmnt").is_none(),
+        "/run/archiso/bootmnt is still mounted",
+    );
+    check_released(&b, "/dev/sr0");
+}
+
+/// A2: `copytoram=auto` (no option) from a disk on a machine whose
+/// MemAvailable holds the image plus 2 GiB: copied.
+#[test]
+fn archiso_copytoram_auto_from_a_disk() {
+    let uuid = archiso_plain_iso()
+        .uuid
+        .clone()
+        .expect("the ISO has a UUID");
+    let b = Case::new(
+        "archiso_copytoram_auto",
+        vec![virtio_ro(archiso_fat_disk().path.clone())],
+        &format!("archisobasedir=arch archisosearchuuid={uuid}"),
+    )
+    .memory(2600)
+    .boot_probe();
+    b.check(
+        b.ended.has_line(&[
+            "liveinit: copytoram=auto: /dev/vda1, image ",
+            ": copying to RAM",
+        ]),
+        "no copytoram=auto line with the facts and the decision",
+    );
+    b.check(
+        b.report.mount_at("/run/archiso/bootmnt").is_none(),
+        "/run/archiso/bootmnt is still mounted",
+    );
+    check_released(&b, "/dev/vda1");
+}

@@ -43,7 +43,8 @@ pub fn mount_root<S: Sys>(
         &mut |modules, seen| holds_images(sys, modules, live, seen),
     )?;
     stop(BreakPoint::PreMount)?;
-    let images = images(sys, paths, dir, &live.images, &found.device)?;
+    let choice = super::layered_ram::choice(sys, live)?;
+    let images = images(sys, paths, dir, &choice, &found.device)?;
     info!(
         "images, bottom first: {}",
         images
@@ -56,10 +57,14 @@ pub fn mount_root<S: Sys>(
         let images_dir = layers::on_medium(paths, dir, "");
         super::checksum::verify_sha512(sys, images_dir.trim_end_matches('/'), &only.name, list)?;
     }
+    let in_ram = super::layered_ram::copy(sys, cfg, live, &found.device, &images)?;
     let mut exec = Executor::new(sys, modules);
     exec.run(
         Stage::MountImage,
-        &layers::mount_images(paths, dir, &images),
+        &match in_ram {
+            Some(from) => layers::mount_images_from(paths, &from, &images),
+            None => layers::mount_images(paths, dir, &images),
+        },
     )?;
     stop(BreakPoint::Mount)?;
     exec.run(

@@ -229,7 +229,8 @@ impl LiveConfig {
             overlay: OverlayConfig::read(&mut Lookup::new(&Cmdline::parse("")))?,
             ram: RamCopy::Off,
             writable_fsimg: false,
-            minmem_mib: DEFAULT_MINMEM_MIB,
+            // toram / copytoram leave rd.minmem free, as rd.live.ram does.
+            minmem_mib: number(&mut l, "rd.minmem", DEFAULT_MINMEM_MIB, "a number of MiB")?,
             check: false,
             iso_scan: None,
             debug: cmdline.has("debug")

@@ -17,9 +17,8 @@ use crate::plan::layers::CASPER;
 pub const DEFAULT_MEDIA_PATH: &str = "casper";
 
 /// casper options liveinit does not carry out (yet), with what happens instead.
-const NOT_DONE: [(&str, &str); 9] = [
+const NOT_DONE: [(&str, &str); 8] = [
     ("persistent", "changes will not survive a reboot"),
-    ("toram", "the images are read from the medium"),
     ("todisk", "the images are read from the medium"),
     ("uuid", "the medium's UUID is not checked"),
     ("showmounts", "the layers are not shown under /casper"),
@@ -82,6 +81,7 @@ pub fn read(cmdline: &Cmdline) -> Result<(LayeredConfig, Vec<String>), BadValue>
             marker: None,
             cow_dir: String::new(),
             sha512_list: None,
+            to_ram: super::to_ram::read(cmdline, Grammar::Casper)?,
         },
         warnings,
     ))

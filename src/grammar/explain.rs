@@ -99,6 +99,10 @@ pub fn layered(out: &mut String, cfg: &LiveConfig, live: &LayeredConfig, policy:
                 }
             }),
         ),
+        (
+            "to RAM",
+            super::to_ram::explain(&live.to_ram, paths.medium, dir),
+        ),
         ("wait", format!("{} s at most (rd.retry)", cfg.retry_secs)),
         (
             "state",
@@ -117,9 +121,7 @@ pub fn layered(out: &mut String, cfg: &LiveConfig, live: &LayeredConfig, policy:
                         crate::grammar::Grammar::LiveBoot => {
                             "; boot=live stays on the command line for live-config"
                         }
-                        _ =>
-                            "; copytoram (auto by archiso) is not done: the medium stays \
-                                  mounted",
+                        _ => "; the medium is gone from there if copied to RAM",
                     }
                 ),
             },

@@ -30,9 +30,8 @@ pub struct BadValue {
 }
 
 /// live-boot options liveinit does not carry out (yet), with what happens instead.
-const NOT_DONE: [(&str, &str); 16] = [
+const NOT_DONE: [(&str, &str); 15] = [
     ("persistence", "changes will not survive a reboot"),
-    ("toram", "the images are read from the medium"),
     ("todisk", "the images are read from the medium"),
     ("findiso", "no ISO file is looked for"),
     ("fromiso", "no ISO file is looked for"),
@@ -110,6 +109,7 @@ pub fn read(cmdline: &Cmdline) -> Result<(LayeredConfig, Vec<String>), BadValue>
             marker: None,
             cow_dir: String::new(),
             sha512_list: None,
+            to_ram: super::to_ram::read(cmdline, Grammar::LiveBoot)?,
         },
         warnings,
     ))
@@ -199,7 +199,7 @@ mod tests {
     #[test]
     fn options_not_carried_out_are_named() {
         let (_, w) = read("boot=live persistence toram findiso=/a.iso union=aufs").unwrap();
-        assert_eq!(w.len(), 4, "{w:?}");
+        assert_eq!(w.len(), 3, "{w:?}");
         assert!(w[0].starts_with("union=aufs"));
         assert!(w[1].contains("persistence is not supported"));
         let (_, w) = read("boot=live persistence nopersistence").unwrap();

@@ -8,6 +8,7 @@ pub mod archiso;
 pub mod casper;
 pub mod explain;
 pub mod live_boot;
+pub mod to_ram;
 
 use alloc::format;
 use alloc::string::String;
@@ -56,6 +57,8 @@ pub struct LayeredConfig {
     /// archiso's `checksum=y`: the image's SHA-512 must match this listing
     /// (a file beside it) before it is used.
     pub sha512_list: Option<String>,
+    /// What is copied to RAM before the images are mounted.
+    pub to_ram: to_ram::ToRam,
 }
 
 /// A family of live-boot command lines.
