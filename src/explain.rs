@@ -549,10 +549,18 @@ mod tests {
         let off = explain("root=live:CDLABEL=x rd.liveinit.idle=0");
         assert!(off.contains("off: only rd.retry ends the wait"), "{off}");
         // A policy warning is shown even when the configuration fails.
-        let failed = explain("rd.break=nowhere");
+        let failed = explain("root rd.break=nowhere");
         assert!(
             failed.contains("unknown break point") && failed.contains("error: no root="),
             "{failed}"
+        );
+        // No keyword at all: casper by content, and what happens without it.
+        let none = explain("quiet splash");
+        assert!(
+            none.contains("grammar: Ubuntu casper (chosen by no root=, boot= or archiso")
+                && none.contains("the one *.live.squashfs")
+                && none.contains("the boot stops: no root="),
+            "{none}"
         );
     }
 }

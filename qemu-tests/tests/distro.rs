@@ -287,6 +287,12 @@ fn marker_image(name: &str) -> PathBuf {
 /// `/casper/`: `minimal` (a dead init), `minimal.standard` (a marker),
 /// `minimal.standard.live` (the probe), and decoys that must not be
 /// stacked; without `minimal.standard` when `complete` is false.
+/// The complete layered replica, shared by the tests that boot it.
+fn casper_full_iso() -> &'static Image {
+    static ISO: Shared<Image> = OnceLock::new();
+    casper_iso(&ISO, true)
+}
+
 fn casper_iso(cell: &'static Shared<Image>, complete: bool) -> &'static Image {
     let file = if complete {
         "casper.iso"
@@ -395,10 +401,9 @@ fn check_casper_state(b: &Probed, medium_fs: &str, lower: &[&str]) {
 /// the chain, the leaf on top, the decoys left out.
 #[test]
 fn casper_layered_cd() {
-    static ISO: Shared<Image> = OnceLock::new();
     let b = Case::new(
         "casper_layered_cd",
-        vec![cdrom(casper_iso(&ISO, true))],
+        vec![cdrom(casper_full_iso())],
         "boot=casper layerfs-path=minimal.standard.live.squashfs",
     )
     .boot_probe();
@@ -830,4 +835,51 @@ fn archiso_copytoram_auto_from_a_disk() {
         "/run/archiso/bootmnt is still mounted",
     );
     check_released(&b, "/dev/vda1");
+}
+
+// ---------------------------------------------------------------------------
+// No keyword at all (distro-live-spec §2.1, §6.1 step 5; U1, U3).
+
+/// U1: Ubuntu 22.10 on: `--- quiet splash` and nothing else. The medium's
+/// `casper/` chooses casper; its one `*.live.squashfs` is the leaf, so the
+/// chain is stacked and the decoys (a language layer, a `.live.fr`) are not.
+#[test]
+fn casper_no_keyword_cd() {
+    let b = Case::new(
+        "casper_no_keyword_cd",
+        vec![cdrom(casper_full_iso())],
+        "--- quiet splash",
+    )
+    .boot_probe();
+    check_casper_state(
+        &b,
+        "iso9660",
+        &[
+            "minimal.squashfs",
+            "minimal.standard.squashfs",
+            "minimal.standard.live.squashfs",
+        ],
+    );
+    b.check(
+        b.ended.has_line(&[
+            "liveinit: looking for a medium holding casper/*.squashfs (no root=, boot= or archiso",
+        ]),
+        "the console does not say casper was chosen with no keyword",
+    );
+}
+
+/// U3: with no keyword, a medium whose names do not settle the leaf (two
+/// images, neither `*.live.squashfs`) is refused, the candidates named.
+#[test]
+fn casper_no_keyword_unsettled_layers() {
+    Case::new(
+        "casper_no_keyword_unsettled",
+        vec![virtio_ro(casper_flat_disk().path.clone())],
+        "quiet",
+    )
+    .boot_fatal(&[
+        "does not settle it",
+        "0_root.squashfs, 1_overlay.squashfs",
+        "layerfs-path=",
+    ]);
 }

@@ -41,7 +41,17 @@ pub fn mount_root<S: Sys>(
         cfg,
         modules,
         &mut |modules, seen| holds_images(sys, modules, live, seen),
-    )?;
+    )
+    .map_err(|e| match e.cause.is_no_match() && cfg.grammar.by_content {
+        // No keyword and no casper medium: the line named no root at all.
+        true => BootError {
+            stage: Stage::Cmdline,
+            subject: String::new(),
+            cause: Cause::Config(crate::config::ConfigError::NoRoot),
+            ..e
+        },
+        false => e,
+    })?;
     stop(BreakPoint::PreMount)?;
     let choice = super::layered_ram::choice(sys, live)?;
     let images = images(sys, paths, dir, &choice, &found.device)?;
@@ -176,6 +186,18 @@ fn images(
             chain
         }
         ImageChoice::NameChain(None) => flat_list(&entries),
+        ImageChoice::Detect => {
+            crate::grammar::no_keyword::detect(&entries).map_err(|candidates| {
+                BootError::new(
+                    Stage::MountImage,
+                    device,
+                    Cause::UnsettledLayers {
+                        dir: images_dir.to_owned(),
+                        candidates,
+                    },
+                )
+            })?
+        }
         ImageChoice::FirstOf(names) => names
             .iter()
             .find(|n| entries.contains(n))

@@ -174,9 +174,22 @@ impl LiveConfig {
     /// Decides the configuration from a parsed command line, in the
     /// grammar it speaks ([`grammar::choose`]).
     pub fn from_cmdline(cmdline: &Cmdline) -> Result<LiveConfig, ConfigError> {
-        let choice = grammar::choose(cmdline);
+        let mut choice = grammar::choose(cmdline);
         let mut cfg = match choice.grammar {
-            Grammar::Dracut | Grammar::Kiwi => LiveConfig::from_dracut(cmdline)?,
+            Grammar::Dracut | Grammar::Kiwi => match LiveConfig::from_dracut(cmdline) {
+                // Ubuntu 22.10 on: no keyword at all; a casper medium decides.
+                Err(ConfigError::NoRoot) if grammar::no_keyword::applies(cmdline) => {
+                    choice = grammar::no_keyword::choice();
+                    let mut cfg = LiveConfig::from_layered(cmdline, Grammar::Casper)?;
+                    if let Some(live) = cfg.layered.as_mut() {
+                        if live.images == grammar::ImageChoice::NameChain(None) {
+                            live.images = grammar::ImageChoice::Detect;
+                        }
+                    }
+                    cfg
+                }
+                other => other?,
+            },
             Grammar::LiveBoot | Grammar::Casper | Grammar::Archiso => {
                 LiveConfig::from_layered(cmdline, choice.grammar)?
             }
@@ -519,7 +532,14 @@ mod tests {
 
     #[test]
     fn non_live_and_bad_roots_are_errors() {
-        assert_eq!(config("quiet"), Err(ConfigError::NoRoot));
+        // No keyword at all: a casper medium is looked for, by content.
+        let quiet = config("quiet splash").unwrap();
+        assert!(quiet.grammar.by_content && quiet.grammar.grammar == Grammar::Casper);
+        assert_eq!(
+            quiet.layered.map(|l| l.images),
+            Some(crate::grammar::ImageChoice::Detect)
+        );
+        assert_eq!(config("boot=local"), Err(ConfigError::NoRoot));
         assert_eq!(config("root"), Err(ConfigError::NoRoot));
         assert_eq!(
             config("rd.live.image=0 root=LABEL=x"),

@@ -67,6 +67,13 @@ pub fn layered(out: &mut String, cfg: &LiveConfig, live: &LayeredConfig, policy:
                 None => String::new(),
             }
         ),
+        ImageChoice::Detect => format!(
+            "no layerfs-path and no keyword, so from the names in {dir}/: the one \
+             *.live.squashfs and the layers its name implies (minimal.standard.live → \
+             minimal.standard → minimal), else the one *.squashfs alone, else the boot stops \
+             listing the candidates (layerfs-path= then names the top layer); if no medium \
+             holds {dir}/ the boot stops: no root="
+        ),
         ImageChoice::NameChain(None) => format!(
             "every *.ext2, then *.squashfs, then *.dir in {dir}/, each group in name order, \
              the last on top (no layerfs-path)"
