@@ -883,3 +883,114 @@ fn casper_no_keyword_unsettled_layers() {
         "layerfs-path=",
     ]);
 }
+
+// ---------------------------------------------------------------------------
+// live-boot's ISO file on another filesystem (distro-live-spec §1.4; D7).
+
+/// A disk whose one partition (`fs`) holds the Debian ISO as a file.
+fn iso_host_disk(cell: &'static Shared<Disk>, fs: PartitionFs) -> &'static Disk {
+    let (name, size, dest) = match fs {
+        PartitionFs::Vfat => ("iso-host-fat.img", 64, "debian-live.iso"),
+        _ => ("iso-host-ext4.img", 16, "isos/debian-live.iso"),
+    };
+    shared(cell, name, || {
+        LiveImages {
+            layout: Layout::FlatSquashfs,
+            files: vec![(dest.to_string(), debian_iso().path.clone())],
+        }
+        .partition_disk(fs, "ISOHOST", size, &media_dir().join(name))
+    })
+}
+
+fn iso_host_ext4() -> &'static Disk {
+    static C: Shared<Disk> = OnceLock::new();
+    iso_host_disk(&C, PartitionFs::Ext4)
+}
+
+/// The ISO's host filesystem at `at` (read-only, from `/dev/vda1`), and
+/// the medium a loop device on the file.
+fn check_iso_host(b: &Probed, at: &str, fstype: &str, file: &str) {
+    let r = &b.report;
+    let host = r.mount_at(at);
+    b.check(
+        host.is_some_and(|m| m.fstype == fstype && m.source == "/dev/vda1" && m.has_option("ro")),
+        &format!("{at} is not /dev/vda1 ({fstype}) read-only: {host:?}"),
+    );
+    let medium = r.mount_at("/run/live/medium");
+    let source = medium.map(|m| m.source.clone()).unwrap_or_default();
+    let backing = format!("{at}/{file}");
+    b.check(
+        r.loop_at(&source).is_some_and(|l| l.backing == backing),
+        &format!(
+            "/run/live/medium is not a loop on {backing}: {medium:?} {:?}",
+            r.loops
+        ),
+    );
+}
+
+/// D7: `findiso=` on an ext4 partition: the ISO found there, the
+/// partition left at `/run/live/findiso`, the ISO the medium.
+#[test]
+fn debian_live_findiso_on_ext4() {
+    let b = Case::new(
+        "debian_live_findiso_ext4",
+        vec![virtio_ro(iso_host_ext4().path.clone())],
+        "boot=live findiso=/isos/debian-live.iso",
+    )
+    .boot_probe();
+    check_live_boot_state(
+        &b,
+        "iso9660",
+        &["filesystem.squashfs", "zz-probe.squashfs"],
+        None,
+    );
+    check_iso_host(&b, "/run/live/findiso", "ext4", "isos/debian-live.iso");
+}
+
+/// D7: `fromiso=/dev/vda1/<file>` on a FAT32 partition.
+#[test]
+fn debian_live_fromiso_on_fat() {
+    static C: Shared<Disk> = OnceLock::new();
+    let b = Case::new(
+        "debian_live_fromiso_fat",
+        vec![virtio_ro(iso_host_disk(&C, PartitionFs::Vfat).path.clone())],
+        "boot=live fromiso=/dev/vda1/debian-live.iso",
+    )
+    .boot_probe();
+    check_live_boot_state(
+        &b,
+        "iso9660",
+        &["filesystem.squashfs", "zz-probe.squashfs"],
+        None,
+    );
+    check_iso_host(&b, "/run/live/fromiso", "vfat", "debian-live.iso");
+}
+
+/// D7 + D4: `findiso=` with `toram`: the medium copied, then the ISO's
+/// loop and its host partition released (§1.7).
+#[test]
+fn debian_live_findiso_toram_releases_the_host() {
+    let b = Case::new(
+        "debian_live_findiso_toram",
+        vec![virtio_ro(iso_host_ext4().path.clone())],
+        "boot=live findiso=/isos/debian-live.iso toram rd.minmem=64",
+    )
+    .boot_probe();
+    let r = &b.report;
+    b.check(
+        r.mount_at("/run/live/medium")
+            .is_some_and(|m| m.fstype == "tmpfs"),
+        "/run/live/medium is not the tmpfs copy",
+    );
+    b.check(
+        r.mount_at("/run/live/findiso").is_none(),
+        "/run/live/findiso is still mounted",
+    );
+    b.check(
+        !r.loops
+            .iter()
+            .any(|l| l.backing.ends_with("debian-live.iso")),
+        &format!("a loop still reads the ISO: {:?}", r.loops),
+    );
+    check_released(&b, "/dev/vda1");
+}

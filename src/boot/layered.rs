@@ -33,7 +33,13 @@ pub fn mount_root<S: Sys>(
 ) -> Result<(), BootError> {
     let paths = live.paths;
     let dir = live.media_path.as_str();
-    let what = format!("a medium holding {dir}/*.squashfs ({})", cfg.grammar.why);
+    let what = match &live.iso {
+        Some(host) => format!(
+            "a filesystem holding {} ({}=), an ISO whose {dir}/ holds images",
+            host.path, host.option
+        ),
+        None => format!("a medium holding {dir}/*.squashfs ({})", cfg.grammar.why),
+    };
     let found = discover::find_by_content(
         sys,
         &what,
@@ -99,8 +105,11 @@ fn holds_images<S: Sys>(sys: &S, modules: &mut Loader, live: &LayeredConfig, see
     let (paths, dir) = (live.paths, live.media_path.as_str());
     let Some(fs) = &seen.fs else { return false };
     let device = format!("/dev/{}", seen.name);
-    let mut exec = Executor::new(sys, modules);
-    if let Err(e) = exec.run(
+    if let Some(host) = &live.iso {
+        if !super::layered_iso::mount(sys, modules, live, host, seen) {
+            return false;
+        }
+    } else if let Err(e) = Executor::new(sys, modules).run(
         Stage::FindMedium,
         &layers::mount_medium(paths, &device, fs.fstype),
     ) {
@@ -122,6 +131,9 @@ fn holds_images<S: Sys>(sys: &S, modules: &mut Loader, live: &LayeredConfig, see
                 paths.medium,
                 super::error::errno_text(e)
             );
+        }
+        if let Some(host) = &live.iso {
+            super::layered_iso::unmount(sys, host.at);
         }
     }
     holds

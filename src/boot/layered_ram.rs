@@ -217,6 +217,10 @@ fn swap_medium<S: Sys>(
     }
     ram::copy_files(sys, &pairs, bytes)?;
     ram::release(sys, medium, device);
+    // findiso/fromiso: the ISO's loop went with its mount; its host goes too.
+    if let Some(host) = &live.iso {
+        super::layered_iso::unmount(sys, host.at);
+    }
     sys.mount(&swap, medium, None, MountFlags::BIND, "")
         .map_err(|e| fail(medium, e))?;
     // The bind holds the tmpfs; its first mount point is not needed.

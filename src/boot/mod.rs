@@ -17,6 +17,7 @@ mod image_file;
 mod iso_file;
 mod iso_scan;
 mod layered;
+mod layered_iso;
 mod layered_ram;
 mod live;
 mod modules;

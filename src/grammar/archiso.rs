@@ -158,6 +158,7 @@ pub fn read(cmdline: &Cmdline) -> Result<(LayeredConfig, Vec<String>), ArchisoEr
             sha512_list: (getarg(cmdline, "checksum") == Some("y"))
                 .then(|| String::from("airootfs.sha512")),
             to_ram: super::to_ram::read(cmdline, Grammar::Archiso).map_err(ArchisoError::Bad)?,
+            iso: None,
         },
         warnings,
     ))

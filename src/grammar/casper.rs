@@ -82,6 +82,7 @@ pub fn read(cmdline: &Cmdline) -> Result<(LayeredConfig, Vec<String>), BadValue>
             cow_dir: String::new(),
             sha512_list: None,
             to_ram: super::to_ram::read(cmdline, Grammar::Casper)?,
+            iso: None,
         },
         warnings,
     ))

@@ -44,6 +44,22 @@ pub fn layered(out: &mut String, cfg: &LiveConfig, live: &LayeredConfig, policy:
             }
         },
     };
+    let medium = match &live.iso {
+        Some(host) => format!(
+            "{}: {} on {}, its filesystem mounted read-only at {} (and kept there), the file \
+             attached to a loop device and mounted read-only at {}, kept if {dir}/ holds an \
+             image",
+            host.option,
+            host.path,
+            host.device.as_ref().map_or(
+                String::from("the first block device holding it (partitions before their disk)"),
+                |d| format!("{d}")
+            ),
+            host.at,
+            paths.medium
+        ),
+        None => medium,
+    };
     let images = match &live.images {
         ImageChoice::ModuleList(module) => {
             let [first, second] = layers::module_lists(module);

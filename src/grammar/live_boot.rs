@@ -30,12 +30,9 @@ pub struct BadValue {
 }
 
 /// live-boot options liveinit does not carry out (yet), with what happens instead.
-const NOT_DONE: [(&str, &str); 15] = [
+const NOT_DONE: [(&str, &str); 12] = [
     ("persistence", "changes will not survive a reboot"),
     ("todisk", "the images are read from the medium"),
-    ("findiso", "no ISO file is looked for"),
-    ("fromiso", "no ISO file is looked for"),
-    ("isofrom", "no ISO file is looked for"),
     ("live-media-offset", "devices are read from their start"),
     ("plainroot", "the images are stacked as usual"),
     ("exposedroot", "the images are stacked as usual"),
@@ -110,6 +107,7 @@ pub fn read(cmdline: &Cmdline) -> Result<(LayeredConfig, Vec<String>), BadValue>
             cow_dir: String::new(),
             sha512_list: None,
             to_ram: super::to_ram::read(cmdline, Grammar::LiveBoot)?,
+            iso: super::iso_host::read(cmdline)?,
         },
         warnings,
     ))
@@ -199,7 +197,7 @@ mod tests {
     #[test]
     fn options_not_carried_out_are_named() {
         let (_, w) = read("boot=live persistence toram findiso=/a.iso union=aufs").unwrap();
-        assert_eq!(w.len(), 3, "{w:?}");
+        assert_eq!(w.len(), 2, "{w:?}");
         assert!(w[0].starts_with("union=aufs"));
         assert!(w[1].contains("persistence is not supported"));
         let (_, w) = read("boot=live persistence nopersistence").unwrap();

@@ -7,6 +7,7 @@
 pub mod archiso;
 pub mod casper;
 pub mod explain;
+pub mod iso_host;
 pub mod live_boot;
 pub mod no_keyword;
 pub mod to_ram;
@@ -62,6 +63,8 @@ pub struct LayeredConfig {
     pub sha512_list: Option<String>,
     /// What is copied to RAM before the images are mounted.
     pub to_ram: to_ram::ToRam,
+    /// live-boot's `findiso=` / `fromiso=`: the medium is an ISO file.
+    pub iso: Option<iso_host::IsoHost>,
 }
 
 /// A family of live-boot command lines.
