@@ -105,6 +105,20 @@ impl Cmdline {
         }
     }
 
+    /// The same line without `key` (kiwi reads one of dracut's keys in
+    /// its own syntax).
+    pub fn without(&self, key: &str) -> Cmdline {
+        Cmdline {
+            params: self
+                .params
+                .iter()
+                .filter(|p| p.key != key)
+                .cloned()
+                .collect(),
+            init_args: self.init_args.clone(),
+        }
+    }
+
     /// Whether `key` is present at all, with or without a value.
     pub fn has(&self, key: &str) -> bool {
         self.get(key) != Arg::Absent

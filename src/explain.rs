@@ -44,6 +44,10 @@ pub fn explain(text: &str) -> String {
         crate::grammar::explain::layered(&mut out, &cfg, live, &policy.warnings);
         return out;
     }
+    if let Some(kiwi) = &cfg.kiwi {
+        crate::grammar::kiwi::explain(&mut out, &cfg, kiwi, &policy.warnings);
+        return out;
+    }
     options(&mut out, &cfg);
     let all: Vec<String> = policy
         .warnings

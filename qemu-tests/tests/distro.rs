@@ -994,3 +994,127 @@ fn debian_live_findiso_toram_releases_the_host() {
     );
     check_released(&b, "/dev/vda1");
 }
+
+// ---------------------------------------------------------------------------
+// openSUSE kiwi (distro-live-spec §4, §5.4; K1, K3): a replica ISO with
+// kiwi's volume id `CDROM`, `LiveOS/squashfs.img` holding
+// `LiveOS/rootfs.img` (ext4), or an EROFS `squashfs.img` that is the root.
+
+const KIWI_LABEL: &str = "CDROM";
+
+fn kiwi_iso(cell: &'static Shared<Image>, layout: Layout, file: &str) -> &'static Image {
+    shared(cell, file, || {
+        let work = media_dir().join(file).with_extension("d");
+        std::fs::create_dir_all(&work)?;
+        LiveImages::build(probe(), layout, &work)?.iso(KIWI_LABEL, &media_dir().join(file))
+    })
+}
+
+fn kiwi_nested_iso() -> &'static Image {
+    static C: Shared<Image> = OnceLock::new();
+    kiwi_iso(&C, Layout::NestedExt4, "kiwi.iso")
+}
+
+/// kiwi's state (§4.2): everything under `/run/overlay`, the root the
+/// overlay `LiveOS_rootfs` over `rootfsbase`.
+fn check_kiwi_state(b: &Probed, base_fs: &str, size: Option<&str>) {
+    let r = &b.report;
+    let run = r.mount_at("/run/overlay");
+    b.check(
+        run.is_some_and(|m| {
+            m.fstype == "tmpfs" && size.is_none_or(|s| m.super_option("size") == Some(s))
+        }),
+        &format!("/run/overlay is not kiwi's tmpfs (size {size:?}): {run:?}"),
+    );
+    let live = r.mount_at("/run/overlay/live");
+    b.check(
+        live.is_some_and(|m| m.fstype == "iso9660" && m.source == "/dev/sr0" && m.has_option("ro")),
+        &format!("/run/overlay/live is not the CD, read-only: {live:?}"),
+    );
+    let container = r.mount_at("/run/overlay/squashfs_container");
+    b.check(
+        container.is_some_and(|m| m.has_option("ro")),
+        &format!("/run/overlay/squashfs_container is not mounted: {container:?}"),
+    );
+    let base = r.mount_at("/run/overlay/rootfsbase");
+    b.check(
+        base.is_some_and(|m| m.fstype == base_fs),
+        &format!("/run/overlay/rootfsbase is not {base_fs}: {base:?}"),
+    );
+    let root = r.root_mount();
+    b.check(
+        root.is_some_and(|m| {
+            m.fstype == "overlay"
+                && m.source == "LiveOS_rootfs"
+                && m.super_option("lowerdir") == Some("/run/overlay/rootfsbase")
+                && m.super_option("upperdir") == Some("/run/overlay/overlayfs/rw")
+                && m.super_option("workdir") == Some("/run/overlay/overlayfs/work")
+        }),
+        &format!("/ is not kiwi's LiveOS_rootfs overlay: {root:?}"),
+    );
+    b.check(r.root_write == Some(Ok(())), "/ is not writable");
+    b.check(
+        r.mount_at("/run/initramfs/live").is_none(),
+        "dracut's /run/initramfs/live is mounted in kiwi mode",
+    );
+}
+
+/// K1: kiwi's own command line (`hybridpersistent`'s flags): kiwi mode,
+/// `rootfs.img` of the container at `rootfsbase`; persistence named as
+/// not done.
+#[test]
+fn kiwi_cd_with_kiwis_options() {
+    let b = Case::new(
+        "kiwi_cd",
+        vec![cdrom(kiwi_nested_iso())],
+        "root=live:CDLABEL=CDROM rd.live.image rd.live.overlay.persistent rd.live.overlay.cowfs=ext4",
+    )
+    .boot_probe();
+    check_kiwi_state(&b, "ext4", None);
+    let base = b.report.mount_at("/run/overlay/rootfsbase");
+    let source = base.map(|m| m.source.clone()).unwrap_or_default();
+    b.check(
+        b.report
+            .loop_at(&source)
+            .is_some_and(|l| l.backing == "/run/overlay/squashfs_container/LiveOS/rootfs.img"),
+        &format!("rootfsbase is not LiveOS/rootfs.img of the container: {base:?}"),
+    );
+    b.check(
+        b.ended
+            .has_line(&["rd.live.overlay.persistent is not supported by liveinit's kiwi mode"]),
+        "no warning that kiwi's persistence is not carried out",
+    );
+}
+
+/// K1: the same ISO with only `root=live:CDLABEL=CDROM rd.live.image`
+/// boots the dracut way, as before.
+#[test]
+fn kiwi_cd_dracut_by_default() {
+    let b = Case::new(
+        "kiwi_cd_dracut",
+        vec![cdrom(kiwi_nested_iso())],
+        "root=live:CDLABEL=CDROM rd.live.image",
+    )
+    .boot_probe();
+    b.check(
+        b.report.mount_at("/run/initramfs/live").is_some()
+            && b.report.mount_at("/run/overlay").is_none(),
+        "not the dracut way: /run/initramfs/live missing or /run/overlay present",
+    );
+    b.check(b.report.root_write == Some(Ok(())), "/ is not writable");
+}
+
+/// K3: an EROFS `squashfs.img` that is the root: the container bound as
+/// `rootfsbase`; `rd.live.overlay.size=64m` read as tmpfs reads it (dracut
+/// would want MiB).
+#[test]
+fn kiwi_erofs_root_and_size() {
+    static C: Shared<Image> = OnceLock::new();
+    let b = Case::new(
+        "kiwi_erofs",
+        vec![cdrom(kiwi_iso(&C, Layout::FlatErofs, "kiwi-erofs.iso"))],
+        "root=live:CDLABEL=CDROM rd.live.image rd.liveinit.flavour=kiwi rd.live.overlay.size=64m",
+    )
+    .boot_probe();
+    check_kiwi_state(&b, "erofs", Some("65536k"));
+}

@@ -110,6 +110,8 @@ pub struct LiveConfig {
     /// A medium found by its content with stacked images (Debian
     /// live-boot's `boot=live`, casper's `boot=casper`).
     pub layered: Option<LayeredConfig>,
+    /// kiwi mode: kiwi's root under `/run/overlay`.
+    pub kiwi: Option<grammar::kiwi::KiwiConfig>,
 }
 
 /// Why the command line does not describe a live boot liveinit can do.
@@ -176,7 +178,8 @@ impl LiveConfig {
     pub fn from_cmdline(cmdline: &Cmdline) -> Result<LiveConfig, ConfigError> {
         let mut choice = grammar::choose(cmdline);
         let mut cfg = match choice.grammar {
-            Grammar::Dracut | Grammar::Kiwi => match LiveConfig::from_dracut(cmdline) {
+            Grammar::Kiwi => LiveConfig::from_kiwi(cmdline)?,
+            Grammar::Dracut => match LiveConfig::from_dracut(cmdline) {
                 // Ubuntu 22.10 on: no keyword at all; a casper medium decides.
                 Err(ConfigError::NoRoot) if grammar::no_keyword::applies(cmdline) => {
                     choice = grammar::no_keyword::choice();
@@ -194,16 +197,50 @@ impl LiveConfig {
                 LiveConfig::from_layered(cmdline, choice.grammar)?
             }
         };
-        if choice.grammar == Grammar::Kiwi {
-            cfg.warnings.push(String::from(
-                "kiwi's own options (rd.live.overlay.persistent, rd.live.cowfile.*, mediacheck…) \
-                 are not carried out: the image boots the dracut way, its state under \
-                 /run/initramfs, not kiwi's /run/overlay",
-            ));
-        }
         cfg.warnings
             .extend(grammar::foreign_options(cmdline, choice.grammar));
         cfg.grammar = choice;
+        Ok(cfg)
+    }
+
+    /// kiwi (distro-live-spec §4): dracut's options, kiwi's size syntax
+    /// and state paths; for a medium named by `root=live:` only.
+    fn from_kiwi(cmdline: &Cmdline) -> Result<LiveConfig, ConfigError> {
+        let (kiwi, mut warnings) =
+            grammar::kiwi::read(cmdline).map_err(|e| ConfigError::BadValue {
+                key: e.key,
+                value: e.value,
+                expected: e.expected,
+            })?;
+        let mut cfg = LiveConfig::from_dracut(&cmdline.without("rd.live.overlay.size"))?;
+        if matches!(cfg.root, LiveRoot::Device(_)) {
+            // kiwi's module reads none of these; its check is checkmedia.
+            let ignored = [
+                ("rd.live.ram", cfg.ram != RamCopy::Off),
+                ("rd.overlay", cfg.overlay.persistent.is_some()),
+                ("rd.writable.fsimg", cfg.writable_fsimg),
+                ("iso-scan/filename", cfg.iso_scan.is_some()),
+            ];
+            for (key, given) in ignored {
+                if given {
+                    warnings.push(format!(
+                        "{key} is ignored under kiwi (kiwi-live does not read it)"
+                    ));
+                }
+            }
+            cfg.ram = RamCopy::Off;
+            cfg.writable_fsimg = false;
+            cfg.check = false;
+            cfg.iso_scan = None;
+            cfg.kiwi = Some(kiwi);
+        } else {
+            warnings.push(format!(
+                "kiwi mode is for a medium named by root=live:CDLABEL= (or LABEL=, UUID=…); \
+                 root=live:{} boots the dracut way, its state under /run/initramfs",
+                cfg.root
+            ));
+        }
+        cfg.warnings.extend(warnings);
         Ok(cfg)
     }
 
@@ -262,6 +299,7 @@ impl LiveConfig {
             warnings,
             grammar: grammar::choose(cmdline),
             layered: Some(live),
+            kiwi: None,
         })
     }
 
@@ -334,6 +372,7 @@ impl LiveConfig {
             warnings: Vec::new(),
             grammar: grammar::choose(cmdline),
             layered: None,
+            kiwi: None,
         };
         l.warn_unused_aliases();
         let mut warnings = l.warnings;
@@ -680,10 +719,27 @@ mod tests {
         let c = config("root=live:CDLABEL=CDROM rd.live.image rd.live.overlay.persistent").unwrap();
         assert_eq!(c.grammar.grammar, Grammar::Kiwi);
         assert!(c.layered.is_none());
+        assert_eq!(
+            c.kiwi.as_ref().map(|k| k.overlay_size.as_str()),
+            Some("50%")
+        );
         assert!(c
             .warnings
             .iter()
-            .any(|w| w.starts_with("kiwi's own options")));
+            .any(|w| w.starts_with("rd.live.overlay.persistent is not supported")));
+        // kiwi's size syntax, and dracut's options it does not read.
+        let c = config(
+            "root=live:CDLABEL=CDROM rd.liveinit.flavour=kiwi rd.live.overlay.size=25% rd.live.ram",
+        )
+        .unwrap();
+        assert_eq!(c.kiwi.map(|k| k.overlay_size), Some("25%".into()));
+        assert_eq!(c.ram, RamCopy::Off);
+        assert!(c
+            .warnings
+            .iter()
+            .any(|w| w.starts_with("rd.live.ram is ignored under kiwi")));
+        let c = config("root=live:http://h/x.iso rd.liveinit.flavour=kiwi").unwrap();
+        assert!(c.kiwi.is_none());
         let c = config("boot=casper rd.retry=5").unwrap();
         assert_eq!((c.grammar.grammar, c.retry_secs), (Grammar::Casper, 5));
         assert!(matches!(

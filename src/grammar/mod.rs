@@ -8,6 +8,7 @@ pub mod archiso;
 pub mod casper;
 pub mod explain;
 pub mod iso_host;
+pub mod kiwi;
 pub mod live_boot;
 pub mod no_keyword;
 pub mod to_ram;

@@ -13,6 +13,7 @@ pub mod image;
 pub mod image_file;
 pub mod iso_scan;
 pub mod kernel;
+pub mod kiwi;
 pub mod layers;
 pub mod medium;
 pub mod persist;
