@@ -105,14 +105,14 @@ impl Cmdline {
         }
     }
 
-    /// The same line without `key` (kiwi reads one of dracut's keys in
-    /// its own syntax).
-    pub fn without(&self, key: &str) -> Cmdline {
+    /// The same line with only the keys `keep` accepts (kiwi reads some
+    /// of dracut's keys in its own way).
+    pub fn retain(&self, keep: impl Fn(&str) -> bool) -> Cmdline {
         Cmdline {
             params: self
                 .params
                 .iter()
-                .filter(|p| p.key != key)
+                .filter(|p| keep(&p.key))
                 .cloned()
                 .collect(),
             init_args: self.init_args.clone(),

@@ -212,7 +212,8 @@ impl LiveConfig {
                 value: e.value,
                 expected: e.expected,
             })?;
-        let mut cfg = LiveConfig::from_dracut(&cmdline.without("rd.live.overlay.size"))?;
+        // kiwi's own keys are not dracut's unknown ones; its size is its own.
+        let mut cfg = LiveConfig::from_dracut(&cmdline.retain(|key| !grammar::kiwi::reads(key)))?;
         if matches!(cfg.root, LiveRoot::Device(_)) {
             // kiwi's module reads none of these; its check is checkmedia.
             let ignored = [

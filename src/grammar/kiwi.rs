@@ -52,6 +52,20 @@ const NOT_DONE: [(&str, &str); 6] = [
     ),
 ];
 
+/// Whether kiwi reads `key` itself, not as dracut does.
+pub fn reads(key: &str) -> bool {
+    key.starts_with("rd.kiwi.")
+        || key.starts_with("rd.live.cowfile.")
+        || matches!(
+            key,
+            "rd.live.overlay.size"
+                | "rd.live.overlay.persistent"
+                | "rd.live.overlay.cowfs"
+                | "rd.live.encrypt"
+                | "mediacheck"
+        )
+}
+
 /// Reads kiwi's options; the warnings say what is not carried out.
 pub fn read(cmdline: &Cmdline) -> Result<(KiwiConfig, Vec<String>), BadValue> {
     let overlay_size = match cmdline.value("rd.live.overlay.size") {
