@@ -545,21 +545,36 @@ fn check_archiso_state(b: &Probed, medium_fs: &str, image_fs: &str, image: &str,
     b.check(r.root_write == Some(Ok(())), "/ is not writable");
 }
 
-/// A1/A4: the label, on a CD.
+/// A1/A4 + X4: the label, on a CD; live-boot's `toram` named as ignored.
 #[test]
 fn archiso_label_cd() {
     let b = Case::new(
         "archiso_label_cd",
         vec![cdrom(archiso_plain_iso())],
-        &format!("archisobasedir=arch archisolabel={ARCH_LABEL}"),
+        &format!("archisobasedir=arch archisolabel={ARCH_LABEL} toram"),
     )
     .boot_probe();
+    // The medium stays: copytoram=auto does not copy from an optical
+    // drive, and live-boot's toram is not archiso's.
     check_archiso_state(
         &b,
         "iso9660",
         "squashfs",
         "airootfs.sfs",
         &format!("persistent_{ARCH_LABEL}/x86_64"),
+    );
+    b.check(
+        b.ended.has_line(&[
+            "toram is Debian live-boot and Ubuntu casper's option, ignored under archiso",
+        ]),
+        "no warning that toram is ignored under archiso",
+    );
+    b.check(
+        b.ended.has_line(&[
+            "copytoram=auto: /dev/sr0",
+            "an optical drive is not copied from",
+        ]),
+        "no copytoram=auto line saying the CD is not copied from",
     );
 }
 
@@ -1117,4 +1132,31 @@ fn kiwi_erofs_root_and_size() {
     )
     .boot_probe();
     check_kiwi_state(&b, "erofs", Some("65536k"));
+}
+
+// ---------------------------------------------------------------------------
+// Cross-grammar negatives (distro-live-spec §7 X1; §6.1 step 5).
+
+/// X1: `boot=live` with only a casper medium: live-boot's search finds
+/// nothing (casper/ is not live/), and says so within rd.retry.
+#[test]
+fn live_boot_ignores_a_casper_medium() {
+    Case::new(
+        "x1_live_boot_casper_medium",
+        vec![cdrom(casper_full_iso())],
+        "boot=live rd.retry=4",
+    )
+    .boot_fatal(&["a medium holding live/*.squashfs (boot=live)", "rd.retry"]);
+}
+
+/// No keyword with a Debian medium: only casper media are recognised
+/// without one, so the boot stops as it always did: no root=.
+#[test]
+fn no_keyword_does_not_boot_a_debian_medium() {
+    Case::new(
+        "no_keyword_debian_medium",
+        vec![cdrom(debian_iso())],
+        "quiet rd.retry=4",
+    )
+    .boot_fatal(&["FATAL: command line: ", "no root="]);
 }

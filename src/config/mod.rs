@@ -199,6 +199,8 @@ impl LiveConfig {
         };
         cfg.warnings
             .extend(grammar::foreign_options(cmdline, choice.grammar));
+        cfg.warnings
+            .extend(grammar::shared_keys::warnings(cmdline, choice.grammar));
         cfg.grammar = choice;
         Ok(cfg)
     }
@@ -220,7 +222,6 @@ impl LiveConfig {
                 ("rd.live.ram", cfg.ram != RamCopy::Off),
                 ("rd.overlay", cfg.overlay.persistent.is_some()),
                 ("rd.writable.fsimg", cfg.writable_fsimg),
-                ("iso-scan/filename", cfg.iso_scan.is_some()),
             ];
             for (key, given) in ignored {
                 if given {
@@ -228,6 +229,12 @@ impl LiveConfig {
                         "{key} is ignored under kiwi (kiwi-live does not read it)"
                     ));
                 }
+            }
+            if cfg.iso_scan.is_some() {
+                warnings.push(String::from(
+                    "iso-scan/filename is not supported by liveinit's kiwi mode yet: the ISO \
+                     file is not looked for; the medium must be a device",
+                ));
             }
             cfg.ram = RamCopy::Off;
             cfg.writable_fsimg = false;

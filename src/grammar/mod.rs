@@ -11,6 +11,7 @@ pub mod iso_host;
 pub mod kiwi;
 pub mod live_boot;
 pub mod no_keyword;
+pub mod shared_keys;
 pub mod to_ram;
 
 use alloc::format;
