@@ -265,44 +265,31 @@ or holding /boot/U.uuid; state under /run/archiso, writes in a 256M tmpfs
 boot: liveinit cannot do those checks.",
                 },
                 Item {
-                    term: "toram, toram=IMAGE (live-boot, casper); copytoram=y|n|auto, \
-copytoram_size=SIZE (archiso)",
+                    term: "toram[=IMAGE], copytoram=y|n|auto, copytoram_size=SIZE",
                     text: "\
-Copy to RAM before the images are mounted, checked against MemTotal with
-rd.minmem (1024 MiB) to spare (else a warning and the boot reads from the
-medium), with progress; then the medium is released. toram: every file of
-the medium into a tmpfs that takes the medium's place (/run/live/medium,
-/cdrom); toram=IMAGE: that image alone, booted alone. copytoram=y: the image
-into the tmpfs /run/archiso/copytoram (SIZE 75%); auto (archiso's default):
-the same when the medium is not /dev/sr*, the image is under 4 GiB and
-MemAvailable exceeds it by 2 GiB.",
+Copy to RAM first (rd.minmem to spare, else a warning), then release the
+medium. toram: the whole medium, in its place; toram=IMAGE: that image alone;
+copytoram: archiso's image, to /run/archiso/copytoram; auto (default) if not
+/dev/sr*, under 4 GiB, and MemAvailable exceeds it by 2 GiB.",
                 },
                 Item {
-                    term: "findiso=/PATH, fromiso=[FS:]/dev/DEV/PATH (live-boot)",
+                    term: "findiso=/PATH, fromiso=[FS:]/dev/DEV/PATH",
                     text: "\
-The medium is an ISO file: on any device (findiso), or on DEV (fromiso);
-its filesystem stays read-only at /run/live/findiso (or fromiso), the ISO is
-loop-attached and scanned as a medium. With toram both are released after
-the copy.",
+live-boot: the medium is that ISO file; its filesystem stays read-only at
+/run/live/findiso (fromiso).",
                 },
                 Item {
                     term: "(no root=, no boot=)",
                     text: "\
-Ubuntu 22.10 on boots with no keyword: a medium holding casper/ is looked
-for, its one *.live.squashfs is the top layer (with the layers its name
-implies), else its one *.squashfs; other media stop the boot naming the
-candidates (layerfs-path= settles it). No casper medium: no root=.",
+casper by content (Ubuntu 22.10 on): the top layer is the one *.live.squashfs,
+else the one *.squashfs, else the boot stops naming them (layerfs-path=).",
                 },
                 Item {
                     term: "rd.liveinit.flavour=kiwi|dracut",
                     text: "\
-kiwi mode (openSUSE), also chosen by kiwi's options (rd.live.overlay.persistent,
-rd.live.cowfile.*, rd.live.encrypt, mediacheck, rd.kiwi.*) with root=live:.
-The medium root=live: names at /run/overlay/live, LiveOS/squashfs.img at
-/run/overlay/squashfs_container, its LiveOS/rootfs.img (or itself) at
-/run/overlay/rootfsbase, the root the overlay LiveOS_rootfs with its writes
-in the tmpfs /run/overlay (rd.live.overlay.size=, a tmpfs size: 50%).
-kiwi's persistence and checkmedia are named as not done.",
+kiwi mode, also chosen by kiwi's own options: state under /run/overlay as
+kiwi leaves it (live, squashfs_container, rootfsbase, overlayfs), its tmpfs
+sized by rd.live.overlay.size as tmpfs reads it (50%).",
                 },
                 Item {
                     term: "rd.writable.fsimg",

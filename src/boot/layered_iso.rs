@@ -10,7 +10,7 @@ use crate::prelude::*;
 use log::{info, warn};
 
 use super::discover::{self, Seen};
-use super::error::Stage;
+use super::error::{BootError, Cause, Stage};
 use super::execute::Executor;
 use super::modules::Loader;
 use crate::grammar::iso_host::IsoHost;
@@ -43,7 +43,7 @@ pub fn mount<S: Sys>(
     };
     let device = format!("/dev/{}", seen.name);
     let mut exec = Executor::new(sys, modules);
-    let mount_host = [
+    let host_mount = [
         Step::MakeDir {
             path: String::from(host.at),
         },
@@ -60,65 +60,57 @@ pub fn mount<S: Sys>(
             data: String::new(),
         },
     ];
-    if let Err(e) = exec.run(Stage::IsoScan, &mount_host) {
+    if let Err(e) = exec.run(Stage::IsoScan, &host_mount) {
         warn!("{}: {e}", host.option);
         return false;
     }
     let file = format!("{}{}", host.at, host.path);
-    if sys.file_kind(&file) != Some(FileKind::File) {
-        info!("{device} does not hold {} ({})", host.path, host.option);
-        unmount(sys, host.at);
-        return false;
-    }
-    let attached = exec.run(
-        Stage::IsoScan,
-        &[Step::AttachLoop {
-            slot: LoopSlot::Iso,
-            backing: file.clone(),
-            read_only: true,
-        }],
-    );
-    let iso = match (attached, exec.loop_device(LoopSlot::Iso)) {
-        (Ok(()), Some(iso)) => String::from(iso),
-        (Err(e), _) => {
-            warn!("{}: {e}", host.option);
-            unmount(sys, host.at);
-            return false;
-        }
-        (Ok(()), None) => {
-            unmount(sys, host.at);
-            return false;
-        }
-    };
-    let iso_fs = sys
-        .read_head(&iso, PROBE_BYTES)
-        .ok()
-        .and_then(|head| probe::probe(&head));
-    let mounted = match iso_fs {
-        Some(iso_fs) => exec
-            .run(
-                Stage::FindMedium,
-                &layers::mount_medium(live.paths, &iso, iso_fs.fstype),
-            )
-            .map_err(|e| warn!("{}: {e}", host.option))
-            .is_ok(),
-        None => {
-            warn!(
-                "{}: {file} holds no filesystem liveinit recognises",
-                host.option
-            );
-            false
-        }
-    };
-    if mounted {
-        info!(
-            "{}: {} on {device}, attached as {iso}",
-            host.option, host.path
-        );
-    } else {
+    let mounted = sys.file_kind(&file) == Some(FileKind::File)
+        && match attach_and_mount(sys, &mut exec, live, &file) {
+            Ok(iso) => {
+                info!(
+                    "{}: {} on {device}, attached as {iso}",
+                    host.option, host.path
+                );
+                true
+            }
+            Err(e) => {
+                warn!("{}: {e}", host.option);
+                false
+            }
+        };
+    if !mounted {
         unmount(sys, host.at);
     }
     mounted
+}
+
+/// The ISO `file` on a loop device, mounted where the medium goes.
+fn attach_and_mount<S: Sys>(
+    sys: &S,
+    exec: &mut Executor<'_, S>,
+    live: &LayeredConfig,
+    file: &str,
+) -> Result<String, BootError> {
+    exec.run(
+        Stage::IsoScan,
+        &[Step::AttachLoop {
+            slot: LoopSlot::Iso,
+            backing: String::from(file),
+            read_only: true,
+        }],
+    )?;
+    let iso = String::from(exec.loop_device(LoopSlot::Iso).unwrap_or_default());
+    let head = sys
+        .read_head(&iso, PROBE_BYTES)
+        .map_err(|e| BootError::sys(Stage::IsoScan, iso.as_str(), e))?;
+    let fs = probe::probe(&head)
+        .ok_or_else(|| BootError::new(Stage::IsoScan, file, Cause::NoFilesystem))?;
+    exec.run(
+        Stage::FindMedium,
+        &layers::mount_medium(live.paths, &iso, fs.fstype),
+    )?;
+    Ok(iso)
 }
 
 /// Lets go of the filesystem holding the ISO. Its loop device lets go of

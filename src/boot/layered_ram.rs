@@ -83,10 +83,7 @@ pub fn copy<S: Sys>(
             let bytes = sys
                 .file_size(&file)
                 .map_err(|e| BootError::sys(Stage::CopyToRam, file.as_str(), e))?;
-            let available = sys
-                .read_file("/proc/meminfo")
-                .ok()
-                .and_then(|m| meminfo_kib(&String::from_utf8_lossy(&m), "MemAvailable"));
+            let available = meminfo_kib(&meminfo(sys), "MemAvailable");
             let Some(available) = available else {
                 warn!("copytoram=auto: no MemAvailable in /proc/meminfo; running from the medium");
                 return Ok(None);
@@ -119,11 +116,10 @@ fn walk<S: Sys>(
     } else {
         format!("{root}/{rel}")
     };
-    let Ok(mut names) = sys.read_dir(&here) else {
+    let Ok(names) = sys.read_dir(&here) else {
         *skipped += 1;
         return;
     };
-    names.sort();
     for name in names {
         let child = if rel.is_empty() {
             name
@@ -144,12 +140,15 @@ fn walk<S: Sys>(
     }
 }
 
+/// `/proc/meminfo`, or nothing.
+fn meminfo(sys: &impl Sys) -> String {
+    let bytes = sys.read_file("/proc/meminfo").unwrap_or_default();
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
 /// Whether `bytes` fit in RAM leaving `rd.minmem`; a warning if not.
 fn fits<S: Sys>(sys: &S, cfg: &LiveConfig, what: &str, bytes: u64) -> bool {
-    let total = sys
-        .read_file("/proc/meminfo")
-        .ok()
-        .and_then(|m| mem_total_mib(&String::from_utf8_lossy(&m)));
+    let total = mem_total_mib(&meminfo(sys));
     let Some(total) = total else {
         warn!("{what}: no MemTotal in /proc/meminfo; running from the medium");
         return false;
@@ -167,9 +166,9 @@ fn fits<S: Sys>(sys: &S, cfg: &LiveConfig, what: &str, bytes: u64) -> bool {
     }
 }
 
-/// live-boot's and casper's copy: `files` into a tmpfs at
-/// `<medium>_swap` sized to them plus 5%, the medium released, the copy
-/// put in its place.
+/// live-boot's and casper's copy: `files` (relative to the medium) into
+/// a tmpfs at `<medium>_swap` sized to them plus 5%, the medium released,
+/// the copy put in its place.
 fn swap_medium<S: Sys>(
     sys: &S,
     cfg: &LiveConfig,
@@ -178,51 +177,28 @@ fn swap_medium<S: Sys>(
     files: &[(String, u64)],
 ) -> Result<(), BootError> {
     let medium = live.paths.medium;
-    let what = match &live.to_ram {
-        ToRam::Image(name) => format!("toram={name}"),
-        _ => String::from("toram"),
-    };
-    let bytes: u64 = files.iter().map(|(_, size)| size).sum();
     let pages: u64 = files
         .iter()
         .map(|(_, size)| size.div_ceil(PAGE).saturating_mul(PAGE))
         .sum();
-    let size_kib = pages.saturating_add(pages / 20).div_ceil(1024).max(64);
-    if !fits(sys, cfg, &what, pages) {
+    let size = format!(
+        "{}k",
+        pages.saturating_add(pages / 20).div_ceil(1024).max(64)
+    );
+    let swap = format!("{medium}_swap");
+    if !copy_into(
+        sys,
+        cfg,
+        live,
+        device,
+        ("tmpfs", &swap, &size),
+        medium,
+        files,
+    )? {
         return Ok(());
     }
-    let swap = format!("{medium}_swap");
-    let fail = |subject: &str, e| BootError::sys(Stage::CopyToRam, subject, e);
-    sys.mkdir_all(&swap).map_err(|e| fail(&swap, e))?;
-    sys.mount(
-        "tmpfs",
-        &swap,
-        Some("tmpfs"),
-        MountFlags::RW,
-        &format!("mode=755,size={size_kib}k"),
-    )
-    .map_err(|e| fail(&swap, e))?;
-    info!(
-        "{what}: copying {} files ({}) of {device} to RAM",
-        files.len(),
-        size_text(bytes)
-    );
-    let mut pairs = Vec::new();
-    for (rel, _) in files {
-        let to = format!("{swap}/{rel}");
-        if let Some((parent, _)) = to.rsplit_once('/') {
-            sys.mkdir_all(parent).map_err(|e| fail(parent, e))?;
-        }
-        pairs.push((format!("{medium}/{rel}"), to));
-    }
-    ram::copy_files(sys, &pairs, bytes)?;
-    ram::release(sys, medium, device);
-    // findiso/fromiso: the ISO's loop went with its mount; its host goes too.
-    if let Some(host) = &live.iso {
-        super::layered_iso::unmount(sys, host.at);
-    }
     sys.mount(&swap, medium, None, MountFlags::BIND, "")
-        .map_err(|e| fail(medium, e))?;
+        .map_err(|e| BootError::sys(Stage::CopyToRam, medium, e))?;
     // The bind holds the tmpfs; its first mount point is not needed.
     if let Err(e) = sys.detach(&swap) {
         warn!("umount -l {swap}: {e}");
@@ -241,25 +217,67 @@ fn copy_image<S: Sys>(
     size: &str,
 ) -> Result<Option<String>, BootError> {
     let [image] = images else { return Ok(None) };
-    let from = layers::on_medium(live.paths, &live.media_path, &image.name);
-    let fail = |subject: &str, e| BootError::sys(Stage::CopyToRam, subject, e);
-    let bytes = sys.file_size(&from).map_err(|e| fail(&from, e))?;
-    if !fits(sys, cfg, "copytoram", bytes) {
-        return Ok(None);
+    let dir = layers::on_medium(live.paths, &live.media_path, "");
+    let dir = dir.trim_end_matches('/');
+    let from = format!("{dir}/{}", image.name);
+    let bytes = sys
+        .file_size(&from)
+        .map_err(|e| BootError::sys(Stage::CopyToRam, from.as_str(), e))?;
+    let files = [(image.name.clone(), bytes)];
+    let tmpfs = ("copytoram", ARCHISO_COPY_DIR, size);
+    Ok(copy_into(sys, cfg, live, device, tmpfs, dir, &files)?
+        .then(|| String::from(ARCHISO_COPY_DIR)))
+}
+
+/// Copies `files` (relative to `from`) into a new tmpfs (source name,
+/// mount point, size) if RAM holds them, then releases the medium (and
+/// the ISO's host). False: it does not fit (warned), nothing was done.
+fn copy_into<S: Sys>(
+    sys: &S,
+    cfg: &LiveConfig,
+    live: &LayeredConfig,
+    device: &str,
+    (source, at, size): (&str, &str, &str),
+    from: &str,
+    files: &[(String, u64)],
+) -> Result<bool, BootError> {
+    let bytes: u64 = files.iter().map(|(_, size)| size).sum();
+    let what = match &live.to_ram {
+        ToRam::Medium => "toram",
+        ToRam::Image(_) => "toram=IMAGE",
+        _ => "copytoram",
+    };
+    if !fits(sys, cfg, what, bytes) {
+        return Ok(false);
     }
-    sys.mkdir_all(ARCHISO_COPY_DIR)
-        .map_err(|e| fail(ARCHISO_COPY_DIR, e))?;
+    let fail = |subject: &str, e| BootError::sys(Stage::CopyToRam, subject, e);
+    sys.mkdir_all(at).map_err(|e| fail(at, e))?;
     sys.mount(
-        "copytoram",
-        ARCHISO_COPY_DIR,
+        source,
+        at,
         Some("tmpfs"),
         MountFlags::RW,
-        &format!("mode=0755,size={size}"),
+        &format!("mode=755,size={size}"),
     )
-    .map_err(|e| fail(ARCHISO_COPY_DIR, e))?;
-    let to = format!("{ARCHISO_COPY_DIR}/{}", image.name);
-    info!("copying {from} ({}) to RAM at {to}", size_text(bytes));
-    ram::copy_files(sys, &[(from, to)], bytes)?;
+    .map_err(|e| fail(at, e))?;
+    info!(
+        "{what}: copying {} files ({}) of {device} to RAM at {at}",
+        files.len(),
+        size_text(bytes)
+    );
+    let mut pairs = Vec::new();
+    for (rel, _) in files {
+        let to = format!("{at}/{rel}");
+        if let Some((parent, _)) = to.rsplit_once('/') {
+            sys.mkdir_all(parent).map_err(|e| fail(parent, e))?;
+        }
+        pairs.push((format!("{from}/{rel}"), to));
+    }
+    ram::copy_files(sys, &pairs, bytes)?;
     ram::release(sys, live.paths.medium, device);
-    Ok(Some(String::from(ARCHISO_COPY_DIR)))
+    // findiso/fromiso: the ISO's loop went with its mount; its host goes too.
+    if let Some(host) = &live.iso {
+        super::layered_iso::unmount(sys, host.at);
+    }
+    Ok(true)
 }

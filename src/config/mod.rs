@@ -177,26 +177,21 @@ impl LiveConfig {
     /// grammar it speaks ([`grammar::choose`]).
     pub fn from_cmdline(cmdline: &Cmdline) -> Result<LiveConfig, ConfigError> {
         let mut choice = grammar::choose(cmdline);
+        // Ubuntu 22.10 on: no keyword at all (no root=, no boot=); a
+        // casper medium decides, at boot.
+        if choice.grammar == Grammar::Dracut && grammar::no_keyword::applies(cmdline) {
+            choice = grammar::no_keyword::choice();
+        }
         let mut cfg = match choice.grammar {
             Grammar::Kiwi => LiveConfig::from_kiwi(cmdline)?,
-            Grammar::Dracut => match LiveConfig::from_dracut(cmdline) {
-                // Ubuntu 22.10 on: no keyword at all; a casper medium decides.
-                Err(ConfigError::NoRoot) if grammar::no_keyword::applies(cmdline) => {
-                    choice = grammar::no_keyword::choice();
-                    let mut cfg = LiveConfig::from_layered(cmdline, Grammar::Casper)?;
-                    if let Some(live) = cfg.layered.as_mut() {
-                        if live.images == grammar::ImageChoice::NameChain(None) {
-                            live.images = grammar::ImageChoice::Detect;
-                        }
-                    }
-                    cfg
-                }
-                other => other?,
-            },
-            Grammar::LiveBoot | Grammar::Casper | Grammar::Archiso => {
-                LiveConfig::from_layered(cmdline, choice.grammar)?
-            }
+            Grammar::Dracut => LiveConfig::from_dracut(cmdline)?,
+            _ => LiveConfig::from_layered(cmdline, choice.grammar)?,
         };
+        if let (true, Some(live)) = (choice.by_content, cfg.layered.as_mut()) {
+            if live.images == grammar::ImageChoice::NameChain(None) {
+                live.images = grammar::ImageChoice::Detect;
+            }
+        }
         cfg.warnings
             .extend(grammar::foreign_options(cmdline, choice.grammar));
         cfg.warnings

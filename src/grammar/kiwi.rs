@@ -108,41 +108,9 @@ pub fn explain(
     let rows = [
         (
             "medium",
-            format!(
-                "the block device that is {} (root=live:), found as dracut finds it, mounted \
-                 read-only at {}, {} naming its device",
-                cfg.root,
-                plan::LIVE,
-                plan::ISODEV
-            ),
-        ),
-        (
-            "image",
-            format!(
-                "{container} attached to a loop device and mounted at {}; its {} at {}, or \
-                 with none the container itself (bound)",
-                plan::CONTAINER,
-                plan::ROOTFS_IMG,
-                plan::ROOTFSBASE
-            ),
-        ),
-        (
-            "overlay",
-            format!(
-                "overlayfs {} over {}, upper and work in {}/overlayfs of the tmpfs {} of size \
-                 {} (rd.live.overlay.size, a tmpfs size under kiwi)",
-                plan::SOURCE,
-                plan::ROOTFSBASE,
-                plan::RUN_OVERLAY,
-                plan::RUN_OVERLAY,
-                kiwi.overlay_size
-            ),
+            format!("{} (root=live:), found as dracut finds it", cfg.root),
         ),
         ("wait", format!("{} s at most (rd.retry)", cfg.retry_secs)),
-        (
-            "state",
-            format!("everything under {} for the real root", plan::RUN_OVERLAY),
-        ),
         (
             "init",
             cfg.init

@@ -116,33 +116,28 @@ pub fn meminfo_kib(meminfo: &str, key: &str) -> Option<u64> {
 
 /// `liveinit explain`'s line for it.
 pub fn explain(to_ram: &ToRam, medium: &str, dir: &str) -> String {
-    match to_ram {
-        ToRam::Off => String::from("no: the images are read from the medium"),
-        ToRam::Medium => format!(
-            "toram: every file of the medium is copied into a tmpfs (sized to them plus 5%) \
-             before the images are mounted, with progress; the medium is then released and \
-             the copy takes its place at {medium}; if the RAM cannot hold it (rd.minmem free), \
-             a warning and the boot reads from the medium"
+    let (what, into, when) = match to_ram {
+        ToRam::Off => return String::from("no"),
+        ToRam::Medium => ("toram: the whole medium", medium, ""),
+        ToRam::Image(image) => {
+            return format!(
+                "toram={image}: {dir}/{image} alone, booted alone, into a tmpfs at {medium}{RULE}"
+            )
+        }
+        ToRam::ChosenImage(_) => ("copytoram=y: the image", ARCHISO_COPY_DIR, ""),
+        ToRam::Auto(_) => (
+            "copytoram=auto: the image",
+            ARCHISO_COPY_DIR,
+            " if the medium is not /dev/sr*, the image is under 4 GiB and MemAvailable \
+             exceeds it by 2 GiB (archiso's rule)",
         ),
-        ToRam::Image(image) => format!(
-            "toram={image}: {dir}/{image} alone is copied into a tmpfs at {medium} and booted \
-             alone; the medium is released; if the RAM cannot hold it, a warning and the boot \
-             reads from the medium"
-        ),
-        ToRam::ChosenImage(size) => format!(
-            "copytoram=y: the image is copied, with progress, to a tmpfs of size {size} at \
-             {ARCHISO_COPY_DIR} and read from there; {medium} is then released; if the RAM \
-             cannot hold it (rd.minmem free), a warning and the boot reads from the medium"
-        ),
-        ToRam::Auto(size) => format!(
-            "copytoram=auto (archiso's default), decided at boot as archiso does: the image \
-             is copied to a tmpfs of size {size} at {ARCHISO_COPY_DIR}, and {medium} \
-             released, if the medium is not an optical drive (/dev/sr*), the image is under \
-             {AUTO_MAX_IMAGE_KIB} KiB and MemAvailable is above the image plus \
-             {AUTO_SPARE_KIB} KiB"
-        ),
-    }
+    };
+    format!("{what}, into a tmpfs at {into}{when}{RULE}")
 }
+
+/// How every copy to RAM goes.
+const RULE: &str = ", before the images are mounted, with progress; then the medium is \
+                    released; a copy RAM cannot hold with rd.minmem to spare is a warning";
 
 #[cfg(test)]
 mod tests {
