@@ -105,6 +105,20 @@ impl Cmdline {
         }
     }
 
+    /// The same line with only the keys `keep` accepts (kiwi reads some
+    /// of dracut's keys in its own way).
+    pub fn retain(&self, keep: impl Fn(&str) -> bool) -> Cmdline {
+        Cmdline {
+            params: self
+                .params
+                .iter()
+                .filter(|p| keep(&p.key))
+                .cloned()
+                .collect(),
+            init_args: self.init_args.clone(),
+        }
+    }
+
     /// Whether `key` is present at all, with or without a value.
     pub fn has(&self, key: &str) -> bool {
         self.get(key) != Arg::Absent

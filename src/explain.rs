@@ -45,6 +45,10 @@ pub fn explain(text: &str) -> String {
         crate::grammar::explain::layered(&mut out, &cfg, live, &policy.warnings);
         return out;
     }
+    if let Some(kiwi) = &cfg.kiwi {
+        crate::grammar::kiwi::explain(&mut out, &cfg, kiwi, &policy.warnings);
+        return out;
+    }
     options(&mut out, &cfg);
     let all: Vec<String> = policy
         .warnings
@@ -753,10 +757,18 @@ mod tests {
         let off = explain("root=live:CDLABEL=x rd.liveinit.idle=0");
         assert!(off.contains("off: only rd.retry ends the wait"), "{off}");
         // A policy warning is shown even when the configuration fails.
-        let failed = explain("rd.break=nowhere");
+        let failed = explain("root rd.break=nowhere");
         assert!(
             failed.contains("unknown break point") && failed.contains("error: no root="),
             "{failed}"
+        );
+        // No keyword at all: casper by content, and what happens without it.
+        let none = explain("quiet splash");
+        assert!(
+            none.contains("grammar: Ubuntu casper (chosen by no root=, boot= or archiso")
+                && none.contains("the one *.live.squashfs")
+                && none.contains("the boot stops: no root="),
+            "{none}"
         );
     }
 }

@@ -241,7 +241,7 @@ DIR/NAME.module, else every *.squashfs, *.ext2/3/4, *.xfs, *.jffs2 and *.dir
 in name order, are stacked under overlayfs, the last on top, with a tmpfs
 of SIZE (50%) for the writes; the state is left in /run/live as live-boot
 leaves it and /etc/fstab gets its lines. It waits 60 s (rd.retry). Options of
-live-boot liveinit does not carry out (toram, findiso...), and
+live-boot liveinit does not carry out (todisk, plainroot...), and
 other grammars' options (archiso's, casper's, dracut's), are named in a
 warning and ignored.",
                 },
@@ -291,6 +291,33 @@ or holding /boot/U.uuid; state under /run/archiso, writes in a 256M tmpfs
 (cow_spacesize=). checksum=y checks the image against its .sha512 listing
 (a mismatch stops the boot); verify=y, cms_verify=y and img_loop= stop the
 boot: liveinit cannot do those checks.",
+                },
+                Item {
+                    term: "toram[=IMAGE], copytoram=y|n|auto, copytoram_size=SIZE",
+                    text: "\
+Copy to RAM first (rd.minmem to spare, else a warning), then release the
+medium. toram: the whole medium, in its place; toram=IMAGE: that image alone;
+copytoram: archiso's image, to /run/archiso/copytoram; auto (default) if not
+/dev/sr*, under 4 GiB, and MemAvailable exceeds it by 2 GiB.",
+                },
+                Item {
+                    term: "findiso=/PATH, fromiso=[FS:]/dev/DEV/PATH",
+                    text: "\
+live-boot: the medium is that ISO file; its filesystem stays read-only at
+/run/live/findiso (fromiso).",
+                },
+                Item {
+                    term: "(no root=, no boot=)",
+                    text: "\
+casper by content (Ubuntu 22.10 on): the top layer is the one *.live.squashfs,
+else the one *.squashfs, else the boot stops naming them (layerfs-path=).",
+                },
+                Item {
+                    term: "rd.liveinit.flavour=kiwi|dracut",
+                    text: "\
+kiwi mode, also chosen by kiwi's own options: state under /run/overlay as
+kiwi leaves it (live, squashfs_container, rootfsbase, overlayfs), its tmpfs
+sized by rd.live.overlay.size as tmpfs reads it (50%).",
                 },
                 Item {
                     term: "rd.writable.fsimg",

@@ -287,6 +287,12 @@ fn marker_image(name: &str) -> PathBuf {
 /// `/casper/`: `minimal` (a dead init), `minimal.standard` (a marker),
 /// `minimal.standard.live` (the probe), and decoys that must not be
 /// stacked; without `minimal.standard` when `complete` is false.
+/// The complete layered replica, shared by the tests that boot it.
+fn casper_full_iso() -> &'static Image {
+    static ISO: Shared<Image> = OnceLock::new();
+    casper_iso(&ISO, true)
+}
+
 fn casper_iso(cell: &'static Shared<Image>, complete: bool) -> &'static Image {
     let file = if complete {
         "casper.iso"
@@ -395,10 +401,9 @@ fn check_casper_state(b: &Probed, medium_fs: &str, lower: &[&str]) {
 /// the chain, the leaf on top, the decoys left out.
 #[test]
 fn casper_layered_cd() {
-    static ISO: Shared<Image> = OnceLock::new();
     let b = Case::new(
         "casper_layered_cd",
-        vec![cdrom(casper_iso(&ISO, true))],
+        vec![cdrom(casper_full_iso())],
         "boot=casper layerfs-path=minimal.standard.live.squashfs",
     )
     .boot_probe();
@@ -540,21 +545,36 @@ fn check_archiso_state(b: &Probed, medium_fs: &str, image_fs: &str, image: &str,
     b.check(r.root_write == Some(Ok(())), "/ is not writable");
 }
 
-/// A1/A4: the label, on a CD.
+/// A1/A4 + X4: the label, on a CD; live-boot's `toram` named as ignored.
 #[test]
 fn archiso_label_cd() {
     let b = Case::new(
         "archiso_label_cd",
         vec![cdrom(archiso_plain_iso())],
-        &format!("archisobasedir=arch archisolabel={ARCH_LABEL}"),
+        &format!("archisobasedir=arch archisolabel={ARCH_LABEL} toram"),
     )
     .boot_probe();
+    // The medium stays: copytoram=auto does not copy from an optical
+    // drive, and live-boot's toram is not archiso's.
     check_archiso_state(
         &b,
         "iso9660",
         "squashfs",
         "airootfs.sfs",
         &format!("persistent_{ARCH_LABEL}/x86_64"),
+    );
+    b.check(
+        b.ended.has_line(&[
+            "toram is Debian live-boot and Ubuntu casper's option, ignored under archiso",
+        ]),
+        "no warning that toram is ignored under archiso",
+    );
+    b.check(
+        b.ended.has_line(&[
+            "copytoram=auto: /dev/sr0",
+            "an optical drive is not copied from",
+        ]),
+        "no copytoram=auto line saying the CD is not copied from",
     );
 }
 
@@ -674,4 +694,469 @@ fn archiso_checksum() {
         "lists: the image is damaged",
         "(checksum=y)",
     ]);
+}
+
+// ---------------------------------------------------------------------------
+// Copy to RAM (distro-live-spec §1.7, §2.6, §3.5; D4, A2).
+
+/// Nothing mounted in the root comes from `device` any more.
+fn check_released(b: &Probed, device: &str) {
+    let r = &b.report;
+    let held: Vec<&str> = r
+        .mounts
+        .iter()
+        .filter(|m| m.source == device)
+        .map(|m| m.mount_point.as_str())
+        .collect();
+    b.check(
+        held.is_empty(),
+        &format!("{device} is still mounted at {held:?}"),
+    );
+    b.check(
+        b.ended.has_line(&[
+            "liveinit: ",
+            &format!("{device} is released and can be removed"),
+        ]),
+        "the console does not say the medium can be removed",
+    );
+    b.check(
+        b.ended.has_line(&["liveinit: copying to RAM: done, "]),
+        "no copy summary (size, time, rate) on the console",
+    );
+}
+
+/// D4: `toram` copies the whole medium to a tmpfs that takes its place at
+/// `/run/live/medium`; the images are read from there, and the CD, let
+/// go, is ejected while the root still reads back.
+#[test]
+fn debian_live_toram_releases_the_cd() {
+    let b = Case::new(
+        "debian_live_toram",
+        vec![cdrom(debian_iso())],
+        "boot=live toram rd.minmem=64 liveinit.probe.eject=/dev/sr0",
+    )
+    .eject_cd_after(qemu_tests::report::EJECT_MARKER)
+    .boot_probe();
+    let r = &b.report;
+    let medium = r.mount_at("/run/live/medium");
+    b.check(
+        medium.is_some_and(|m| m.fstype == "tmpfs"),
+        &format!("/run/live/medium is not the tmpfs copy: {medium:?}"),
+    );
+    for image in ["filesystem.squashfs", "zz-probe.squashfs"] {
+        let backing = format!("/run/live/medium/live/{image}");
+        b.check(
+            r.loops.iter().any(|l| l.backing == backing),
+            &format!("no loop reads {backing}: {:?}", r.loops),
+        );
+    }
+    check_released(&b, "/dev/sr0");
+    b.check(
+        b.ended.has_line(&[
+            "liveinit: toram: copying ",
+            " files (",
+            "of /dev/sr0 to RAM",
+        ]),
+        "no line saying how much of the medium is copied",
+    );
+    for what in ["disc_gone", "read_root"] {
+        match b.report.after_check(what) {
+            Some(Ok(_)) => {}
+            other => b.fail(&format!("after the eject, {what}: {other:?}")),
+        }
+    }
+}
+
+/// D4: `toram=zz-probe.squashfs` copies that image alone and boots it
+/// alone (the dead base image is neither copied nor stacked).
+#[test]
+fn debian_live_toram_one_image() {
+    let b = Case::new(
+        "debian_live_toram_image",
+        vec![virtio_ro(debian_disk().path.clone())],
+        "boot=live toram=zz-probe.squashfs rd.minmem=64",
+    )
+    .boot_probe();
+    let r = &b.report;
+    b.check(
+        r.loops.len() == 1 && r.loops[0].backing == "/run/live/medium/live/zz-probe.squashfs",
+        &format!("not the one image copied: {:?}", r.loops),
+    );
+    b.check(
+        r.mount_at("/run/live/medium")
+            .is_some_and(|m| m.fstype == "tmpfs"),
+        "/run/live/medium is not the tmpfs copy",
+    );
+    check_released(&b, "/dev/vda1");
+}
+
+/// A2: `copytoram=y`: the image in `/run/archiso/copytoram`, `bootmnt`
+/// gone, the CD released.
+#[test]
+fn archiso_copytoram_y() {
+    let b = Case::new(
+        "archiso_copytoram_y",
+        vec![cdrom(archiso_plain_iso())],
+        &format!("archisobasedir=arch archisolabel={ARCH_LABEL} copytoram=y rd.minmem=64"),
+    )
+    .boot_probe();
+    let r = &b.report;
+    let copy = r.mount_at("/run/archiso/copytoram");
+    b.check(
+        copy.is_some_and(|m| m.fstype == "tmpfs"),
+        &format!("/run/archiso/copytoram is not a tmpfs: {copy:?}"),
+    );
+    let airootfs = r.mount_at("/run/archiso/airootfs");
+    let source = airootfs.map(|m| m.source.clone()).unwrap_or_default();
+    b.check(
+        r.loop_at(&source)
+            .is_some_and(|l| l.backing == "/run/archiso/copytoram/airootfs.sfs"),
+        &format!(
+            "/run/archiso/airootfs does not read the copy: {airootfs:?} {:?}",
+            r.loops
+        ),
+    );
+    b.check(
+        r.mount_at("/run/archiso/bootmnt").is_none(),
+        "/run/archiso/bootmnt is still mounted",
+    );
+    check_released(&b, "/dev/sr0");
+}
+
+/// A2: `copytoram=auto` (no option) from a disk on a machine whose
+/// MemAvailable holds the image plus 2 GiB: copied.
+#[test]
+fn archiso_copytoram_auto_from_a_disk() {
+    let uuid = archiso_plain_iso()
+        .uuid
+        .clone()
+        .expect("the ISO has a UUID");
+    let b = Case::new(
+        "archiso_copytoram_auto",
+        vec![virtio_ro(archiso_fat_disk().path.clone())],
+        &format!("archisobasedir=arch archisosearchuuid={uuid}"),
+    )
+    .memory(2600)
+    .boot_probe();
+    b.check(
+        b.ended.has_line(&[
+            "liveinit: copytoram=auto: /dev/vda1, image ",
+            ": copying to RAM",
+        ]),
+        "no copytoram=auto line with the facts and the decision",
+    );
+    b.check(
+        b.report.mount_at("/run/archiso/bootmnt").is_none(),
+        "/run/archiso/bootmnt is still mounted",
+    );
+    check_released(&b, "/dev/vda1");
+}
+
+// ---------------------------------------------------------------------------
+// No keyword at all (distro-live-spec §2.1, §6.1 step 5; U1, U3).
+
+/// U1: Ubuntu 22.10 on: `--- quiet splash` and nothing else. The medium's
+/// `casper/` chooses casper; its one `*.live.squashfs` is the leaf, so the
+/// chain is stacked and the decoys (a language layer, a `.live.fr`) are not.
+#[test]
+fn casper_no_keyword_cd() {
+    let b = Case::new(
+        "casper_no_keyword_cd",
+        vec![cdrom(casper_full_iso())],
+        "--- quiet splash",
+    )
+    .boot_probe();
+    check_casper_state(
+        &b,
+        "iso9660",
+        &[
+            "minimal.squashfs",
+            "minimal.standard.squashfs",
+            "minimal.standard.live.squashfs",
+        ],
+    );
+    b.check(
+        b.ended.has_line(&[
+            "liveinit: looking for a medium holding casper/*.squashfs (no root=, boot= or archiso",
+        ]),
+        "the console does not say casper was chosen with no keyword",
+    );
+}
+
+/// U3: with no keyword, a medium whose names do not settle the leaf (two
+/// images, neither `*.live.squashfs`) is refused, the candidates named.
+#[test]
+fn casper_no_keyword_unsettled_layers() {
+    Case::new(
+        "casper_no_keyword_unsettled",
+        vec![virtio_ro(casper_flat_disk().path.clone())],
+        "quiet",
+    )
+    .boot_fatal(&[
+        "does not settle it",
+        "0_root.squashfs, 1_overlay.squashfs",
+        "layerfs-path=",
+    ]);
+}
+
+// ---------------------------------------------------------------------------
+// live-boot's ISO file on another filesystem (distro-live-spec §1.4; D7).
+
+/// A disk whose one partition (`fs`) holds the Debian ISO as a file.
+fn iso_host_disk(cell: &'static Shared<Disk>, fs: PartitionFs) -> &'static Disk {
+    let (name, size, dest) = match fs {
+        PartitionFs::Vfat => ("iso-host-fat.img", 64, "debian-live.iso"),
+        _ => ("iso-host-ext4.img", 16, "isos/debian-live.iso"),
+    };
+    shared(cell, name, || {
+        LiveImages {
+            layout: Layout::FlatSquashfs,
+            files: vec![(dest.to_string(), debian_iso().path.clone())],
+        }
+        .partition_disk(fs, "ISOHOST", size, &media_dir().join(name))
+    })
+}
+
+fn iso_host_ext4() -> &'static Disk {
+    static C: Shared<Disk> = OnceLock::new();
+    iso_host_disk(&C, PartitionFs::Ext4)
+}
+
+/// The ISO's host filesystem at `at` (read-only, from `/dev/vda1`), and
+/// the medium a loop device on the file.
+fn check_iso_host(b: &Probed, at: &str, fstype: &str, file: &str) {
+    let r = &b.report;
+    let host = r.mount_at(at);
+    b.check(
+        host.is_some_and(|m| m.fstype == fstype && m.source == "/dev/vda1" && m.has_option("ro")),
+        &format!("{at} is not /dev/vda1 ({fstype}) read-only: {host:?}"),
+    );
+    let medium = r.mount_at("/run/live/medium");
+    let source = medium.map(|m| m.source.clone()).unwrap_or_default();
+    let backing = format!("{at}/{file}");
+    b.check(
+        r.loop_at(&source).is_some_and(|l| l.backing == backing),
+        &format!(
+            "/run/live/medium is not a loop on {backing}: {medium:?} {:?}",
+            r.loops
+        ),
+    );
+}
+
+/// D7: `findiso=` on an ext4 partition: the ISO found there, the
+/// partition left at `/run/live/findiso`, the ISO the medium.
+#[test]
+fn debian_live_findiso_on_ext4() {
+    let b = Case::new(
+        "debian_live_findiso_ext4",
+        vec![virtio_ro(iso_host_ext4().path.clone())],
+        "boot=live findiso=/isos/debian-live.iso",
+    )
+    .boot_probe();
+    check_live_boot_state(
+        &b,
+        "iso9660",
+        &["filesystem.squashfs", "zz-probe.squashfs"],
+        None,
+    );
+    check_iso_host(&b, "/run/live/findiso", "ext4", "isos/debian-live.iso");
+}
+
+/// D7: `fromiso=/dev/vda1/<file>` on a FAT32 partition.
+#[test]
+fn debian_live_fromiso_on_fat() {
+    static C: Shared<Disk> = OnceLock::new();
+    let b = Case::new(
+        "debian_live_fromiso_fat",
+        vec![virtio_ro(iso_host_disk(&C, PartitionFs::Vfat).path.clone())],
+        "boot=live fromiso=/dev/vda1/debian-live.iso",
+    )
+    .boot_probe();
+    check_live_boot_state(
+        &b,
+        "iso9660",
+        &["filesystem.squashfs", "zz-probe.squashfs"],
+        None,
+    );
+    check_iso_host(&b, "/run/live/fromiso", "vfat", "debian-live.iso");
+}
+
+/// D7 + D4: `findiso=` with `toram`: the medium copied, then the ISO's
+/// loop and its host partition released (§1.7).
+#[test]
+fn debian_live_findiso_toram_releases_the_host() {
+    let b = Case::new(
+        "debian_live_findiso_toram",
+        vec![virtio_ro(iso_host_ext4().path.clone())],
+        "boot=live findiso=/isos/debian-live.iso toram rd.minmem=64",
+    )
+    .boot_probe();
+    let r = &b.report;
+    b.check(
+        r.mount_at("/run/live/medium")
+            .is_some_and(|m| m.fstype == "tmpfs"),
+        "/run/live/medium is not the tmpfs copy",
+    );
+    b.check(
+        r.mount_at("/run/live/findiso").is_none(),
+        "/run/live/findiso is still mounted",
+    );
+    b.check(
+        !r.loops
+            .iter()
+            .any(|l| l.backing.ends_with("debian-live.iso")),
+        &format!("a loop still reads the ISO: {:?}", r.loops),
+    );
+    check_released(&b, "/dev/vda1");
+}
+
+// ---------------------------------------------------------------------------
+// openSUSE kiwi (distro-live-spec §4, §5.4; K1, K3): a replica ISO with
+// kiwi's volume id `CDROM`, `LiveOS/squashfs.img` holding
+// `LiveOS/rootfs.img` (ext4), or an EROFS `squashfs.img` that is the root.
+
+const KIWI_LABEL: &str = "CDROM";
+
+fn kiwi_iso(cell: &'static Shared<Image>, layout: Layout, file: &str) -> &'static Image {
+    shared(cell, file, || {
+        let work = media_dir().join(file).with_extension("d");
+        std::fs::create_dir_all(&work)?;
+        LiveImages::build(probe(), layout, &work)?.iso(KIWI_LABEL, &media_dir().join(file))
+    })
+}
+
+fn kiwi_nested_iso() -> &'static Image {
+    static C: Shared<Image> = OnceLock::new();
+    kiwi_iso(&C, Layout::NestedExt4, "kiwi.iso")
+}
+
+/// kiwi's state (§4.2): everything under `/run/overlay`, the root the
+/// overlay `LiveOS_rootfs` over `rootfsbase`.
+fn check_kiwi_state(b: &Probed, base_fs: &str, size: Option<&str>) {
+    let r = &b.report;
+    let run = r.mount_at("/run/overlay");
+    b.check(
+        run.is_some_and(|m| {
+            m.fstype == "tmpfs" && size.is_none_or(|s| m.super_option("size") == Some(s))
+        }),
+        &format!("/run/overlay is not kiwi's tmpfs (size {size:?}): {run:?}"),
+    );
+    let live = r.mount_at("/run/overlay/live");
+    b.check(
+        live.is_some_and(|m| m.fstype == "iso9660" && m.source == "/dev/sr0" && m.has_option("ro")),
+        &format!("/run/overlay/live is not the CD, read-only: {live:?}"),
+    );
+    let container = r.mount_at("/run/overlay/squashfs_container");
+    b.check(
+        container.is_some_and(|m| m.has_option("ro")),
+        &format!("/run/overlay/squashfs_container is not mounted: {container:?}"),
+    );
+    let base = r.mount_at("/run/overlay/rootfsbase");
+    b.check(
+        base.is_some_and(|m| m.fstype == base_fs),
+        &format!("/run/overlay/rootfsbase is not {base_fs}: {base:?}"),
+    );
+    let root = r.root_mount();
+    b.check(
+        root.is_some_and(|m| {
+            m.fstype == "overlay"
+                && m.source == "LiveOS_rootfs"
+                && m.super_option("lowerdir") == Some("/run/overlay/rootfsbase")
+                && m.super_option("upperdir") == Some("/run/overlay/overlayfs/rw")
+                && m.super_option("workdir") == Some("/run/overlay/overlayfs/work")
+        }),
+        &format!("/ is not kiwi's LiveOS_rootfs overlay: {root:?}"),
+    );
+    b.check(r.root_write == Some(Ok(())), "/ is not writable");
+    b.check(
+        r.mount_at("/run/initramfs/live").is_none(),
+        "dracut's /run/initramfs/live is mounted in kiwi mode",
+    );
+}
+
+/// K1: kiwi's own command line (`hybridpersistent`'s flags): kiwi mode,
+/// `rootfs.img` of the container at `rootfsbase`; persistence named as
+/// not done.
+#[test]
+fn kiwi_cd_with_kiwis_options() {
+    let b = Case::new(
+        "kiwi_cd",
+        vec![cdrom(kiwi_nested_iso())],
+        "root=live:CDLABEL=CDROM rd.live.image rd.live.overlay.persistent rd.live.overlay.cowfs=ext4",
+    )
+    .boot_probe();
+    check_kiwi_state(&b, "ext4", None);
+    let base = b.report.mount_at("/run/overlay/rootfsbase");
+    let source = base.map(|m| m.source.clone()).unwrap_or_default();
+    b.check(
+        b.report
+            .loop_at(&source)
+            .is_some_and(|l| l.backing == "/run/overlay/squashfs_container/LiveOS/rootfs.img"),
+        &format!("rootfsbase is not LiveOS/rootfs.img of the container: {base:?}"),
+    );
+    b.check(
+        b.ended
+            .has_line(&["rd.live.overlay.persistent is not supported by liveinit's kiwi mode"]),
+        "no warning that kiwi's persistence is not carried out",
+    );
+}
+
+/// K1: the same ISO with only `root=live:CDLABEL=CDROM rd.live.image`
+/// boots the dracut way, as before.
+#[test]
+fn kiwi_cd_dracut_by_default() {
+    let b = Case::new(
+        "kiwi_cd_dracut",
+        vec![cdrom(kiwi_nested_iso())],
+        "root=live:CDLABEL=CDROM rd.live.image",
+    )
+    .boot_probe();
+    b.check(
+        b.report.mount_at("/run/initramfs/live").is_some()
+            && b.report.mount_at("/run/overlay").is_none(),
+        "not the dracut way: /run/initramfs/live missing or /run/overlay present",
+    );
+    b.check(b.report.root_write == Some(Ok(())), "/ is not writable");
+}
+
+/// K3: an EROFS `squashfs.img` that is the root: the container bound as
+/// `rootfsbase`; `rd.live.overlay.size=64m` read as tmpfs reads it (dracut
+/// would want MiB).
+#[test]
+fn kiwi_erofs_root_and_size() {
+    static C: Shared<Image> = OnceLock::new();
+    let b = Case::new(
+        "kiwi_erofs",
+        vec![cdrom(kiwi_iso(&C, Layout::FlatErofs, "kiwi-erofs.iso"))],
+        "root=live:CDLABEL=CDROM rd.live.image rd.liveinit.flavour=kiwi rd.live.overlay.size=64m",
+    )
+    .boot_probe();
+    check_kiwi_state(&b, "erofs", Some("65536k"));
+}
+
+// ---------------------------------------------------------------------------
+// Cross-grammar negatives (distro-live-spec §7 X1; §6.1 step 5).
+
+/// X1: `boot=live` with only a casper medium: live-boot's search finds
+/// nothing (casper/ is not live/), and says so within rd.retry.
+#[test]
+fn live_boot_ignores_a_casper_medium() {
+    Case::new(
+        "x1_live_boot_casper_medium",
+        vec![cdrom(casper_full_iso())],
+        "boot=live rd.retry=4",
+    )
+    .boot_fatal(&["a medium holding live/*.squashfs (boot=live)", "rd.retry"]);
+}
+
+/// No keyword with a Debian medium: only casper media are recognised
+/// without one, so the boot stops as it always did: no root=.
+#[test]
+fn no_keyword_does_not_boot_a_debian_medium() {
+    Case::new(
+        "no_keyword_debian_medium",
+        vec![cdrom(debian_iso())],
+        "quiet rd.retry=4",
+    )
+    .boot_fatal(&["FATAL: command line: ", "no root="]);
 }

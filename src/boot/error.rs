@@ -133,6 +133,11 @@ pub enum Cause {
         dir: String,
         missing: Vec<String>,
     },
+    /// casper with no keyword: the names do not say which layer is the leaf.
+    UnsettledLayers {
+        dir: String,
+        candidates: Vec<String>,
+    },
     /// The compressed image is another filesystem.
     NotCompressed(FsType),
     /// The image holds neither layout.
@@ -383,6 +388,13 @@ impl fmt::Display for Cause {
                 "the layers under it are missing from {dir}: {} (layerfs-path= names the top \
                  layer; each name with its last .part removed must be there too)",
                 missing.join(", ")
+            ),
+            Cause::UnsettledLayers { dir, candidates } => write!(
+                f,
+                "the command line names no layer and {dir} does not settle it: not one \
+                 *.live.squashfs, not one *.squashfs, but {}; add layerfs-path=<the top layer> \
+                 (e.g. in the initramfs's /etc/cmdline.d)",
+                candidates.join(", ")
             ),
             Cause::NoListedImages => f.write_str(
                 "its module list names no image that is there (module= picks another list)",

@@ -33,7 +33,13 @@ pub fn mount_root<S: Sys>(
 ) -> Result<(), BootError> {
     let paths = live.paths;
     let dir = live.media_path.as_str();
-    let what = format!("a medium holding {dir}/*.squashfs ({})", cfg.grammar.why);
+    let what = match &live.iso {
+        Some(host) => format!(
+            "a filesystem holding {} ({}=), an ISO whose {dir}/ holds images",
+            host.path, host.option
+        ),
+        None => format!("a medium holding {dir}/*.squashfs ({})", cfg.grammar.why),
+    };
     let found = discover::find_by_content(
         sys,
         &what,
@@ -41,9 +47,20 @@ pub fn mount_root<S: Sys>(
         cfg,
         modules,
         &mut |modules, seen| holds_images(sys, modules, live, seen),
-    )?;
+    )
+    .map_err(|e| match e.cause.is_no_match() && cfg.grammar.by_content {
+        // No keyword and no casper medium: the line named no root at all.
+        true => BootError {
+            stage: Stage::Cmdline,
+            subject: String::new(),
+            cause: Cause::Config(crate::config::ConfigError::NoRoot),
+            ..e
+        },
+        false => e,
+    })?;
     stop(BreakPoint::PreMount)?;
-    let images = images(sys, paths, dir, &live.images, &found.device)?;
+    let choice = super::layered_ram::choice(sys, live)?;
+    let images = images(sys, paths, dir, &choice, &found.device)?;
     info!(
         "images, bottom first: {}",
         images
@@ -56,10 +73,14 @@ pub fn mount_root<S: Sys>(
         let images_dir = layers::on_medium(paths, dir, "");
         super::checksum::verify_sha512(sys, images_dir.trim_end_matches('/'), &only.name, list)?;
     }
+    let in_ram = super::layered_ram::copy(sys, cfg, live, &found.device, &images)?;
     let mut exec = Executor::new(sys, modules);
     exec.run(
         Stage::MountImage,
-        &layers::mount_images(paths, dir, &images),
+        &match in_ram {
+            Some(from) => layers::mount_images_from(paths, &from, &images),
+            None => layers::mount_images(paths, dir, &images),
+        },
     )?;
     stop(BreakPoint::Mount)?;
     let root = layers::overlay_root(
@@ -83,8 +104,11 @@ fn holds_images<S: Sys>(sys: &S, modules: &mut Loader, live: &LayeredConfig, see
     let (paths, dir) = (live.paths, live.media_path.as_str());
     let Some(fs) = &seen.fs else { return false };
     let device = format!("/dev/{}", seen.name);
-    let mut exec = Executor::new(sys, modules);
-    if let Err(e) = exec.run(
+    if let Some(host) = &live.iso {
+        if !super::layered_iso::mount(sys, modules, live, host, seen) {
+            return false;
+        }
+    } else if let Err(e) = Executor::new(sys, modules).run(
         Stage::FindMedium,
         &layers::mount_medium(paths, &device, fs.fstype),
     ) {
@@ -106,6 +130,9 @@ fn holds_images<S: Sys>(sys: &S, modules: &mut Loader, live: &LayeredConfig, see
                 paths.medium,
                 super::error::errno_text(e)
             );
+        }
+        if let Some(host) = &live.iso {
+            super::layered_iso::unmount(sys, host.at);
         }
     }
     holds
@@ -170,6 +197,18 @@ fn images(
             chain
         }
         ImageChoice::NameChain(None) => flat_list(&entries),
+        ImageChoice::Detect => {
+            crate::grammar::no_keyword::detect(&entries).map_err(|candidates| {
+                BootError::new(
+                    Stage::MountImage,
+                    device,
+                    Cause::UnsettledLayers {
+                        dir: images_dir.to_owned(),
+                        candidates,
+                    },
+                )
+            })?
+        }
         ImageChoice::FirstOf(names) => names
             .iter()
             .find(|n| entries.contains(n))

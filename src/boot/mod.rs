@@ -16,8 +16,11 @@ mod handoff;
 mod image_file;
 mod iso_file;
 mod iso_scan;
+mod kiwi;
 mod layered;
 mod layered_persist;
+mod layered_iso;
+mod layered_ram;
 mod live;
 mod modules;
 pub mod network;
@@ -95,6 +98,10 @@ fn boot<S: Sys>(
     stop(BreakPoint::Initqueue)?;
     if let Some(live) = &cfg.layered {
         layered::mount_root(sys, &cfg, live, &mut modules, &stop)?;
+        return hand_over(sys, policy, &cfg, &mut modules, throttle);
+    }
+    if let Some(kiwi) = &cfg.kiwi {
+        kiwi::mount_root(sys, &cfg, kiwi, &mut modules, seen, &stop)?;
         return hand_over(sys, policy, &cfg, &mut modules, throttle);
     }
     let start = match &cfg.root {

@@ -115,15 +115,33 @@ fn memory_facts(sys: &impl Sys, image: &str) -> Result<MemoryFacts, BootError> {
 /// a kernel log line every 10%, the rate at the end.
 fn copy_with_progress(sys: &impl Sys, from: &str, to: &str, bytes: u64) -> Result<(), BootError> {
     info!("copying {from} ({}) to RAM at {to}", size_text(bytes));
+    copy_files(sys, &[(from.to_owned(), to.to_owned())], bytes)
+}
+
+/// Copies each `(from, to)` in turn under one progress line for `bytes`
+/// in all (a whole medium goes to RAM as one copy, not file by file).
+pub fn copy_files(sys: &impl Sys, files: &[(String, String)], bytes: u64) -> Result<(), BootError> {
     let mut progress = Progress::new("copying to RAM", bytes, sys.now());
-    let copied = sys
-        .copy_sparse(from, to, &mut |done, _| {
-            progress_line::show(sys, progress.update(done, sys.now()));
-        })
-        .map_err(|e| BootError::sys(Stage::CopyToRam, format!("copy {from} -> {to}"), e));
+    let mut before = 0u64;
+    let mut copied = Ok(());
+    for (from, to) in files {
+        match sys.copy_sparse(from, to, &mut |done, _| {
+            progress_line::show(sys, progress.update(before.saturating_add(done), sys.now()));
+        }) {
+            Ok(n) => before = before.saturating_add(n),
+            Err(e) => {
+                copied = Err(BootError::sys(
+                    Stage::CopyToRam,
+                    format!("copy {from} -> {to}"),
+                    e,
+                ));
+                break;
+            }
+        }
+    }
     progress_line::clear(sys);
-    let copied = copied?;
-    info!("{}", progress.finished(copied, sys.now()));
+    copied?;
+    info!("{}", progress.finished(before, sys.now()));
     Ok(())
 }
 
@@ -131,8 +149,13 @@ fn copy_with_progress(sys: &impl Sys, from: &str, to: &str, bytes: u64) -> Resul
 /// stick can be pulled or the virtual CD ejected. A medium still in use
 /// stays (and the boot goes on from RAM all the same).
 pub fn release_medium(sys: &impl Sys, device: &str) {
-    match sys.unmount(LIVE_MNT) {
+    release(sys, LIVE_MNT, device);
+}
+
+/// [`release_medium`] for a medium mounted at `mount`.
+pub fn release(sys: &impl Sys, mount: &str, device: &str) {
+    match sys.unmount(mount) {
         Ok(()) => info!("the image runs from RAM; {device} is released and can be removed"),
-        Err(e) => warn!("the image runs from RAM, but {device} could not be unmounted from {LIVE_MNT}: {e}; do not remove it"),
+        Err(e) => warn!("the image runs from RAM, but {device} could not be unmounted from {mount}: {e}; do not remove it"),
     }
 }

@@ -110,6 +110,8 @@ pub struct LiveConfig {
     /// A medium found by its content with stacked images (Debian
     /// live-boot's `boot=live`, casper's `boot=casper`).
     pub layered: Option<LayeredConfig>,
+    /// kiwi mode: kiwi's root under `/run/overlay`.
+    pub kiwi: Option<grammar::kiwi::KiwiConfig>,
 }
 
 /// Why the command line does not describe a live boot liveinit can do.
@@ -174,23 +176,74 @@ impl LiveConfig {
     /// Decides the configuration from a parsed command line, in the
     /// grammar it speaks ([`grammar::choose`]).
     pub fn from_cmdline(cmdline: &Cmdline) -> Result<LiveConfig, ConfigError> {
-        let choice = grammar::choose(cmdline);
+        let mut choice = grammar::choose(cmdline);
+        // Ubuntu 22.10 on: no keyword at all (no root=, no boot=); a
+        // casper medium decides, at boot.
+        if choice.grammar == Grammar::Dracut && grammar::no_keyword::applies(cmdline) {
+            choice = grammar::no_keyword::choice();
+        }
         let mut cfg = match choice.grammar {
-            Grammar::Dracut | Grammar::Kiwi => LiveConfig::from_dracut(cmdline)?,
-            Grammar::LiveBoot | Grammar::Casper | Grammar::Archiso => {
-                LiveConfig::from_layered(cmdline, choice.grammar)?
-            }
+            Grammar::Kiwi => LiveConfig::from_kiwi(cmdline)?,
+            Grammar::Dracut => LiveConfig::from_dracut(cmdline)?,
+            _ => LiveConfig::from_layered(cmdline, choice.grammar)?,
         };
-        if choice.grammar == Grammar::Kiwi {
-            cfg.warnings.push(String::from(
-                "kiwi's own options (rd.live.overlay.persistent, rd.live.cowfile.*, mediacheck…) \
-                 are not carried out: the image boots the dracut way, its state under \
-                 /run/initramfs, not kiwi's /run/overlay",
-            ));
+        if let (true, Some(live)) = (choice.by_content, cfg.layered.as_mut()) {
+            if live.images == grammar::ImageChoice::NameChain(None) {
+                live.images = grammar::ImageChoice::Detect;
+            }
         }
         cfg.warnings
             .extend(grammar::foreign_options(cmdline, choice.grammar));
+        cfg.warnings
+            .extend(grammar::shared_keys::warnings(cmdline, choice.grammar));
         cfg.grammar = choice;
+        Ok(cfg)
+    }
+
+    /// kiwi (distro-live-spec §4): dracut's options, kiwi's size syntax
+    /// and state paths; for a medium named by `root=live:` only.
+    fn from_kiwi(cmdline: &Cmdline) -> Result<LiveConfig, ConfigError> {
+        let (kiwi, mut warnings) =
+            grammar::kiwi::read(cmdline).map_err(|e| ConfigError::BadValue {
+                key: e.key,
+                value: e.value,
+                expected: e.expected,
+            })?;
+        // kiwi's own keys are not dracut's unknown ones; its size is its own.
+        let mut cfg = LiveConfig::from_dracut(&cmdline.retain(|key| !grammar::kiwi::reads(key)))?;
+        if matches!(cfg.root, LiveRoot::Device(_)) {
+            // kiwi's module reads none of these; its check is checkmedia.
+            let ignored = [
+                ("rd.live.ram", cfg.ram != RamCopy::Off),
+                ("rd.overlay", cfg.overlay.persistent.is_some()),
+                ("rd.writable.fsimg", cfg.writable_fsimg),
+            ];
+            for (key, given) in ignored {
+                if given {
+                    warnings.push(format!(
+                        "{key} is ignored under kiwi (kiwi-live does not read it)"
+                    ));
+                }
+            }
+            if cfg.iso_scan.is_some() {
+                warnings.push(String::from(
+                    "iso-scan/filename is not supported by liveinit's kiwi mode yet: the ISO \
+                     file is not looked for; the medium must be a device",
+                ));
+            }
+            cfg.ram = RamCopy::Off;
+            cfg.writable_fsimg = false;
+            cfg.check = false;
+            cfg.iso_scan = None;
+            cfg.kiwi = Some(kiwi);
+        } else {
+            warnings.push(format!(
+                "kiwi mode is for a medium named by root=live:CDLABEL= (or LABEL=, UUID=…); \
+                 root=live:{} boots the dracut way, its state under /run/initramfs",
+                cfg.root
+            ));
+        }
+        cfg.warnings.extend(warnings);
         Ok(cfg)
     }
 
@@ -229,7 +282,8 @@ impl LiveConfig {
             overlay: OverlayConfig::read(&mut Lookup::new(&Cmdline::parse("")))?,
             ram: RamCopy::Off,
             writable_fsimg: false,
-            minmem_mib: DEFAULT_MINMEM_MIB,
+            // toram / copytoram leave rd.minmem free, as rd.live.ram does.
+            minmem_mib: number(&mut l, "rd.minmem", DEFAULT_MINMEM_MIB, "a number of MiB")?,
             check: false,
             iso_scan: None,
             debug: cmdline.has("debug")
@@ -248,6 +302,7 @@ impl LiveConfig {
             warnings,
             grammar: grammar::choose(cmdline),
             layered: Some(live),
+            kiwi: None,
         })
     }
 
@@ -320,6 +375,7 @@ impl LiveConfig {
             warnings: Vec::new(),
             grammar: grammar::choose(cmdline),
             layered: None,
+            kiwi: None,
         };
         l.warn_unused_aliases();
         let mut warnings = l.warnings;
@@ -520,7 +576,14 @@ mod tests {
 
     #[test]
     fn non_live_and_bad_roots_are_errors() {
-        assert_eq!(config("quiet"), Err(ConfigError::NoRoot));
+        // No keyword at all: a casper medium is looked for, by content.
+        let quiet = config("quiet splash").unwrap();
+        assert!(quiet.grammar.by_content && quiet.grammar.grammar == Grammar::Casper);
+        assert_eq!(
+            quiet.layered.map(|l| l.images),
+            Some(crate::grammar::ImageChoice::Detect)
+        );
+        assert_eq!(config("boot=local"), Err(ConfigError::NoRoot));
         assert_eq!(config("root"), Err(ConfigError::NoRoot));
         assert_eq!(
             config("rd.live.image=0 root=LABEL=x"),
@@ -661,10 +724,27 @@ mod tests {
         let c = config("root=live:CDLABEL=CDROM rd.live.image rd.live.overlay.persistent").unwrap();
         assert_eq!(c.grammar.grammar, Grammar::Kiwi);
         assert!(c.layered.is_none());
+        assert_eq!(
+            c.kiwi.as_ref().map(|k| k.overlay_size.as_str()),
+            Some("50%")
+        );
         assert!(c
             .warnings
             .iter()
-            .any(|w| w.starts_with("kiwi's own options")));
+            .any(|w| w.starts_with("rd.live.overlay.persistent is not supported")));
+        // kiwi's size syntax, and dracut's options it does not read.
+        let c = config(
+            "root=live:CDLABEL=CDROM rd.liveinit.flavour=kiwi rd.live.overlay.size=25% rd.live.ram",
+        )
+        .unwrap();
+        assert_eq!(c.kiwi.map(|k| k.overlay_size), Some("25%".into()));
+        assert_eq!(c.ram, RamCopy::Off);
+        assert!(c
+            .warnings
+            .iter()
+            .any(|w| w.starts_with("rd.live.ram is ignored under kiwi")));
+        let c = config("root=live:http://h/x.iso rd.liveinit.flavour=kiwi").unwrap();
+        assert!(c.kiwi.is_none());
         let c = config("boot=casper rd.retry=5").unwrap();
         assert_eq!((c.grammar.grammar, c.retry_secs), (Grammar::Casper, 5));
         assert!(matches!(

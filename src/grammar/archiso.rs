@@ -132,11 +132,6 @@ pub fn read(cmdline: &Cmdline) -> Result<(LayeredConfig, Vec<String>), ArchisoEr
         None => format!("persistent_{}/{arch}", label.unwrap_or_default()),
     };
     let mut warnings = Vec::new();
-    if getarg(cmdline, "copytoram") == Some("y") {
-        warnings.push(String::from(
-            "copytoram=y is not supported by liveinit yet: the image is read from the medium",
-        ));
-    }
     for key in ["cow_label", "cow_device"] {
         if cmdline.has(key) {
             warnings.push(format!(
@@ -163,6 +158,8 @@ pub fn read(cmdline: &Cmdline) -> Result<(LayeredConfig, Vec<String>), ArchisoEr
             sha512_list: (getarg(cmdline, "checksum") == Some("y"))
                 .then(|| String::from("airootfs.sha512")),
             persistence: None,
+            to_ram: super::to_ram::read(cmdline, Grammar::Archiso).map_err(ArchisoError::Bad)?,
+            iso: None,
         },
         warnings,
     ))
@@ -230,6 +227,6 @@ mod tests {
         );
         assert_eq!(sums("archisolabel=X checksum=n"), None);
         let (_, w) = read_line("archisolabel=X copytoram cow_label=P").unwrap();
-        assert_eq!(w.len(), 2, "{w:?}");
+        assert_eq!(w.len(), 1, "{w:?}");
     }
 }

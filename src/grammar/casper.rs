@@ -17,8 +17,7 @@ use crate::plan::layers::CASPER;
 pub const DEFAULT_MEDIA_PATH: &str = "casper";
 
 /// casper options liveinit does not carry out (yet), with what happens instead.
-const NOT_DONE: [(&str, &str); 8] = [
-    ("toram", "the images are read from the medium"),
+const NOT_DONE: [(&str, &str); 7] = [
     ("todisk", "the images are read from the medium"),
     ("uuid", "the medium's UUID is not checked"),
     ("showmounts", "the layers are not shown under /casper"),
@@ -82,6 +81,8 @@ pub fn read(cmdline: &Cmdline) -> Result<(LayeredConfig, Vec<String>), BadValue>
             cow_dir: String::new(),
             sha512_list: None,
             persistence: super::persistence::casper(cmdline, &mut warnings),
+            to_ram: super::to_ram::read(cmdline, Grammar::Casper)?,
+            iso: None,
         },
         warnings,
     ))

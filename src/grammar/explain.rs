@@ -44,6 +44,22 @@ pub fn layered(out: &mut String, cfg: &LiveConfig, live: &LayeredConfig, policy:
             }
         },
     };
+    let medium = match &live.iso {
+        Some(host) => format!(
+            "{}: {} on {}, its filesystem mounted read-only at {} (and kept there), the file \
+             attached to a loop device and mounted read-only at {}, kept if {dir}/ holds an \
+             image",
+            host.option,
+            host.path,
+            host.device.as_ref().map_or(
+                String::from("the first block device holding it (partitions before their disk)"),
+                |d| format!("{d}")
+            ),
+            host.at,
+            paths.medium
+        ),
+        None => medium,
+    };
     let images = match &live.images {
         ImageChoice::ModuleList(module) => {
             let [first, second] = layers::module_lists(module);
@@ -66,6 +82,13 @@ pub fn layered(out: &mut String, cfg: &LiveConfig, live: &LayeredConfig, policy:
                 ),
                 None => String::new(),
             }
+        ),
+        ImageChoice::Detect => format!(
+            "no layerfs-path and no keyword, so from the names in {dir}/: the one \
+             *.live.squashfs and the layers its name implies (minimal.standard.live → \
+             minimal.standard → minimal), else the one *.squashfs alone, else the boot stops \
+             listing the candidates (layerfs-path= then names the top layer); if no medium \
+             holds {dir}/ the boot stops: no root="
         ),
         ImageChoice::NameChain(None) => format!(
             "every *.ext2, then *.squashfs, then *.dir in {dir}/, each group in name order, \
@@ -99,6 +122,10 @@ pub fn layered(out: &mut String, cfg: &LiveConfig, live: &LayeredConfig, policy:
                 }
             }),
         ),
+        (
+            "to RAM",
+            super::to_ram::explain(&live.to_ram, paths.medium, dir),
+        ),
         ("wait", format!("{} s at most (rd.retry)", cfg.retry_secs)),
         (
             "state",
@@ -117,9 +144,7 @@ pub fn layered(out: &mut String, cfg: &LiveConfig, live: &LayeredConfig, policy:
                         crate::grammar::Grammar::LiveBoot => {
                             "; boot=live stays on the command line for live-config"
                         }
-                        _ =>
-                            "; copytoram (auto by archiso) is not done: the medium stays \
-                                  mounted",
+                        _ => "; the medium is gone from there if copied to RAM",
                     }
                 ),
             },

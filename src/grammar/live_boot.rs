@@ -30,12 +30,8 @@ pub struct BadValue {
 }
 
 /// live-boot options liveinit does not carry out (yet), with what happens instead.
-const NOT_DONE: [(&str, &str); 15] = [
-    ("toram", "the images are read from the medium"),
+const NOT_DONE: [(&str, &str); 11] = [
     ("todisk", "the images are read from the medium"),
-    ("findiso", "no ISO file is looked for"),
-    ("fromiso", "no ISO file is looked for"),
-    ("isofrom", "no ISO file is looked for"),
     ("live-media-offset", "devices are read from their start"),
     ("plainroot", "the images are stacked as usual"),
     ("exposedroot", "the images are stacked as usual"),
@@ -110,6 +106,8 @@ pub fn read(cmdline: &Cmdline) -> Result<(LayeredConfig, Vec<String>), BadValue>
             cow_dir: String::new(),
             sha512_list: None,
             persistence: super::persistence::live_boot(cmdline, &mut warnings),
+            to_ram: super::to_ram::read(cmdline, Grammar::LiveBoot)?,
+            iso: super::iso_host::read(cmdline)?,
         },
         warnings,
     ))
@@ -199,7 +197,7 @@ mod tests {
     #[test]
     fn options_not_carried_out_are_named() {
         let (_, w) = read("boot=live persistence toram findiso=/a.iso union=aufs").unwrap();
-        assert_eq!(w.len(), 3, "{w:?}");
+        assert_eq!(w.len(), 1, "{w:?}");
         assert!(w[0].starts_with("union=aufs"));
         let (_, w) = read("boot=live persistence nopersistence").unwrap();
         assert!(w.is_empty(), "{w:?}");

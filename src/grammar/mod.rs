@@ -7,10 +7,15 @@
 pub mod archiso;
 pub mod casper;
 pub mod explain;
+pub mod iso_host;
+pub mod kiwi;
 pub mod live_boot;
 pub mod persistence;
 pub mod persistence_conf;
 pub mod persistence_explain;
+pub mod no_keyword;
+pub mod shared_keys;
+pub mod to_ram;
 
 use alloc::format;
 use alloc::string::String;
@@ -31,6 +36,8 @@ pub enum ImageChoice {
     NameChain(Option<String>),
     /// archiso: the first of these names that is there, alone.
     FirstOf(Vec<String>),
+    /// casper with no keyword: guessed from the names ([`no_keyword::detect`]).
+    Detect,
 }
 
 /// A medium found by its content, whose images are stacked under one
@@ -61,6 +68,10 @@ pub struct LayeredConfig {
     pub sha512_list: Option<String>,
     /// Persistence asked for (live-boot's `persistence`, casper's `persistent`).
     pub persistence: Option<persistence::PersistAsk>,
+    /// What is copied to RAM before the images are mounted.
+    pub to_ram: to_ram::ToRam,
+    /// live-boot's `findiso=` / `fromiso=`: the medium is an ISO file.
+    pub iso: Option<iso_host::IsoHost>,
 }
 
 /// A family of live-boot command lines.
@@ -173,6 +184,8 @@ impl fmt::Display for Grammar {
 pub struct Choice {
     pub grammar: Grammar,
     pub why: String,
+    /// No keyword chose it: a medium's content does, at boot.
+    pub by_content: bool,
 }
 
 const ARCHISO_KEYS: [&str; 5] = [
@@ -196,7 +209,11 @@ const KIWI_KEYS: [&str; 5] = [
 /// options are the ones naming the medium there), then `boot=`, then
 /// archiso's keys; dracut otherwise, whose error then says what is missing.
 pub fn choose(cmdline: &Cmdline) -> Choice {
-    let choice = |grammar, why: String| Choice { grammar, why };
+    let choice = |grammar, why: String| Choice {
+        grammar,
+        why,
+        by_content: false,
+    };
     let root = cmdline.value("root").unwrap_or_default();
     let dracut_root = root.starts_with("live:")
         || (!root.is_empty() && cmdline.bool("rd.live.image", false))
@@ -285,7 +302,7 @@ fn why_short(g: Grammar) -> &'static str {
     match g {
         Grammar::Dracut | Grammar::Kiwi => "root=",
         Grammar::LiveBoot => "boot=live",
-        Grammar::Casper => "boot=casper",
+        Grammar::Casper => "boot=casper, or casper/ on a medium",
         Grammar::Archiso => "archiso's keys",
     }
 }

@@ -201,6 +201,13 @@ pub fn on_medium(paths: &StatePaths, dir: &str, name: &str) -> String {
 /// Each file image attached read-only (loop devices in stack order, the
 /// bottom one first) and mounted `ro,noatime` at `<rootfs>/<name>`.
 pub fn mount_images(paths: &StatePaths, dir: &str, images: &[Image]) -> Vec<Step> {
+    let images_dir = on_medium(paths, dir, "");
+    mount_images_from(paths, images_dir.trim_end_matches('/'), images)
+}
+
+/// [`mount_images`] with the image files read from `images_dir` (a copy
+/// in RAM) instead of the medium.
+pub fn mount_images_from(paths: &StatePaths, images_dir: &str, images: &[Image]) -> Vec<Step> {
     let mut steps = Vec::new();
     for (n, image) in (0u8..).zip(images) {
         let Some(fstype) = image.fstype else { continue };
@@ -208,7 +215,7 @@ pub fn mount_images(paths: &StatePaths, dir: &str, images: &[Image]) -> Vec<Step
         steps.extend([
             Step::AttachLoop {
                 slot: LoopSlot::Layer(n),
-                backing: on_medium(paths, dir, &image.name),
+                backing: format!("{images_dir}/{}", image.name),
                 read_only: true,
             },
             mkdir(&target),

@@ -14,6 +14,7 @@ pub mod image_file;
 pub mod iso_scan;
 pub mod kernel;
 pub mod layered_persist;
+pub mod kiwi;
 pub mod layers;
 pub mod medium;
 pub mod persist;

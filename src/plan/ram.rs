@@ -65,19 +65,28 @@ impl fmt::Display for TooBig {
     }
 }
 
+/// The first half of [`check_memory`], for a copy into a tmpfs of its
+/// own: RAM minus `bytes` (whole MiB, rounded up) must leave `rd.minmem`.
+pub fn fits_in_ram(bytes: u64, mem_total_mib: u64, minmem_mib: u64) -> Result<(), TooBig> {
+    let image_mib = bytes.div_ceil(MIB);
+    if mem_total_mib.saturating_sub(image_mib) < minmem_mib || mem_total_mib < image_mib {
+        return Err(TooBig {
+            image_mib,
+            mem_total_mib,
+            minmem_mib,
+        });
+    }
+    Ok(())
+}
+
 /// dracut's `check_live_ram`, checked before a byte is copied: RAM minus
 /// the image must leave `rd.minmem`; `/run` must then have room for the
 /// image plus `rd.minmem`, else it is grown to what it holds plus both.
 /// Sizes round up to whole MiB, so a part-MiB image is never waved through.
 pub fn check_memory(facts: MemoryFacts, minmem_mib: u64) -> RamFit {
     let image_mib = facts.image_bytes.div_ceil(MIB);
-    if facts.mem_total_mib.saturating_sub(image_mib) < minmem_mib || facts.mem_total_mib < image_mib
-    {
-        return RamFit::TooBig(TooBig {
-            image_mib,
-            mem_total_mib: facts.mem_total_mib,
-            minmem_mib,
-        });
+    if let Err(too_big) = fits_in_ram(facts.image_bytes, facts.mem_total_mib, minmem_mib) {
+        return RamFit::TooBig(too_big);
     }
     let run_avail_mib = facts.run_size_bytes.saturating_sub(facts.run_used_bytes) / MIB;
     if run_avail_mib.saturating_sub(image_mib) < minmem_mib || run_avail_mib < image_mib {
