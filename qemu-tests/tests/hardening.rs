@@ -466,3 +466,23 @@ fn a_stick_swapped_during_discovery_boots_from_the_new_one() {
         "the medium's stick was not the one found",
     );
 }
+
+/// The CD and a USB stick carry the same medium. The stick's disk shows up
+/// a second after its driver returned (usb-storage's LUN scan), long after
+/// the CD matched: the match waits for it, and both are named.
+#[test]
+fn a_stick_with_the_cds_label_is_named_not_raced() {
+    with_args(
+        Case::new(
+            "usb_twin_of_cd",
+            vec![cdrom(iso())],
+            &format!("root=live:CDLABEL={LABEL}"),
+        ),
+        &hot_sticks(&[("twin", iso())]),
+    )
+    .boot_fatal(&[
+        &format!("FATAL: find medium: LABEL={LABEL}: 2 devices match"),
+        "/dev/sda",
+        "/dev/sr0",
+    ]);
+}
