@@ -11,7 +11,8 @@
 //! - A match is acted on once nothing that may bring a second device
 //!   with the same identity is under way ([`Timing::hold_match`]): no
 //!   device driver's load has not returned (the kernel announces the block
-//!   devices a driver adds before its load returns), and no device that
+//!   devices a driver adds before its load returns), no USB stick bound to
+//!   usb-storage is still without its disk, and no device that
 //!   showed up since is still being read. That does not depend on how fast
 //!   the host is; a driver stuck in its probe holds the match for the idle
 //!   time at most, and `rd.retry` is the cap.
@@ -52,7 +53,8 @@ pub struct State {
 /// once the medium matched.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Unfinished {
-    /// A device driver's load has not returned: it may add block devices.
+    /// A device driver's load has not returned, or a USB stick's driver
+    /// has not shown its disk yet: either may add block devices.
     pub drivers: bool,
     /// A device that showed up since the match is being read.
     pub new_probes: bool,

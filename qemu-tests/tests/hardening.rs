@@ -1,6 +1,9 @@
 //! Boot tests of hostile or failing hardware and media: a drive whose reads
 //! stall, a medium whose image is a symlink leaving it, an initramfs without
-//! `/dev/console`. Run by `cargo xtask test` with the boot tests, with the
+//! `/dev/console`, USB sticks pulled and plugged while discovery runs (QEMU
+//! monitor `device_del`/`device_add`, timed by the kernel's lines), and Esc
+//! typed on the serial console to skip a media check slowed down by QEMU's
+//! read throttling. Run by `cargo xtask test` with the boot tests, with the
 //! same kernel, initramfs and probe.
 //!
 //! The stalling drive is a SCSI CD drive backed by QEMU's `null-co` block
@@ -428,4 +431,58 @@ fn esc_on_the_console_skips_the_media_check_and_the_boot_goes_on() {
         !b.ended.has_line(&["checking /dev/sr0: 100%"]),
         "the check read the whole medium",
     );
+}
+
+/// A stick without the medium is pulled once its disk is there (discovery
+/// reading it or done with it), then the medium's stick is plugged in:
+/// the boot forgets the first and boots from the second.
+#[test]
+fn a_stick_swapped_during_discovery_boots_from_the_new_one() {
+    let medium = format!(
+        "if=none,id=medium-drive,format=raw,readonly=on,file={}",
+        iso().path.display()
+    );
+    let mut args = hot_sticks(&[("decoy", linked_iso())]);
+    args.extend(["-drive".to_string(), medium]);
+    let b = with_args(
+        Case::new(
+            "hotplug_swapped",
+            vec![],
+            &format!("root=live:CDLABEL={LABEL}"),
+        ),
+        &args,
+    )
+    .monitor_after("Attached SCSI", "device_del decoy")
+    .monitor_after(
+        "USB disconnect",
+        "device_add usb-storage,bus=hotxhci.0,drive=medium-drive,id=medium",
+    )
+    .boot_probe();
+    b.check(
+        b.ended.has_line(&[
+            "liveinit: found the live medium",
+            &format!("LABEL=\"{LABEL}\""),
+        ]),
+        "the medium's stick was not the one found",
+    );
+}
+
+/// The CD and a USB stick carry the same medium. The stick's disk shows up
+/// a second after its driver returned (usb-storage's LUN scan), long after
+/// the CD matched: the match waits for it, and both are named.
+#[test]
+fn a_stick_with_the_cds_label_is_named_not_raced() {
+    with_args(
+        Case::new(
+            "usb_twin_of_cd",
+            vec![cdrom(iso())],
+            &format!("root=live:CDLABEL={LABEL}"),
+        ),
+        &hot_sticks(&[("twin", iso())]),
+    )
+    .boot_fatal(&[
+        &format!("FATAL: find medium: LABEL={LABEL}: 2 devices match"),
+        "/dev/sda",
+        "/dev/sr0",
+    ]);
 }

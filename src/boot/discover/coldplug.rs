@@ -49,3 +49,37 @@ pub(super) fn walk(sys: &impl Sys, search: &mut Search, modules: &mut Loader) {
     }
     modules.pump(sys);
 }
+
+/// A USB mass-storage interface is bound whose disk has not shown up yet:
+/// usb-storage scans a stick's LUNs a while after binding to it (its
+/// `delay_use`, a second), long after its own load returned, so the
+/// stick's disk comes later than its driver says.
+pub(super) fn usb_disk_pending(sys: &impl Sys) -> bool {
+    USB_STORAGE_DRIVERS.iter().any(|driver| {
+        let dir = format!("{SYS_BUS}/usb/drivers/{driver}");
+        sys.read_dir(&dir)
+            .unwrap_or_default()
+            .iter()
+            // Bound interfaces are named like `1-1:1.0`.
+            .filter(|name| name.contains(':'))
+            .any(|interface| !has_disk(sys, &format!("{dir}/{interface}")))
+    })
+}
+
+/// Whether a SCSI device of the USB interface at `interface` has its block
+/// device: `hostN/targetN:C:T/N:C:T:L/block`.
+fn has_disk(sys: &impl Sys, interface: &str) -> bool {
+    let entries = |path: &str, wanted: &dyn Fn(&str) -> bool| -> Vec<String> {
+        let names = sys.read_dir(path).unwrap_or_default();
+        names
+            .into_iter()
+            .filter(|n| wanted(n))
+            .map(|n| format!("{path}/{n}"))
+            .collect()
+    };
+    entries(interface, &|n| n.starts_with("host"))
+        .iter()
+        .flat_map(|host| entries(host, &|n| n.starts_with("target")))
+        .flat_map(|target| entries(&target, &|n| n.contains(':')))
+        .any(|lun| sys.file_kind(&format!("{lun}/block")).is_some())
+}

@@ -101,7 +101,7 @@ fn search_for(
             Ok(Some(_)) => {
                 let now = sys.now();
                 let at = *matched_at.get_or_insert(now);
-                timing.hold_match(at, now, unfinished(search, modules, at))
+                timing.hold_match(at, now, unfinished(sys, search, modules, at))
             }
             _ => {
                 matched_at = None;
@@ -187,10 +187,10 @@ fn search_for(
 }
 
 /// What may still bring a second device like the one matched at `matched`.
-fn unfinished(search: &Search, modules: &Loader, matched: Duration) -> Unfinished {
+fn unfinished(sys: &impl Sys, search: &Search, modules: &Loader, matched: Duration) -> Unfinished {
     let (early_probes, new_probes) = search.probing_around(matched);
     Unfinished {
-        drivers: modules.drivers_busy(),
+        drivers: modules.drivers_busy() || coldplug::usb_disk_pending(sys),
         new_probes,
         early_probes,
     }

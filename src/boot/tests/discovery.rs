@@ -438,3 +438,46 @@ fn a_blank_disk_read_again_each_tick_does_not_hold_the_match() {
         .contains(&"mount /dev/sr0 /run/initramfs/live iso9660 ro".to_owned()));
     assert!(sys.now() < Duration::from_millis(1000), "{:?}", sys.now());
 }
+
+const USB_INTERFACE: &str = "/sys/bus/usb/drivers/usb-storage/1-1:1.0";
+
+#[test]
+fn a_match_waits_for_a_bound_usb_stick_to_show_its_disk() {
+    // usb-storage's load returned long ago; the stick's disk (the same
+    // ISO) shows up only after its LUN scan, 1.2 s later.
+    let sys = live_machine(r"root=live:CDLABEL=My\x20Disk");
+    let at = Duration::from_millis(1200);
+    sys.dir(&format!("{USB_INTERFACE}/host2"))
+        .file_at(
+            at,
+            &format!("{USB_INTERFACE}/host2/target2:0:0/2:0:0:0/block/sda/dev"),
+            b"8:0\n",
+        )
+        .file_at(at, "/sys/class/block/sda/size", b"4096\n")
+        .file_at(at, "/sys/class/block/sda/uevent", b"DEVNAME=sda\n")
+        .file_at(at, "/dev/sda", ISO)
+        .uevent_at(at, &block_added("sda"));
+    let err = boot(&sys);
+    assert_eq!(
+        err.cause,
+        Cause::AmbiguousMedium {
+            devices: vec!["/dev/sda".to_owned(), "/dev/sr0".to_owned()]
+        },
+        "{err}"
+    );
+}
+
+#[test]
+fn a_usb_stick_whose_disk_is_there_does_not_hold_the_match() {
+    let sys = live_machine(r"root=live:CDLABEL=My\x20Disk");
+    sys.file(
+        &format!("{USB_INTERFACE}/host2/target2:0:0/2:0:0:0/block/sda/dev"),
+        b"8:0\n",
+    )
+    .file("/sys/class/block/sda/size", b"4096\n")
+    .file("/sys/class/block/sda/uevent", b"DEVNAME=sda\n")
+    .file("/dev/sda", EXT4);
+    let err = boot(&sys);
+    assert_eq!(err.stage, Stage::ExecInit, "{err}");
+    assert!(sys.now() < Duration::from_millis(250), "{:?}", sys.now());
+}

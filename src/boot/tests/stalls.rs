@@ -123,3 +123,25 @@ fn a_drive_that_keeps_failing_the_same_way_does_not_hold_the_idle_rule() {
         "read again each tick"
     );
 }
+
+/// A stalling disk pulled while its probe runs: no longer waited for nor
+/// named, and its late answer (the child's read failing) is ignored.
+#[test]
+fn a_stalling_disk_pulled_mid_probe_is_forgotten() {
+    let sys = with_stalling_disk(
+        "root=live:CDLABEL=NOPE rd.liveinit.probe=30 rd.liveinit.idle=2 rd.liveinit.idle.slow=2",
+        Some(Duration::from_secs(4)),
+    );
+    let removed = kernel_uevent(
+        "remove",
+        "/devices/pci0000:00/0000:00:01.1/block/sdb",
+        &[("SUBSYSTEM", "block"), ("DEVNAME", "sdb")],
+    );
+    sys.uevent_at(Duration::from_secs(1), &removed);
+    let err = boot(&sys);
+    // The idle time counts from the removal, not from the probe's bound.
+    assert!(matches!(err.cause, Cause::NoMatchIdle { .. }), "{err}");
+    assert_eq!(sys.now(), Duration::from_secs(3));
+    let seen = err.devices_seen.clone().unwrap_or_default();
+    assert!(!seen.iter().any(|d| d.starts_with("sdb")), "{seen:?}");
+}
