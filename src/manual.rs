@@ -82,8 +82,10 @@ pub const LIVEINIT: Manual = Manual {
             title: "DESCRIPTION",
             text: "\
 As PID 1 (installed as /init in an initramfs) liveinit reads the kernel
-command line (dracut's root=live: grammar), finds the live medium, mounts
-its image with a writable layer and switches root into the real init. It
+command line (dracut's root=live: grammar, or Debian live-boot's, Ubuntu
+casper's, Arch archiso's or openSUSE kiwi's, each below), finds the live
+medium or downloads the image, mounts it with a writable layer and switches
+root into the real init. It
 loads the drivers of the devices that appear and the filesystems and
 block layers its steps need, from the modules packed with it.
 

@@ -10,10 +10,10 @@ pub mod explain;
 pub mod iso_host;
 pub mod kiwi;
 pub mod live_boot;
+pub mod no_keyword;
 pub mod persistence;
 pub mod persistence_conf;
 pub mod persistence_explain;
-pub mod no_keyword;
 pub mod shared_keys;
 pub mod to_ram;
 

@@ -20,9 +20,19 @@ use crate::elf::{Elf, Symbol, SHT_NOBITS, STT_FUNC, STT_OBJECT};
 /// download stages themselves, see `cargo xtask size`), Debian live-boot,
 /// casper and archiso (about 80 KB), and the `sha2` crate built for speed
 /// (29 KB more than the hand-written hashes, for 8 times their speed with
-/// the CPU's SHA instructions). The budget keeps about 5 % of headroom, so
-/// the next big feature has to argue for its bytes again.
-pub const BUDGET_BYTES: u64 = 775_000;
+/// the CPU's SHA instructions).
+///
+/// Raised again from 775,000 when the fifth wave landed (739 KB to about
+/// 860 KB), each part measured on its own branch: the distro grammars'
+/// copy to RAM, `findiso=`, casper without its keyword and kiwi (+41 KB),
+/// live-boot's and casper's persistence (about +30 KB), IPv6 SLAAC, the
+/// ARP duplicate-address probe, VLANs and the real `rd.net.timeout.*`
+/// bounds (+25 KB), the Esc key of the media check and the driver-aware
+/// discovery wait (+8 KB), DNS and explain texts (+4 KB). Building `sha2`
+/// for size instead of speed would save only 8 KB. The budget keeps about
+/// 5 % of headroom, so the next big feature has to argue for its bytes
+/// again.
+pub const BUDGET_BYTES: u64 = 900_000;
 
 /// The same for the init built with `--https`. TLS (rustls 0.23 + ring
 /// 0.17, TLS 1.2 and 1.3, measured on x86-64 musl with the adapter in
