@@ -156,16 +156,7 @@ pub fn layered(out: &mut String, cfg: &LiveConfig, live: &LayeredConfig, policy:
                 .unwrap_or_else(|| String::from("/sbin/init (default)")),
         ),
     ];
-    for (key, value) in rows {
-        let _ = writeln!(out, "{key:>8}: {value}");
-    }
-    let all: Vec<&String> = policy.iter().chain(&cfg.warnings).collect();
-    if !all.is_empty() {
-        let _ = writeln!(out, "\nwarnings:");
-        for warning in all {
-            let _ = writeln!(out, "  - {warning}");
-        }
-    }
+    rows_and_warnings(out, &rows, policy, &cfg.warnings);
     let names: Vec<String> = match &live.images {
         ImageChoice::FirstOf(names) => names.iter().take(1).cloned().collect(),
         _ => Vec::from([
@@ -203,4 +194,24 @@ pub fn layered(out: &mut String, cfg: &LiveConfig, live: &LayeredConfig, policy:
         let _ = writeln!(out, "  write /sysroot/etc/fstab (the lines above)");
     }
     super::persistence_explain::explain(out, live);
+}
+
+/// The summary rows, then every warning the init would log (policy's and
+/// the configuration's).
+pub fn rows_and_warnings(
+    out: &mut String,
+    rows: &[(&str, String)],
+    policy: &[String],
+    warnings: &[String],
+) {
+    for (key, value) in rows {
+        let _ = writeln!(out, "{key:>8}: {value}");
+    }
+    let all: Vec<&String> = policy.iter().chain(warnings).collect();
+    if !all.is_empty() {
+        let _ = writeln!(out, "\nwarnings:");
+        for warning in all {
+            let _ = writeln!(out, "  - {warning}");
+        }
+    }
 }

@@ -118,16 +118,7 @@ pub fn explain(
                 .unwrap_or_else(|| String::from("/sbin/init (default)")),
         ),
     ];
-    for (key, value) in rows {
-        let _ = writeln!(out, "{key:>8}: {value}");
-    }
-    let all: Vec<&String> = policy.iter().chain(&cfg.warnings).collect();
-    if !all.is_empty() {
-        let _ = writeln!(out, "\nwarnings:");
-        for warning in all {
-            let _ = writeln!(out, "  - {warning}");
-        }
-    }
+    super::explain::rows_and_warnings(out, &rows, policy, &cfg.warnings);
     let _ = writeln!(
         out,
         "\nplan, for a CD (<medium>) holding {container} with {} (ext4) in it:",

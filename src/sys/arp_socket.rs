@@ -14,6 +14,7 @@ use rustix::fd::{AsRawFd, FromRawFd, OwnedFd};
 use rustix::io::Errno;
 use rustix::net::RecvFlags;
 
+use super::handles::Handles;
 use super::SysResult;
 
 const ETH_P_ARP: u16 = 0x0806;
@@ -29,7 +30,7 @@ const _: () = assert!(libc::AF_PACKET == 17);
 
 #[derive(Default)]
 pub struct ArpSockets {
-    open: Vec<Option<(OwnedFd, i32)>>,
+    open: Handles<(OwnedFd, i32)>,
 }
 
 fn errno() -> Errno {
@@ -84,16 +85,11 @@ impl ArpSockets {
         if rc != 0 {
             return Err(errno());
         }
-        self.open.push(Some((fd, index)));
-        u32::try_from(self.open.len() - 1).map_err(|_| Errno::MFILE)
+        self.open.insert((fd, index))
     }
 
     fn get(&self, handle: u32) -> SysResult<&(OwnedFd, i32)> {
-        usize::try_from(handle)
-            .ok()
-            .and_then(|i| self.open.get(i))
-            .and_then(Option::as_ref)
-            .ok_or(Errno::BADF)
+        self.open.get(handle)
     }
 
     /// Broadcasts the ARP payload `packet` on the socket's interface.
@@ -142,11 +138,6 @@ impl ArpSockets {
     }
 
     pub fn close(&mut self, handle: u32) {
-        if let Some(slot) = usize::try_from(handle)
-            .ok()
-            .and_then(|i| self.open.get_mut(i))
-        {
-            *slot = None;
-        }
+        self.open.close(handle);
     }
 }

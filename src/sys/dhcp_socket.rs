@@ -16,6 +16,7 @@ use rustix::net::{
     self as rnet, sockopt, AddressFamily, RecvFlags, SendFlags, SocketFlags, SocketType,
 };
 
+use super::handles::Handles;
 use super::SysResult;
 use crate::net::dhcp::{CLIENT_PORT, SERVER_PORT};
 
@@ -25,7 +26,7 @@ const MAX_MESSAGE: usize = 1500;
 /// The open sockets; a handle is an index here.
 #[derive(Default)]
 pub struct DhcpSockets {
-    open: Vec<Option<OwnedFd>>,
+    open: Handles<OwnedFd>,
 }
 
 fn bind_to_device(fd: &OwnedFd, ifname: &str) -> SysResult<()> {
@@ -64,16 +65,11 @@ impl DhcpSockets {
         sockopt::set_socket_broadcast(&fd, true)?;
         bind_to_device(&fd, ifname)?;
         rnet::bind(&fd, &SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, CLIENT_PORT))?;
-        self.open.push(Some(fd));
-        u32::try_from(self.open.len() - 1).map_err(|_| Errno::MFILE)
+        self.open.insert(fd)
     }
 
     fn fd(&self, handle: u32) -> SysResult<&OwnedFd> {
-        usize::try_from(handle)
-            .ok()
-            .and_then(|i| self.open.get(i))
-            .and_then(Option::as_ref)
-            .ok_or(Errno::BADF)
+        self.open.get(handle)
     }
 
     /// Broadcasts `packet` to the servers' port.
@@ -118,11 +114,6 @@ impl DhcpSockets {
     }
 
     pub fn close(&mut self, handle: u32) {
-        if let Some(slot) = usize::try_from(handle)
-            .ok()
-            .and_then(|i| self.open.get_mut(i))
-        {
-            *slot = None;
-        }
+        self.open.close(handle);
     }
 }

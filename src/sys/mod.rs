@@ -18,6 +18,7 @@ mod errno;
 mod events;
 mod filewrite;
 mod fsops;
+mod handles;
 mod keys;
 mod kmod;
 pub mod kmsg;
