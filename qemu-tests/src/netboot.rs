@@ -106,3 +106,17 @@ pub fn image_server(binary: &str, dir: &Path, down_secs: u64) -> Vec<String> {
         down_secs.to_string(),
     ]
 }
+
+/// Puts `cfg`'s guest on QEMU's user network with one e1000 NIC, and the
+/// image server (serving `dir`) in the boot's private network namespace:
+/// the bench's setup for timing a download.
+pub fn serve_over_e1000(cfg: &mut crate::qemu::QemuConfig, binary: &str, dir: &Path) {
+    cfg.network = true;
+    cfg.netns_server = Some(image_server(binary, dir, 0));
+    cfg.extra_args.extend([
+        "-netdev".into(),
+        "user,id=net0,restrict=off".into(),
+        "-device".into(),
+        "e1000,netdev=net0,romfile=".into(),
+    ]);
+}

@@ -20,7 +20,7 @@ use std::process::Command;
 use anyhow::{bail, Context, Result};
 use qemu_tests::kernel::Kernel;
 use qemu_tests::media::{mksquashfs, Junk, LiveRoot, LiveRootSpec, SquashComp, HOST_BUSYBOX};
-use qemu_tests::netboot::{image_server, SERVER};
+use qemu_tests::netboot::{serve_over_e1000, SERVER};
 use qemu_tests::qemu::{self, Console, ConsoleStep, QemuConfig};
 use qemu_tests::report::ProbeReport;
 
@@ -225,14 +225,7 @@ fn one_run(
             steps: vec![ConsoleStep::new("liveinit (rd.break=initqueue):", &shell)],
         });
     cfg.memory_mb = 1024;
-    cfg.network = true;
-    cfg.netns_server = Some(image_server(&server.display().to_string(), served, 0));
-    cfg.extra_args.extend([
-        "-netdev".into(),
-        "user,id=net0,restrict=off".into(),
-        "-device".into(),
-        "e1000,netdev=net0,romfile=".into(),
-    ]);
+    serve_over_e1000(&mut cfg, &server.display().to_string(), served);
     let out = qemu::boot(&cfg)?;
     let (l, w) = parse_times(&out.log)
         .with_context(|| format!("reading the times from {}", log.display()))?;

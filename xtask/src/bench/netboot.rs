@@ -16,7 +16,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use qemu_tests::kernel::Kernel;
 use qemu_tests::media::{Layout, LiveImages, LiveRoot};
-use qemu_tests::netboot::{image_server, SERVER};
+use qemu_tests::netboot::{serve_over_e1000, SERVER};
 use qemu_tests::qemu::{self, Drive, QemuConfig};
 use qemu_tests::report::ProbeReport;
 
@@ -144,14 +144,7 @@ fn config(
         }
         Source::Network => {
             cfg = cfg.append(&format!("root=live:http://{SERVER}/f/live.img {MINMEM}"));
-            cfg.network = true;
-            cfg.netns_server = Some(image_server(&server.display().to_string(), served, 0));
-            cfg.extra_args.extend([
-                "-netdev".into(),
-                "user,id=net0,restrict=off".into(),
-                "-device".into(),
-                "e1000,netdev=net0,romfile=".into(),
-            ]);
+            serve_over_e1000(&mut cfg, &server.display().to_string(), served);
         }
     }
     cfg
