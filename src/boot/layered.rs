@@ -56,8 +56,7 @@ pub fn mount_root<S: Sys>(
         let images_dir = layers::on_medium(paths, dir, "");
         super::checksum::verify_sha512(sys, images_dir.trim_end_matches('/'), &only.name, list)?;
     }
-    let mut exec = Executor::new(sys, modules);
-    exec.run(
+    Executor::new(sys, modules).run(
         Stage::MountImage,
         &layers::mount_images(paths, dir, &images),
     )?;
@@ -70,7 +69,7 @@ pub fn mount_root<S: Sys>(
         &live.cow_dir,
     );
     let lowers = layers::lower_dirs(paths, dir, &images);
-    super::layered_persist::assemble(&mut exec, sys, cfg, live, &found.device, root, &lowers)?;
+    super::layered_persist::assemble(sys, modules, cfg, live, &found.device, root, &lowers)?;
     if !live.nofstab && !paths.fstab.is_empty() {
         add_fstab_lines(sys, paths);
     }

@@ -16,7 +16,9 @@ use log::{info, warn};
 use super::discover::{self, Seen};
 use super::error::{errno_text, Stage};
 use super::execute::Executor;
+use super::modules::Loader;
 use crate::config::LiveConfig;
+use crate::discovery::TICK;
 use crate::grammar::persistence::PersistAsk;
 use crate::grammar::persistence_conf::{self, Entry, Kind, FILE_NAME};
 use crate::grammar::{Grammar, LayeredConfig};
@@ -54,8 +56,8 @@ struct Plan {
 /// the volumes. `lowers` is the root's `lowerdir=`, top first. Only the
 /// tmpfs root itself can stop the boot.
 pub fn assemble<S: Sys>(
-    exec: &mut Executor<'_, S>,
     sys: &S,
+    modules: &mut Loader,
     cfg: &LiveConfig,
     live: &LayeredConfig,
     medium: &str,
@@ -63,8 +65,16 @@ pub fn assemble<S: Sys>(
     lowers: &str,
 ) -> Result<(), super::error::BootError> {
     let Some(ask) = &live.persistence else {
-        return exec.run(Stage::AssembleRoot, &steps);
+        return Executor::new(sys, modules).run(Stage::AssembleRoot, &steps);
     };
+    // The medium is taken as soon as it is seen; the disk drivers still
+    // loading may bring the volumes.
+    let end = sys.now().saturating_add(cfg.idle.probe);
+    while modules.drivers_busy() && sys.now() < end {
+        let _ = super::events::wait(sys, modules, end.saturating_sub(sys.now()).min(TICK));
+        modules.pump(sys);
+    }
+    let exec = &mut Executor::new(sys, modules);
     let seen = discover::scan(sys, cfg.idle.probe);
     let devices: Vec<&Seen> = seen
         .iter()
