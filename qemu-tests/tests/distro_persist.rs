@@ -15,6 +15,9 @@
 //!   filesystem labelled `writable`: two boots keep the marker in
 //!   `upper/` on it, the root's `/cow` the volume.
 //!
+//! - live-boot, an image file `persistence` (ext4, `/ union`) on a FAT
+//!   disk: the file is attached and its filesystem holds the upper layer.
+//!
 //! Media under `target/qemu-tests/media-distro-persist/`, rebuilt by each
 //! test (the boots write to them). Console logs:
 //! `target/qemu-tests/<case>.log`.
@@ -26,7 +29,7 @@ use std::sync::OnceLock;
 
 use qemu_tests::harness::{probe_root, shared, virtio_ro, Case, Probed, Shared};
 use qemu_tests::media::{
-    mkfs_ext4, mksquashfs, Layout, LiveImages, LiveRoot, PartitionFs, SquashComp,
+    fat_disk, fat_put, mkfs_ext4, mksquashfs, Layout, LiveImages, LiveRoot, PartitionFs, SquashComp,
 };
 use qemu_tests::out_dir;
 use qemu_tests::persist::{printed, BEFORE, MARK_PARAM, NO_MARKER, WROTE};
@@ -292,4 +295,40 @@ fn casper_writable_survives_a_reboot() {
             "no line naming the writable volume as the upper layer",
         );
     }
+}
+
+#[test]
+fn live_boot_image_file_on_fat() {
+    let dir = media_dir().join("live-boot-file");
+    std::fs::create_dir_all(&dir).unwrap();
+    let medium = live_disk("live");
+    let image = dir.join("persistence.ext4");
+    ext4_volume(&image, None, &[("persistence.conf", "/ union\n")], &[]);
+    let stick = dir.join("stick.img");
+    fat_disk(&stick, 40, "STICK", "5e1f0a11").expect("building the FAT stick");
+    fat_put(&stick, "persistence", &image).expect("copying the image file");
+    let b = boot_marking(
+        "lb-persist-file",
+        vec![medium, virtio_rw(&stick)],
+        "boot=live persistence",
+        "one",
+        NO_MARKER,
+    );
+    let r = &b.report;
+    let host = r.mount_at("/run/live/persistence/vdb");
+    b.check(
+        host.is_some_and(|m| m.fstype == "vfat" && m.has_option("rw")),
+        &format!("the FAT partition is not mounted rw at /run/live/persistence/vdb: {host:?}"),
+    );
+    let upper = root_upper(&b).unwrap_or_default();
+    let loop_name = upper
+        .strip_prefix("/run/live/persistence/")
+        .and_then(|rest| rest.strip_suffix("/rw"))
+        .unwrap_or_default();
+    b.check(
+        loop_name.starts_with("loop")
+            && r.loop_device(loop_name)
+                .is_some_and(|l| l.backing == "/run/live/persistence/vdb/persistence"),
+        &format!("the root's upper layer is not on the attached image file: {upper}"),
+    );
 }
