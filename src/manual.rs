@@ -260,29 +260,23 @@ casper's live session setup (user, autologin) is not done.",
                     term: "persistence [persistence-label=L,...] [persistence-path=DIR] \
 [persistence-read-only] [nopersistence]",
                     text: "\
-boot=live: among the block devices present once the medium is found (not the
-medium itself), each filesystem labelled, or GPT partition named, L
-(persistence), else each partition holding an image file L at its root (or
-in DIR), is mounted rw,noatime (ro with persistence-read-only) at
-/run/live/persistence/DEVICE and used only if its persistence.conf exists:
+boot=live: each other block device with a filesystem labelled, or GPT
+partition named, L (persistence), else holding an image file L in DIR, is
+mounted rw,noatime (ro with persistence-read-only: the changes then go to
+RAM) at /run/live/persistence/DEVICE, if its persistence.conf exists:
 `/ union` keeps the root's upper layer in rw/ and work/ on it; `/DIR bind`
-(the default) binds the volume's DIR (or source=) on /DIR, created empty
-when missing (not copied from the image); `/DIR union` stacks its rw/ over
-the images' /DIR. Read-only, the volume's data is a lower layer under the
-tmpfs: the boot's changes go. `link` entries, encrypted volumes,
-persistence-storage=directory and persistence-media= are named in a
-warning and not carried out. nopersistence wins.",
+binds the volume's DIR (or source=), made empty when missing; `/DIR union`
+stacks its rw/ over the images' /DIR. `link`, encrypted volumes and other
+options not carried out are named in a warning. nopersistence wins.",
                 },
                 Item {
                     term: "persistent [persistent-path=DIR] [nopersistent]",
                     text: "\
-boot=casper: the filesystem labelled writable, else casper-rw, else an image
-file writable or casper-rw on a FAT partition (in DIR), is mounted at /cow in
-place of the tmpfs, the root's upper layer in upper/ and work/ on it.
-nopersistent wins. For both grammars a volume missing or unusable is named
-in a warning and the tmpfs is used; liveinit never creates, partitions or
-formats a volume (casper does) and never uses another grammar's (a dracut
-rd.overlay volume has no persistence.conf and no casper label).",
+boot=casper: the filesystem labelled writable, else casper-rw, else such an
+image file on a FAT partition (in DIR), is mounted at /cow in place of the
+tmpfs, holding upper/ and work/. nopersistent wins. A volume missing or
+unusable is named in a warning and the tmpfs used; liveinit never creates
+one, nor uses another grammar's (e.g. a dracut rd.overlay volume).",
                 },
                 Item {
                     term: "archisobasedir=DIR archisolabel=L | archisodevice=DEV | \
@@ -434,10 +428,9 @@ Device-mapper roots leave /dev/mapper/live-base, /dev/mapper/live-rw
 initramfs. A persistent overlay's device (or its image) is mounted at
 /run/initramfs/overlayfs and described in
 /run/initramfs/persistent-overlay; kept read-only, it is
-/run/overlayfs-r (or /dev/mapper/live-ro). Under boot=live, persistence
-volumes are at /run/live/persistence/DEVICE; under boot=casper the volume's
-/cow stays in the initramfs. What persistence is in use is described in
-/run/initramfs/persistent-overlay too.",
+/run/overlayfs-r (or /dev/mapper/live-ro). Persistence volumes:
+/run/live/persistence/DEVICE (boot=live), /cow in the initramfs
+(boot=casper); described in /run/initramfs/persistent-overlay too.",
             items: &[],
         },
         Section {

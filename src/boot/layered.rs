@@ -74,8 +74,7 @@ pub fn mount_root<S: Sys>(
         super::checksum::verify_sha512(sys, images_dir.trim_end_matches('/'), &only.name, list)?;
     }
     let in_ram = super::layered_ram::copy(sys, cfg, live, &found.device, &images)?;
-    let mut exec = Executor::new(sys, modules);
-    exec.run(
+    Executor::new(sys, modules).run(
         Stage::MountImage,
         &match in_ram {
             Some(from) => layers::mount_images_from(paths, &from, &images),
@@ -91,7 +90,7 @@ pub fn mount_root<S: Sys>(
         &live.cow_dir,
     );
     let lowers = layers::lower_dirs(paths, dir, &images);
-    super::layered_persist::assemble(&mut exec, sys, cfg, live, &found.device, root, &lowers)?;
+    super::layered_persist::assemble(sys, modules, cfg, live, &found.device, root, &lowers)?;
     if !live.nofstab && !paths.fstab.is_empty() {
         add_fstab_lines(sys, paths);
     }

@@ -16,7 +16,10 @@ use log::{info, warn};
 use super::discover::{self, Seen};
 use super::error::{errno_text, Stage};
 use super::execute::Executor;
+use super::modules::Loader;
+use super::persist::temporary;
 use crate::config::LiveConfig;
+use crate::discovery::TICK;
 use crate::grammar::persistence::PersistAsk;
 use crate::grammar::persistence_conf::{self, Entry, Kind, FILE_NAME};
 use crate::grammar::{Grammar, LayeredConfig};
@@ -54,8 +57,8 @@ struct Plan {
 /// the volumes. `lowers` is the root's `lowerdir=`, top first. Only the
 /// tmpfs root itself can stop the boot.
 pub fn assemble<S: Sys>(
-    exec: &mut Executor<'_, S>,
     sys: &S,
+    modules: &mut Loader,
     cfg: &LiveConfig,
     live: &LayeredConfig,
     medium: &str,
@@ -63,8 +66,16 @@ pub fn assemble<S: Sys>(
     lowers: &str,
 ) -> Result<(), super::error::BootError> {
     let Some(ask) = &live.persistence else {
-        return exec.run(Stage::AssembleRoot, &steps);
+        return Executor::new(sys, modules).run(Stage::AssembleRoot, &steps);
     };
+    // The medium is taken as soon as it is seen; the disk drivers still
+    // loading may bring the volumes.
+    let end = sys.now().saturating_add(cfg.idle.probe);
+    while modules.drivers_busy() && sys.now() < end {
+        let _ = super::events::wait(sys, modules, end.saturating_sub(sys.now()).min(TICK));
+        modules.pump(sys);
+    }
+    let exec = &mut Executor::new(sys, modules);
     let seen = discover::scan(sys, cfg.idle.probe);
     let devices: Vec<&Seen> = seen
         .iter()
@@ -150,10 +161,7 @@ fn keep_dir<S: Sys>(
             return None;
         }
         if entry.kind == Kind::Bind {
-            warn!(
-                "persistence: {dir}: {source} was created empty (liveinit does not copy the \
-                 image's {dir} into it first, as live-boot does)"
-            );
+            warn!("persistence: {dir}: {source} was made empty (not copied from the image)");
         }
     }
     let steps = match entry.kind {
@@ -213,8 +221,7 @@ fn live_boot<S: Sys>(
         let conf = format!("{}/{FILE_NAME}", volume.at);
         let Ok(text) = sys.read_file(&conf) else {
             warn!(
-                "persistence: {} has no {FILE_NAME} at its root: not used (live-boot's \
-                 volumes say what they keep in it, e.g. `/ union`)",
+                "persistence: {} has no {FILE_NAME} at its root: not used",
                 volume.named
             );
             let _ = sys.unmount(&volume.at);
@@ -231,44 +238,34 @@ fn live_boot<S: Sys>(
             } else {
                 format!("{}/{}", volume.at, entry.source)
             };
-            match (entry.kind, entry.dir.as_str()) {
-                (Kind::Link, _) => warn!(
-                    "persistence: {conf}: {} link is not carried out by liveinit; skipped",
-                    entry.dir
-                ),
-                (Kind::Bind, "/") => warn!(
-                    "persistence: {conf}: / bind is not carried out by liveinit (use / union); \
-                     skipped"
-                ),
-                (Kind::Union, "/") if plan.root.is_some() => {
-                    warn!("persistence: {conf}: / union is already on another volume; skipped")
+            let root = entry.kind == Kind::Union && entry.dir == "/";
+            let skip = match entry.kind {
+                Kind::Link => Some("link is not carried out by liveinit"),
+                Kind::Bind if entry.dir == "/" => Some("bind of / is not carried out (use union)"),
+                _ if !root => None,
+                _ if plan.root.is_some() => Some("the root is already on another volume"),
+                _ if ask.read_only && !is_dir(sys, &format!("{source}/rw")) => {
+                    Some("there is no rw/ directory to show read-only")
                 }
-                (Kind::Union, "/") if !ask.read_only && !can_hold_upper(volume.fstype) => warn!(
-                    "persistence: {} is {}, which cannot hold an overlayfs upper directory; \
-                     / union skipped",
+                _ if !ask.read_only && !can_hold_upper(volume.fstype) => {
+                    Some("this filesystem cannot hold an overlayfs upper directory")
+                }
+                _ if !ask.read_only && !upper_dirs(sys, &source, "rw") => Some("see above"),
+                _ => None,
+            };
+            if let Some(why) = skip {
+                warn!("persistence: {conf}: {}: {why}; skipped", entry.dir);
+            } else if root {
+                plan.lines.push(format!(
+                    "/ union on {} at {source}{}",
                     volume.named,
-                    volume.fstype.as_str()
-                ),
-                (Kind::Union, "/") if ask.read_only && !is_dir(sys, &format!("{source}/rw")) => {
-                    warn!(
-                        "persistence: {} has no rw/ directory to show read-only; / union skipped",
-                        volume.named
-                    )
-                }
-                (Kind::Union, "/") if !ask.read_only && !upper_dirs(sys, &source, "rw") => {}
-                (Kind::Union, "/") => {
-                    plan.lines.push(format!(
-                        "/ union on {} at {source}{}",
-                        volume.named,
-                        if ask.read_only { " (read-only)" } else { "" }
-                    ));
-                    plan.root = Some(source);
-                    used = true;
-                }
-                _ => {
-                    plan.after.push((entry, source));
-                    used = true;
-                }
+                    if ask.read_only { " (read-only)" } else { "" }
+                ));
+                plan.root = Some(source);
+                used = true;
+            } else {
+                plan.after.push((entry, source));
+                used = true;
             }
         }
         if !used {
@@ -277,18 +274,11 @@ fn live_boot<S: Sys>(
     }
     if found == 0 {
         temporary(&format!(
-            "persistence: no volume found: no filesystem labelled, nor GPT partition named, \
-             {}, and no image file so named at {} of a partition (the live medium itself is \
-             not looked at; liveinit never creates one)",
+            "persistence: no volume found: no filesystem labelled or GPT partition named {}, \
+             nor such a file in /{} of a partition (not the medium); liveinit never makes one",
             ask.labels.join(" or "),
-            if ask.path.is_empty() {
-                String::from("the root")
-            } else {
-                format!("/{}", ask.path)
-            }
+            ask.path
         ));
-    } else if plan.root.is_none() {
-        info!("persistence: no `/ union` volume: the root's changes are kept in RAM");
     }
     plan
 }
@@ -323,9 +313,8 @@ fn casper<S: Sys>(
     };
     let Some(volume) = volume else {
         temporary(&format!(
-            "persistent: no filesystem labelled {}, and no image file so named on a FAT \
-             partition (the live medium itself is not looked at; liveinit never creates a \
-             partition, as casper would)",
+            "persistent: no filesystem labelled {}, nor such a file on a FAT partition \
+             (not the medium); liveinit never makes one, as casper would",
             ask.labels.join(" or ")
         ));
         return plan;
@@ -349,8 +338,8 @@ fn casper<S: Sys>(
             .collect();
         if !old.is_empty() {
             warn!(
-                "persistent: {} holds {} outside upper/ (casper's old layout); liveinit does not \
-                 move them into upper/, so the root does not see them",
+                "persistent: {} holds {} outside upper/ (casper's old layout): not moved, \
+                 not seen",
                 volume.named,
                 old.join(", ")
             );
@@ -504,10 +493,4 @@ fn upper_dirs(sys: &impl Sys, holder: &str, upper: &str) -> bool {
         }
     }
     true
-}
-
-/// Says why there is no persistence this boot.
-fn temporary(why: &str) {
-    warn!("{why}");
-    warn!("using a temporary overlay: changes will be lost at shutdown");
 }

@@ -336,7 +336,7 @@ fn highest_chunk(sys: &impl Sys, file: &str, layout: &CowLayout) -> u64 {
 }
 
 /// Says that persistence was asked for and why there is none this boot.
-fn temporary(why: &str) {
+pub(super) fn temporary(why: &str) {
     warn!("{why}");
     warn!("using a temporary overlay: changes will be lost at shutdown");
 }

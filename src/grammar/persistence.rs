@@ -69,8 +69,7 @@ pub fn live_boot(cmdline: &Cmdline, warnings: &mut Vec<String>) -> Option<Persis
                 "filesystem" => by_label = true,
                 "file" => by_file = true,
                 _ => warnings.push(format!(
-                    "persistence-storage={s} is not supported by liveinit: only filesystem \
-                     and file volumes are looked for"
+                    "persistence-storage={s} is not carried out (only filesystem and file)"
                 )),
             }
         }
@@ -78,8 +77,7 @@ pub fn live_boot(cmdline: &Cmdline, warnings: &mut Vec<String>) -> Option<Persis
     if let Some(v) = cmdline.value("persistence-encryption") {
         if v.split(',').any(|e| e != "none") {
             warnings.push(format!(
-                "persistence-encryption={v}: liveinit does not open encrypted volumes; \
-                 only unencrypted ones are used"
+                "persistence-encryption={v}: encrypted volumes are not opened"
             ));
         }
         if !v.split(',').any(|e| e == "none") {
@@ -107,8 +105,7 @@ pub fn live_boot(cmdline: &Cmdline, warnings: &mut Vec<String>) -> Option<Persis
     }
     if !by_label && !by_file {
         warnings.push(String::from(
-            "persistence: no kind of volume is left to look for; changes will not survive \
-             a reboot",
+            "persistence: nothing is left to look for; changes are kept in RAM",
         ));
         return None;
     }
@@ -198,7 +195,7 @@ mod tests {
         let (p, w) = lb("persistence persistence-encryption=luks");
         assert_eq!(p, None);
         assert_eq!(w.len(), 2, "{w:?}");
-        assert!(w[0].contains("does not open encrypted volumes"));
+        assert!(w[0].contains("encrypted volumes are not opened"));
         let (p, w) = lb(
             "persistence persistence-encryption=none,luks persistence-media=removable \
              persistence-label=../x persistence-path=../up persistence-remove",

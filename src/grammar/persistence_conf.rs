@@ -51,20 +51,21 @@ pub fn parse(text: &str) -> (Vec<Entry>, Vec<String>) {
                     entries.iter().find(|e| nested(&e.source, &entry.source))
                 {
                     warnings.push(format!(
-                        "{dir}: its source on the volume ({}) is, or is nested with, {}'s ({}); \
-                         skipped",
+                        "{dir}: its source ({}) nests with {}'s ({}); skipped",
                         shown(&entry.source),
                         other.dir,
                         shown(&other.source)
                     ));
                 } else {
-                    entries.push(entry);
+                    // In destination order, so that no mount hides another
+                    // (an insertion: a sort would cost kilobytes of code).
+                    let at = entries.iter().take_while(|e| e.dir < entry.dir).count();
+                    entries.insert(at, entry);
                 }
             }
             Err(why) => warnings.push(format!("{}: {why}; skipped", line.trim())),
         }
     }
-    entries.sort_by(|a, b| a.dir.cmp(&b.dir));
     (entries, warnings)
 }
 
@@ -91,10 +92,7 @@ fn nested(a: &str, b: &str) -> bool {
 
 fn entry(dir: &str, options: &str) -> Result<Entry, String> {
     let dir = normalised(dir).ok_or_else(|| {
-        String::from(
-            "not an absolute path without `.` or `..`, or under /lib or /run/live, \
-             which live-boot refuses",
-        )
+        String::from("not an absolute path without . or .., outside /lib and /run/live")
     })?;
     let mut kind = Kind::Bind;
     let mut source = None;
@@ -106,11 +104,7 @@ fn entry(dir: &str, options: &str) -> Result<Entry, String> {
             _ => match opt.strip_prefix("source=") {
                 Some(".") => source = Some(String::new()),
                 Some(s) if relative(s) => source = Some(String::from(s.trim_end_matches('/'))),
-                Some(s) => {
-                    return Err(format!(
-                        "source={s} must be `.` or a path inside the volume without `.` or `..`"
-                    ))
-                }
+                Some(s) => return Err(format!("source={s} is not . or a path inside the volume")),
                 None => return Err(format!("unknown option `{opt}`")),
             },
         }
@@ -192,7 +186,7 @@ mod tests {
         assert_eq!(w.len(), 7, "{w:?}");
         assert!(w[4].contains("unknown option `bogus`"), "{}", w[4]);
         assert!(
-            w[5].starts_with("/d source=/abs: source=/abs must be"),
+            w[5].starts_with("/d source=/abs: source=/abs is not"),
             "{}",
             w[5]
         );
@@ -206,7 +200,7 @@ mod tests {
             [e("/home", Kind::Bind, "home"), e("/srv", Kind::Bind, "s")]
         );
         assert_eq!(w.len(), 2, "{w:?}");
-        assert!(w[1].contains("nested with, /home's (home)"), "{}", w[1]);
+        assert!(w[1].contains("nests with /home's (home)"), "{}", w[1]);
         // `/ union` uses the volume's root: any other entry nests in it.
         let (entries, w) = parse("/ union\n/home bind\n");
         assert_eq!(entries.len(), 1);

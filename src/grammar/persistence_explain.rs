@@ -39,7 +39,7 @@ pub fn explain(out: &mut String, live: &LayeredConfig) {
         Grammar::Casper => String::from("/cow"),
         _ => format!("{LIVE_BOOT_VOLUMES}/<volume>"),
     };
-    let _ = writeln!(out, "\npersistence, on the block devices present once the medium is found (not the medium itself):");
+    let _ = writeln!(out, "\npersistence, on the other block devices:");
     let mut ways: Vec<String> = Vec::new();
     if ask.by_label {
         ways.push(match ask.grammar {
@@ -49,48 +49,33 @@ pub fn explain(out: &mut String, live: &LayeredConfig) {
     }
     if ask.by_file {
         ways.push(format!(
-            "else an image file named {names} {}, looked for read-only, then that partition \
-             mounted {} and the file attached to a loop device",
+            "else an image file {names} {} (looked for read-only)",
             where_(match ask.grammar {
                 Grammar::Casper => "a FAT partition",
                 _ => "a partition",
-            }),
-            match ask.grammar {
-                Grammar::Casper => String::from("read-write at /<name>-backing"),
-                _ if ask.read_only => format!("read-only at {LIVE_BOOT_VOLUMES}/<partition>"),
-                _ => format!("read-write at {LIVE_BOOT_VOLUMES}/<partition>"),
-            }
+            })
         ));
     }
     for way in ways {
         let _ = writeln!(out, "  - {way}");
     }
-    let mode = if ask.read_only { "ro" } else { "rw" };
     let what = match ask.grammar {
-        Grammar::Casper => String::from(
-            "the volume replaces the tmpfs: the root's upper layer in upper/ and work/ on it \
-             (made if missing; files of casper's old layout outside upper/ are named, not moved)",
-        ),
-        _ => String::from(
-            "a volume without persistence.conf at its root is not used; its lines: `/ union` puts \
-             the root's upper layer in rw/ and work/ on it (made if missing); `DIR bind` (the \
-             default) binds <volume>/<DIR or source=> on DIR (made empty if missing: not copied \
-             from the image); `DIR union` stacks rw/ over the images' DIR; `link`, unknown \
-             options and unsafe lines are named in a warning and skipped",
-        ),
+        Grammar::Casper => "in place of the tmpfs: upper/ and work/ on it",
+        _ => {
+            "used only with a persistence.conf: `/ union` puts rw/ and work/ on it, \
+             `DIR bind` binds its DIR (made empty if missing), `DIR union` stacks its \
+             rw/; the rest is warned about and skipped"
+        }
     };
-    let _ = writeln!(out, "  each mounted {mode},noatime at {at}; {what}");
-    if ask.read_only {
-        let _ = writeln!(
-            out,
-            "  persistence-read-only: the volume's rw/ (or bound directory) is the top \
-             read-only layer under a tmpfs upper layer: this boot's changes are lost"
-        );
-    }
+    let mode = if ask.read_only {
+        "ro (persistence-read-only: the tmpfs keeps this boot's changes)"
+    } else {
+        "rw"
+    };
+    let _ = writeln!(out, "  each mounted {mode},noatime at {at}, {what}");
     let _ = writeln!(
         out,
-        "  none found or usable: a warning, then the tmpfs overlay above; liveinit never \
-         creates, partitions or formats a volume"
+        "  none usable: a warning, then the tmpfs; liveinit never creates a volume"
     );
     plan(out, live, ask);
 }
@@ -155,7 +140,7 @@ mod tests {
             .nth(1)
             .unwrap_or_default();
         assert!(!section.contains("mount tmpfs -> /cow"), "{text}");
-        assert!(text.contains("liveinit never creates, partitions or formats a volume"));
+        assert!(text.contains("liveinit never creates a volume"));
         for line in ["boot=live persistence nopersistence", "boot=casper"] {
             assert!(explain(line).contains("persistence: none; changes are kept in RAM"));
         }

@@ -14,8 +14,9 @@ use crate::probe::FsType;
 
 /// Where live-boot mounts each volume: `<this>/<device name>`.
 pub const LIVE_BOOT_VOLUMES: &str = "/run/live/persistence";
-/// Where a partition is mounted read-only to look for an image file.
-pub const FILE_HOST: &str = "/run/live/persistence-host";
+/// Where a partition is mounted read-only to look for an image file: in
+/// the initramfs, which is emptied at the switch, so nothing is left.
+pub const FILE_HOST: &str = "/persistence-probe";
 
 /// A volume mounted `rw,noatime` (`ro,noatime` when kept read-only), as
 /// live-boot and casper mount theirs: it holds the root's upper layer, so

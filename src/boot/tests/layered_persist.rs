@@ -168,17 +168,14 @@ fn a_volume_without_persistence_conf_or_with_another_label_is_not_used() {
 fn an_image_file_on_a_partition_is_a_volume() {
     let sys = machine("boot=live persistence", "live", &ext4_labelled("other"));
     let file = ext4_labelled("x");
-    sys.on_mount(
-        "/run/live/persistence-host",
-        &[("persistence", Some(&file))],
-    )
-    .on_mount(VOL, &[("persistence", Some(&file))])
-    .on_mount(
-        "/run/live/persistence/loop1",
-        &[("persistence.conf", Some(b"/ union\n"))],
-    );
+    sys.on_mount("/persistence-probe", &[("persistence", Some(&file))])
+        .on_mount(VOL, &[("persistence", Some(&file))])
+        .on_mount(
+            "/run/live/persistence/loop1",
+            &[("persistence.conf", Some(b"/ union\n"))],
+        );
     let calls = booted(&sys);
-    has(&calls, "mount /dev/vdb /run/live/persistence-host ext4 ro");
+    has(&calls, "mount /dev/vdb /persistence-probe ext4 ro");
     has(&calls, &format!("mount /dev/vdb {VOL} ext4 rw"));
     has(&calls, &format!("attach {VOL}/persistence rw"));
     has(
