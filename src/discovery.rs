@@ -53,8 +53,9 @@ pub struct State {
 /// once the medium matched.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Unfinished {
-    /// A device driver's load has not returned, or a USB stick's driver
-    /// has not shown its disk yet: either may add block devices.
+    /// A device driver's load has not returned, a USB stick's driver has
+    /// not shown its disk yet, or a USB controller's ports may still be
+    /// scanned: each may add block devices.
     pub drivers: bool,
     /// A device that showed up since the match is being read.
     pub new_probes: bool,
@@ -67,6 +68,19 @@ pub struct Unfinished {
 /// the medium answered, and one whose reads stall must not delay the boot
 /// by its whole `rd.liveinit.probe` bound.
 pub const EARLY_PROBES_GRACE: Duration = Duration::from_millis(250);
+
+/// How long after a USB host controller's driver loaded its ports may
+/// still bring a device. The kernel gives no sign that the first port scan
+/// is over (power-on delay, debounce, then each device's enumeration), so
+/// this one rule is a time: it was 0.35 s on an idle QEMU machine and
+/// more under load.
+pub const USB_PORT_SCAN: Duration = Duration::from_millis(1500);
+
+/// Whether a USB host controller whose driver loaded at `loaded` may
+/// still be scanning its ports at `now`.
+pub fn usb_ports_scanning(loaded: Option<Duration>, now: Duration) -> bool {
+    loaded.is_some_and(|at| now < later(at, USB_PORT_SCAN))
+}
 
 /// The search's clock readings and bounds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -237,6 +251,18 @@ pub fn later(t: Duration, d: Duration) -> Duration {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn usb_ports_count_as_scanning_for_a_while_after_the_controller_loaded() {
+        let at = Duration::from_secs(3);
+        assert!(!usb_ports_scanning(None, at));
+        assert!(usb_ports_scanning(Some(at), at));
+        assert!(usb_ports_scanning(
+            Some(at),
+            at + USB_PORT_SCAN - Duration::from_millis(1)
+        ));
+        assert!(!usb_ports_scanning(Some(at), at + USB_PORT_SCAN));
+    }
+
     use super::*;
 
     fn s(secs: u64) -> Duration {

@@ -57,6 +57,19 @@ const PARALLEL: usize = 4;
 /// Modules that drive USB mass storage: once one is wanted, USB sticks may
 /// still be settling, and discovery waits longer.
 const USB_STORAGE: &[&str] = &["usb_storage", "uas"];
+/// USB host controller drivers (module names): a stick behind one shows up
+/// only once the controller's ports are scanned, after the load returned.
+const USB_HOSTS: &[&str] = &[
+    "xhci_pci",
+    "xhci_hcd",
+    "xhci_plat_hcd",
+    "ehci_pci",
+    "ehci_hcd",
+    "ehci_platform",
+    "ohci_pci",
+    "ohci_hcd",
+    "uhci_hcd",
+];
 /// How often a wait for a slow module says so.
 const PROGRESS_EVERY: Duration = Duration::from_secs(5);
 
@@ -77,6 +90,8 @@ pub struct Loader {
     first_start: Option<Duration>,
     last_finish: Duration,
     usb_storage: bool,
+    /// When a USB host controller's driver last finished loading.
+    usb_host_loaded: Option<Duration>,
     /// The longest a wait for modules may take (`rd.retry`).
     patience: Duration,
 }
@@ -119,6 +134,7 @@ impl Loader {
             first_start: None,
             last_finish: Duration::ZERO,
             usb_storage: false,
+            usb_host_loaded: None,
             patience: Duration::from_secs(cfg.retry_secs.into()),
         }
     }
@@ -330,6 +346,9 @@ impl Loader {
         };
         let name = name.to_owned();
         self.last_finish = sys.now();
+        if result.is_ok() && USB_HOSTS.contains(&name.as_str()) {
+            self.usb_host_loaded = Some(self.last_finish);
+        }
         match result {
             Ok(()) => debug!("loaded {name} ({took} ms)"),
             Err(e) => {
@@ -348,6 +367,12 @@ impl Loader {
     /// Whether a USB mass-storage driver has been asked for.
     pub fn drivers_busy(&self) -> bool {
         self.queue.drivers_busy()
+    }
+
+    /// When a USB host controller's driver last finished loading: its
+    /// ports are scanned after that, with no sign of when it is done.
+    pub fn usb_host_loaded(&self) -> Option<Duration> {
+        self.usb_host_loaded
     }
 
     pub fn usb_storage(&self) -> bool {

@@ -190,7 +190,9 @@ fn search_for(
 fn unfinished(sys: &impl Sys, search: &Search, modules: &Loader, matched: Duration) -> Unfinished {
     let (early_probes, new_probes) = search.probing_around(matched);
     Unfinished {
-        drivers: modules.drivers_busy() || coldplug::usb_disk_pending(sys),
+        drivers: modules.drivers_busy()
+            || coldplug::usb_disk_pending(sys)
+            || crate::discovery::usb_ports_scanning(modules.usb_host_loaded(), sys.now()),
         new_probes,
         early_probes,
     }
