@@ -20,7 +20,7 @@ use crate::boot::error::{errno_text, BootError, Cause, Stage};
 use crate::boot::modules::Loader;
 use crate::config::LiveConfig;
 use crate::devspec::DevSpec;
-use crate::discovery::{GaveUp, State, Timing};
+use crate::discovery::{GaveUp, Timing};
 use crate::plan::iso_scan::can_hold_files;
 use crate::sys::Sys;
 
@@ -74,17 +74,9 @@ pub fn find_by_content<S: Sys>(
         }
         let now = sys.now();
         search.name_stalls(now);
-        let state = State {
-            slow_media: modules.usb_storage() || search.usb_bound || search.has_optical_drive(),
-            // A probe within its bound may still bring the medium.
-            loading: modules.busy() || search.probing(),
-            unsettled: !listening || search.unsettled(),
-        };
+        let state = search.state(modules, listening);
         if let Some(why) = timing.gave_up(now, state) {
-            // A device still silent now is named too, whatever its bound.
-            search.name_stalls(Duration::MAX);
-            sys.stop_uevents();
-            modules.report();
+            search.give_up(sys, modules);
             return Err(not_found(what, &timing, why, now, &search.report()));
         }
         if timing.progress_due(now) {

@@ -37,7 +37,7 @@ use super::events::{self, DeviceNews};
 use super::modules::Loader;
 use crate::config::LiveConfig;
 use crate::devspec::DevSpec;
-use crate::discovery::{later, seconds_text, State, Timing, Unfinished, TICK};
+use crate::discovery::{later, seconds_text, Timing, Unfinished, TICK};
 
 use search::Search;
 
@@ -125,17 +125,9 @@ fn search_for(
         }
         let now = sys.now();
         search.name_stalls(now);
-        let state = State {
-            slow_media: modules.usb_storage() || search.usb_bound || search.has_optical_drive(),
-            // A probe within its bound may still bring the medium.
-            loading: modules.busy() || search.probing(),
-            unsettled: !listening || search.unsettled(),
-        };
+        let state = search.state(modules, listening);
         if let Some(why) = timing.gave_up(now, state) {
-            // A device still silent now is named too, whatever its bound.
-            search.name_stalls(Duration::MAX);
-            sys.stop_uevents();
-            modules.report();
+            search.give_up(sys, modules);
             return Err(report::not_found(spec, &timing, why, now, &search.report()));
         }
         if timing.progress_due(now) {

@@ -16,7 +16,7 @@ use super::coldplug::USB_STORAGE_DRIVERS;
 use super::report::{Found, Seen};
 use crate::boot::modules::Loader;
 use crate::devspec::DevSpec;
-use crate::discovery::{choose_medium, later, seconds_text, Choice};
+use crate::discovery::{choose_medium, later, seconds_text, Choice, State};
 use crate::probe::partition::PartitionTable;
 use crate::sys::{Captured, Sys, SysResult};
 use crate::uevent::Uevent;
@@ -62,6 +62,25 @@ pub(super) struct Search {
 }
 
 impl Search {
+    /// What the waiting rules look at now; `listening` is false when no
+    /// uevents come (devices are looked for by polling).
+    pub fn state(&self, modules: &Loader, listening: bool) -> State {
+        State {
+            slow_media: modules.usb_storage() || self.usb_bound || self.has_optical_drive(),
+            // A probe within its bound may still bring the medium.
+            loading: modules.busy() || self.probing(),
+            unsettled: !listening || self.unsettled(),
+        }
+    }
+
+    /// Ends a search that found nothing: a device still silent now is
+    /// named too, whatever its bound; drivers go on loading unwatched.
+    pub fn give_up(&mut self, sys: &impl Sys, modules: &Loader) {
+        self.name_stalls(Duration::MAX);
+        sys.stop_uevents();
+        modules.report();
+    }
+
     pub(super) fn new(probe_bound: Duration) -> Search {
         Search {
             devices: BTreeMap::new(),
