@@ -195,6 +195,12 @@ pub enum Cause {
         computed: String,
         bytes: u64,
     },
+    /// The SHA-256 computed beside the download stopped moving.
+    NetHashStalled {
+        hashed: u64,
+        bytes: u64,
+        secs: u64,
+    },
     /// The file is no image: what its first bytes look like.
     NetNotImage {
         what: &'static str,
@@ -475,6 +481,10 @@ impl fmt::Display for Cause {
             } => write!(
                 f,
                 "SHA-256 mismatch after {bytes} bytes: expected {expected} (rd.liveinit.net.sha256), computed {computed}; the image is damaged or not the one meant"
+            ),
+            Cause::NetHashStalled { hashed, bytes, secs } => write!(
+                f,
+                "the SHA-256 of the download stopped at {hashed} of {bytes} bytes for {secs} s (rd.liveinit.net.stall): the child process hashing it is stuck or gone"
             ),
             Cause::NetNotImage { what, bytes } => write!(
                 f,

@@ -78,7 +78,8 @@ impl Child {
     }
 }
 
-fn wait_pid(pid: Pid) -> i32 {
+/// Waits for `pid` to end and reaps it; its exit code (-1 if killed).
+pub fn wait_pid(pid: Pid) -> i32 {
     loop {
         match process::waitpid(Some(pid), WaitOptions::empty()) {
             Ok(Some((_, status))) => return status.exit_status().unwrap_or(-1),

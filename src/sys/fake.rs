@@ -10,11 +10,12 @@ use core::time::Duration;
 use std::cell::{Cell, RefCell};
 
 use super::{
-    Captured, EmergencyAction, Errno, FileKind, FileSink, MountFlags, Stream, SwitchError, Sys,
-    SysEvent, SysResult,
+    Captured, DigestState, EmergencyAction, Errno, FileKind, FileSink, MountFlags, Stream,
+    SwitchError, Sys, SysEvent, SysResult,
 };
 
 mod arp;
+mod digest;
 mod net;
 use super::{AddrSpec, LinkChange, NetLink, RouteSpec};
 
@@ -76,6 +77,8 @@ pub struct FakeSys {
     dhcp_inbox: RefCell<Vec<(u32, Vec<u8>)>>,
     /// ARP hosts and sockets, links stuck down.
     arp: arp::FakeArp,
+    /// Hashes beside a download (`digest.rs`).
+    digests: digest::FakeDigests,
 }
 
 /// A scripted DHCP server: the reply to a client message, if any.
@@ -910,6 +913,20 @@ impl Sys for FakeSys {
 
     fn arp_close(&self, handle: u32) {
         let _ = self.record(format!("arp close {handle}"));
+    }
+
+    fn digest_start(&self, path: &str) -> SysResult<Option<u32>> {
+        self.fake_digest_start(path)
+    }
+
+    fn digest_grown(&self, _handle: u32, _len: u64) {}
+
+    fn digest_wait(&self, handle: u32, len: u64, timeout: Duration) -> SysResult<DigestState> {
+        self.fake_digest_wait(handle, len, timeout)
+    }
+
+    fn digest_stop(&self, handle: u32) {
+        self.fake_digest_stop(handle);
     }
 }
 

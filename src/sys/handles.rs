@@ -34,6 +34,14 @@ impl<T> Handles<T> {
             .ok_or(Errno::BADF)
     }
 
+    pub fn get_mut(&mut self, handle: u32) -> SysResult<&mut T> {
+        usize::try_from(handle)
+            .ok()
+            .and_then(|i| self.open.get_mut(i))
+            .and_then(Option::as_mut)
+            .ok_or(Errno::BADF)
+    }
+
     /// Drops (closes) what `handle` names; an unknown handle is ignored.
     pub fn close(&mut self, handle: u32) {
         if let Some(slot) = usize::try_from(handle)

@@ -13,6 +13,7 @@ mod child;
 mod clear;
 mod console;
 mod dhcp_socket;
+mod digest_child;
 mod dm;
 mod errno;
 mod events;
@@ -282,4 +283,25 @@ pub trait Sys {
     /// Waits up to `timeout` for ARP payloads on that socket.
     fn arp_recv(&self, handle: u32, timeout: Duration) -> Vec<Vec<u8>>;
     fn arp_close(&self, handle: u32);
+    // The download's SHA-256 beside it (`digest_child.rs`).
+    /// Starts hashing the file at `path` from its first byte as it grows,
+    /// in a child process; its handle. `None` when the caller had better
+    /// hash as it writes: a machine with one CPU gains nothing from it.
+    fn digest_start(&self, path: &str) -> SysResult<Option<u32>>;
+    /// The file has grown to `len` bytes (a hint; it may be dropped).
+    fn digest_grown(&self, handle: u32, len: u64);
+    /// Waits up to `timeout`: how far the hash of the `len`-byte file got,
+    /// or its digest once all of it is hashed.
+    fn digest_wait(&self, handle: u32, len: u64, timeout: Duration) -> SysResult<DigestState>;
+    /// Stops that hash (done or not).
+    fn digest_stop(&self, handle: u32);
+}
+
+/// How far a hash started with [`Sys::digest_start`] got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DigestState {
+    /// This many bytes are hashed.
+    Hashed(u64),
+    /// All of them: the SHA-256.
+    Done([u8; 32]),
 }

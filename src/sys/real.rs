@@ -30,6 +30,8 @@ pub struct RealSys {
     dhcp: RefCell<super::dhcp_socket::DhcpSockets>,
     /// Open ARP sockets (duplicate-address probe, gateway check).
     arp: RefCell<super::arp_socket::ArpSockets>,
+    /// Children hashing a download beside it.
+    digests: RefCell<super::handles::Handles<super::digest_child::Digesting>>,
 }
 
 impl RealSys {
@@ -40,6 +42,7 @@ impl RealSys {
             hub: RefCell::new(Hub::default()),
             dhcp: RefCell::default(),
             arp: RefCell::default(),
+            digests: RefCell::default(),
         }
     }
 }
@@ -329,6 +332,37 @@ impl Sys for RealSys {
 
     fn arp_close(&self, handle: u32) {
         self.arp.borrow_mut().close(handle);
+    }
+
+    fn digest_start(&self, path: &str) -> SysResult<Option<u32>> {
+        let cpus = rustix::thread::sched_getaffinity(None).map_or(1, |set| set.count());
+        if cpus < 2 {
+            return Ok(None);
+        }
+        let child = super::digest_child::start(path)?;
+        self.digests.borrow_mut().insert(child).map(Some)
+    }
+
+    fn digest_grown(&self, handle: u32, len: u64) {
+        if let Ok(child) = self.digests.borrow().get(handle) {
+            child.grown(len);
+        }
+    }
+
+    fn digest_wait(
+        &self,
+        handle: u32,
+        len: u64,
+        timeout: Duration,
+    ) -> SysResult<super::DigestState> {
+        self.digests
+            .borrow_mut()
+            .get_mut(handle)?
+            .wait(len, timeout)
+    }
+
+    fn digest_stop(&self, handle: u32) {
+        self.digests.borrow_mut().close(handle);
     }
 }
 

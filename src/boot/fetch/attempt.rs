@@ -378,6 +378,9 @@ fn receive<S: Sys>(
     let mut file = sys.open_writer(&t.part, t.have > 0).map_err(|e| {
         Failure::Fatal(Box::new(BootError::sys(Stage::Download, t.part.clone(), e)))
     })?;
+    if t.have == 0 {
+        t.digest.start(sys, &t.part);
+    }
     let what = format!("downloading {}", t.name);
     let mut shown = Shown {
         progress: t.total.map(|total| Progress::new(&what, total, sys.now())),
@@ -446,8 +449,8 @@ fn store<S: Sys>(
         }
         match file.write_all(piece) {
             Ok(()) => {
-                t.hasher.update(piece);
                 t.have += piece.len() as u64;
+                t.digest.took(sys, piece, t.have);
             }
             Err(e) => write_err = Some(e),
         }

@@ -8,6 +8,7 @@
 use crate::prelude::*;
 
 mod attempt;
+mod digest;
 mod transfer;
 
 use core::time::Duration;
@@ -26,6 +27,7 @@ use crate::progress::{rate_text, seconds_text, size_text};
 use crate::sys::Sys;
 use crate::usage::mem_total_mib;
 use attempt::{attempt, Failure};
+use digest::Stopped;
 use transfer::Transfer;
 
 /// The downloaded file and what it holds.
@@ -59,12 +61,19 @@ pub fn download<S: Sys>(
         );
     }
     info!("livenet: downloading {} to {}", net.url, t.final_path());
+    let result = attempts(sys, net, &mut t).and_then(|()| finish(sys, net, &mut t, interface));
+    t.digest.stop(sys);
+    result
+}
+
+/// Attempts until the file is complete, or a failure is final.
+fn attempts<S: Sys>(sys: &S, net: &NetImage, t: &mut Transfer) -> Result<(), BootError> {
     let mut attempts: u32 = 0;
     let mut quiet: u32 = 0;
     loop {
         let before = t.have;
-        match attempt(sys, net, &mut t) {
-            Ok(()) => break,
+        match attempt(sys, net, t) {
+            Ok(()) => return Ok(()),
             Err(Failure::Redirect) => continue,
             Err(Failure::Fatal(err)) => return Err(*err),
             Err(Failure::Transient { why, after }) => {
@@ -94,17 +103,35 @@ pub fn download<S: Sys>(
             }
         }
     }
-    finish(sys, net, &t, interface)
 }
 
 /// Verifies the complete file, names it, records it.
 fn finish<S: Sys>(
     sys: &S,
     net: &NetImage,
-    t: &Transfer,
+    t: &mut Transfer,
     interface: &str,
 ) -> Result<Fetched, BootError> {
-    let computed = hex(&t.hasher.clone().finish());
+    let stall = Duration::from_secs(u64::from(net.stall_secs));
+    let what = format!("checking the SHA-256 of {}", t.name);
+    let digest = t
+        .digest
+        .finish(sys, t.have, &what, stall)
+        .map_err(|stopped| match stopped {
+            Stopped::At(hashed) => BootError::new(
+                Stage::Download,
+                t.part.clone(),
+                Cause::NetHashStalled {
+                    hashed,
+                    bytes: t.have,
+                    secs: stall.as_secs(),
+                },
+            ),
+            Stopped::Failed(e) => {
+                BootError::sys(Stage::Download, format!("the SHA-256 of {}", t.part), e)
+            }
+        })?;
+    let computed = hex(&digest);
     let subject = t.url.to_string();
     if let Some(expected) = &net.sha256 {
         if *expected != computed {

@@ -7,7 +7,7 @@ use crate::prelude::*;
 use core::net::SocketAddr;
 use core::time::Duration;
 
-use crate::fetch::sha256::Sha256;
+use super::digest::Digest;
 use crate::fetch::{NetImage, Url, LIVENET_DIR};
 
 pub struct Transfer {
@@ -24,7 +24,7 @@ pub struct Transfer {
     pub total: Option<u64>,
     /// `ETag`/`Last-Modified` of what is on disk, for `If-Range`.
     pub validator: Option<String>,
-    pub hasher: Sha256,
+    pub digest: Digest,
     /// The tmpfs's size once mounted.
     pub room: Option<u64>,
     pub mem_total_mib: u64,
@@ -48,7 +48,7 @@ impl Transfer {
             have: 0,
             total: None,
             validator: None,
-            hasher: Sha256::new(),
+            digest: Digest::default(),
             room: None,
             mem_total_mib,
             minmem_mib,
@@ -66,7 +66,7 @@ impl Transfer {
     /// Forgets what is on disk (the caller empties the file).
     pub fn restart(&mut self) {
         self.have = 0;
-        self.hasher = Sha256::new();
+        self.digest.forget();
         self.validator = None;
     }
 }

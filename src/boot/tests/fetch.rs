@@ -176,6 +176,69 @@ fn a_server_ignoring_ranges_restarts_from_zero() {
 }
 
 #[test]
+fn hashed_beside_the_download_a_restart_starts_a_new_hash() {
+    let body = image();
+    let sys = net_machine(&format!("root={URL} rd.liveinit.net.sha256={}", sha(&body)));
+    sys.digest_beside();
+    sys.serve_then(&ok(&body)[..5000], None).serve(&ok(&body));
+    let err = boot(&sys);
+    assert_eq!(err.stage, Stage::ExecInit, "{err}");
+    let part = "/run/initramfs/livenet/live.img.part";
+    assert_eq!(
+        sys.calls_starting("digest"),
+        [
+            format!("digest start {part}"),
+            "digest stop 0".to_owned(),
+            format!("digest start {part}"),
+            format!("digest wait 1 {}", body.len()),
+            "digest stop 1".to_owned(),
+        ]
+    );
+    assert!(
+        info(&sys).contains("SHA256_VERIFIED=yes\n"),
+        "{}",
+        info(&sys)
+    );
+}
+
+#[test]
+fn hashed_beside_a_resumed_download_keeps_its_hash() {
+    let body = image();
+    let sys = net_machine(&format!("root={URL} rd.liveinit.net.sha256={}", sha(&body)));
+    sys.digest_beside();
+    let have = 9000 - (ok(&body).len() - body.len());
+    sys.serve_then(&ok(&body)[..9000], Some(Errno::CONNRESET))
+        .serve(&partial(&body, have));
+    let err = boot(&sys);
+    assert_eq!(err.stage, Stage::ExecInit, "{err}");
+    assert_eq!(sys.calls_starting("digest start").len(), 1);
+    assert!(
+        info(&sys).contains("SHA256_VERIFIED=yes\n"),
+        "{}",
+        info(&sys)
+    );
+}
+
+#[test]
+fn a_hash_beside_that_stops_moving_ends_the_boot_after_the_stall_bound() {
+    let body = image();
+    let sys = net_machine(&format!("root={URL} rd.liveinit.net.stall=5"));
+    sys.digest_stuck();
+    sys.serve(&ok(&body));
+    let err = boot(&sys);
+    assert_eq!(err.stage, Stage::Download, "{err}");
+    let text = err.to_string();
+    assert!(
+        text.contains(
+            "/run/initramfs/livenet/live.img.part: the SHA-256 of the download stopped at 0 of"
+        ) && text.contains("for 5 s (rd.liveinit.net.stall)"),
+        "{text}"
+    );
+    assert!(sys.now() >= Duration::from_secs(5) && sys.now() < Duration::from_secs(6));
+    assert_eq!(sys.calls_starting("digest stop"), ["digest stop 0"]);
+}
+
+#[test]
 fn a_stall_is_abandoned_and_resumed() {
     let body = image();
     let sys = net_machine(&format!("root={URL} rd.liveinit.net.stall=7"));

