@@ -233,11 +233,13 @@ fn one_run(
     vcpus: u32,
 ) -> Result<(f64, f64, f64)> {
     let url = format!("http://{SERVER}/f/big.img");
+    // The pause before `exit` lets the console drain: with two vCPUs the
+    // WGET_TIME line was once lost when the shell ended at once.
     let shell = format!(
         "insmod /lib/modules/*/kernel/drivers/net/ethernet/intel/e1000/e1000.ko; sleep 1; \
          busybox ip link set eth0 up; busybox ip addr add 10.0.2.15/24 dev eth0; sleep 2; \
          t0=$(cut -d' ' -f1 /proc/uptime); busybox wget -q -O /run/wget.img {url}; \
-         t1=$(cut -d' ' -f1 /proc/uptime); rm /run/wget.img; echo WGET_TIME $t0 $t1; exit\n"
+         t1=$(cut -d' ' -f1 /proc/uptime); rm /run/wget.img; echo WGET_TIME $t0 $t1; sleep 1; exit\n"
     );
     let mut cfg = QemuConfig::new(&kernel.vmlinuz, initramfs, log)
         .append(&format!(
