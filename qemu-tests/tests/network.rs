@@ -249,6 +249,38 @@ fn cut_transfer_is_resumed_and_verified() {
     );
 }
 
+/// With two vCPUs the digest is computed by a child process beside the
+/// download: a cut transfer resumed mid-file must still verify.
+#[test]
+fn cut_transfer_hashed_beside_is_resumed_and_verified() {
+    let cut = size_of(&live_img()) / 3;
+    let b = net_case(
+        "net_cut_resumed_2cpu",
+        "e1000",
+        &format!(
+            "root=live:http://{SERVER}/cut/{cut}/live.img rd.liveinit.net.sha256={}",
+            sha256(&live_img())
+        ),
+        0,
+    )
+    .cpus(2)
+    .boot_live(&NET_FLAT);
+    check_info(&b);
+    b.check(
+        b.ended.has_line(&["206 Partial Content: resuming at byte"]),
+        "the log shows no resume with a 206",
+    );
+    b.check(
+        b.ended.has_line(&["(verified)"]),
+        "the digest was not verified",
+    );
+    b.check(
+        b.ended
+            .has_line(&["hashing in a child process beside the download"]),
+        "the digest was not computed beside the download",
+    );
+}
+
 #[test]
 fn server_ignoring_range_restarts() {
     let cut = size_of(&live_img()) / 3;
@@ -387,6 +419,8 @@ fn missing_image_fails_fast() {
     ended.check(!ended.has_line(&["retrying in"]), "a 404 was retried");
 }
 
+/// With two vCPUs, so the digest that catches it is the one computed
+/// beside the download.
 #[test]
 fn wrong_digest_is_fatal_with_both_digests() {
     let wrong = "0".repeat(64);
@@ -397,6 +431,7 @@ fn wrong_digest_is_fatal_with_both_digests() {
         &format!("root=live:http://{SERVER}/f/live.img rd.liveinit.net.sha256={wrong}"),
         0,
     )
+    .cpus(2)
     .boot_fatal(&[
         "SHA-256 mismatch",
         &format!("expected {wrong}"),

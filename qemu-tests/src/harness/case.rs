@@ -19,6 +19,8 @@ pub struct Case {
     pub steps: Vec<ConsoleStep>,
     /// The guest's RAM (QEMU's default config when `None`).
     pub memory_mb: Option<u32>,
+    /// vCPUs (1 unless set).
+    pub cpus: Option<u32>,
     /// A network card of this QEMU model (user networking), else none.
     pub nic: Option<&'static str>,
     /// A server (program and arguments) beside QEMU in its private network
@@ -43,6 +45,7 @@ impl Case {
             args: args.to_string(),
             steps: Vec::new(),
             memory_mb: None,
+            cpus: None,
             nic: None,
             server: None,
             net_args: Vec::new(),
@@ -87,6 +90,12 @@ impl Case {
     /// Gives the guest `mb` MiB of RAM.
     pub fn memory(mut self, mb: u32) -> Case {
         self.memory_mb = Some(mb);
+        self
+    }
+
+    /// Gives the guest `n` vCPUs.
+    pub fn cpus(mut self, n: u32) -> Case {
+        self.cpus = Some(n);
         self
     }
 
@@ -138,6 +147,9 @@ impl Case {
         );
         if let Some(mb) = self.memory_mb {
             cfg.memory_mb = mb;
+        }
+        if let Some(n) = self.cpus {
+            cfg.smp = n;
         }
         cfg.extra_args.extend(self.qemu_args.iter().cloned());
         if let Some(model) = self.nic {

@@ -9,7 +9,7 @@ use crate::prelude::*;
 
 use core::time::Duration;
 
-use log::warn;
+use log::{info, warn};
 
 use super::super::progress_line;
 use crate::fetch::sha256::Sha256;
@@ -47,7 +47,11 @@ impl Digest {
         self.forget();
         self.stop(sys);
         self.beside = match sys.digest_start(path) {
-            Ok(handle) => handle,
+            Ok(Some(handle)) => {
+                info!("livenet: hashing in a child process beside the download");
+                Some(handle)
+            }
+            Ok(None) => None,
             Err(e) => {
                 warn!(
                     "livenet: hashing beside the download failed ({e}); hashing as it is written"
