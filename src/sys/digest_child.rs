@@ -22,7 +22,7 @@ use crate::prelude::*;
 use core::time::Duration;
 
 use rustix::event::{poll, PollFd, PollFlags, Timespec};
-use rustix::fd::OwnedFd;
+use rustix::fd::{AsRawFd, OwnedFd, RawFd};
 use rustix::fs::{self as rfs, Mode, OFlags};
 use rustix::io::{self as rio, Errno};
 use rustix::pipe::{pipe_with, PipeFlags};
@@ -64,6 +64,11 @@ pub fn start(path: &str) -> SysResult<Digesting> {
     // The closure owns the child's ends: the init closes its copies when
     // `fork` returns, so each side sees the other's end of the pipes.
     let work = move || {
+        close_all_but(&[
+            file.as_raw_fd(),
+            wake_rx.as_raw_fd(),
+            answers_tx.as_raw_fd(),
+        ]);
         let answer = match hash_following(&file, &wake_rx, &answers_tx) {
             Ok(digest) => {
                 let mut wire = vec![DONE];
@@ -86,6 +91,34 @@ pub fn start(path: &str) -> SysResult<Digesting> {
         received: Vec::new(),
         told_complete: false,
     })
+}
+
+/// Closes every descriptor the child inherited but `keep` (and the
+/// standard three): a connection the init gives up on must really close,
+/// not live on in this child until the download ends. Best effort: a
+/// kernel before 5.9 has no `close_range`, and then nothing is closed.
+fn close_all_but(keep: &[RawFd]) {
+    let mut keep = keep.to_vec();
+    keep.sort_unstable();
+    let mut first: RawFd = 3;
+    for fd in keep.into_iter().chain([RawFd::MAX]) {
+        if fd > first {
+            let last = fd.saturating_sub(1);
+            // SAFETY: close_range only closes descriptors; the child never
+            // uses any of these again (its own three are outside every
+            // range) and leaves with `_exit`, running no destructor that
+            // could close one a second time.
+            unsafe {
+                libc::syscall(
+                    libc::SYS_close_range,
+                    first as libc::c_uint,
+                    last as libc::c_uint,
+                    0,
+                );
+            }
+        }
+        first = fd.saturating_add(1);
+    }
 }
 
 /// The child's loop: hash what the file holds, sleep until woken, until
