@@ -1,7 +1,10 @@
 //! kiwi mode at boot (distro-live-spec §4.2): the `/run/overlay` tmpfs
 //! first, the medium `root=live:` names found as dracut finds it, then the
 //! container, the root filesystem image and the overlay, at kiwi's paths
-//! ([`crate::plan::kiwi`]).
+//! ([`crate::plan::kiwi`]), the writable layer on the `cow` partition with
+//! `rd.live.overlay.persistent` ([`cow`]).
+
+mod cow;
 
 #[allow(unused_imports)]
 use crate::prelude::*;
@@ -62,11 +65,20 @@ pub fn mount_root<S: Sys>(
         }
     };
     exec.run(Stage::MountImage, &plan::mount_rootfsbase(base))?;
+    let on_cow = kiwi
+        .persistent
+        .as_ref()
+        .is_some_and(|cowfs| cow::open(&mut exec, sys, cfg, &found.device, cowfs));
     stop(BreakPoint::Mount)?;
-    exec.run(
-        Stage::AssembleRoot,
-        &plan::overlay_root(cfg.rootflags.as_deref()),
-    )
+    let root = plan::overlay_root(cfg.rootflags.as_deref());
+    match exec.run(Stage::AssembleRoot, &root) {
+        Err(e) if on_cow => {
+            cow::temporary(&format!("the root on the cow partition: {e}"));
+            let _ = sys.unmount(plan::OVERLAYFS);
+            exec.run(Stage::AssembleRoot, &root)
+        }
+        done => done,
+    }
 }
 
 /// The filesystem of the image file at `path`.
