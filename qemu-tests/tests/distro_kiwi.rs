@@ -4,7 +4,7 @@
 //! rd.live.overlay.cowfs=ext4`).
 //!
 //! - With an ext4 partition labelled `cow` behind the ISO (`vda2`, empty):
-//!   it is mounted at `/run/overlay/overlayfs`, `rw/` and `work/` are made
+//!   it is mounted at `/run/overlay/overlayfs` (the ISO through `vda1`), `rw/` and `work/` are made
 //!   on it, and a marker the probe writes in the first boot is seen by the
 //!   second.
 //! - Without one: one warning that kiwi would have made it and liveinit
@@ -79,7 +79,9 @@ fn the_cow_partition_keeps_the_root_across_reboots() {
         ("kiwi-cow-2", "two", "one"),
     ] {
         let b = boot_marking(name, vec![virtio_rw(&stick)], mark, before);
-        check_kiwi_state(&b, "/dev/vda", "ext4", None);
+        // The ISO through its partition: no partition of a disk can be
+        // mounted while the whole disk is.
+        check_kiwi_state(&b, "/dev/vda1", "ext4", None);
         let cow = b.report.mount_at("/run/overlay/overlayfs");
         b.check(
             cow.is_some_and(|m| {

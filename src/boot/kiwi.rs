@@ -44,11 +44,16 @@ pub fn mount_root<S: Sys>(
     )?;
     let devices = seen.insert(Vec::new());
     let found = discover::find_medium(sys, spec, cfg, modules, devices)?;
+    let cow = kiwi
+        .persistent
+        .as_ref()
+        .and_then(|cowfs| cow::find(sys, cfg, &found, cowfs));
+    let medium = cow.as_ref().map_or(&found.device, |c| &c.medium);
     stop(BreakPoint::PreMount)?;
     let mut exec = Executor::new(sys, modules);
     exec.run(
         Stage::MountMedium,
-        &plan::mount_medium(&found.device, found.fs.fstype),
+        &plan::mount_medium(medium, found.fs.fstype),
     )?;
     let container = format!("{LIVE}/{}", cfg.in_live_dir(&cfg.squash_img));
     let fstype = fs_of(sys, &container)?;
@@ -65,10 +70,7 @@ pub fn mount_root<S: Sys>(
         }
     };
     exec.run(Stage::MountImage, &plan::mount_rootfsbase(base))?;
-    let on_cow = kiwi
-        .persistent
-        .as_ref()
-        .is_some_and(|cowfs| cow::open(&mut exec, sys, cfg, &found.device, cowfs));
+    let on_cow = cow.is_some_and(|c| cow::open(&mut exec, sys, &c));
     stop(BreakPoint::Mount)?;
     let root = plan::overlay_root(cfg.rootflags.as_deref());
     match exec.run(Stage::AssembleRoot, &root) {
