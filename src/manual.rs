@@ -438,7 +438,8 @@ initramfs. A persistent overlay's device (or its image) is mounted at
 /run/initramfs/persistent-overlay; kept read-only, it is
 /run/overlayfs-r (or /dev/mapper/live-ro). Persistence volumes:
 /run/live/persistence/DEVICE (boot=live), /cow in the initramfs
-(boot=casper); described in /run/initramfs/persistent-overlay too.",
+(boot=casper), kiwi's cow partition at /run/overlay/overlayfs; described in
+/run/initramfs/persistent-overlay too.",
             items: &[],
         },
         Section {

@@ -16,7 +16,8 @@ use crate::boot::error::Stage;
 use crate::boot::execute::Executor;
 use crate::config::LiveConfig;
 use crate::plan::kiwi::{mount_cow, COW_LABEL, OVERLAYFS};
-use crate::plan::persist::can_hold_upper;
+use crate::plan::persist::{can_hold_upper, state_step};
+use crate::plan::Step;
 use crate::probe::FsType;
 use crate::sys::Sys;
 
@@ -97,10 +98,16 @@ pub fn open<S: Sys>(exec: &mut Executor<'_, S>, sys: &S, cow: &Cow) -> bool {
         let _ = sys.unmount(OVERLAYFS);
         return false;
     }
-    info!(
-        "rd.live.overlay.persistent: the writable layer is on {device} (LABEL={COW_LABEL}) at \
-         {OVERLAYFS}"
-    );
+    let line = format!("the writable layer is on {device} (LABEL={COW_LABEL}) at {OVERLAYFS}");
+    info!("rd.live.overlay.persistent: {line}");
+    // Only for `liveinit status`: a failure to write it is no reason to stop.
+    let state = [
+        Step::MakeDir {
+            path: String::from("/run/initramfs"),
+        },
+        state_step(&line),
+    ];
+    let _ = exec.run(Stage::AssembleRoot, &state);
     true
 }
 

@@ -27,6 +27,13 @@ fn with_root(sys: &FakeSys) {
 /// A hybrid ISO written to the disk `vda` (seen on the disk and its first
 /// partition), with `part2` as a second partition when given.
 fn stick(cmdline: &str, part2: Option<&[u8]>) -> FakeSys {
+    let mut parts = vec![ISO];
+    parts.extend(part2);
+    disk(cmdline, &parts)
+}
+
+/// The ISO on the whole disk `vda`, whose partitions hold `parts`.
+fn disk(cmdline: &str, parts: &[&[u8]]) -> FakeSys {
     let sys = FakeSys::new();
     sys.file("/proc/cmdline", cmdline.as_bytes())
         .file("/sys/class/block/vda/size", b"65536\n")
@@ -35,9 +42,8 @@ fn stick(cmdline: &str, part2: Option<&[u8]>) -> FakeSys {
             b"DEVNAME=vda\nDEVTYPE=disk\n",
         )
         .file("/dev/vda", ISO);
-    let mut parts = vec![("vda1", ISO)];
-    parts.extend(part2.map(|fs| ("vda2", fs)));
-    for (n, (name, fs)) in parts.into_iter().enumerate() {
+    for (n, fs) in parts.iter().enumerate() {
+        let name = format!("vda{}", n + 1);
         sys.file(&format!("/sys/class/block/vda/{name}/size"), b"4096\n")
             .file(&format!("/sys/class/block/{name}/size"), b"4096\n")
             .file(
@@ -87,6 +93,8 @@ fn the_cow_partition_of_the_medium_disk_holds_the_writable_layer() {
             && upper < cow,
         "{calls:#?}"
     );
+    let state = sys.read_file("/run/initramfs/persistent-overlay").unwrap();
+    assert!(String::from_utf8_lossy(&state).contains("/dev/vda2 (LABEL=cow)"));
 }
 
 #[test]
@@ -140,5 +148,19 @@ fn on_a_cd_kiwi_stays_temporary_without_looking_at_other_disks() {
         "{calls:#?}"
     );
     position(&calls, "mount /dev/sr0 /run/overlay/live iso9660 ro");
+    position(&calls, ROOT_ON_COW);
+}
+
+#[test]
+fn a_cow_partition_beside_an_iso_on_the_whole_disk_alone_is_not_used() {
+    // No partition holds the ISO: the cow one could not be mounted while
+    // the whole disk is.
+    let sys = disk(PERSISTENT, &[&ext4_labelled("cow")]);
+    let calls = booted(&sys);
+    position(&calls, "mount /dev/vda /run/overlay/live iso9660 ro");
+    assert!(
+        calls.iter().all(|c| !c.starts_with("mount /dev/vda1")),
+        "{calls:#?}"
+    );
     position(&calls, ROOT_ON_COW);
 }
