@@ -317,6 +317,14 @@ kiwi leaves it (live, squashfs_container, rootfsbase, overlayfs), its tmpfs
 sized by rd.live.overlay.size as tmpfs reads it (50%).",
                 },
                 Item {
+                    term: "rd.live.overlay.persistent [rd.live.overlay.cowfs=FS]",
+                    text: "\
+kiwi mode: the partition labelled cow on the medium's disk is mounted at
+/run/overlay/overlayfs, holding rw/ and work/. kiwi would create and format
+(FS) one when missing; liveinit never does: a warning, and the tmpfs, as on
+a CD.",
+                },
+                Item {
                     term: "rd.writable.fsimg",
                     text: "Copy the filesystem image to RAM and use it writable.",
                 },
@@ -431,7 +439,8 @@ initramfs. A persistent overlay's device (or its image) is mounted at
 /run/initramfs/persistent-overlay; kept read-only, it is
 /run/overlayfs-r (or /dev/mapper/live-ro). Persistence volumes:
 /run/live/persistence/DEVICE (boot=live), /cow in the initramfs
-(boot=casper); described in /run/initramfs/persistent-overlay too.",
+(boot=casper), kiwi's cow partition at /run/overlay/overlayfs; described in
+/run/initramfs/persistent-overlay too.",
             items: &[],
         },
         Section {

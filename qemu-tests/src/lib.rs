@@ -21,6 +21,7 @@ pub mod fwdproxy;
 pub mod harness;
 pub mod host;
 pub mod kernel;
+pub mod kiwi;
 pub mod media;
 pub mod netboot;
 pub mod persist;

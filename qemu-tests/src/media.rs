@@ -270,6 +270,8 @@ pub fn blkid_tag(path: &Path, tag: &str) -> Result<Option<String>> {
 pub struct IsoBuilder {
     label: String,
     files: Vec<(String, PathBuf)>,
+    /// Filesystem images appended as MBR partitions 2, 3…
+    appended: Vec<PathBuf>,
 }
 
 impl IsoBuilder {
@@ -278,7 +280,16 @@ impl IsoBuilder {
         IsoBuilder {
             label: label.to_string(),
             files: Vec::new(),
+            appended: Vec::new(),
         }
+    }
+
+    /// Appends the filesystem image `host` behind the ISO as the next MBR
+    /// partition (Linux type) after the one xorriso then makes for the ISO
+    /// itself, as on a hybrid ISO written to a stick.
+    pub fn append_partition(mut self, host: &Path) -> Self {
+        self.appended.push(host.to_path_buf());
+        self
     }
 
     /// Puts host file (or directory) `host` at `iso_path` (e.g. `LiveOS/squashfs.img`).
@@ -298,6 +309,10 @@ impl IsoBuilder {
             .arg("-o")
             .arg(out)
             .arg("-graft-points");
+        for (n, host) in self.appended.iter().enumerate() {
+            cmd.args(["-append_partition", &(n + 2).to_string(), "0x83"])
+                .arg(host);
+        }
         for (iso_path, host) in &self.files {
             let spec = format!(
                 "/{}={}",

@@ -1,7 +1,10 @@
 //! kiwi mode at boot (distro-live-spec §4.2): the `/run/overlay` tmpfs
 //! first, the medium `root=live:` names found as dracut finds it, then the
 //! container, the root filesystem image and the overlay, at kiwi's paths
-//! ([`crate::plan::kiwi`]).
+//! ([`crate::plan::kiwi`]), the writable layer on the `cow` partition with
+//! `rd.live.overlay.persistent` ([`cow`]).
+
+mod cow;
 
 #[allow(unused_imports)]
 use crate::prelude::*;
@@ -41,11 +44,16 @@ pub fn mount_root<S: Sys>(
     )?;
     let devices = seen.insert(Vec::new());
     let found = discover::find_medium(sys, spec, cfg, modules, devices)?;
+    let cow = kiwi
+        .persistent
+        .as_ref()
+        .and_then(|cowfs| cow::find(sys, cfg, &found, cowfs));
+    let medium = cow.as_ref().map_or(&found.device, |c| &c.medium);
     stop(BreakPoint::PreMount)?;
     let mut exec = Executor::new(sys, modules);
     exec.run(
         Stage::MountMedium,
-        &plan::mount_medium(&found.device, found.fs.fstype),
+        &plan::mount_medium(medium, found.fs.fstype),
     )?;
     let container = format!("{LIVE}/{}", cfg.in_live_dir(&cfg.squash_img));
     let fstype = fs_of(sys, &container)?;
@@ -62,11 +70,17 @@ pub fn mount_root<S: Sys>(
         }
     };
     exec.run(Stage::MountImage, &plan::mount_rootfsbase(base))?;
+    let on_cow = cow.is_some_and(|c| cow::open(&mut exec, sys, &c));
     stop(BreakPoint::Mount)?;
-    exec.run(
-        Stage::AssembleRoot,
-        &plan::overlay_root(cfg.rootflags.as_deref()),
-    )
+    let root = plan::overlay_root(cfg.rootflags.as_deref());
+    match exec.run(Stage::AssembleRoot, &root) {
+        Err(e) if on_cow => {
+            cow::temporary(&format!("the root on the cow partition: {e}"));
+            let _ = sys.unmount(plan::OVERLAYFS);
+            exec.run(Stage::AssembleRoot, &root)
+        }
+        done => done,
+    }
 }
 
 /// The filesystem of the image file at `path`.

@@ -728,10 +728,10 @@ mod tests {
             c.kiwi.as_ref().map(|k| k.overlay_size.as_str()),
             Some("50%")
         );
-        assert!(c
-            .warnings
-            .iter()
-            .any(|w| w.starts_with("rd.live.overlay.persistent is not supported")));
+        assert_eq!(
+            c.kiwi.as_ref().and_then(|k| k.persistent.as_deref()),
+            Some("ext4")
+        );
         // kiwi's size syntax, and dracut's options it does not read.
         let c = config(
             "root=live:CDLABEL=CDROM rd.liveinit.flavour=kiwi rd.live.overlay.size=25% rd.live.ram",

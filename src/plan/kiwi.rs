@@ -19,6 +19,11 @@ pub const CONTAINER: &str = "/run/overlay/squashfs_container";
 /// The root filesystem image (`LiveOS/rootfs.img` in the container), or
 /// the container itself when it is the root.
 pub const ROOTFSBASE: &str = "/run/overlay/rootfsbase";
+/// Where the writable layer's directories are: in the tmpfs, or the
+/// mount point of the `cow` partition (kiwi's persistent mode).
+pub const OVERLAYFS: &str = "/run/overlay/overlayfs";
+/// The label of kiwi's persistent write partition.
+pub const COW_LABEL: &str = "cow";
 /// The writable layer's upper and work directories.
 pub const UPPER: &str = "/run/overlay/overlayfs/rw";
 pub const WORK: &str = "/run/overlay/overlayfs/work";
@@ -130,6 +135,15 @@ pub fn mount_rootfsbase(rootfs_img: Option<FsType>) -> Vec<Step> {
     Vec::from([mkdir(ROOTFSBASE), mount])
 }
 
+/// kiwi's persistent mode: the `cow` partition mounted at [`OVERLAYFS`]
+/// (over the tmpfs's directories), with the upper and work directories
+/// made on it when missing.
+pub fn mount_cow(device: &str, fstype: FsType) -> Vec<Step> {
+    let mut steps = super::layered_persist::mount_volume(device, fstype, OVERLAYFS, false);
+    steps.extend([mkdir(UPPER), mkdir(WORK)]);
+    steps
+}
+
 /// The root: overlayfs `LiveOS_rootfs` over [`ROOTFSBASE`], `rootflags=`
 /// first as kiwi's generator writes them.
 pub fn overlay_root(rootflags: Option<&str>) -> Vec<Step> {
@@ -191,6 +205,18 @@ mod tests {
         assert_eq!(
             bound[1],
             "mount /run/overlay/squashfs_container -> /run/overlay/rootfsbase (bind)"
+        );
+        let cow: Vec<String> = mount_cow("/dev/vda2", FsType::Ext4)
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(
+            cow[1..],
+            [
+                "mount /dev/vda2 -> /run/overlay/overlayfs (ext4, rw, noatime)",
+                "mkdir /run/overlay/overlayfs/rw",
+                "mkdir /run/overlay/overlayfs/work"
+            ]
         );
         assert!(overlay_root(Some("noatime"))[1]
             .to_string()

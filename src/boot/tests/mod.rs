@@ -17,6 +17,7 @@ mod hostile;
 mod image_file;
 mod iso_scan;
 mod kernel_modules;
+mod kiwi;
 mod layered;
 mod layered_persist;
 mod layouts;
