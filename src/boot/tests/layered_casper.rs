@@ -9,10 +9,17 @@ use super::*;
 
 /// A CD whose `casper/` holds an image and whose `.disk/` the given UUID.
 fn casper_cd(cmdline: &str, uuid_file: &[u8]) -> FakeSys {
+    let sys = casper_disc(cmdline, uuid_file);
+    sys.file("/sys/class/block/sr0/size", b"4096\n")
+        .file("/sys/class/block/sr0/uevent", b"DEVNAME=sr0\n");
+    sys
+}
+
+/// The disc of [`casper_cd`] in `/dev/sr0`, its drive not in `/sys` yet.
+fn casper_disc(cmdline: &str, uuid_file: &[u8]) -> FakeSys {
     let sys = FakeSys::new();
     sys.file("/proc/cmdline", cmdline.as_bytes())
-        .file("/sys/class/block/sr0/size", b"4096\n")
-        .file("/sys/class/block/sr0/uevent", b"DEVNAME=sr0\n")
+        .dir("/sys/class/block")
         .file("/dev/sr0", ISO)
         .on_mount(
             "/cdrom",
@@ -94,4 +101,34 @@ fn iso_scan_finds_the_iso_on_a_partition_without_a_keyword() {
         "{calls:#?}"
     );
     assert!(sys.calls_starting("umount /isodevice").is_empty());
+}
+
+/// A disc drive that appears while another device is being looked into
+/// (its filesystem's module still loading) is not lost: its uevent is
+/// held for the search, which then finds the medium on it. (The fake
+/// shows `casper/` on whatever is mounted at `/cdrom`: the disc's
+/// filesystem UUID, asked for, tells the two apart.)
+#[test]
+fn a_cd_appearing_during_another_devices_mount_is_found() {
+    let sys = casper_disc(
+        "boot=casper rd.liveinit.idle=3 uuid=2024-01-02-03-04-05-06",
+        b"",
+    );
+    with_module_tables(&sys);
+    let at = Duration::from_secs(1);
+    sys.file("/sys/class/block/vda/size", b"4096\n")
+        .file("/sys/class/block/vda/uevent", b"DEVNAME=vda\n")
+        .file("/dev/vda", EXT4)
+        .slow_module("/lib/modules/k/ext4.ko", Duration::from_secs(2))
+        .file_at(at, "/sys/class/block/sr0/size", b"4096\n")
+        .file_at(at, "/sys/class/block/sr0/uevent", b"DEVNAME=sr0\n")
+        .uevent_at(at, &block_added("sr0"));
+    let err = boot(&sys);
+    assert_eq!(err.stage, Stage::ExecInit, "{err}");
+    let calls = sys.calls();
+    assert!(
+        position(&calls, "mount /dev/vda /cdrom ext4 ro")
+            < position(&calls, "mount /dev/sr0 /cdrom iso9660 ro"),
+        "{calls:#?}"
+    );
 }
