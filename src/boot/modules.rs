@@ -148,7 +148,7 @@ impl Loader {
         }
     }
 
-    /// The device events held since the last call ([`Loader::held`]).
+    /// The device events held by module waits since the last call.
     pub fn take_held(&mut self) -> Vec<super::events::DeviceNews> {
         core::mem::take(&mut self.held)
     }
