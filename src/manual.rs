@@ -249,13 +249,19 @@ other grammars' options (archiso's, casper's, dracut's), are named in a
 warning and ignored.",
                 },
                 Item {
-                    term: "boot=casper [layerfs-path=FILE] [live-media=DEV]",
+                    term: "boot=casper [layerfs-path=FILE] [live-media=DEV] [uuid=U] \
+[ignore_uuid] [iso-scan/filename=PATH]",
                     text: "\
 Ubuntu casper's grammar. The medium is found as for boot=live, with casper/;
 the layers are FILE and every name its name implies (a.b.c.squashfs: a, a.b,
 a.b.c), else every *.ext2, *.squashfs, *.dir; the medium stays at /cdrom and
 the base layer at /rofs in the real root, the writes in a tmpfs at /cow.
-casper's live session setup (user, autologin) is not done.",
+uuid=U: the medium must also carry U (its filesystem UUID or a
+.disk/casper-uuid* file), else it is passed over (the later of uuid= and
+ignore_uuid counts; not checked for live-media= or an ISO file).
+iso-scan/filename=PATH: the medium is that ISO file, its filesystem left
+read-only at /isodevice. casper's live session setup (user, autologin) and
+its automatic writable partition are not done.",
                 },
                 Item {
                     term: "persistence [persistence-label=L,...] [persistence-path=DIR] \

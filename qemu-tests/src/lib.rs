@@ -16,6 +16,7 @@
 //! variants of the initramfs for the failure tests).
 
 pub mod arm64;
+pub mod casper;
 pub mod dnsstub;
 pub mod fwdproxy;
 pub mod harness;

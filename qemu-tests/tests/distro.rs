@@ -17,6 +17,7 @@ use qemu_tests::media::{
     mksquashfs, Disk, Image, Layout, LiveImages, LiveRoot, LiveRootSpec, PartitionFs, SquashComp,
 };
 use qemu_tests::{kiwi, out_dir};
+use qemu_tests::{casper, out_dir};
 
 /// The Debian ISO's volume id (live-boot never looks at it).
 const DEBIAN_LABEL: &str = "LIVEINIT_DEB";
@@ -273,26 +274,14 @@ fn debian_live_without_a_live_boot_medium() {
 // Ubuntu casper (`boot=casper`), a 24.04-style layered replica and casper's
 // own flat test layout.
 
-/// A tiny squashfs with one marker file: a middle layer or a decoy.
-fn marker_image(name: &str) -> PathBuf {
-    let dir = media_dir().join(format!("{name}-tree"));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(dir.join("etc")).unwrap();
-    std::fs::write(dir.join("etc").join(name), name).unwrap();
-    let out = media_dir().join(format!("{name}.squashfs"));
-    mksquashfs(&dir, &out, SquashComp::Gzip).unwrap();
-    out
-}
-
-/// `/casper/`: `minimal` (a dead init), `minimal.standard` (a marker),
-/// `minimal.standard.live` (the probe), and decoys that must not be
-/// stacked; without `minimal.standard` when `complete` is false.
 /// The complete layered replica, shared by the tests that boot it.
 fn casper_full_iso() -> &'static Image {
     static ISO: Shared<Image> = OnceLock::new();
     casper_iso(&ISO, true)
 }
 
+/// The layered replica (`qemu_tests::casper::layered_iso`), its base a
+/// dead init; without `minimal.standard` when `complete` is false.
 fn casper_iso(cell: &'static Shared<Image>, complete: bool) -> &'static Image {
     let file = if complete {
         "casper.iso"
@@ -300,101 +289,16 @@ fn casper_iso(cell: &'static Shared<Image>, complete: bool) -> &'static Image {
         "casper-broken.iso"
     };
     shared(cell, file, || {
-        let mut files = vec![
-            ("casper/minimal.squashfs".to_string(), dead_image().clone()),
-            (
-                "casper/minimal.standard.live.squashfs".to_string(),
-                probe_image().clone(),
-            ),
-            (
-                "casper/minimal.en.squashfs".to_string(),
-                marker_image("decoy-en"),
-            ),
-            (
-                "casper/minimal.standard.live.fr.squashfs".to_string(),
-                dead_image().clone(),
-            ),
-        ];
-        if complete {
-            files.push((
-                "casper/minimal.standard.squashfs".to_string(),
-                marker_image("standard"),
-            ));
-        }
-        LiveImages {
-            layout: Layout::FlatSquashfs,
-            files,
-        }
-        .iso("Ubuntu 24.04 LTS amd64", &media_dir().join(file))
+        casper::layered_iso(&media_dir(), dead_image(), probe_image(), complete, file)
     })
 }
 
-/// casper's own test layout (debian/tests/prep-image): an ext partition
-/// `rootfs` with `casper/0_root.squashfs` and `casper/1_overlay.squashfs`.
+/// casper's own test layout, its `0_root` a dead init.
 fn casper_flat_disk() -> &'static Disk {
     static C: Shared<Disk> = OnceLock::new();
     shared(&C, "casper flat disk", || {
-        LiveImages {
-            layout: Layout::FlatSquashfs,
-            files: vec![
-                ("casper/0_root.squashfs".to_string(), dead_image().clone()),
-                (
-                    "casper/1_overlay.squashfs".to_string(),
-                    probe_image().clone(),
-                ),
-            ],
-        }
-        .partition_disk(
-            PartitionFs::Ext4,
-            "rootfs",
-            DEBIAN_PART_MIB,
-            &media_dir().join("casper-flat-disk.img"),
-        )
+        casper::flat_disk(&media_dir(), dead_image(), probe_image(), DEBIAN_PART_MIB)
     })
-}
-
-/// casper's state (distro-live-spec §2.5, §2.8): `/cdrom` and `/rofs` in
-/// the root, the root an overlay named `/cow` over `lower` (base first).
-fn check_casper_state(b: &Probed, medium_fs: &str, lower: &[&str]) {
-    let r = &b.report;
-    let cdrom = r.mount_at("/cdrom");
-    b.check(
-        cdrom.is_some_and(|m| m.fstype == medium_fs && m.has_option("ro")),
-        &format!("/cdrom is not the {medium_fs} medium, read-only: {cdrom:?}"),
-    );
-    let rofs = r.mount_at("/rofs");
-    let base_backing = format!("/cdrom/casper/{}", lower[0]);
-    b.check(
-        rofs.is_some_and(|m| m.fstype == "squashfs")
-            && r.loops.iter().any(|l| l.backing == base_backing),
-        &format!("/rofs is not the base layer {base_backing}: {rofs:?}"),
-    );
-    let want: Vec<String> = lower.iter().rev().map(|i| format!("/{i}")).collect();
-    let want = want.join(":");
-    let root = r.root_mount();
-    b.check(
-        root.is_some_and(|m| {
-            m.fstype == "overlay"
-                && m.source == "/cow"
-                && m.super_option("lowerdir") == Some(want.as_str())
-                && m.super_option("upperdir") == Some("/cow/upper")
-        }),
-        &format!("/ is not casper's /cow overlay over {want}: {root:?}"),
-    );
-    b.check(
-        r.loops.len() == lower.len(),
-        &format!(
-            "{} loop devices for {} layers: {:?}",
-            r.loops.len(),
-            lower.len(),
-            r.loops
-        ),
-    );
-    b.check(r.root_write == Some(Ok(())), "/ is not writable");
-    b.check(
-        r.mount_at("/run/live/medium").is_none() && r.mount_at("/run/initramfs/live").is_none(),
-        "another grammar's medium mount in casper mode",
-    );
 }
 
 /// U1/U2: the layered replica with `layerfs-path=`: the three layers of
@@ -407,7 +311,7 @@ fn casper_layered_cd() {
         "boot=casper layerfs-path=minimal.standard.live.squashfs",
     )
     .boot_probe();
-    check_casper_state(
+    casper::check_state(
         &b,
         "iso9660",
         &[
@@ -443,7 +347,7 @@ fn casper_flat_disk_partition() {
         "boot=casper",
     )
     .boot_probe();
-    check_casper_state(&b, "ext4", &["0_root.squashfs", "1_overlay.squashfs"]);
+    casper::check_state(&b, "ext4", &["0_root.squashfs", "1_overlay.squashfs"]);
 }
 
 // ---------------------------------------------------------------------------
@@ -701,28 +605,7 @@ fn archiso_checksum() {
 
 /// Nothing mounted in the root comes from `device` any more.
 fn check_released(b: &Probed, device: &str) {
-    let r = &b.report;
-    let held: Vec<&str> = r
-        .mounts
-        .iter()
-        .filter(|m| m.source == device)
-        .map(|m| m.mount_point.as_str())
-        .collect();
-    b.check(
-        held.is_empty(),
-        &format!("{device} is still mounted at {held:?}"),
-    );
-    b.check(
-        b.ended.has_line(&[
-            "liveinit: ",
-            &format!("{device} is released and can be removed"),
-        ]),
-        "the console does not say the medium can be removed",
-    );
-    b.check(
-        b.ended.has_line(&["liveinit: copying to RAM: done, "]),
-        "no copy summary (size, time, rate) on the console",
-    );
+    b.check_released(device);
 }
 
 /// D4: `toram` copies the whole medium to a tmpfs that takes its place at
@@ -866,7 +749,7 @@ fn casper_no_keyword_cd() {
         "--- quiet splash",
     )
     .boot_probe();
-    check_casper_state(
+    casper::check_state(
         &b,
         "iso9660",
         &[

@@ -40,23 +40,40 @@ pub fn mount_root<S: Sys>(
         ),
         None => format!("a medium holding {dir}/*.squashfs ({})", cfg.grammar.why),
     };
+    let what = match &live.uuid {
+        Some(u) if live.iso.is_none() => format!("{what} and carrying uuid={u}"),
+        _ => what,
+    };
+    // The media holding images but another UUID, for the final message.
+    let mut others: Vec<String> = Vec::new();
     let found = discover::find_by_content(
         sys,
         &what,
         live.media.as_ref(),
         cfg,
         modules,
-        &mut |modules, seen| holds_images(sys, modules, live, seen),
+        &mut |modules, seen| holds_images(sys, modules, live, seen, &mut others),
     )
-    .map_err(|e| match e.cause.is_no_match() && cfg.grammar.by_content {
+    .map_err(|e| match e.cause.is_no_match() {
         // No keyword and no casper medium: the line named no root at all.
-        true => BootError {
+        true if cfg.grammar.by_content && others.is_empty() => BootError {
             stage: Stage::Cmdline,
             subject: String::new(),
             cause: Cause::Config(crate::config::ConfigError::NoRoot),
             ..e
         },
-        false => e,
+        true if live.uuid.is_some() => BootError {
+            subject: format!(
+                "{}; media with {dir}/ seen: {}",
+                e.subject,
+                match others.is_empty() {
+                    true => String::from("none"),
+                    false => others.join("; "),
+                }
+            ),
+            ..e
+        },
+        _ => e,
     })?;
     stop(BreakPoint::PreMount)?;
     let choice = super::layered_ram::choice(sys, live)?;
@@ -98,8 +115,15 @@ pub fn mount_root<S: Sys>(
 }
 
 /// Mounts `seen` at the medium's place and keeps it there if the image
-/// directory holds an image (live-boot's `is_live_path`).
-fn holds_images<S: Sys>(sys: &S, modules: &mut Loader, live: &LayeredConfig, seen: &Seen) -> bool {
+/// directory holds an image (live-boot's `is_live_path`) and, with
+/// casper's `uuid=`, the medium carries it (else it is added to `others`).
+fn holds_images<S: Sys>(
+    sys: &S,
+    modules: &mut Loader,
+    live: &LayeredConfig,
+    seen: &Seen,
+    others: &mut Vec<String>,
+) -> bool {
     let (paths, dir) = (live.paths, live.media_path.as_str());
     let Some(fs) = &seen.fs else { return false };
     let device = format!("/dev/{}", seen.name);
@@ -115,14 +139,18 @@ fn holds_images<S: Sys>(sys: &S, modules: &mut Loader, live: &LayeredConfig, see
         return false;
     }
     let images_dir = layers::on_medium(paths, dir, "");
-    let holds = sys
+    let images = sys
         .read_dir(images_dir.trim_end_matches('/'))
         .unwrap_or_default()
         .iter()
-        .any(|name| layers::is_image(paths, name))
-        && (!live.media_required || is_the_medium(sys, live, seen));
+        .any(|name| layers::is_image(paths, name));
+    let holds = images
+        && (!live.media_required || is_the_medium(sys, live, seen))
+        && carries_uuid(sys, live, seen, others);
     if !holds {
-        info!("{device} has no images in {dir}/");
+        if !images {
+            info!("{device} has no images in {dir}/");
+        }
         if let Err(e) = sys.unmount(paths.medium) {
             warn!(
                 "umount {} ({device}): {}",
@@ -135,6 +163,34 @@ fn holds_images<S: Sys>(sys: &S, modules: &mut Loader, live: &LayeredConfig, see
         }
     }
     holds
+}
+
+/// casper's `uuid=`: unchecked for the `live-media=` device and an ISO
+/// file, as casper skips it there.
+fn carries_uuid(
+    sys: &impl Sys,
+    live: &LayeredConfig,
+    seen: &Seen,
+    others: &mut Vec<String>,
+) -> bool {
+    let Some(asked) = &live.uuid else { return true };
+    if live.iso.is_some()
+        || live
+            .media
+            .as_ref()
+            .is_some_and(|spec| discover::matches(spec, seen))
+    {
+        return true;
+    }
+    match super::layered_uuid::check(sys, live.paths.medium, asked, seen) {
+        Ok(()) => true,
+        Err(carried) => {
+            if !others.contains(&carried) {
+                others.push(carried);
+            }
+            false
+        }
+    }
 }
 
 /// archiso's identity check: the device matches `archisodevice` (or the

@@ -21,6 +21,7 @@ mod layered;
 mod layered_iso;
 mod layered_persist;
 mod layered_ram;
+mod layered_uuid;
 mod live;
 mod modules;
 pub mod network;

@@ -94,7 +94,15 @@ pub struct Loader {
     usb_host_loaded: Option<Duration>,
     /// The longest a wait for modules may take (`rd.retry`).
     patience: Duration,
+    /// Device events that came while a step waited for its modules, for
+    /// discovery to take in ([`Loader::take_held`]): a disc drive that
+    /// appears while another device is being looked into is not lost.
+    held: Vec<super::events::DeviceNews>,
 }
+
+/// More held device events than this are replaced by one "events lost",
+/// after which discovery looks at `/sys` again.
+const MAX_HELD: usize = 64;
 
 impl Loader {
     /// Reads the tables (nothing is loaded yet).
@@ -136,7 +144,13 @@ impl Loader {
             usb_storage: false,
             usb_host_loaded: None,
             patience: Duration::from_secs(cfg.retry_secs.into()),
+            held: Vec::new(),
         }
+    }
+
+    /// The device events held by module waits since the last call.
+    pub fn take_held(&mut self) -> Vec<super::events::DeviceNews> {
+        core::mem::take(&mut self.held)
     }
 
     /// Starts loading, in the background, the modules listed for every
@@ -318,8 +332,13 @@ impl Loader {
                 next_progress = now.saturating_add(PROGRESS_EVERY);
             }
             let wake = deadline.min(next_progress);
-            // Only modules can happen now (discovery has stopped listening).
-            super::events::wait(sys, self, wake.saturating_sub(now));
+            let happened = super::events::wait(sys, self, wake.saturating_sub(now));
+            // Discovery may be listening (a step inside its search): keep
+            // what it would have handled.
+            self.held.extend(happened.devices);
+            if self.held.len() > MAX_HELD {
+                self.held = Vec::from([super::events::DeviceNews::Lost]);
+            }
         }
     }
 

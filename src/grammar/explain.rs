@@ -60,6 +60,17 @@ pub fn layered(out: &mut String, cfg: &LiveConfig, live: &LayeredConfig, policy:
         ),
         None => medium,
     };
+    let medium = match (&live.uuid, &live.iso) {
+        (Some(u), None) => format!(
+            "{medium}, and only if it carries uuid={u}: its filesystem UUID or a \
+             .disk/casper-uuid* file holding it (not checked for the live-media= device); \
+             otherwise passed over, and the search goes on"
+        ),
+        (Some(u), Some(_)) => {
+            format!("{medium} (uuid={u} is not checked for an ISO file, as casper does not)")
+        }
+        _ => medium,
+    };
     let images = match &live.images {
         ImageChoice::ModuleList(module) => {
             let [first, second] = layers::module_lists(module);

@@ -70,8 +70,12 @@ pub struct LayeredConfig {
     pub persistence: Option<persistence::PersistAsk>,
     /// What is copied to RAM before the images are mounted.
     pub to_ram: to_ram::ToRam,
-    /// live-boot's `findiso=` / `fromiso=`: the medium is an ISO file.
+    /// live-boot's `findiso=` / `fromiso=`, casper's `iso-scan/filename=`:
+    /// the medium is an ISO file.
     pub iso: Option<iso_host::IsoHost>,
+    /// casper's `uuid=`: a medium found by the search (not `live-media=`,
+    /// not an ISO file) must carry it ([`casper::uuid_matches`]).
+    pub uuid: Option<String>,
 }
 
 /// A family of live-boot command lines.

@@ -24,8 +24,7 @@ const SHARED: [(&str, &[Grammar]); 6] = [
     ),
 ];
 
-/// One warning per shared option the chosen grammar does not read, and
-/// for the ones it reads but liveinit does not carry out under it.
+/// One warning per shared option the chosen grammar does not read.
 pub fn warnings(cmdline: &Cmdline, chosen: Grammar) -> Vec<String> {
     let mut out = Vec::new();
     for (key, readers) in SHARED {
@@ -37,11 +36,6 @@ pub fn warnings(cmdline: &Cmdline, chosen: Grammar) -> Vec<String> {
             out.push(format!(
                 "{key} is {}'s option, ignored under {chosen}",
                 names.join(" and ")
-            ));
-        } else if chosen == Grammar::Casper && key == "iso-scan/filename" {
-            out.push(String::from(
-                "iso-scan/filename is not supported by liveinit's casper mode yet: the ISO file \
-                 is not looked for; the medium must be a device",
             ));
         }
     }
@@ -70,11 +64,7 @@ mod tests {
         assert_eq!(under("root=live:LABEL=x toram", Grammar::Dracut).len(), 1);
         let w = under("boot=live iso-scan/filename=/x.iso", Grammar::LiveBoot);
         assert!(w[0].starts_with("iso-scan/filename is Ubuntu casper and dracut and kiwi's"));
-        let w = under("iso-scan/filename=/u.iso", Grammar::Casper);
-        assert!(
-            w[0].contains("not supported by liveinit's casper mode"),
-            "{w:?}"
-        );
+        assert!(under("iso-scan/filename=/u.iso ignore_uuid", Grammar::Casper).is_empty());
         assert!(under(
             "root=live:LABEL=x iso-scan/filename=/x.iso",
             Grammar::Dracut

@@ -48,6 +48,34 @@ impl Probed {
         }
     }
 
+    /// After a copy to RAM: nothing mounted in the root comes from
+    /// `device` any more, the console says it can be removed, and the copy
+    /// was summed up (size, time, rate).
+    pub fn check_released(&self, device: &str) {
+        let held: Vec<&str> = self
+            .report
+            .mounts
+            .iter()
+            .filter(|m| m.source == device)
+            .map(|m| m.mount_point.as_str())
+            .collect();
+        self.check(
+            held.is_empty(),
+            &format!("{device} is still mounted at {held:?}"),
+        );
+        self.check(
+            self.ended.has_line(&[
+                "liveinit: ",
+                &format!("{device} is released and can be removed"),
+            ]),
+            "the console does not say the medium can be removed",
+        );
+        self.check(
+            self.ended.has_line(&["liveinit: copying to RAM: done, "]),
+            "no copy summary (size, time, rate) on the console",
+        );
+    }
+
     /// Says how long the init took, from the kernel starting `/init` to the
     /// probe reading its clock.
     pub(super) fn log_timing(&self) {

@@ -72,6 +72,15 @@ pub fn find_by_content<S: Sys>(
                 }
             }
         }
+        // Devices that appeared while `holds_medium` waited for modules.
+        let held = modules.take_held();
+        if !held.is_empty() {
+            timing.news(sys.now());
+            take_news(sys, modules, &mut search, &mut tried, held);
+            modules.pump(sys);
+            search.probe_dirty(sys);
+            continue;
+        }
         let now = sys.now();
         search.name_stalls(now);
         let state = search.state(modules, listening);
@@ -95,28 +104,8 @@ pub fn find_by_content<S: Sys>(
         if happened.any {
             timing.news(sys.now());
         }
-        for news in happened.devices {
-            match news {
-                DeviceNews::Uevent(uevent) => {
-                    // A changed device (a disc put in) is worth a new look.
-                    if let Some(name) = uevent.block_name() {
-                        if uevent.is("change") {
-                            tried.remove(name);
-                        }
-                    }
-                    search.uevent(&uevent, modules);
-                }
-                DeviceNews::Probed { node, result } => {
-                    if search.probed(sys, &node, result) {
-                        timing.news(sys.now());
-                    }
-                }
-                DeviceNews::Lost => {
-                    coldplug::walk(sys, &mut search, modules);
-                    search.rescan_all(sys);
-                    tried.clear();
-                }
-            }
+        if take_news(sys, modules, &mut search, &mut tried, happened.devices) {
+            timing.news(sys.now());
         }
         modules.pump(sys);
         if timing.tick_due(sys.now()) {
@@ -130,6 +119,38 @@ pub fn find_by_content<S: Sys>(
         }
         search.probe_dirty(sys);
     }
+}
+
+/// Hands device events to the search; true if a probe's answer told
+/// something new.
+fn take_news<S: Sys>(
+    sys: &S,
+    modules: &mut Loader,
+    search: &mut Search,
+    tried: &mut BTreeSet<String>,
+    news: Vec<DeviceNews>,
+) -> bool {
+    let mut new = false;
+    for news in news {
+        match news {
+            DeviceNews::Uevent(uevent) => {
+                // A changed device (a disc put in) is worth a new look.
+                if let Some(name) = uevent.block_name() {
+                    if uevent.is("change") {
+                        tried.remove(name);
+                    }
+                }
+                search.uevent(&uevent, modules);
+            }
+            DeviceNews::Probed { node, result } => new |= search.probed(sys, &node, result),
+            DeviceNews::Lost => {
+                coldplug::walk(sys, search, modules);
+                search.rescan_all(sys);
+                tried.clear();
+            }
+        }
+    }
+    new
 }
 
 /// The devices to offer now, in order: the preferred ones, then by disk,

@@ -236,3 +236,21 @@ fn casper_puts_upper_on_writable() {
     let calls = booted(&sys);
     assert!(!calls.iter().any(|c| c.starts_with("mount /dev/vdb")));
 }
+
+/// casper's label rule (§2.7): `casper-rw` serves when no filesystem is
+/// labelled `writable`; once one is, `writable` wins wherever it is.
+#[test]
+fn casper_rw_serves_until_a_writable_exists() {
+    let line = "boot=casper persistent";
+    let sys = machine(line, "casper", &ext4_labelled("casper-rw"));
+    let calls = booted(&sys);
+    has(&calls, "mount /dev/vdb /cow ext4 rw");
+
+    let sys = machine(line, "casper", &ext4_labelled("casper-rw"));
+    sys.file("/sys/class/block/vdc/size", b"65536\n")
+        .file("/sys/class/block/vdc/uevent", b"DEVNAME=vdc\n")
+        .file("/dev/vdc", &ext4_labelled("writable"));
+    let calls = booted(&sys);
+    has(&calls, "mount /dev/vdc /cow ext4 rw");
+    assert!(!calls.iter().any(|c| c.starts_with("mount /dev/vdb /cow")));
+}
