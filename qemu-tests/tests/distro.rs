@@ -16,8 +16,7 @@ use qemu_tests::harness::{cdrom, probe_root, shared, virtio_ro, Case, Probed, Sh
 use qemu_tests::media::{
     mksquashfs, Disk, Image, Layout, LiveImages, LiveRoot, LiveRootSpec, PartitionFs, SquashComp,
 };
-use qemu_tests::{kiwi, out_dir};
-use qemu_tests::{casper, out_dir};
+use qemu_tests::{casper, kiwi, out_dir};
 
 /// The Debian ISO's volume id (live-boot never looks at it).
 const DEBIAN_LABEL: &str = "LIVEINIT_DEB";
