@@ -221,8 +221,9 @@ is recorded in /run/initramfs/livenet.info.",
                     term: "rd.liveinit.net.sha256=HEX, rd.liveinit.net.retries=N, rd.liveinit.net.stall=SECONDS",
                     text: "\
 The expected SHA-256 of the image, checked while it streams (by a child
-process beside the download when there is a second CPU; a mismatch stops
-the boot; the digest is always recorded); attempts for transient
+process beside the download; a mismatch stops the boot; without this
+option the digest is still recorded, finishing while the image is
+mounted); attempts for transient
 failures (100; 0 retries forever); seconds without progress before an
 attempt is abandoned and resumed (30).",
                 },

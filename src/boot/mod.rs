@@ -105,6 +105,8 @@ fn boot<S: Sys>(
         kiwi::mount_root(sys, &cfg, kiwi, &mut modules, seen, &stop)?;
         return hand_over(sys, policy, &cfg, &mut modules, throttle);
     }
+    // The digest of a downloaded image, finishing beside the boot.
+    let mut pending = None;
     let start = match &cfg.root {
         LiveRoot::Device(spec) => {
             let devices = seen.insert(Vec::new());
@@ -120,7 +122,11 @@ fn boot<S: Sys>(
         }
         LiveRoot::IsoFile(path) => Start::Medium(iso_file::open_iso_file(sys, &mut modules, path)?),
         LiveRoot::ImageFile(path) => Start::Image(path.clone()),
-        LiveRoot::Url(_) => network_image(sys, &cfg, &mut modules)?,
+        LiveRoot::Url(_) => {
+            let (start, digest) = network_image(sys, &cfg, &mut modules)?;
+            pending = Some(digest);
+            start
+        }
         // Only the layered grammars find their medium by content, above.
         LiveRoot::ByContent => {
             return Err(BootError::new(
@@ -173,6 +179,9 @@ fn boot<S: Sys>(
     stop(BreakPoint::Mount)?;
     let persistent = persist::open(&mut exec, sys, &cfg, &layout, overlay_device);
     live::assemble(&mut exec, sys, &cfg, &layout, persistent.as_ref())?;
+    if let Some(pending) = pending {
+        pending.complete(sys);
+    }
     hand_over(sys, policy, &cfg, &mut modules, throttle)
 }
 
@@ -195,12 +204,13 @@ fn hand_over<S: Sys>(
 }
 
 /// Downloads the network image, then starts from it as from an image
-/// file, or, for an ISO, from its loop device as a medium.
+/// file, or, for an ISO, from its loop device as a medium; with the record
+/// whose digest may still be on its way.
 fn network_image<S: Sys>(
     sys: &S,
     cfg: &LiveConfig,
     modules: &mut modules::Loader,
-) -> Result<Start, BootError> {
+) -> Result<(Start, fetch::Pending), BootError> {
     let (Some(download), Some(plan)) = (&cfg.download, &cfg.net) else {
         return Err(BootError::new(
             Stage::FindMedium,
@@ -209,13 +219,14 @@ fn network_image<S: Sys>(
         ));
     };
     let up = network::bring_up(sys, plan, modules)?;
-    let fetched = fetch::download(sys, cfg, download, &up.interface)?;
-    Ok(match fetched.content {
+    let (fetched, pending) = fetch::download(sys, cfg, download, &up.interface)?;
+    let start = match fetched.content {
         crate::fetch::content::Content::Iso => {
             Start::Medium(iso_file::open_iso_file(sys, modules, &fetched.path)?)
         }
         _ => Start::Image(fetched.path),
-    })
+    };
+    Ok((start, pending))
 }
 
 /// Where the boot starts from once the root is located.

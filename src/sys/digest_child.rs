@@ -3,10 +3,10 @@
 //! Hashing costs about as much CPU as receiving: done in the loop that
 //! receives, it halves the download rate wherever the CPU, not the wire,
 //! is the limit (QEMU's TCG, a 10 GbE link, a CPU without SHA
-//! instructions). With a second CPU, a forked child reads the `.part` file
-//! behind the writer (from the page cache: it is a tmpfs) and hashes it,
-//! while the init only receives and writes. Still one pass over the data,
-//! as it streams.
+//! instructions). A forked child at the lowest priority reads the `.part`
+//! file behind the writer (from the page cache: it is a tmpfs) and hashes
+//! it, while the init only receives and writes: on a second CPU at once,
+//! on a single one whenever the init waits. Still one pass over the data.
 //!
 //! Pipes, both ways non-blocking in the init:
 //! - wake (init → child): 8-byte little-endian lengths. A plain one says

@@ -285,8 +285,8 @@ pub trait Sys {
     fn arp_close(&self, handle: u32);
     // The download's SHA-256 beside it (`digest_child.rs`).
     /// Starts hashing the file at `path` from its first byte as it grows,
-    /// in a child process; its handle. `None` when the caller had better
-    /// hash as it writes: a machine with one CPU gains nothing from it.
+    /// in a child process; its handle. `None` when the caller is to hash
+    /// as it writes (the fake, unless a test asks).
     fn digest_start(&self, path: &str) -> SysResult<Option<u32>>;
     /// The file has grown to `len` bytes (a hint; it may be dropped).
     fn digest_grown(&self, handle: u32, len: u64);

@@ -9,6 +9,7 @@ use crate::prelude::*;
 
 mod attempt;
 mod digest;
+mod record;
 mod transfer;
 
 use core::time::Duration;
@@ -20,14 +21,13 @@ use crate::config::LiveConfig;
 use crate::fetch::content::{self, Content};
 use crate::fetch::decide::{backoff, may_retry};
 use crate::fetch::info::Info;
-use crate::fetch::sha256::hex;
-use crate::fetch::{NetImage, LIVENET_INFO};
+use crate::fetch::NetImage;
 use crate::probe::PROBE_BYTES;
 use crate::progress::{rate_text, seconds_text, size_text};
 use crate::sys::Sys;
 use crate::usage::mem_total_mib;
 use attempt::{attempt, Failure};
-use digest::Stopped;
+pub use record::Pending;
 use transfer::Transfer;
 
 /// The downloaded file and what it holds.
@@ -45,7 +45,7 @@ pub fn download<S: Sys>(
     cfg: &LiveConfig,
     net: &NetImage,
     interface: &str,
-) -> Result<Fetched, BootError> {
+) -> Result<(Fetched, Pending), BootError> {
     let meminfo = sys
         .read_file("/proc/meminfo")
         .map_err(|e| BootError::sys(Stage::Download, "/proc/meminfo", e))?;
@@ -105,47 +105,36 @@ fn attempts<S: Sys>(sys: &S, net: &NetImage, t: &mut Transfer) -> Result<(), Boo
     }
 }
 
-/// Verifies the complete file, names it, records it.
+/// Verifies the complete file (when a digest was given), names it,
+/// records it; the digest nobody asked to check is left to finish beside
+/// the rest of the boot ([`Pending::complete`]).
 fn finish<S: Sys>(
     sys: &S,
     net: &NetImage,
     t: &mut Transfer,
     interface: &str,
-) -> Result<Fetched, BootError> {
-    let stall = Duration::from_secs(u64::from(net.stall_secs));
-    let what = format!("checking the SHA-256 of {}", t.name);
-    let digest = t
-        .digest
-        .finish(sys, t.have, &what, stall)
-        .map_err(|stopped| match stopped {
-            Stopped::At(hashed) => BootError::new(
-                Stage::Download,
-                t.part.clone(),
-                Cause::NetHashStalled {
-                    hashed,
-                    bytes: t.have,
-                    secs: stall.as_secs(),
-                },
-            ),
-            Stopped::Failed(e) => {
-                BootError::sys(Stage::Download, format!("the SHA-256 of {}", t.part), e)
-            }
-        })?;
-    let computed = hex(&digest);
+) -> Result<(Fetched, Pending), BootError> {
     let subject = t.url.to_string();
-    if let Some(expected) = &net.sha256 {
-        if *expected != computed {
-            return Err(BootError::new(
-                Stage::Download,
-                subject,
-                Cause::NetDigest {
-                    expected: expected.clone(),
-                    computed,
-                    bytes: t.have,
-                },
-            ));
+    let stall = Duration::from_secs(u64::from(net.stall_secs));
+    let verified = match &net.sha256 {
+        None => None,
+        Some(expected) => {
+            let computed =
+                record::wait_digest(sys, &mut t.digest, &t.part, &t.name, t.have, stall)?;
+            if *expected != computed {
+                return Err(BootError::new(
+                    Stage::Download,
+                    subject,
+                    Cause::NetDigest {
+                        expected: expected.clone(),
+                        computed,
+                        bytes: t.have,
+                    },
+                ));
+            }
+            Some(computed)
         }
-    }
+    };
     let head = sys
         .read_head(&t.part, PROBE_BYTES)
         .map_err(|e| BootError::sys(Stage::Download, t.part.clone(), e))?;
@@ -164,19 +153,6 @@ fn finish<S: Sys>(
     sys.rename(&t.part, &path)
         .map_err(|e| BootError::sys(Stage::Download, format!("rename {} -> {path}", t.part), e))?;
     let elapsed = sys.now().saturating_sub(t.started);
-    let record = Info {
-        url: net.url.to_string(),
-        final_url: t.url.to_string(),
-        size: t.have,
-        sha256: computed.clone(),
-        sha256_verified: net.sha256.is_some(),
-        interface: String::from(interface),
-        seconds: elapsed.as_secs(),
-        resumes: t.resumes,
-    };
-    if let Err(e) = sys.write_file(LIVENET_INFO, record.render().as_bytes()) {
-        warn!("livenet: cannot write {LIVENET_INFO}: {e}");
-    }
     let from = t.peer.map(|p| format!(" from {p}")).unwrap_or_default();
     let via = if interface.is_empty() {
         String::new()
@@ -184,17 +160,36 @@ fn finish<S: Sys>(
         format!(" via {interface}")
     };
     info!(
-        "livenet: {} {}{from}{via} in {} ({} MiB/s), {} resumes, sha256 {computed}{}",
+        "livenet: {} {}{from}{via} in {} ({} MiB/s), {} resumes{}",
         t.url,
         size_text(t.have),
         seconds_text(elapsed),
         rate_text(t.have, elapsed.max(Duration::from_millis(1))),
         t.resumes,
-        if net.sha256.is_some() {
-            " (verified)"
-        } else {
-            ""
+        match &verified {
+            Some(digest) => format!(", sha256 {digest} (verified)"),
+            None => String::new(),
         }
     );
-    Ok(Fetched { path, content })
+    let pending = Pending {
+        info: Info {
+            url: net.url.to_string(),
+            final_url: t.url.to_string(),
+            size: t.have,
+            sha256: verified
+                .clone()
+                .unwrap_or_else(|| String::from(record::PENDING)),
+            sha256_verified: verified.is_some(),
+            interface: String::from(interface),
+            seconds: elapsed.as_secs(),
+            resumes: t.resumes,
+        },
+        digest: core::mem::take(&mut t.digest),
+        name: t.name.clone(),
+        path: path.clone(),
+        stall,
+        downloaded: sys.now(),
+    };
+    pending.write(sys);
+    Ok((Fetched { path, content }, pending))
 }

@@ -220,9 +220,12 @@ fn hashed_beside_a_resumed_download_keeps_its_hash() {
 }
 
 #[test]
-fn a_hash_beside_that_stops_moving_ends_the_boot_after_the_stall_bound() {
+fn a_hash_beside_that_stops_moving_ends_the_boot_when_a_digest_was_asked_for() {
     let body = image();
-    let sys = net_machine(&format!("root={URL} rd.liveinit.net.stall=5"));
+    let sys = net_machine(&format!(
+        "root={URL} rd.liveinit.net.stall=5 rd.liveinit.net.sha256={}",
+        sha(&body)
+    ));
     sys.digest_stuck();
     sys.serve(&ok(&body));
     let err = boot(&sys);
@@ -236,6 +239,51 @@ fn a_hash_beside_that_stops_moving_ends_the_boot_after_the_stall_bound() {
     );
     assert!(sys.now() >= Duration::from_secs(5) && sys.now() < Duration::from_secs(6));
     assert_eq!(sys.calls_starting("digest stop"), ["digest stop 0"]);
+}
+
+#[test]
+fn a_digest_not_asked_for_finishes_beside_the_boot_before_the_hand_over() {
+    let body = image();
+    let sys = net_machine(&format!("root={URL}"));
+    sys.digest_beside();
+    sys.serve(&ok(&body));
+    let err = boot(&sys);
+    assert_eq!(err.stage, Stage::ExecInit, "{err}");
+    let calls = sys.calls();
+    let at = |prefix: &str| {
+        calls
+            .iter()
+            .position(|c| c.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no {prefix}: {calls:#?}"))
+    };
+    // The image is attached and the root assembled before the digest is
+    // waited for; the record is complete before the switch.
+    assert!(at("attach ") < at("digest wait"), "{calls:#?}");
+    assert!(
+        at("mount LiveOS_rootfs /sysroot overlay") < at("digest wait"),
+        "{calls:#?}"
+    );
+    assert!(at("digest wait") < at("switch_root"), "{calls:#?}");
+    let info = info(&sys);
+    assert!(
+        info.contains(&format!("SHA256={}\nSHA256_VERIFIED=no\n", sha(&body))),
+        "{info}"
+    );
+}
+
+#[test]
+fn a_digest_not_asked_for_that_stops_moving_is_warned_about_and_the_boot_goes_on() {
+    let body = image();
+    let sys = net_machine(&format!("root={URL} rd.liveinit.net.stall=5"));
+    sys.digest_stuck();
+    sys.serve(&ok(&body));
+    let err = boot(&sys);
+    assert_eq!(err.stage, Stage::ExecInit, "{err}");
+    assert!(info(&sys).contains("SHA256=unknown\n"), "{}", info(&sys));
+    assert!(
+        sys.now() >= Duration::from_secs(5),
+        "the stall bound was not waited out"
+    );
 }
 
 #[test]

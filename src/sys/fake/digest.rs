@@ -78,6 +78,16 @@ impl FakeSys {
         Ok(DigestState::Done(hash.clone().finish()))
     }
 
+    /// A hash follows its file through a rename, as the child's open
+    /// descriptor does.
+    pub(super) fn digest_renamed(&self, from: &str, to: &str) {
+        for (path, _, _) in self.digests.open.borrow_mut().iter_mut().flatten() {
+            if path == from {
+                *path = to.to_owned();
+            }
+        }
+    }
+
     pub(super) fn fake_digest_stop(&self, handle: u32) {
         let _ = self.record(format!("digest stop {handle}"));
         let mut open = self.digests.open.borrow_mut();

@@ -131,6 +131,7 @@ impl FakeSys {
         let mut files = self.files.borrow_mut();
         let bytes = files.remove(from).ok_or(Errno::NOENT)?;
         files.insert(to.to_owned(), bytes);
+        self.digest_renamed(from, to);
         Ok(())
     }
 

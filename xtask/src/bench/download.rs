@@ -11,10 +11,13 @@
 //! much. All are timed on the guest's clock (kernel timestamps for
 //! liveinit's first and last livenet lines, `/proc/uptime` or the probe's
 //! clock around wget). liveinit's rate is compared with the mean of the
-//! two wget rates. Goal: at least 0.9, in a VM with two vCPUs, where
-//! liveinit hashes beside the download (a server has CPUs to spare); the
-//! same runs with one vCPU, where receiving and hashing take turns, are
-//! reported beside it.
+//! two wget rates. Goal: at least 0.9. liveinit's time ends with the
+//! file's last byte: its SHA-256 (recorded, not checked: no
+//! `rd.liveinit.net.sha256=` here) is computed by a child process beside
+//! the download and finishes beside the rest of the boot; how long after
+//! the last byte it is ready is reported too. Run with two vCPUs (the
+//! child on the other one) and with one (the child at the lowest
+//! priority, hashing whenever the init waits).
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -32,7 +35,7 @@ use super::stats::{self, Summary};
 /// Incompressible payload in the image, so the transfer dominates.
 const PAYLOAD_MIB: usize = 48;
 pub const GOAL: f64 = 0.9;
-/// The VM sizes, the first one judged against [`GOAL`].
+/// The VM sizes.
 const VCPUS: [u32; 2] = [2, 1];
 
 #[derive(Debug, Clone)]
@@ -45,6 +48,8 @@ pub struct DownloadResult {
     pub wget: Vec<f64>,
     /// The probe's wget after liveinit's download (NaN when it failed).
     pub wget_after: Vec<f64>,
+    /// Seconds from liveinit's last byte to its digest (NaN if not seen).
+    pub digest_late: Vec<f64>,
     /// The host's 1-minute load before each run.
     pub loads: Vec<f64>,
 }
@@ -62,18 +67,20 @@ impl DownloadResult {
         let mut md = format!(
             "## Download throughput, {} vCPU{}\n\n{mib:.1} MiB over QEMU user networking (e1000), \
              {} runs; in each boot busybox `wget` (a shell at `rd.break=initqueue`), then \
-             liveinit's download (which also hashes every byte with SHA-256, as it must to record \
-             the digest), then busybox `wget` again from the real init; all into a tmpfs. \
+             liveinit's download, timed to its last byte (a child process hashes every byte with \
+             SHA-256 beside it, to record the digest; no digest is asked to be checked, so the \
+             boot goes on while the hash finishes: \"digest ready\" is how long after the last \
+             byte), then busybox `wget` again from the real init; all into a tmpfs. \
              liveinit's ratio is against the mean of the two wget rates. {}\n\n\
              | | median | min | max |\n|---|---|---|---|\n",
             self.vcpus,
             if self.vcpus == 1 { "" } else { "s" },
             self.liveinit.len(),
             if self.vcpus > 1 {
-                "liveinit hashes in a child process beside the download."
+                "The hashing child runs on the second vCPU."
             } else {
-                "With one CPU liveinit hashes as it writes: receiving and hashing take turns \
-                 (for reference; the goal is judged with two vCPUs)."
+                "With one vCPU the hashing child runs at the lowest priority, whenever the init \
+                 waits."
             }
         );
         for (name, s) in [
@@ -109,24 +116,33 @@ impl DownloadResult {
                 );
             }
         }
-        if let Some(s) = ratios(&|i| self.ratio(i)).filter(|_| self.vcpus == VCPUS[0]) {
+        if let Some(s) = Summary::of(&self.digest_late) {
+            let _ = writeln!(
+                md,
+                "| digest ready after the last byte (s) | {:.2} | {:.2} | {:.2} |",
+                s.median, s.min, s.max
+            );
+        }
+        if let Some(s) = ratios(&|i| self.ratio(i)) {
             let verdict = if s.median >= GOAL { "meets" } else { "misses" };
             let _ = writeln!(md, "\nThe median ratio {verdict} the {GOAL} goal.\n");
         }
         let _ = writeln!(
             md,
-            "| run | wget before | liveinit | wget after | ratio | host load |\n|---|---|---|---|---|---|"
+            "| run | wget before | liveinit | wget after | ratio | digest ready | host load |\n\
+             |---|---|---|---|---|---|---|"
         );
         for i in 0..self.liveinit.len() {
             let at = |v: &[f64]| v.get(i).copied().unwrap_or(f64::NAN);
             let _ = writeln!(
                 md,
-                "| {} | {:.2} s | {:.2} s | {:.2} s | {:.2} | {:.2} |",
+                "| {} | {:.2} s | {:.2} s | {:.2} s | {:.2} | +{:.2} s | {:.2} |",
                 i + 1,
                 at(&self.wget),
                 at(&self.liveinit),
                 at(&self.wget_after),
                 self.ratio(i),
+                at(&self.digest_late),
                 at(&self.loads)
             );
         }
@@ -188,16 +204,20 @@ pub fn run(kernel: &Kernel, probe: &Path, work: &Path, runs: usize) -> Result<Ve
             liveinit: Vec::new(),
             wget: Vec::new(),
             wget_after: Vec::new(),
+            digest_late: Vec::new(),
             loads: Vec::new(),
         };
         for n in 0..runs {
             let log = dir.join(format!("run-{vcpus}cpu-{n}.log"));
             result.loads.push(super::boot::host_load());
-            let (l, w, after) = one_run(kernel, &initramfs, &server, &served, &log, vcpus)?;
+            let (times, after) = one_run(kernel, &initramfs, &server, &served, &log, vcpus)?;
+            let (l, w) = (times.liveinit, times.wget);
             eprintln!(
-                "bench: download ({vcpus} vCPU) run {n}: wget before {w:.2} s, liveinit {l:.2} s, \
-                 wget after {after:.2} s"
+                "bench: download ({vcpus} vCPU) run {n}: wget before {w:.2} s, liveinit {l:.2} s \
+                 (digest +{:.2} s), wget after {after:.2} s",
+                times.digest_late
             );
+            result.digest_late.push(times.digest_late);
             result.liveinit.push(l);
             result.wget.push(w);
             result.wget_after.push(after);
@@ -222,8 +242,8 @@ pub fn build_server() -> Result<PathBuf> {
     Ok(qemu_tests::workspace_root().join("target/release/imageserver"))
 }
 
-/// One boot: wget, liveinit's download, wget again; seconds for each (the
-/// last NaN when the probe's wget failed).
+/// One boot: wget, liveinit's download, wget again; the times of the
+/// first two, and the last's (NaN when the probe's wget failed).
 fn one_run(
     kernel: &Kernel,
     initramfs: &Path,
@@ -231,7 +251,7 @@ fn one_run(
     served: &Path,
     log: &Path,
     vcpus: u32,
-) -> Result<(f64, f64, f64)> {
+) -> Result<(Times, f64)> {
     let url = format!("http://{SERVER}/f/big.img");
     // The pause before `exit` lets the console drain: with two vCPUs the
     // WGET_TIME line was once lost when the shell ended at once.
@@ -253,7 +273,7 @@ fn one_run(
     cfg.smp = vcpus;
     serve_over_e1000(&mut cfg, &server.display().to_string(), served);
     let out = qemu::boot(&cfg)?;
-    let (l, w) = parse_times(&out.log)
+    let times = parse_times(&out.log)
         .with_context(|| format!("reading the times from {}", log.display()))?;
     let after = ProbeReport::parse_log(&out.log)
         .ok()
@@ -262,11 +282,19 @@ fn one_run(
             _ => None,
         })
         .unwrap_or(f64::NAN);
-    Ok((l, w, after))
+    Ok((times, after))
 }
 
-/// `(liveinit, wget)` seconds from a boot's console.
-fn parse_times(log: &str) -> Result<(f64, f64)> {
+/// Seconds, from a boot's console.
+struct Times {
+    /// liveinit's download, to its last byte.
+    liveinit: f64,
+    wget: f64,
+    /// From liveinit's last byte to its digest (NaN if not seen).
+    digest_late: f64,
+}
+
+fn parse_times(log: &str) -> Result<Times> {
     let stamp = |needle: &str| {
         log.lines()
             .find(|l| l.contains(needle))
@@ -276,6 +304,7 @@ fn parse_times(log: &str) -> Result<(f64, f64)> {
     };
     let start = stamp("liveinit: livenet: downloading").context("no download start")?;
     let end = stamp("liveinit: livenet: http://").context("no download end")?;
+    let digest = stamp("liveinit: livenet: sha256 ").unwrap_or(f64::NAN);
     let wget = log
         .lines()
         .filter_map(|l| l.trim().strip_prefix("WGET_TIME "))
@@ -285,7 +314,11 @@ fn parse_times(log: &str) -> Result<(f64, f64)> {
             Some(t1 - t0)
         })
         .context("no wget time")?;
-    Ok((end - start, wget))
+    Ok(Times {
+        liveinit: end - start,
+        wget,
+        digest_late: digest - end,
+    })
 }
 
 #[cfg(test)]
@@ -297,9 +330,12 @@ mod tests {
         let log = "liveinit (rd.break=initqueue):/# echo WGET_TIME $t0 $t1\r\n\
                    WGET_TIME 10.50 12.00\r\n\
                    [   13.000000] liveinit: livenet: downloading http://x to /y\r\n\
-                   [   14.250000] liveinit: livenet: http://x 48 MiB\r\n";
-        let (l, w) = parse_times(log).unwrap();
-        assert!((l - 1.25).abs() < 1e-9 && (w - 1.5).abs() < 1e-9, "{l} {w}");
+                   [   14.250000] liveinit: livenet: http://x 48 MiB\r\n\
+                   [   14.750000] liveinit: livenet: sha256 ab of x, ready 0.5 s after the download\r\n";
+        let t = parse_times(log).unwrap();
+        assert!((t.liveinit - 1.25).abs() < 1e-9, "{}", t.liveinit);
+        assert!((t.wget - 1.5).abs() < 1e-9, "{}", t.wget);
+        assert!((t.digest_late - 0.5).abs() < 1e-9, "{}", t.digest_late);
     }
 
     #[test]
@@ -310,6 +346,7 @@ mod tests {
             liveinit: vec![2.0, 2.0],
             wget: vec![1.0, 1.0],
             wget_after: vec![4.0, f64::NAN],
+            digest_late: vec![0.5, 0.25],
             loads: vec![1.0, 1.0],
         };
         // Rates 0.5 against (1 + 0.25) / 2, then against 1 alone.
@@ -317,12 +354,11 @@ mod tests {
         assert!((r.ratio(1) - 0.5).abs() < 1e-9, "{}", r.ratio(1));
         let md = r.markdown();
         assert!(
-            md.contains("| 1 | 1.00 s | 2.00 s | 4.00 s | 0.80 |"),
+            md.contains("| 1 | 1.00 s | 2.00 s | 4.00 s | 0.80 | +0.50 s |"),
             "{md}"
         );
         assert!(md.contains("The median ratio misses the 0.9 goal."), "{md}");
         let one = DownloadResult { vcpus: 1, ..r }.markdown();
         assert!(one.starts_with("## Download throughput, 1 vCPU\n"), "{one}");
-        assert!(!one.contains("goal."), "{one}");
     }
 }
