@@ -625,7 +625,7 @@ mod tests {
              (rd.live.ram has no effect)",
             "its announced size leaves less than 256 MiB of RAM (rd.minmem)",
             // The verification.
-            &format!("verify SHA-256 {digest} while streaming"),
+            &format!("verify SHA-256 {digest} before using it"),
             // Where it lands.
             "image       /run/initramfs/livenet/live.img, downloaded",
             "rename it to /run/initramfs/livenet/live.img when complete",

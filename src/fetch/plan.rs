@@ -54,8 +54,14 @@ pub fn download_lines(net: &NetImage, minmem_mib: u64) -> Vec<String> {
         net.stall_secs
     ));
     lines.push(match &net.sha256 {
-        Some(d) => format!("verify SHA-256 {d} while streaming (rd.liveinit.net.sha256)"),
-        None => String::from("compute SHA-256 while streaming and record it (not verified)"),
+        Some(d) => format!(
+            "hash the file beside the download (a child process) and verify SHA-256 {d} before \
+             using it (rd.liveinit.net.sha256)"
+        ),
+        None => String::from(
+            "hash the file beside the download (a child process); the SHA-256 is recorded, not \
+             verified, and the boot goes on while it finishes (recorded before the switch)",
+        ),
     });
     lines.push(format!(
         "refuse anything that is not a squashfs, EROFS, ext* or ISO 9660 image; \
