@@ -220,10 +220,10 @@ is recorded in /run/initramfs/livenet.info.",
                 Item {
                     term: "rd.liveinit.net.sha256=HEX, rd.liveinit.net.retries=N, rd.liveinit.net.stall=SECONDS",
                     text: "\
-The expected SHA-256 of the image, checked while it streams (by a child
-process beside the download; a mismatch stops the boot; without this
-option the digest is still recorded, finishing while the image is
-mounted); attempts for transient
+The expected SHA-256 of the image, checked before it is used (a child
+process hashes it behind the download; a mismatch stops the boot; without
+this option the digest is still recorded, computed after the last byte
+while the image is mounted); attempts for transient
 failures (100; 0 retries forever); seconds without progress before an
 attempt is abandoned and resumed (30).",
                 },

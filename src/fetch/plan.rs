@@ -59,7 +59,7 @@ pub fn download_lines(net: &NetImage, minmem_mib: u64) -> Vec<String> {
              using it (rd.liveinit.net.sha256)"
         ),
         None => String::from(
-            "hash the file beside the download (a child process); the SHA-256 is recorded, not \
+            "hash the file after its last byte (a child process); the SHA-256 is recorded, not \
              verified, and the boot goes on while it finishes (recorded before the switch)",
         ),
     });

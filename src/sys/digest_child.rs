@@ -7,6 +7,9 @@
 //! file behind the writer (from the page cache: it is a tmpfs) and hashes
 //! it, while the init only receives and writes: on a second CPU at once,
 //! on a single one whenever the init waits. Still one pass over the data.
+//! A digest that is only recorded is computed after the last byte (then
+//! nothing competes with the transfer: under an emulator, a busy guest
+//! CPU slows the host thread that delivers its packets).
 //!
 //! Pipes, both ways non-blocking in the init:
 //! - wake (init → child): 8-byte little-endian lengths. A plain one says
@@ -54,8 +57,9 @@ pub struct Digesting {
     told_complete: bool,
 }
 
-/// Forks the child that hashes `path` from its first byte.
-pub fn start(path: &str) -> SysResult<Digesting> {
+/// Forks the child that hashes `path` from its first byte: as it grows,
+/// or only once it is complete (`after_last_byte`).
+pub fn start(path: &str, after_last_byte: bool) -> SysResult<Digesting> {
     let file = rfs::open(path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())?;
     let (wake_rx, wake_tx) = pipe_with(PipeFlags::CLOEXEC)?;
     let (answers_rx, answers_tx) = pipe_with(PipeFlags::CLOEXEC)?;
@@ -69,7 +73,7 @@ pub fn start(path: &str) -> SysResult<Digesting> {
             wake_rx.as_raw_fd(),
             answers_tx.as_raw_fd(),
         ]);
-        let answer = match hash_following(&file, &wake_rx, &answers_tx) {
+        let answer = match hash_following(&file, &wake_rx, &answers_tx, after_last_byte) {
             Ok(digest) => {
                 let mut wire = vec![DONE];
                 wire.extend_from_slice(&digest);
@@ -123,13 +127,24 @@ fn close_all_but(keep: &[RawFd]) {
 
 /// The child's loop: hash what the file holds, sleep until woken, until
 /// told the length of the whole file and all of it is hashed.
-fn hash_following(file: &OwnedFd, wake: &OwnedFd, answers: &OwnedFd) -> SysResult<[u8; 32]> {
+fn hash_following(
+    file: &OwnedFd,
+    wake: &OwnedFd,
+    answers: &OwnedFd,
+    after_last_byte: bool,
+) -> SysResult<[u8; 32]> {
     let mut hash = Sha256::new();
     let mut buf = vec![0u8; CHUNK];
     let mut hashed: u64 = 0;
     let mut reported: u64 = 0;
     let mut complete: Option<u64> = None;
     loop {
+        if after_last_byte && complete.is_none() {
+            if let Some(word) = wait_for_word(wake)? {
+                complete = Some(word & !COMPLETE);
+            }
+            continue;
+        }
         let size = u64::try_from(rfs::fstat(file)?.st_size).unwrap_or(0);
         let end = complete.map_or(size, |c| c.min(size));
         while hashed < end {
@@ -304,7 +319,7 @@ mod tests {
         let path = dir.join("image.part");
         let data: Vec<u8> = (0..3_000_000u32).map(|i| (i * 7 % 251) as u8).collect();
         let mut file = std::fs::File::create(&path).unwrap();
-        let mut d = start(path.to_str().unwrap()).unwrap();
+        let mut d = start(path.to_str().unwrap(), false).unwrap();
         let mut len = 0u64;
         for piece in data.chunks(100_003) {
             file.write_all(piece).unwrap();
@@ -322,7 +337,7 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("image.part");
         std::fs::write(&path, b"only this").unwrap();
-        let mut d = start(path.to_str().unwrap()).unwrap();
+        let mut d = start(path.to_str().unwrap(), true).unwrap();
         let mut outcome = None;
         for _ in 0..200 {
             match d.wait(100, Duration::from_millis(50)) {

@@ -915,8 +915,8 @@ impl Sys for FakeSys {
         let _ = self.record(format!("arp close {handle}"));
     }
 
-    fn digest_start(&self, path: &str) -> SysResult<Option<u32>> {
-        self.fake_digest_start(path)
+    fn digest_start(&self, path: &str, after_last_byte: bool) -> SysResult<Option<u32>> {
+        self.fake_digest_start(path, after_last_byte)
     }
 
     fn digest_grown(&self, _handle: u32, _len: u64) {}

@@ -284,10 +284,11 @@ pub trait Sys {
     fn arp_recv(&self, handle: u32, timeout: Duration) -> Vec<Vec<u8>>;
     fn arp_close(&self, handle: u32);
     // The download's SHA-256 beside it (`digest_child.rs`).
-    /// Starts hashing the file at `path` from its first byte as it grows,
-    /// in a child process; its handle. `None` when the caller is to hash
-    /// as it writes (the fake, unless a test asks).
-    fn digest_start(&self, path: &str) -> SysResult<Option<u32>>;
+    /// Starts hashing the file at `path` from its first byte in a child
+    /// process: as it grows, or, `after_last_byte`, only once told it is
+    /// complete. Its handle; `None` when the caller is to hash as it
+    /// writes (the fake, unless a test asks).
+    fn digest_start(&self, path: &str, after_last_byte: bool) -> SysResult<Option<u32>>;
     /// The file has grown to `len` bytes (a hint; it may be dropped).
     fn digest_grown(&self, handle: u32, len: u64);
     /// Waits up to `timeout`: how far the hash of the `len`-byte file got,

@@ -334,8 +334,8 @@ impl Sys for RealSys {
         self.arp.borrow_mut().close(handle);
     }
 
-    fn digest_start(&self, path: &str) -> SysResult<Option<u32>> {
-        let child = super::digest_child::start(path)?;
+    fn digest_start(&self, path: &str, after_last_byte: bool) -> SysResult<Option<u32>> {
+        let child = super::digest_child::start(path, after_last_byte)?;
         self.digests.borrow_mut().insert(child).map(Some)
     }
 

@@ -379,7 +379,8 @@ fn receive<S: Sys>(
         Failure::Fatal(Box::new(BootError::sys(Stage::Download, t.part.clone(), e)))
     })?;
     if t.have == 0 {
-        t.digest.start(sys, &t.part);
+        // A digest only recorded is computed after the last byte.
+        t.digest.start(sys, &t.part, !t.verify);
     }
     let what = format!("downloading {}", t.name);
     let mut shown = Shown {

@@ -42,11 +42,13 @@ pub struct Digest {
 }
 
 impl Digest {
-    /// The file at `path` starts (again) from its first byte.
-    pub fn start<S: Sys>(&mut self, sys: &S, path: &str) {
+    /// The file at `path` starts (again) from its first byte. A digest
+    /// that is only recorded (`after_last_byte`) waits for the last byte:
+    /// it never competes with the transfer for a CPU.
+    pub fn start<S: Sys>(&mut self, sys: &S, path: &str, after_last_byte: bool) {
         self.forget();
         self.stop(sys);
-        self.beside = match sys.digest_start(path) {
+        self.beside = match sys.digest_start(path, after_last_byte) {
             Ok(Some(handle)) => {
                 info!("livenet: hashing in a child process beside the download");
                 Some(handle)

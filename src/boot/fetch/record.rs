@@ -2,9 +2,9 @@
 //!
 //! When `rd.liveinit.net.sha256=` asks for a check, the image is not used
 //! before its digest matches. Otherwise the digest is only recorded, so
-//! the boot does not wait for it: the child hashing the file beside the
-//! download goes on while the image is attached and the root assembled,
-//! and the record is completed just before the hand-over to the real init.
+//! the boot does not wait for it: the child hashes the file from the last
+//! byte on, while the image is attached and the root assembled, and the
+//! record is completed just before the hand-over to the real init.
 
 #[allow(unused_imports)]
 use crate::prelude::*;

@@ -25,6 +25,8 @@ pub struct Transfer {
     /// `ETag`/`Last-Modified` of what is on disk, for `If-Range`.
     pub validator: Option<String>,
     pub digest: Digest,
+    /// `rd.liveinit.net.sha256=` asks for the digest to be checked.
+    pub verify: bool,
     /// The tmpfs's size once mounted.
     pub room: Option<u64>,
     pub mem_total_mib: u64,
@@ -49,6 +51,7 @@ impl Transfer {
             total: None,
             validator: None,
             digest: Digest::default(),
+            verify: net.sha256.is_some(),
             room: None,
             mem_total_mib,
             minmem_mib,

@@ -264,6 +264,9 @@ fn a_digest_not_asked_for_finishes_beside_the_boot_before_the_hand_over() {
         "{calls:#?}"
     );
     assert!(at("digest wait") < at("switch_root"), "{calls:#?}");
+    assert!(calls.contains(
+        &"digest start /run/initramfs/livenet/live.img.part after the last byte".to_owned()
+    ));
     let info = info(&sys);
     assert!(
         info.contains(&format!("SHA256={}\nSHA256_VERIFIED=no\n", sha(&body))),

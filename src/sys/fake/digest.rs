@@ -38,8 +38,17 @@ impl FakeSys {
         self.digest_beside()
     }
 
-    pub(super) fn fake_digest_start(&self, path: &str) -> SysResult<Option<u32>> {
-        self.record(format!("digest start {path}"))?;
+    pub(super) fn fake_digest_start(
+        &self,
+        path: &str,
+        after_last_byte: bool,
+    ) -> SysResult<Option<u32>> {
+        let when = if after_last_byte {
+            " after the last byte"
+        } else {
+            ""
+        };
+        self.record(format!("digest start {path}{when}"))?;
         if !self.digests.on.get() {
             return Ok(None);
         }
