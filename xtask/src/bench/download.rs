@@ -13,11 +13,9 @@
 //! clock around wget). liveinit's rate is compared with the mean of the
 //! two wget rates. Goal: at least 0.9. liveinit's time ends with the
 //! file's last byte: its SHA-256 (recorded, not checked: no
-//! `rd.liveinit.net.sha256=` here) is computed by a child process beside
-//! the download and finishes beside the rest of the boot; how long after
-//! the last byte it is ready is reported too. Run with two vCPUs (the
-//! child on the other one) and with one (the child at the lowest
-//! priority, hashing whenever the init waits).
+//! `rd.liveinit.net.sha256=` here) is computed by a child process from
+//! the last byte on, beside the rest of the boot; how long after the last
+//! byte it is ready is reported too. Run with two vCPUs and with one.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -67,20 +65,19 @@ impl DownloadResult {
         let mut md = format!(
             "## Download throughput, {} vCPU{}\n\n{mib:.1} MiB over QEMU user networking (e1000), \
              {} runs; in each boot busybox `wget` (a shell at `rd.break=initqueue`), then \
-             liveinit's download, timed to its last byte (a child process hashes every byte with \
-             SHA-256 beside it, to record the digest; no digest is asked to be checked, so the \
-             boot goes on while the hash finishes: \"digest ready\" is how long after the last \
-             byte), then busybox `wget` again from the real init; all into a tmpfs. \
+             liveinit's download, timed to its last byte (no digest is asked to be checked, so a \
+             child process hashes every byte with SHA-256 from the last byte on, to record the \
+             digest, while the boot goes on: \"digest ready\" is how long after the last byte), \
+             then busybox `wget` again from the real init; all into a tmpfs. \
              liveinit's ratio is against the mean of the two wget rates. {}\n\n\
              | | median | min | max |\n|---|---|---|---|\n",
             self.vcpus,
             if self.vcpus == 1 { "" } else { "s" },
             self.liveinit.len(),
             if self.vcpus > 1 {
-                "The hashing child runs on the second vCPU."
+                "The hash can run on the second vCPU while the init mounts the image."
             } else {
-                "With one vCPU the hashing child runs at the lowest priority, whenever the init \
-                 waits."
+                "With one vCPU the hash (at the lowest priority) runs whenever the init waits."
             }
         );
         for (name, s) in [
