@@ -83,6 +83,7 @@ pub fn read(cmdline: &Cmdline) -> Result<(LayeredConfig, Vec<String>), BadValue>
             persistence: super::persistence::casper(cmdline, &mut warnings),
             to_ram: super::to_ram::read(cmdline, Grammar::Casper)?,
             iso: None,
+            cow_space: None,
         },
         warnings,
     ))

@@ -108,6 +108,7 @@ pub fn read(cmdline: &Cmdline) -> Result<(LayeredConfig, Vec<String>), BadValue>
             persistence: super::persistence::live_boot(cmdline, &mut warnings),
             to_ram: super::to_ram::read(cmdline, Grammar::LiveBoot)?,
             iso: super::iso_host::read(cmdline)?,
+            cow_space: None,
         },
         warnings,
     ))

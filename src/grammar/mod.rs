@@ -72,6 +72,8 @@ pub struct LayeredConfig {
     pub to_ram: to_ram::ToRam,
     /// live-boot's `findiso=` / `fromiso=`: the medium is an ISO file.
     pub iso: Option<iso_host::IsoHost>,
+    /// archiso's COW space (`cow_label=`, `cow_device=`…); `None` for the others.
+    pub cow_space: Option<archiso::CowSpace>,
 }
 
 /// A family of live-boot command lines.
