@@ -73,8 +73,8 @@ pub fn assemble<S: Sys>(
                 warn!("rm {cow_file}: {}", errno_text(e));
             }
         }
-        let create = (!exists || !cow.persistent)
-            .then(|| cow_bytes(sys, live, &holder, device.is_none()));
+        let create =
+            (!exists || !cow.persistent).then(|| cow_bytes(sys, live, &holder, device.is_none()));
         let fstype = image_fs(sys, &image)?;
         exec.run(
             Stage::AssembleRoot,

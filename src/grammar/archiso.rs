@@ -8,8 +8,8 @@ use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use super::live_boot::{is_tmpfs_size, BadValue};
 use super::iso_host::IsoHost;
+use super::live_boot::{is_tmpfs_size, BadValue};
 use super::{Grammar, ImageChoice, LayeredConfig};
 use crate::cmdline::{Arg, Cmdline};
 use crate::devspec::DevSpec;
@@ -210,7 +210,13 @@ fn cow_space(cmdline: &Cmdline, warnings: &mut Vec<String>) -> Result<CowSpace, 
         Some(v) if !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()) && v != "0" => {
             String::from(v)
         }
-        Some(v) => return Err(bad("cow_chunksize", v, "a number of 512-byte sectors, e.g. 8")),
+        Some(v) => {
+            return Err(bad(
+                "cow_chunksize",
+                v,
+                "a number of 512-byte sectors, e.g. 8",
+            ))
+        }
     };
     if let Some(p) = getarg(cmdline, "dm_snap_prefix").filter(|p| *p != "arch") {
         warnings.push(format!(
@@ -227,7 +233,10 @@ fn cow_space(cmdline: &Cmdline, warnings: &mut Vec<String>) -> Result<CowSpace, 
 
 /// `archiso_loop_mnt`: `img_dev=` (or `img_label=`) with `img_loop=`, the
 /// ISO file that is the medium.
-fn img_loop(cmdline: &Cmdline, warnings: &mut Vec<String>) -> Result<Option<IsoHost>, ArchisoError> {
+fn img_loop(
+    cmdline: &Cmdline,
+    warnings: &mut Vec<String>,
+) -> Result<Option<IsoHost>, ArchisoError> {
     let dev = match (getarg(cmdline, "img_label"), getarg(cmdline, "img_dev")) {
         (Some(label), _) => Some(DevSpec::Label(String::from(label))),
         (None, Some(v)) => Some(DevSpec::parse(v).map_err(|_| {

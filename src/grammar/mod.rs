@@ -5,6 +5,7 @@
 //! once as ignored instead of acted on.
 
 pub mod archiso;
+pub mod archiso_explain;
 pub mod casper;
 pub mod explain;
 pub mod iso_host;

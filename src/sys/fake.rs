@@ -562,7 +562,11 @@ impl Sys for FakeSys {
 
     fn remove_file(&self, path: &str) -> SysResult<()> {
         self.record(format!("unlink {path}"))?;
-        self.files.borrow_mut().remove(path).map(drop).ok_or(Errno::NOENT)
+        self.files
+            .borrow_mut()
+            .remove(path)
+            .map(drop)
+            .ok_or(Errno::NOENT)
     }
 
     fn set_mode(&self, path: &str, mode: u32) -> SysResult<()> {

@@ -8,7 +8,7 @@ use crate::prelude::*;
 use super::*;
 
 /// The ext4 fixture with its label replaced.
-fn ext4_labelled(label: &str) -> Vec<u8> {
+pub(super) fn ext4_labelled(label: &str) -> Vec<u8> {
     let mut fs = EXT4.to_vec();
     let at = 1024 + 120;
     fs[at..at + 16].fill(0);

@@ -18,6 +18,7 @@ mod image_file;
 mod iso_scan;
 mod kernel_modules;
 mod layered;
+mod layered_archiso;
 mod layered_persist;
 mod layouts;
 mod network;
