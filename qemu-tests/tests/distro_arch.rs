@@ -145,13 +145,14 @@ fn archiso_cow_label_keeps_changes_across_boots() {
     std::fs::create_dir_all(&tree).unwrap();
     let volume = dir.join("persist.img");
     mkfs_ext4(&tree, &volume, 8, Some("PERSIST")).expect("building the COW volume");
-    let drives = || vec![cdrom(plain_iso()), virtio_rw(&volume)];
+    // Both on virtio: the medium `vda`, the volume `vdb`.
+    let drives = || vec![virtio_ro(plain_iso().path.clone()), virtio_rw(&volume)];
     let args = by_label("copytoram=n cow_label=PERSIST");
     let first = boot_with_mark("archiso_cow_label_1", drives(), &args, "one", NO_MARKER);
     let r = &first.report;
     let space = r.mount_at("/run/archiso/cowspace");
     first.check(
-        space.is_some_and(|m| m.fstype == "ext4" && m.source == "/dev/vda" && m.has_option("rw")),
+        space.is_some_and(|m| m.fstype == "ext4" && m.source == "/dev/vdb" && m.has_option("rw")),
         &format!("/run/archiso/cowspace is not the PERSIST volume, read-write: {space:?}"),
     );
     let upper = format!("{COW_DIR}/upperdir");
