@@ -27,7 +27,7 @@ use crate::plan::archiso::{
 use crate::plan::layers::{image_mount, overlay_tmpfs};
 use crate::plan::persist::{can_hold_upper, state_step};
 use crate::plan::ram_bound::ram_bound;
-use crate::plan::{split_mount_options, Step};
+use crate::plan::Step;
 use crate::probe::{self, FsType, PROBE_BYTES};
 use crate::sys::{FileKind, Sys};
 use crate::usage::mem_total_mib;
@@ -65,13 +65,9 @@ pub fn assemble<S: Sys>(
     let kept = if dm {
         let cow_file = format!("{holder}/{COW_FILE_NAME}");
         let exists = sys.file_kind(&cow_file) == Some(FileKind::File);
-        if exists && cow.persistent {
-            info!("{cow_file} is there: the snapshot goes on from it (cow_persistent=P)");
-        } else if exists {
-            info!("{cow_file} is there but cow_persistent=N: it is replaced");
-            if let Err(e) = sys.remove_file(&cow_file) {
-                warn!("rm {cow_file}: {}", errno_text(e));
-            }
+        if exists && !cow.persistent {
+            // cow_persistent=N: a fresh store, as archiso.
+            remove(sys, &cow_file);
         }
         let create =
             (!exists || !cow.persistent).then(|| cow_bytes(sys, live, &holder, device.is_none()));
@@ -82,9 +78,7 @@ pub fn assemble<S: Sys>(
         )?;
         if !cow.persistent {
             // The loop device holds the file; nothing else should.
-            if let Err(e) = sys.remove_file(&cow_file) {
-                warn!("rm {cow_file}: {}", errno_text(e));
-            }
+            remove(sys, &cow_file);
         }
         exec.run(Stage::AssembleRoot, &mount_snapshot(fstype))?;
         match cow.persistent {
@@ -152,8 +146,8 @@ fn cow_device<S: Sys>(
         return None;
     }
     let at = crate::plan::layers::ARCHISO.overlay;
-    let (_, data) = split_mount_options(flags, crate::plan::MountFlags::RW);
-    if let Err(e) = sys.remount(at, &data) {
+    // Without MS_RDONLY; the filesystem keeps the options it was given.
+    if let Err(e) = sys.remount(at, "") {
         temporary(&format!(
             "{option}: remount {at} ({named}) read-write: {}",
             errno_text(e)
@@ -161,7 +155,6 @@ fn cow_device<S: Sys>(
         let _ = sys.unmount(at);
         return None;
     }
-    info!("the COW space is {named}, at {at}");
     Some(named)
 }
 
@@ -190,10 +183,11 @@ fn cow_bytes(sys: &impl Sys, live: &LayeredConfig, holder: &str, in_ram: bool) -
     if in_ram && bound.capped {
         bytes = bound.mib << 20;
     }
-    let bytes = bytes - bytes % 4096;
-    info!(
-        "the COW file is {} MiB (cow_spacesize={asked}, bounded by the free space where it is)",
-        bytes >> 20
-    );
-    bytes
+    bytes - bytes % 4096
+}
+
+fn remove(sys: &impl Sys, file: &str) {
+    if let Err(e) = sys.remove_file(file) {
+        warn!("rm {file}: {}", errno_text(e));
+    }
 }

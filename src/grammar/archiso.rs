@@ -85,22 +85,13 @@ pub fn read(cmdline: &Cmdline) -> Result<(LayeredConfig, Vec<String>), ArchisoEr
     }
     let label = getarg(cmdline, "archisolabel");
     let search_uuid = getarg(cmdline, "archisosearchuuid");
-    let spec = |key: &'static str, v: &str| {
-        DevSpec::parse(v).map_err(|_| {
-            ArchisoError::Bad(BadValue {
-                key,
-                value: String::from(v),
-                expected: "a device: /dev/<name>, UUID=, LABEL=, PARTUUID=, PARTLABEL=",
-            })
-        })
-    };
     let mut warnings = Vec::new();
     let iso = img_loop(cmdline, &mut warnings)?;
     let media = match (search_uuid, getarg(cmdline, "archisodevice"), label) {
         // archiso_loop_mnt: the ISO's loop device is `archisodevice`.
         _ if iso.is_some() => None,
         (Some(uuid), _, _) => Some(DevSpec::Uuid(String::from(uuid))),
-        (None, Some(device), _) => Some(spec("archisodevice", device)?),
+        (None, Some(device), _) => Some(device_spec("archisodevice", device)?),
         (None, None, Some(label)) => Some(DevSpec::Label(String::from(label))),
         (None, None, None) => None,
     };
@@ -175,49 +166,35 @@ pub struct CowSpace {
     pub chunk: String,
 }
 
-/// `cow_label=` (which wins, as in archiso) or `cow_device=`, and the
-/// options that go with them.
-fn cow_space(cmdline: &Cmdline, warnings: &mut Vec<String>) -> Result<CowSpace, ArchisoError> {
-    let bad = |key, v: &str, expected| {
+/// A device option's value.
+fn device_spec(key: &'static str, v: &str) -> Result<DevSpec, ArchisoError> {
+    DevSpec::parse(v).map_err(|_| {
         ArchisoError::Bad(BadValue {
             key,
             value: String::from(v),
-            expected,
+            expected: "a device: /dev/<name>, UUID=, LABEL=, PARTUUID=, PARTLABEL=",
         })
-    };
+    })
+}
+
+/// `cow_label=` (which wins, as in archiso) or `cow_device=`, and the
+/// options that go with them.
+fn cow_space(cmdline: &Cmdline, warnings: &mut Vec<String>) -> Result<CowSpace, ArchisoError> {
     let device = match (getarg(cmdline, "cow_label"), getarg(cmdline, "cow_device")) {
         (Some(label), _) => Some(("cow_label", DevSpec::Label(String::from(label)))),
-        (None, Some(v)) => Some((
-            "cow_device",
-            DevSpec::parse(v).map_err(|_| {
-                bad(
-                    "cow_device",
-                    v,
-                    "a device: /dev/<name>, UUID=, LABEL=, PARTUUID=, PARTLABEL=",
-                )
-            })?,
-        )),
+        (None, Some(v)) => Some(("cow_device", device_spec("cow_device", v)?)),
         (None, None) => None,
     };
-    let persistent = match getarg(cmdline, "cow_persistent") {
-        None => device.is_some(),
-        Some("P") => true,
-        Some("N") => false,
-        Some(v) => return Err(bad("cow_persistent", v, "P or N")),
-    };
-    let chunk = match getarg(cmdline, "cow_chunksize") {
-        None => String::from("8"),
-        Some(v) if !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()) && v != "0" => {
-            String::from(v)
-        }
-        Some(v) => {
-            return Err(bad(
-                "cow_chunksize",
-                v,
-                "a number of 512-byte sectors, e.g. 8",
-            ))
-        }
-    };
+    // As archiso: anything but `P` is `N`.
+    let persistent = getarg(cmdline, "cow_persistent").map_or(device.is_some(), |v| v == "P");
+    let chunk = getarg(cmdline, "cow_chunksize").unwrap_or("8");
+    if chunk.parse::<u16>().map_or(true, |n| n == 0) {
+        return Err(ArchisoError::Bad(BadValue {
+            key: "cow_chunksize",
+            value: String::from(chunk),
+            expected: "a number of 512-byte sectors, e.g. 8",
+        }));
+    }
     if let Some(p) = getarg(cmdline, "dm_snap_prefix").filter(|p| *p != "arch") {
         warnings.push(format!(
             "dm_snap_prefix={p} is not carried out: the snapshot is named arch_airootfs"
@@ -227,7 +204,7 @@ fn cow_space(cmdline: &Cmdline, warnings: &mut Vec<String>) -> Result<CowSpace, 
         device,
         flags: String::from(getarg(cmdline, "cow_flags").unwrap_or("defaults")),
         persistent,
-        chunk,
+        chunk: String::from(chunk),
     })
 }
 
@@ -239,13 +216,7 @@ fn img_loop(
 ) -> Result<Option<IsoHost>, ArchisoError> {
     let dev = match (getarg(cmdline, "img_label"), getarg(cmdline, "img_dev")) {
         (Some(label), _) => Some(DevSpec::Label(String::from(label))),
-        (None, Some(v)) => Some(DevSpec::parse(v).map_err(|_| {
-            ArchisoError::Bad(BadValue {
-                key: "img_dev",
-                value: String::from(v),
-                expected: "a device: /dev/<name>, UUID=, LABEL=, PARTUUID=, PARTLABEL=",
-            })
-        })?),
+        (None, Some(v)) => Some(device_spec("img_dev", v)?),
         (None, None) => None,
     };
     let file = getarg(cmdline, "img_loop");
@@ -358,8 +329,8 @@ mod tests {
         assert_eq!(c.device, Some(("cow_device", DevSpec::Uuid("ab".into()))));
         assert_eq!((c.persistent, c.chunk.as_str()), (false, "16"));
         assert!(cow("archisolabel=X cow_persistent=P").persistent);
+        assert!(!cow("archisolabel=X cow_label=L cow_persistent=n").persistent);
         for (text, key) in [
-            ("archisolabel=X cow_persistent=maybe", "cow_persistent"),
             ("archisolabel=X cow_chunksize=0", "cow_chunksize"),
             ("archisolabel=X cow_device=sdb", "cow_device"),
         ] {

@@ -20,26 +20,23 @@ pub fn row(live: &LayeredConfig, cow: &CowSpace) -> String {
     let holder = cow_holder(&live.cow_dir);
     let space = match &cow.device {
         Some((option, spec)) => format!(
-            "the COW space is {spec} ({option}=), looked for as long as the medium (rd.retry), \
-             mounted read-only at {} with cow_flags={}, then read-write; not found or not \
-             usable: a warning, and a {size} tmpfs instead. Never formatted",
-            ARCHISO.overlay, cow.flags
+            "{spec} ({option}=, waited for up to rd.retry; missing or unusable: a warning and a \
+             {size} tmpfs), mounted read-only with cow_flags={} then remounted read-write, never \
+             formatted",
+            cow.flags
         ),
-        None => format!(
-            "the COW space is a tmpfs of {size} at {} (cow_spacesize)",
-            ARCHISO.overlay
-        ),
+        None => format!("a {size} tmpfs (cow_spacesize)"),
     };
     format!(
-        "{space}; {holder} is made with mode 0700. The root: overlayfs `airootfs` with \
-         upperdir and workdir there; but if the image holds {NESTED_IMAGE}, the dm-snapshot \
-         {DM_SNAPSHOT} of it (chunk {} sectors) over {holder}/{COW_FILE_NAME} of cow_spacesize \
-         (at most what its filesystem has free), mounted read-write as /; {}. The table says PO, \
-         not archiso's P or N: a full COW turns the root read-only instead of failing every read",
+        "COW space {}: {space}; {holder} made mode 0700. Root: overlayfs `airootfs`, upperdir \
+         and workdir there; if the image holds {NESTED_IMAGE}: dm-snapshot {DM_SNAPSHOT} of it \
+         over {holder}/{COW_FILE_NAME} (cow_spacesize, at most the free space there; chunk {}), \
+         rw; the file {}. Table mode PO, not P/N: a full COW makes / read-only, not unreadable",
+        ARCHISO.overlay,
         cow.chunk,
         match cow.persistent {
-            true => "cow_persistent=P: the file is kept and reused at the next boot",
-            false => "cow_persistent=N: a fresh file, unlinked once attached",
+            true => "kept and reused (cow_persistent=P)",
+            false => "unlinked once attached (cow_persistent=N)",
         }
     )
 }
@@ -55,7 +52,7 @@ pub fn plan(out: &mut String, live: &LayeredConfig, cow: &CowSpace) {
         for step in mount_cow_device("<cow>", FsType::Ext4, &cow.flags) {
             let _ = writeln!(out, "  {step}");
         }
-        let _ = writeln!(out, "  remount {} read-write", ARCHISO.overlay);
+        let _ = writeln!(out, "  remount {} rw", ARCHISO.overlay);
     }
     let _ = writeln!(
         out,
