@@ -52,12 +52,10 @@ fn by_label(rest: &str) -> String {
 
 const COW_DIR: &str = "/run/archiso/cowspace/persistent_ARCH_202601/x86_64";
 
-/// A5: the ext4-in-squashfs image: the root is the snapshot, read-write,
-/// its 256M COW file gone from the COW space while the loop holds it.
-#[test]
-fn archiso_airootfs_img_is_a_snapshot_root() {
+/// The ISO whose `airootfs.sfs` holds the probe root as `airootfs.img`.
+fn nested_iso() -> &'static Image {
     static C: Shared<Image> = OnceLock::new();
-    let iso = shared(&C, "archiso ext4+squashfs iso", || {
+    shared(&C, "archiso ext4+squashfs iso", || {
         let sfs = archiso::nested_sfs(&root().dir, 8, &media_dir().join("nested.sfs"))?;
         archiso::iso(
             "airootfs.sfs",
@@ -65,7 +63,24 @@ fn archiso_airootfs_img_is_a_snapshot_root() {
             &[],
             &media_dir().join("archiso-ext4.iso"),
         )
-    });
+    })
+}
+
+/// An empty ext4 volume labelled `PERSIST` of `mib` MiB at `<dir>/persist.img`.
+fn persist_volume(dir: &str, mib: u32) -> PathBuf {
+    let dir = media_dir().join(dir);
+    let tree = dir.join("tree");
+    std::fs::create_dir_all(&tree).unwrap();
+    let volume = dir.join("persist.img");
+    mkfs_ext4(&tree, &volume, mib, Some("PERSIST")).expect("building the COW volume");
+    volume
+}
+
+/// A5: the ext4-in-squashfs image: the root is the snapshot, read-write,
+/// its 256M COW file gone from the COW space while the loop holds it.
+#[test]
+fn archiso_airootfs_img_is_a_snapshot_root() {
+    let iso = nested_iso();
     let b = Case::new(
         "archiso_airootfs_img",
         vec![cdrom(iso)],
@@ -140,11 +155,7 @@ fn boot_with_mark(name: &str, drives: Vec<Drive>, args: &str, mark: &str, before
 /// marker from one boot to the next.
 #[test]
 fn archiso_cow_label_keeps_changes_across_boots() {
-    let dir = media_dir().join("cow-label");
-    let tree = dir.join("tree");
-    std::fs::create_dir_all(&tree).unwrap();
-    let volume = dir.join("persist.img");
-    mkfs_ext4(&tree, &volume, 8, Some("PERSIST")).expect("building the COW volume");
+    let volume = persist_volume("cow-label", 8);
     // Both on virtio: the medium `vda`, the volume `vdb`.
     let drives = || vec![virtio_ro(plain_iso().path.clone()), virtio_rw(&volume)];
     let args = by_label("copytoram=n cow_label=PERSIST");
@@ -164,6 +175,30 @@ fn archiso_cow_label_keeps_changes_across_boots() {
         &format!("/ is not the overlay with its upper layer on the volume: {root:?}"),
     );
     boot_with_mark("archiso_cow_label_2", drives(), &args, "two", "one");
+}
+
+/// A5 + A7: the snapshot's COW file on the `cow_label=` volume, kept
+/// (`cow_persistent=P`, the default with a device), sized to the room
+/// there rather than the 256M asked, and read again at the next boot.
+#[test]
+fn archiso_snapshot_cow_file_on_a_volume_is_kept() {
+    let volume = persist_volume("cow-snapshot", 16);
+    let drives = || vec![virtio_ro(nested_iso().path.clone()), virtio_rw(&volume)];
+    let args = by_label("copytoram=n cow_label=PERSIST");
+    let first = boot_with_mark("archiso_cow_snapshot_1", drives(), &args, "one", NO_MARKER);
+    let r = &first.report;
+    let cow_file = format!("{COW_DIR}/airootfs.cow");
+    let cow = r.loops.iter().find(|l| l.backing.starts_with(&cow_file));
+    first.check(
+        cow.is_some_and(|l| l.backing == cow_file && l.sectors.is_some_and(|s| s < 16 << 11)),
+        &format!("the COW file is not kept on the 16 MiB volume: {cow:?}"),
+    );
+    let root = r.root_mount();
+    first.check(
+        root.is_some_and(|m| m.source == "/dev/mapper/arch_airootfs"),
+        &format!("/ is not the snapshot: {root:?}"),
+    );
+    boot_with_mark("archiso_cow_snapshot_2", drives(), &args, "two", "one");
 }
 
 /// An MBR disk whose ext4 partition holds the ISO as `/iso/arch.iso`.

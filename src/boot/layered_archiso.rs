@@ -177,7 +177,9 @@ fn cow_bytes(sys: &impl Sys, live: &LayeredConfig, holder: &str, in_ram: bool) -
     let asked = live.overlay_size.as_deref().unwrap_or("256M");
     let mut bytes = size_bytes(asked, ram_mib.map(|m| m << 20)).unwrap_or(256 << 20);
     if let Ok((used, total)) = sys.fs_usage(holder) {
-        bytes = bytes.min(total.saturating_sub(used));
+        let free = total.saturating_sub(used);
+        // On a disk the file's own metadata takes room too: keep 1/32 spare.
+        bytes = bytes.min(if in_ram { free } else { free - free / 32 });
     }
     let bound = ram_bound(bytes >> 20, ram_mib);
     if in_ram && bound.capped {
