@@ -80,3 +80,32 @@ pub fn plan(out: &mut String, live: &LayeredConfig, cow: &CowSpace) {
         let _ = writeln!(out, "  {step}");
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::explain::explain;
+
+    #[test]
+    fn the_cow_space_the_snapshot_and_img_loop_are_shown() {
+        let out = explain("archisobasedir=arch archisolabel=A cow_label=P cow_flags=noatime");
+        for want in [
+            "COW space /run/archiso/cowspace: LABEL=P (cow_label=",
+            "kept and reused (cow_persistent=P)",
+            "  mount <cow> -> /run/archiso/cowspace (ext4, ro, noatime)\n  remount /run/archiso/cowspace rw",
+            "  dm create arch_airootfs: 0 <sectors of <base loop>> snapshot <base loop> <cow loop> PO 8",
+            "  mount /dev/mapper/arch_airootfs -> /sysroot (ext4, rw)",
+        ] {
+            assert!(out.contains(want), "{want}\n{out}");
+        }
+        assert!(!out.contains("unlink"), "{out}");
+        let out = explain("archisobasedir=arch img_dev=UUID=u img_loop=/i.iso copytoram=y");
+        for want in [
+            "a 256M tmpfs (cow_spacesize)",
+            "  unlink /run/archiso/cowspace/persistent_/x86_64/airootfs.cow\n",
+            "img_loop: /i.iso on UUID=u, its filesystem mounted read-only at /run/archiso/img_dev \
+             (and kept there unless copied to RAM",
+        ] {
+            assert!(out.contains(want), "{want}\n{out}");
+        }
+    }
+}
