@@ -293,8 +293,20 @@ archisosearchuuid=U",
 archiso's grammar: DIR/x86_64/airootfs.sfs (or .erofs) on the device named,
 or holding /boot/U.uuid; state under /run/archiso, writes in a 256M tmpfs
 (cow_spacesize=). checksum=y checks the image against its .sha512 listing
-(a mismatch stops the boot); verify=y, cms_verify=y and img_loop= stop the
-boot: liveinit cannot do those checks.",
+(a mismatch stops the boot); verify=y and cms_verify=y stop the boot:
+liveinit cannot do those checks.",
+                },
+                Item {
+                    term: "cow_label=L | cow_device=DEV, cow_directory=D, cow_flags=O, \
+cow_persistent=P|N, img_dev=DEV | img_label=L, img_loop=PATH",
+                    text: "\
+archiso: the COW space is that filesystem (mounted read-only with O, then
+read-write; missing or unusable: a warning and the tmpfs), changes in
+D/{upperdir,workdir} (persistent_<archisolabel>/x86_64, mode 0700). An
+image holding airootfs.img is the dm-snapshot arch_airootfs over
+D/airootfs.cow (kept with P, the default with a device; else unlinked).
+img_loop: the ISO file on img_dev, which is mounted at /run/archiso/img_dev
+(released after copytoram).",
                 },
                 Item {
                     term: "toram[=IMAGE], copytoram=y|n|auto, copytoram_size=SIZE",

@@ -15,6 +15,7 @@
 //! `LIVEINIT_KERNEL`, `LIVEINIT_INITRAMFS` and `LIVEINIT_PROBE` (and two
 //! variants of the initramfs for the failure tests).
 
+pub mod archiso;
 pub mod arm64;
 pub mod casper;
 pub mod dnsstub;

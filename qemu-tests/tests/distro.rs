@@ -12,6 +12,7 @@
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
+use qemu_tests::archiso::{self, ARCH_LABEL};
 use qemu_tests::harness::{cdrom, probe_root, shared, virtio_ro, Case, Probed, Shared};
 use qemu_tests::media::{
     mksquashfs, Disk, Image, Layout, LiveImages, LiveRoot, LiveRootSpec, PartitionFs, SquashComp,
@@ -354,8 +355,6 @@ fn casper_flat_disk_partition() {
 // `ARCH_202601`), and the same tree on a FAT32 partition with the marker
 // file `/boot/<the ISO's UUID>.uuid` (a stick the ISO was copied to).
 
-const ARCH_LABEL: &str = "ARCH_202601";
-
 fn archiso_iso(cell: &'static Shared<Image>, erofs: bool) -> &'static Image {
     let file = if erofs {
         "archiso-erofs.iso"
@@ -366,15 +365,11 @@ fn archiso_iso(cell: &'static Shared<Image>, erofs: bool) -> &'static Image {
         let (name, image) = if erofs {
             let out = media_dir().join("airootfs.erofs");
             qemu_tests::media::mkfs_erofs(&probe().dir, &out)?;
-            ("arch/x86_64/airootfs.erofs", out)
+            ("airootfs.erofs", out)
         } else {
-            ("arch/x86_64/airootfs.sfs", probe_image().clone())
+            ("airootfs.sfs", probe_image().clone())
         };
-        LiveImages {
-            layout: Layout::FlatSquashfs,
-            files: vec![(name.to_string(), image)],
-        }
-        .iso(ARCH_LABEL, &media_dir().join(file))
+        archiso::iso(name, &image, &[], &media_dir().join(file))
     })
 }
 
@@ -558,14 +553,8 @@ fn archiso_checksum_iso(cell: &'static Shared<Image>, right: bool) -> &'static I
         };
         let list = media_dir().join(format!("{file}.sha512"));
         std::fs::write(&list, format!("{hash}  airootfs.sfs\n"))?;
-        LiveImages {
-            layout: Layout::FlatSquashfs,
-            files: vec![
-                ("arch/x86_64/airootfs.sfs".to_string(), image),
-                ("arch/x86_64/airootfs.sha512".to_string(), list),
-            ],
-        }
-        .iso(ARCH_LABEL, &media_dir().join(file))
+        let extra = [(archiso::image_path("airootfs.sha512"), list)];
+        archiso::iso("airootfs.sfs", &image, &extra, &media_dir().join(file))
     })
 }
 

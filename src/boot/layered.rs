@@ -107,7 +107,12 @@ pub fn mount_root<S: Sys>(
         &live.cow_dir,
     );
     let lowers = layers::lower_dirs(paths, dir, &images);
-    super::layered_persist::assemble(sys, modules, cfg, live, &found.device, root, &lowers)?;
+    match &live.cow_space {
+        Some(cow) => super::layered_archiso::assemble(sys, modules, cfg, live, cow, root)?,
+        None => {
+            super::layered_persist::assemble(sys, modules, cfg, live, &found.device, root, &lowers)?
+        }
+    }
     if !live.nofstab && !paths.fstab.is_empty() {
         add_fstab_lines(sys, paths);
     }

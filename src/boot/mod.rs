@@ -18,6 +18,7 @@ mod iso_file;
 mod iso_scan;
 mod kiwi;
 mod layered;
+mod layered_archiso;
 mod layered_iso;
 mod layered_persist;
 mod layered_ram;

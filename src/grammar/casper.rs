@@ -95,6 +95,7 @@ pub fn read(cmdline: &Cmdline) -> Result<(LayeredConfig, Vec<String>), BadValue>
             to_ram: super::to_ram::read(cmdline, Grammar::Casper)?,
             iso: iso_scan(cmdline)?,
             uuid: uuid(cmdline),
+            cow_space: None,
         },
         warnings,
     ))

@@ -46,9 +46,9 @@ pub fn layered(out: &mut String, cfg: &LiveConfig, live: &LayeredConfig, policy:
     };
     let medium = match &live.iso {
         Some(host) => format!(
-            "{}: {} on {}, its filesystem mounted read-only at {} (and kept there), the file \
-             attached to a loop device and mounted read-only at {}, kept if {dir}/ holds an \
-             image",
+            "{}: {} on {}, its filesystem mounted read-only at {} (and kept there{}), the \
+             file attached to a loop device and mounted read-only at {}, kept if {dir}/ holds \
+             an image",
             host.option,
             host.path,
             host.device.as_ref().map_or(
@@ -56,6 +56,10 @@ pub fn layered(out: &mut String, cfg: &LiveConfig, live: &LayeredConfig, policy:
                 |d| format!("{d}")
             ),
             host.at,
+            match live.to_ram {
+                super::to_ram::ToRam::Off => "",
+                _ => " unless copied to RAM: then both go once the copy is made",
+            },
             paths.medium
         ),
         None => medium,
@@ -112,11 +116,14 @@ pub fn layered(out: &mut String, cfg: &LiveConfig, live: &LayeredConfig, policy:
         ("images", images),
         (
             "overlay",
-            format!(
-                "overlayfs, upper and work in a tmpfs at {} of size {}",
-                paths.overlay,
-                size.unwrap_or("50% (tmpfs's default)")
-            ),
+            match &live.cow_space {
+                Some(cow) => super::archiso_explain::row(live, cow),
+                None => format!(
+                    "overlayfs, upper and work in a tmpfs at {} of size {}",
+                    paths.overlay,
+                    size.unwrap_or("50% (tmpfs's default)")
+                ),
+            },
         ),
         (
             "fstab",
@@ -203,6 +210,9 @@ pub fn layered(out: &mut String, cfg: &LiveConfig, live: &LayeredConfig, policy:
     }
     if !live.nofstab && !paths.fstab.is_empty() {
         let _ = writeln!(out, "  write /sysroot/etc/fstab (the lines above)");
+    }
+    if let Some(cow) = &live.cow_space {
+        super::archiso_explain::plan(out, live, cow);
     }
     super::persistence_explain::explain(out, live);
 }

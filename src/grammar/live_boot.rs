@@ -109,6 +109,7 @@ pub fn read(cmdline: &Cmdline) -> Result<(LayeredConfig, Vec<String>), BadValue>
             to_ram: super::to_ram::read(cmdline, Grammar::LiveBoot)?,
             iso: super::iso_host::read(cmdline)?,
             uuid: None,
+            cow_space: None,
         },
         warnings,
     ))

@@ -5,6 +5,7 @@
 //! once as ignored instead of acted on.
 
 pub mod archiso;
+pub mod archiso_explain;
 pub mod casper;
 pub mod explain;
 pub mod iso_host;
@@ -76,6 +77,8 @@ pub struct LayeredConfig {
     /// casper's `uuid=`: a medium found by the search (not `live-media=`,
     /// not an ISO file) must carry it ([`casper::uuid_matches`]).
     pub uuid: Option<String>,
+    /// archiso's COW space (`cow_label=`, `cow_device=`…); `None` for the others.
+    pub cow_space: Option<archiso::CowSpace>,
 }
 
 /// A family of live-boot command lines.

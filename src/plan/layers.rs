@@ -247,6 +247,27 @@ pub fn lower_dirs(paths: &StatePaths, dir: &str, images: &[Image]) -> String {
         .join(":")
 }
 
+/// The tmpfs of `size` (tmpfs syntax; its default half the RAM) holding
+/// the writable layer.
+pub fn overlay_tmpfs(paths: &StatePaths, size: Option<&str>) -> [Step; 2] {
+    [
+        mkdir(paths.overlay),
+        Step::Mount {
+            source: path("tmpfs"),
+            target: String::from(paths.overlay),
+            fstype: Some("tmpfs"),
+            flags: MountFlags {
+                noatime: true,
+                ..MountFlags::RW
+            },
+            data: match size {
+                Some(size) => format!("mode=755,size={size}"),
+                None => String::from("mode=755"),
+            },
+        },
+    ]
+}
+
 /// The tmpfs of `size` (tmpfs syntax; its default half the RAM) for the
 /// writable layer, the overlay root at [`NEWROOT`], and the mounts the
 /// distribution shows inside it.
@@ -271,21 +292,8 @@ pub fn overlay_root(
     if !paths.options.is_empty() {
         options = format!("{options},{}", paths.options);
     }
-    let mut steps = Vec::from([
-        mkdir(paths.overlay),
-        Step::Mount {
-            source: path("tmpfs"),
-            target: String::from(paths.overlay),
-            fstype: Some("tmpfs"),
-            flags: MountFlags {
-                noatime: true,
-                ..MountFlags::RW
-            },
-            data: match size {
-                Some(size) => format!("mode=755,size={size}"),
-                None => String::from("mode=755"),
-            },
-        },
+    let mut steps = Vec::from(overlay_tmpfs(paths, size));
+    steps.extend([
         mkdir(&upper),
         mkdir(&work),
         mkdir(NEWROOT),

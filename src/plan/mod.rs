@@ -8,6 +8,7 @@
 //! ([`image`]), and the writable root ([`root`]). Loop devices and device
 //! sizes are only known at run time, so steps refer to them by [`LoopSlot`].
 
+pub mod archiso;
 mod display;
 pub mod image;
 pub mod image_file;

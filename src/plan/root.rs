@@ -247,13 +247,24 @@ fn snapshot(cfg: &LiveConfig, steps: &mut Vec<Step>, persist: Option<PersistPlan
 
 /// `<name>`: `0 <base sectors> snapshot <origin> <cow> <mode> 8`.
 fn snapshot_table(name: &'static str, origin: Source, cow: Source, mode: &str) -> Step {
+    snapshot_of_base(name, origin, cow, mode, CHUNK_SECTORS)
+}
+
+/// `<name>`: `0 <base sectors> snapshot <origin> <cow> <mode> <chunk>`.
+pub fn snapshot_of_base(
+    name: &'static str,
+    origin: Source,
+    cow: Source,
+    mode: &str,
+    chunk: &str,
+) -> Step {
     Step::DmCreate {
         name,
         read_only: false,
         table: DmTable {
             length: Sectors::Of(LoopSlot::Base),
             target: "snapshot",
-            args: vec![origin, cow, path(mode), path(CHUNK_SECTORS)],
+            args: vec![origin, cow, path(mode), path(chunk)],
         },
     }
 }

@@ -563,6 +563,19 @@ impl Sys for FakeSys {
         Ok(())
     }
 
+    fn remove_file(&self, path: &str) -> SysResult<()> {
+        self.record(format!("unlink {path}"))?;
+        self.files
+            .borrow_mut()
+            .remove(path)
+            .map(drop)
+            .ok_or(Errno::NOENT)
+    }
+
+    fn set_mode(&self, path: &str, mode: u32) -> SysResult<()> {
+        self.record(format!("chmod {path} {mode:o}"))
+    }
+
     fn copy_sparse(
         &self,
         from: &str,

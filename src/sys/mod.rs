@@ -158,6 +158,10 @@ pub trait Sys {
     fn zero_start(&self, path: &str, bytes: u64) -> SysResult<()>;
     /// Creates a sparse file of `bytes` apparent size (fails if it exists).
     fn create_sparse(&self, path: &str, bytes: u64) -> SysResult<()>;
+    /// `unlink(2)`: a file open elsewhere (a loop device's backing) lives on.
+    fn remove_file(&self, path: &str) -> SysResult<()>;
+    /// `chmod(2)`.
+    fn set_mode(&self, path: &str, mode: u32) -> SysResult<()>;
     /// Copies a file, keeping its holes; calls `progress(done, total)` in
     /// bytes as it goes. Returns the bytes copied.
     fn copy_sparse(

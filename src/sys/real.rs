@@ -143,6 +143,14 @@ impl Sys for RealSys {
         fsops::create_sparse(path, bytes)
     }
 
+    fn remove_file(&self, path: &str) -> SysResult<()> {
+        rustix::fs::unlink(path)
+    }
+
+    fn set_mode(&self, path: &str, mode: u32) -> SysResult<()> {
+        rustix::fs::chmod(path, rustix::fs::Mode::from_raw_mode(mode))
+    }
+
     fn copy_sparse(
         &self,
         from: &str,

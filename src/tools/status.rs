@@ -8,6 +8,8 @@ use crate::prelude::*;
 
 use core::fmt::Write as _;
 
+use crate::plan::archiso::DM_SNAPSHOT;
+use crate::plan::layers::ARCHISO;
 use crate::plan::persist::{DM_LIVE_RO, PERSIST_STATE, UPPER_RO_LINK};
 use crate::plan::{DM_LIVE_RW, DM_THIN_POOL, LIVE_MNT, UPPER_LINK};
 use crate::sys::Sys;
@@ -49,7 +51,11 @@ pub fn status(sys: &impl Sys) -> (String, i32) {
             );
         }
         _ => {
-            let _ = writeln!(out, "writable layer: {layer}");
+            let mut shown = layer.to_string();
+            if source.ends_with(DM_SNAPSHOT) {
+                shown = shown.replacen(DM_LIVE_RW, DM_SNAPSHOT, 1);
+            }
+            let _ = writeln!(out, "writable layer: {shown}");
         }
     }
     if let Some(where_) = &persistent {
@@ -71,7 +77,11 @@ pub fn status(sys: &impl Sys) -> (String, i32) {
 
 fn layer(sys: &impl Sys, source: &str, fstype: &str) -> RootLayer {
     if fstype == "overlay" {
-        if let Ok((used, total)) = sys.fs_usage(UPPER_LINK) {
+        // dracut's upper directory, else archiso's COW space.
+        let upper = [UPPER_LINK, ARCHISO.overlay]
+            .iter()
+            .find_map(|at| sys.fs_usage(at).ok());
+        if let Some((used, total)) = upper {
             return RootLayer::Overlay { used, total };
         }
     }
@@ -84,8 +94,12 @@ fn layer(sys: &impl Sys, source: &str, fstype: &str) -> RootLayer {
         {
             return RootLayer::DeviceMapper(usage);
         }
+        let name = match source.ends_with(DM_SNAPSHOT) {
+            true => DM_SNAPSHOT,
+            false => DM_LIVE_RW,
+        };
         if let Some(usage) = sys
-            .dm_status(DM_LIVE_RW)
+            .dm_status(name)
             .ok()
             .and_then(|line| DmUsage::from_snapshot_status(&line))
         {
@@ -158,6 +172,30 @@ mod tests {
             "{text}"
         );
         assert_eq!(code, 0);
+    }
+
+    #[test]
+    fn archisos_snapshot_and_cow_space_are_reported() {
+        let sys = FakeSys::new();
+        sys.file(
+            "/proc/self/mountinfo",
+            b"27 1 254:1 / / rw - ext4 /dev/mapper/arch_airootfs rw\n",
+        )
+        .file("/fake/dm/arch_airootfs", b"Overflow");
+        let (text, code) = status(&sys);
+        assert!(text.contains("device-mapper arch_airootfs; FULL"), "{text}");
+        assert_eq!(code, 1);
+        let sys = FakeSys::new();
+        sys.file(
+            "/proc/self/mountinfo",
+            b"30 1 0:22 / / rw - overlay airootfs rw,lowerdir=/run/archiso/airootfs\n",
+        )
+        .fail("statvfs /run/overlayfs", Errno::NOENT);
+        let (text, _) = status(&sys);
+        assert!(text.contains("writable layer: overlayfs"), "{text}");
+        assert!(sys
+            .calls_starting("statvfs")
+            .contains(&"statvfs /run/archiso/cowspace".to_string()));
     }
 
     #[test]

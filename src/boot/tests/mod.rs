@@ -19,6 +19,7 @@ mod iso_scan;
 mod kernel_modules;
 mod kiwi;
 mod layered;
+mod layered_archiso;
 mod layered_casper;
 mod layered_persist;
 mod layouts;
