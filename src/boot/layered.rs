@@ -40,13 +40,32 @@ pub fn mount_root<S: Sys>(
         ),
         None => format!("a medium holding {dir}/*.squashfs ({})", cfg.grammar.why),
     };
+    let what = match live.removable {
+        Some(only) => format!(
+            "{what}, searched for on {} only (live-media={})",
+            only.disks(),
+            only.name()
+        ),
+        None => what,
+    };
     let found = discover::find_by_content(
         sys,
         &what,
         live.media.as_ref(),
         cfg,
         modules,
-        &mut |modules, seen| holds_images(sys, modules, live, seen),
+        &mut |modules, seen| match live.removable {
+            Some(only) if !discover::admits(sys, only, seen) => {
+                info!(
+                    "{}: not searched: not one of the {} (live-media={})",
+                    seen.name,
+                    only.disks(),
+                    only.name()
+                );
+                false
+            }
+            _ => holds_images(sys, modules, live, seen),
+        },
     )
     .map_err(|e| match e.cause.is_no_match() && cfg.grammar.by_content {
         // No keyword and no casper medium: the line named no root at all.
@@ -58,6 +77,9 @@ pub fn mount_root<S: Sys>(
         },
         false => e,
     })?;
+    if let Some(digests) = &live.verify {
+        super::media_test::run(sys, paths.medium, digests)?;
+    }
     stop(BreakPoint::PreMount)?;
     let choice = super::layered_ram::choice(sys, live)?;
     let images = images(sys, paths, dir, &choice, &found.device)?;

@@ -85,6 +85,9 @@ pub fn assemble<S: Sys>(
                     .iter()
                     .any(|p| s.name.starts_with(p))
                 && s.fs.as_ref().is_some_and(|fs| can_hold_files(fs.fstype))
+                && ask
+                    .media
+                    .map_or(true, |only| discover::admits(sys, only, s))
         })
         .collect();
     let plan = match ask.grammar {
@@ -275,9 +278,17 @@ fn live_boot<S: Sys>(
     if found == 0 {
         temporary(&format!(
             "persistence: no volume found: no filesystem labelled or GPT partition named {}, \
-             nor such a file in /{} of a partition (not the medium); liveinit never makes one",
+             nor such a file in /{} of a partition (not the medium{}); liveinit never makes one",
             ask.labels.join(" or "),
-            ask.path
+            ask.path,
+            match ask.media {
+                Some(only) => format!(
+                    ", on {} only: persistence-media={}",
+                    only.disks(),
+                    only.name()
+                ),
+                None => String::new(),
+            }
         ));
     }
     plan

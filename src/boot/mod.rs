@@ -22,6 +22,7 @@ mod layered_iso;
 mod layered_persist;
 mod layered_ram;
 mod live;
+mod media_test;
 mod modules;
 pub mod network;
 mod persist;

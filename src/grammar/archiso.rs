@@ -160,6 +160,8 @@ pub fn read(cmdline: &Cmdline) -> Result<(LayeredConfig, Vec<String>), ArchisoEr
             persistence: None,
             to_ram: super::to_ram::read(cmdline, Grammar::Archiso).map_err(ArchisoError::Bad)?,
             iso: None,
+            removable: None,
+            verify: None,
         },
         warnings,
     ))

@@ -83,6 +83,8 @@ pub fn read(cmdline: &Cmdline) -> Result<(LayeredConfig, Vec<String>), BadValue>
             persistence: super::persistence::casper(cmdline, &mut warnings),
             to_ram: super::to_ram::read(cmdline, Grammar::Casper)?,
             iso: None,
+            removable: None,
+            verify: None,
         },
         warnings,
     ))

@@ -14,8 +14,10 @@ pub mod no_keyword;
 pub mod persistence;
 pub mod persistence_conf;
 pub mod persistence_explain;
+pub mod removable;
 pub mod shared_keys;
 pub mod to_ram;
+pub mod verify_checksums;
 
 use alloc::format;
 use alloc::string::String;
@@ -72,6 +74,10 @@ pub struct LayeredConfig {
     pub to_ram: to_ram::ToRam,
     /// live-boot's `findiso=` / `fromiso=`: the medium is an ISO file.
     pub iso: Option<iso_host::IsoHost>,
+    /// live-boot's `live-media=removable[-usb]`: only such disks are searched.
+    pub removable: Option<removable::Removable>,
+    /// live-boot's `verify-checksums`: the digests of the media test, in order.
+    pub verify: Option<Vec<verify_checksums::Digest>>,
 }
 
 /// A family of live-boot command lines.

@@ -18,10 +18,12 @@
 
 mod coldplug;
 mod content;
+mod removable;
 mod report;
 mod search;
 
 pub use content::{find_by_content, matches};
+pub use removable::admits;
 
 #[allow(unused_imports)]
 use crate::prelude::*;
