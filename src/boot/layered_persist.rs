@@ -69,9 +69,10 @@ pub fn assemble<S: Sys>(
         return Executor::new(sys, modules).run(Stage::AssembleRoot, &steps);
     };
     // The medium is taken as soon as it is seen; the disk drivers still
-    // loading may bring the volumes.
+    // loading, and USB sticks bound but not yet scanned, may bring the
+    // volumes (live-boot waits for new disks too).
     let end = sys.now().saturating_add(cfg.idle.probe);
-    while modules.drivers_busy() && sys.now() < end {
+    while (modules.drivers_busy() || discover::usb_disk_pending(sys)) && sys.now() < end {
         let _ = super::events::wait(sys, modules, end.saturating_sub(sys.now()).min(TICK));
         modules.pump(sys);
     }

@@ -183,6 +183,7 @@ fn stages(run: &mut Stages, boot: bool) -> Result<()> {
                 .args(["--test", "https"])
                 .args(["--test", "distro"])
                 .args(["--test", "distro_persist"])
+                .args(["--test", "distro_debian"])
                 .args(["--test", "hardening"])
                 .args(["--", "--test-threads", BOOT_TEST_THREADS, "--nocapture"])
                 .envs(examples.iter().map(|(var, path)| (var, path)))

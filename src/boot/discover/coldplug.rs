@@ -54,7 +54,7 @@ pub(super) fn walk(sys: &impl Sys, search: &mut Search, modules: &mut Loader) {
 /// usb-storage scans a stick's LUNs a while after binding to it (its
 /// `delay_use`, a second), long after its own load returned, so the
 /// stick's disk comes later than its driver says.
-pub(super) fn usb_disk_pending(sys: &impl Sys) -> bool {
+pub fn usb_disk_pending(sys: &impl Sys) -> bool {
     interfaces(sys).any(|interface| luns(sys, &interface).is_empty())
 }
 

@@ -22,6 +22,7 @@ mod removable;
 mod report;
 mod search;
 
+pub use coldplug::usb_disk_pending;
 pub use content::{find_by_content, matches};
 pub use removable::admits;
 
