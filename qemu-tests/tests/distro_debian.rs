@@ -343,10 +343,20 @@ fn persistence_label_path_and_read_only() {
             b.report.root_mount()
         ),
     );
-    let host = b.report.mount_at("/run/live/persistence/vdb");
+    let lower = b
+        .report
+        .root_mount()
+        .and_then(|m| m.super_option("lowerdir"))
+        .unwrap_or_default();
+    let volume = lower
+        .split(':')
+        .next()
+        .and_then(|l| l.strip_suffix("/rw"))
+        .unwrap_or_default();
+    let mount = b.report.mount_at(volume);
     b.check(
-        host.is_some_and(|m| m.has_option("ro")),
-        &format!("persistence-read-only: the FAT stick is not mounted ro: {host:?}"),
+        volume.starts_with("/run/live/persistence/loop") && mount.is_some_and(|m| m.has_option("ro")),
+        &format!("persistence-read-only: the volume's rw/ is not a read-only lower layer: {lower}, {mount:?}"),
     );
 
     boot_marking("debian-persist-after-ro", drives(), args, "three", "one");

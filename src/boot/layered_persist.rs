@@ -430,14 +430,19 @@ fn find_volume<S: Sys>(
     };
     let file = ask.file_at(&host, label);
     let named = format!("{} on {device}", ask.file_at("", label));
+    // The file and its partition stay writable even under
+    // persistence-read-only, where the filesystem in it is mounted
+    // read-only: a journal left to replay (the last boot's power went) is
+    // replayed then, as for a volume on a partition, and a read-only
+    // device would refuse the mount instead.
     if let Err(e) = exec.run(
         Stage::AssembleRoot,
-        &mount_volume(&device, fs.fstype, &host, ask.read_only),
+        &mount_volume(&device, fs.fstype, &host, false),
     ) {
         warn!("persistence: {named}: {e}");
         return None;
     }
-    let loop_dev = match sys.attach_loop(&file, ask.read_only) {
+    let loop_dev = match sys.attach_loop(&file, false) {
         Ok(dev) => dev,
         Err(e) => {
             warn!(
