@@ -396,8 +396,8 @@ impl fmt::Display for Cause {
                         if !not_carried.is_empty() {
                             write!(
                                 f,
-                                "; found {}, but liveinit computes no SHA-1 (sha512, sha384, \
-                                 sha256, sha224 and md5 it does)",
+                                "; found {}, whose digest liveinit does not compute (it does \
+                                 sha512, sha256 and md5)",
                                 not_carried.join(", ")
                             )?;
                         }

@@ -153,7 +153,7 @@ fn verify_checksums_failures_name_the_first_bad_file() {
     );
     let text = boot(&sys).to_string();
     assert!(
-        text.contains("found SHA1SUMS, but liveinit computes no SHA-1"),
+        text.contains("found SHA1SUMS, whose digest liveinit does not compute"),
         "{text}"
     );
 }
