@@ -272,3 +272,25 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod explain_tests {
+    use crate::explain::explain;
+
+    #[test]
+    fn explain_shows_the_media_test_and_the_removable_restrictions() {
+        let text = explain(
+            "boot=live live-media=removable-usb verify-checksums=sha1,sha256 persistence \
+             persistence-media=removable",
+        );
+        assert!(text.contains("medium: only removable USB disks"), "{text}");
+        assert!(text.contains(
+            "the first of SHA1SUMS, sha1sum.txt, SHA256SUMS, sha256sum.txt at /run/live/medium/ \
+             (sha1 skipped"
+        ));
+        assert!(text.contains("reboots after 10 s"));
+        assert!(text.contains("of the removable disks (sysfs removable=1) only"));
+        assert!(!text.contains("not supported by liveinit yet"), "{text}");
+        assert!(!explain("boot=live").contains("check:"));
+    }
+}
