@@ -250,6 +250,19 @@ other grammars' options (archiso's, casper's, dracut's), are named in a
 warning and ignored.",
                 },
                 Item {
+                    term: "live-media=removable|removable-usb, verify-checksums[=LIST]",
+                    text: "\
+boot=live: search only the disks whose sysfs removable is 1 (and, for
+removable-usb, that are on USB mass storage), partitions with their disk; none
+there by rd.retry is fatal, naming the restriction and the devices seen.
+verify-checksums (or live-boot.verify-checksums) is live-boot's media test:
+the first of SHA512SUMS/sha512sum.txt ... MD5SUMS/md5sum.txt (the LIST's
+order; sha512, sha256 and md5 are computed, sha384, sha224 and sha1 not) at
+the medium's root is checked file by file with progress; all match: reboot
+after 10 s, no boot; a mismatch or no listing is fatal, naming the first bad
+file. Esc stops the test and boots.",
+                },
+                Item {
                     term: "boot=casper [layerfs-path=FILE] [live-media=DEV] [uuid=U] \
 [ignore_uuid] [iso-scan/filename=PATH]",
                     text: "\
@@ -266,7 +279,7 @@ its automatic writable partition are not done.",
                 },
                 Item {
                     term: "persistence [persistence-label=L,...] [persistence-path=DIR] \
-[persistence-read-only] [nopersistence]",
+[persistence-read-only] [persistence-media=removable|removable-usb] [nopersistence]",
                     text: "\
 boot=live: each other block device with a filesystem labelled, or GPT
 partition named, L (persistence), else holding an image file L in DIR, is
@@ -274,7 +287,8 @@ mounted rw,noatime (ro with persistence-read-only: the changes then go to
 RAM) at /run/live/persistence/DEVICE, if its persistence.conf exists:
 `/ union` keeps the root's upper layer in rw/ and work/ on it; `/DIR bind`
 binds the volume's DIR (or source=), made empty when missing; `/DIR union`
-stacks its rw/ over the images' /DIR. `link`, encrypted volumes and other
+stacks its rw/ over the images' /DIR. persistence-media= looks at those
+disks only (as live-media=). `link`, encrypted volumes and other
 options not carried out are named in a warning. nopersistence wins.",
                 },
                 Item {

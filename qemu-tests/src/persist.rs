@@ -7,6 +7,11 @@
 
 use std::fs;
 use std::io::Write;
+use std::path::Path;
+
+use crate::harness::{Case, Probed};
+use crate::media::mkfs_ext4;
+use crate::qemu::Drive;
 
 /// Kernel parameter: the word to leave in the root for the next boot.
 pub const MARK_PARAM: &str = "liveinit.probe.mark";
@@ -60,4 +65,59 @@ pub fn printed<'a>(log: &'a str, key: &str) -> Option<&'a str> {
     log.lines()
         .map(|l| l.trim_end_matches('\r'))
         .find_map(|l| l.strip_prefix(key))
+}
+
+/// A writable virtio disk (the boots write to it; not shared).
+pub fn virtio_rw(path: &Path) -> Drive {
+    Drive::VirtioDisk {
+        path: path.to_path_buf(),
+        readonly: false,
+    }
+}
+
+/// An 8 MiB ext4 filesystem at `out` labelled `label`, holding `files`
+/// (`(path, contents)`) and the empty directories `dirs`.
+pub fn ext4_volume(out: &Path, label: Option<&str>, files: &[(&str, &str)], dirs: &[&str]) {
+    let tree = out.with_extension("tree");
+    let _ = fs::remove_dir_all(&tree);
+    fs::create_dir_all(&tree).unwrap();
+    for (path, text) in files {
+        let at = tree.join(path);
+        fs::create_dir_all(at.parent().unwrap()).unwrap();
+        fs::write(at, text).unwrap();
+    }
+    for d in dirs {
+        fs::create_dir_all(tree.join(d)).unwrap();
+    }
+    mkfs_ext4(&tree, out, 8, label).expect("building an ext4 volume");
+}
+
+/// One boot that leaves `mark` in `/`; the marker at boot must be `before`.
+pub fn boot_marking(
+    name: &str,
+    drives: Vec<Drive>,
+    args: &str,
+    mark: &str,
+    before: &str,
+) -> Probed {
+    let b = Case::new(name, drives, &format!("{args} {MARK_PARAM}={mark}")).boot_probe();
+    let log = &b.ended.out.log;
+    let seen = printed(log, BEFORE);
+    b.check(
+        seen == Some(before),
+        &format!("the marker at boot was {seen:?}, expected {before:?}"),
+    );
+    let wrote = printed(log, WROTE);
+    b.check(
+        wrote == Some(mark),
+        &format!("the probe's write: {wrote:?}"),
+    );
+    b
+}
+
+/// The `upperdir=` of the root's overlay.
+pub fn root_upper(b: &Probed) -> Option<&str> {
+    b.report
+        .root_mount()
+        .and_then(|m| m.super_option("upperdir"))
 }

@@ -27,12 +27,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
-use qemu_tests::harness::{probe_root, shared, virtio_ro, Case, Probed, Shared};
+use qemu_tests::harness::{probe_root, shared, virtio_ro, Shared};
 use qemu_tests::media::{
-    fat_disk, fat_put, mkfs_ext4, mksquashfs, Layout, LiveImages, LiveRoot, PartitionFs, SquashComp,
+    fat_disk, fat_put, mksquashfs, Layout, LiveImages, LiveRoot, PartitionFs, SquashComp,
 };
 use qemu_tests::out_dir;
-use qemu_tests::persist::{printed, BEFORE, MARK_PARAM, NO_MARKER, WROTE};
+use qemu_tests::persist::{boot_marking, ext4_volume, root_upper, virtio_rw, NO_MARKER};
 use qemu_tests::qemu::Drive;
 
 /// What the `/home bind` volume holds beforehand, seen through `/home`.
@@ -77,30 +77,6 @@ fn live_disk(dir: &str) -> Drive {
     virtio_ro(disk.path)
 }
 
-fn virtio_rw(path: &Path) -> Drive {
-    Drive::VirtioDisk {
-        path: path.to_path_buf(),
-        readonly: false,
-    }
-}
-
-/// An 8 MiB ext4 filesystem at `out` labelled `label`, holding `files`
-/// (`(path, contents)`) and the empty directories `dirs`.
-fn ext4_volume(out: &Path, label: Option<&str>, files: &[(&str, &str)], dirs: &[&str]) {
-    let tree = out.with_extension("tree");
-    let _ = std::fs::remove_dir_all(&tree);
-    std::fs::create_dir_all(&tree).unwrap();
-    for (path, text) in files {
-        let at = tree.join(path);
-        std::fs::create_dir_all(at.parent().unwrap()).unwrap();
-        std::fs::write(at, text).unwrap();
-    }
-    for d in dirs {
-        std::fs::create_dir_all(tree.join(d)).unwrap();
-    }
-    mkfs_ext4(&tree, out, 8, label).expect("building an ext4 volume");
-}
-
 /// A GPT disk at `out` whose one partition, named `name`, holds `part`.
 fn gpt_disk(part: &Path, name: &str, out: &Path) {
     let sectors = std::fs::metadata(part).unwrap().len() / 512;
@@ -133,29 +109,6 @@ fn gpt_disk(part: &Path, name: &str, out: &Path) {
         .status()
         .unwrap();
     assert!(dd.success(), "dd failed");
-}
-
-/// One boot that leaves `mark` in `/`; the marker at boot must be `before`.
-fn boot_marking(name: &str, drives: Vec<Drive>, args: &str, mark: &str, before: &str) -> Probed {
-    let b = Case::new(name, drives, &format!("{args} {MARK_PARAM}={mark}")).boot_probe();
-    let log = &b.ended.out.log;
-    let seen = printed(log, BEFORE);
-    b.check(
-        seen == Some(before),
-        &format!("the marker at boot was {seen:?}, expected {before:?}"),
-    );
-    let wrote = printed(log, WROTE);
-    b.check(
-        wrote == Some(mark),
-        &format!("the probe's write: {wrote:?}"),
-    );
-    b
-}
-
-fn root_upper(b: &Probed) -> Option<&str> {
-    b.report
-        .root_mount()
-        .and_then(|m| m.super_option("upperdir"))
 }
 
 #[test]

@@ -128,6 +128,8 @@ pub enum Cause {
     /// archiso's `checksum=y`: the image is not what its listing says
     /// (the listing, the hash it gives, the image's).
     ChecksumMismatch(Box<[String; 3]>),
+    /// live-boot's `verify-checksums`: the media test failed.
+    MediaTest(Box<crate::grammar::verify_checksums::Failure>),
     /// casper: layers the leaf's name implies are not on the medium.
     MissingLayers {
         dir: String,
@@ -388,6 +390,42 @@ impl fmt::Display for Cause {
                 "SHA-512 {got} is not the {expected} {list} lists: the image is damaged or \
                  not the one the listing was made for (checksum=y)"
                 )
+            }
+            Cause::MediaTest(failure) => {
+                use crate::grammar::verify_checksums::Failure;
+                match failure.as_ref() {
+                    Failure::NoListing {
+                        looked,
+                        not_carried,
+                    } => {
+                        write!(f, "no checksum listing at its root (looked for {})", looked.join(", "))?;
+                        if !not_carried.is_empty() {
+                            write!(
+                                f,
+                                "; found {}, whose digest liveinit does not compute (it does \
+                                 sha512, sha256 and md5)",
+                                not_carried.join(", ")
+                            )?;
+                        }
+                        f.write_str(": nothing to test (verify-checksums)")
+                    }
+                    Failure::Empty { listing } => write!(
+                        f,
+                        "{listing} lists no file to check (verify-checksums)"
+                    ),
+                    Failure::Bad {
+                        listing,
+                        first,
+                        why,
+                        bad,
+                        total,
+                    } => write!(
+                        f,
+                        "{first} {why}, {bad} of the {total} files {listing} lists failed: the \
+                         medium is damaged or not the one the listing was made for \
+                         (verify-checksums, a media test: remove it to boot unchecked)"
+                    ),
+                }
             }
             Cause::MissingLayers { dir, missing } => write!(
                 f,

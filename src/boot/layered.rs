@@ -46,13 +46,32 @@ pub fn mount_root<S: Sys>(
     };
     // The media holding images but another UUID, for the final message.
     let mut others: Vec<String> = Vec::new();
+    let what = match live.removable {
+        Some(only) => format!(
+            "{what}, searched for on {} only (live-media={})",
+            only.disks(),
+            only.name()
+        ),
+        None => what,
+    };
     let found = discover::find_by_content(
         sys,
         &what,
         live.media.as_ref(),
         cfg,
         modules,
-        &mut |modules, seen| holds_images(sys, modules, live, seen, &mut others),
+        &mut |modules, seen| match live.removable {
+            Some(only) if !discover::admits(sys, only, seen) => {
+                info!(
+                    "{}: not searched: not one of the {} (live-media={})",
+                    seen.name,
+                    only.disks(),
+                    only.name()
+                );
+                false
+            }
+            _ => holds_images(sys, modules, live, seen, &mut others),
+        },
     )
     .map_err(|e| match e.cause.is_no_match() {
         // No keyword and no casper medium: the line named no root at all.
@@ -75,6 +94,9 @@ pub fn mount_root<S: Sys>(
         },
         _ => e,
     })?;
+    if let Some(digests) = &live.verify {
+        super::media_test::run(sys, paths.medium, digests)?;
+    }
     stop(BreakPoint::PreMount)?;
     let choice = super::layered_ram::choice(sys, live)?;
     let images = images(sys, paths, dir, &choice, &found.device)?;

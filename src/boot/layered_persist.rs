@@ -69,9 +69,10 @@ pub fn assemble<S: Sys>(
         return Executor::new(sys, modules).run(Stage::AssembleRoot, &steps);
     };
     // The medium is taken as soon as it is seen; the disk drivers still
-    // loading may bring the volumes.
+    // loading, and USB sticks bound but not yet scanned, may bring the
+    // volumes (live-boot waits for new disks too).
     let end = sys.now().saturating_add(cfg.idle.probe);
-    while modules.drivers_busy() && sys.now() < end {
+    while (modules.drivers_busy() || discover::usb_disk_pending(sys)) && sys.now() < end {
         let _ = super::events::wait(sys, modules, end.saturating_sub(sys.now()).min(TICK));
         modules.pump(sys);
     }
@@ -85,6 +86,9 @@ pub fn assemble<S: Sys>(
                     .iter()
                     .any(|p| s.name.starts_with(p))
                 && s.fs.as_ref().is_some_and(|fs| can_hold_files(fs.fstype))
+                && ask
+                    .media
+                    .map_or(true, |only| discover::admits(sys, only, s))
         })
         .collect();
     let plan = match ask.grammar {
@@ -275,9 +279,17 @@ fn live_boot<S: Sys>(
     if found == 0 {
         temporary(&format!(
             "persistence: no volume found: no filesystem labelled or GPT partition named {}, \
-             nor such a file in /{} of a partition (not the medium); liveinit never makes one",
+             nor such a file in /{} of a partition (not the medium{}); liveinit never makes one",
             ask.labels.join(" or "),
-            ask.path
+            ask.path,
+            match ask.media {
+                Some(only) => format!(
+                    ", on {} only: persistence-media={}",
+                    only.disks(),
+                    only.name()
+                ),
+                None => String::new(),
+            }
         ));
     }
     plan
@@ -418,14 +430,19 @@ fn find_volume<S: Sys>(
     };
     let file = ask.file_at(&host, label);
     let named = format!("{} on {device}", ask.file_at("", label));
+    // The file and its partition stay writable even under
+    // persistence-read-only, where the filesystem in it is mounted
+    // read-only: a journal left to replay (the last boot's power went) is
+    // replayed then, as for a volume on a partition, and a read-only
+    // device would refuse the mount instead.
     if let Err(e) = exec.run(
         Stage::AssembleRoot,
-        &mount_volume(&device, fs.fstype, &host, ask.read_only),
+        &mount_volume(&device, fs.fstype, &host, false),
     ) {
         warn!("persistence: {named}: {e}");
         return None;
     }
-    let loop_dev = match sys.attach_loop(&file, ask.read_only) {
+    let loop_dev = match sys.attach_loop(&file, false) {
         Ok(dev) => dev,
         Err(e) => {
             warn!(

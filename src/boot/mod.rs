@@ -24,6 +24,7 @@ mod layered_persist;
 mod layered_ram;
 mod layered_uuid;
 mod live;
+mod media_test;
 mod modules;
 pub mod network;
 mod persist;

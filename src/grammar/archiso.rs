@@ -144,6 +144,8 @@ pub fn read(cmdline: &Cmdline) -> Result<(LayeredConfig, Vec<String>), ArchisoEr
             iso,
             uuid: None,
             cow_space: Some(cow_space),
+            removable: None,
+            verify: None,
         },
         warnings,
     ))

@@ -96,6 +96,8 @@ pub fn read(cmdline: &Cmdline) -> Result<(LayeredConfig, Vec<String>), BadValue>
             iso: iso_scan(cmdline)?,
             uuid: uuid(cmdline),
             cow_space: None,
+            removable: None,
+            verify: None,
         },
         warnings,
     ))

@@ -34,6 +34,13 @@ pub fn layered(out: &mut String, cfg: &LiveConfig, live: &LayeredConfig, policy:
              disk, each mounted read-only at {} and kept if {dir}/ holds an image",
                 paths.medium
             ),
+            None if live.removable.is_some() => format!(
+                "only {} (live-media={}), partitions before their disk, each mounted read-only \
+                 at {} and kept if {dir}/ holds an image; no other disk is searched",
+                live.removable.map_or("", |r| r.disks()),
+                live.removable.map_or("", |r| r.name()),
+                paths.medium
+            ),
             None => {
                 format!(
             "every block device, partitions before their disk, each mounted read-only at {} \
@@ -174,6 +181,13 @@ pub fn layered(out: &mut String, cfg: &LiveConfig, live: &LayeredConfig, policy:
                 .unwrap_or_else(|| String::from("/sbin/init (default)")),
         ),
     ];
+    let mut rows = Vec::from(rows);
+    if let Some(digests) = live.verify.as_deref() {
+        rows.push((
+            "check",
+            super::verify_checksums::explain(digests, paths.medium),
+        ));
+    }
     rows_and_warnings(out, &rows, policy, &cfg.warnings);
     let names: Vec<String> = match &live.images {
         ImageChoice::FirstOf(names) => names.iter().take(1).cloned().collect(),

@@ -7,6 +7,7 @@ use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 
+use super::removable::Removable;
 use super::{Grammar, ImageChoice, LayeredConfig};
 use crate::cmdline::{Arg, Cmdline};
 use crate::devspec::DevSpec;
@@ -30,13 +31,11 @@ pub struct BadValue {
 }
 
 /// live-boot options liveinit does not carry out (yet), with what happens instead.
-const NOT_DONE: [(&str, &str); 11] = [
+const NOT_DONE: [(&str, &str); 9] = [
     ("todisk", "the images are read from the medium"),
     ("live-media-offset", "devices are read from their start"),
     ("plainroot", "the images are stacked as usual"),
     ("exposedroot", "the images are stacked as usual"),
-    ("verify-checksums", "the medium is not verified"),
-    ("live-boot.verify-checksums", "the medium is not verified"),
     ("dm-verity-root-hash", "the images are not verified"),
     ("nfsoverlay", "the writable layer is in RAM"),
     ("netboot", "no network boot"),
@@ -47,14 +46,11 @@ const NOT_DONE: [(&str, &str); 11] = [
 /// Reads live-boot's options; the warnings say what is not carried out.
 pub fn read(cmdline: &Cmdline) -> Result<(LayeredConfig, Vec<String>), BadValue> {
     let mut warnings = Vec::new();
-    let media = match last_value(cmdline, &["live-media", "bootfrom"]) {
+    let asked = last_value(cmdline, &["live-media", "bootfrom"]);
+    let removable = asked.and_then(Removable::parse);
+    let media = match asked {
         None => None,
-        Some("removable" | "removable-usb") => {
-            warnings.push(String::from(
-                "live-media=removable is not carried out: every disk is searched",
-            ));
-            None
-        }
+        Some(_) if removable.is_some() => None,
         Some(v) => Some(DevSpec::parse(v).map_err(|_| BadValue {
             key: "live-media",
             value: String::from(v),
@@ -110,6 +106,8 @@ pub fn read(cmdline: &Cmdline) -> Result<(LayeredConfig, Vec<String>), BadValue>
             iso: super::iso_host::read(cmdline)?,
             uuid: None,
             cow_space: None,
+            removable,
+            verify: super::verify_checksums::read(cmdline, &mut warnings),
         },
         warnings,
     ))
@@ -181,6 +179,9 @@ mod tests {
         assert_eq!(c.images, ImageChoice::ModuleList("alt".into()));
         assert_eq!(c.overlay_size.as_deref(), Some("25%"));
         assert!(c.nofstab);
+        let (c, w) = read("boot=live live-media=/dev/sr0 bootfrom=removable-usb").unwrap();
+        assert_eq!((c.media, c.removable), (None, Some(Removable::Usb)));
+        assert!(w.is_empty(), "{w:?}");
     }
 
     #[test]

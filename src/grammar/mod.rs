@@ -15,8 +15,10 @@ pub mod no_keyword;
 pub mod persistence;
 pub mod persistence_conf;
 pub mod persistence_explain;
+pub mod removable;
 pub mod shared_keys;
 pub mod to_ram;
+pub mod verify_checksums;
 
 use alloc::format;
 use alloc::string::String;
@@ -79,6 +81,10 @@ pub struct LayeredConfig {
     pub uuid: Option<String>,
     /// archiso's COW space (`cow_label=`, `cow_device=`…); `None` for the others.
     pub cow_space: Option<archiso::CowSpace>,
+    /// live-boot's `live-media=removable[-usb]`: only such disks are searched.
+    pub removable: Option<removable::Removable>,
+    /// live-boot's `verify-checksums`: the digests of the media test, in order.
+    pub verify: Option<Vec<verify_checksums::Digest>>,
 }
 
 /// A family of live-boot command lines.

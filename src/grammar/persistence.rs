@@ -8,6 +8,7 @@ use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 
+use super::removable::Removable;
 use super::Grammar;
 use crate::cmdline::Cmdline;
 
@@ -33,6 +34,8 @@ pub struct PersistAsk {
     /// `persistence-read-only`: the volume is mounted read-only and the
     /// changes of this boot go to RAM.
     pub read_only: bool,
+    /// `persistence-media=`: only the disks so restricted are looked at.
+    pub media: Option<Removable>,
 }
 
 /// live-boot's options; `None` without `persistence` or with
@@ -84,16 +87,19 @@ pub fn live_boot(cmdline: &Cmdline, warnings: &mut Vec<String>) -> Option<Persis
             (by_label, by_file) = (false, false);
         }
     }
-    for (key, why) in [
-        (
-            "persistence-media",
-            "every disk is looked at, not only removable ones",
-        ),
-        ("persistence-remove", "the volume is used as it is"),
-    ] {
-        if cmdline.has(key) {
-            warnings.push(format!("{key} is not carried out by liveinit: {why}"));
-        }
+    if cmdline.has("persistence-remove") {
+        warnings.push(String::from(
+            "persistence-remove is not carried out by liveinit: the volume is used as it is",
+        ));
+    }
+    let media = cmdline.value("persistence-media");
+    if let Some(v) = media.filter(|v| Removable::parse(v).is_none()) {
+        // live-boot then whitelists nothing, so looks at no disk.
+        warnings.push(format!(
+            "persistence-media={v} is neither removable nor removable-usb: no disk is looked \
+             at (as live-boot does); changes are kept in RAM"
+        ));
+        return None;
     }
     if let Some(m) = cmdline
         .value("persistence-method")
@@ -116,6 +122,7 @@ pub fn live_boot(cmdline: &Cmdline, warnings: &mut Vec<String>) -> Option<Persis
         by_label,
         by_file,
         read_only: cmdline.has("persistence-read-only"),
+        media: media.and_then(Removable::parse),
     })
 }
 
@@ -131,6 +138,7 @@ pub fn casper(cmdline: &Cmdline, warnings: &mut Vec<String>) -> Option<PersistAs
         by_label: true,
         by_file: true,
         read_only: false,
+        media: None,
     })
 }
 
@@ -202,10 +210,13 @@ mod tests {
         );
         let p = p.unwrap();
         assert_eq!(
-            (p.labels.as_slice(), p.path.as_str()),
-            (&["persistence".into()][..], "")
+            (p.labels.as_slice(), p.path.as_str(), p.media),
+            (&["persistence".into()][..], "", Some(Removable::Any))
         );
-        assert_eq!(w.len(), 5, "{w:?}");
+        assert_eq!(w.len(), 4, "{w:?}");
+        let (p, w) = lb("persistence persistence-media=/dev/sdb");
+        assert_eq!(p, None);
+        assert!(w[0].contains("no disk is looked at"), "{w:?}");
     }
 
     #[test]

@@ -39,7 +39,15 @@ pub fn explain(out: &mut String, live: &LayeredConfig) {
         Grammar::Casper => String::from("/cow"),
         _ => format!("{LIVE_BOOT_VOLUMES}/<volume>"),
     };
-    let _ = writeln!(out, "\npersistence, on the other block devices:");
+    let _ = writeln!(
+        out,
+        "\npersistence, on the other block devices{}:",
+        ask.media.map_or(String::new(), |only| format!(
+            " of the {} only (persistence-media={})",
+            only.disks(),
+            only.name()
+        ))
+    );
     let mut ways: Vec<String> = Vec::new();
     if ask.by_label {
         ways.push(match ask.grammar {

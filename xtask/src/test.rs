@@ -186,6 +186,7 @@ fn stages(run: &mut Stages, boot: bool) -> Result<()> {
                 .args(["--test", "distro_kiwi"])
                 .args(["--test", "distro_casper"])
                 .args(["--test", "distro_arch"])
+                .args(["--test", "distro_debian"])
                 .args(["--test", "hardening"])
                 .args(["--", "--test-threads", BOOT_TEST_THREADS, "--nocapture"])
                 .envs(examples.iter().map(|(var, path)| (var, path)))

@@ -54,21 +54,35 @@ pub(super) fn walk(sys: &impl Sys, search: &mut Search, modules: &mut Loader) {
 /// usb-storage scans a stick's LUNs a while after binding to it (its
 /// `delay_use`, a second), long after its own load returned, so the
 /// stick's disk comes later than its driver says.
-pub(super) fn usb_disk_pending(sys: &impl Sys) -> bool {
-    USB_STORAGE_DRIVERS.iter().any(|driver| {
+pub fn usb_disk_pending(sys: &impl Sys) -> bool {
+    interfaces(sys).any(|interface| luns(sys, &interface).is_empty())
+}
+
+/// The disks on USB mass storage (`sda`…): those under a bound
+/// usb-storage or uas interface, whose sysfs path therefore holds `usb`.
+pub(super) fn usb_disks(sys: &impl Sys) -> Vec<String> {
+    interfaces(sys)
+        .flat_map(|interface| luns(sys, &interface))
+        .flat_map(|lun| sys.read_dir(&format!("{lun}/block")).unwrap_or_default())
+        .collect()
+}
+
+/// The bound USB mass-storage interfaces' sysfs directories.
+fn interfaces(sys: &impl Sys) -> impl Iterator<Item = String> + '_ {
+    USB_STORAGE_DRIVERS.iter().flat_map(move |driver| {
         let dir = format!("{SYS_BUS}/usb/drivers/{driver}");
         sys.read_dir(&dir)
             .unwrap_or_default()
-            .iter()
+            .into_iter()
             // Bound interfaces are named like `1-1:1.0`.
             .filter(|name| name.contains(':'))
-            .any(|interface| !has_disk(sys, &format!("{dir}/{interface}")))
+            .map(move |name| format!("{dir}/{name}"))
     })
 }
 
-/// Whether a SCSI device of the USB interface at `interface` has its block
-/// device: `hostN/targetN:C:T/N:C:T:L/block`.
-fn has_disk(sys: &impl Sys, interface: &str) -> bool {
+/// The SCSI devices of the USB interface at `interface` that have their
+/// block device: `hostN/targetN:C:T/N:C:T:L/block`.
+fn luns(sys: &impl Sys, interface: &str) -> Vec<String> {
     let entries = |path: &str, wanted: &dyn Fn(&str) -> bool| -> Vec<String> {
         let names = sys.read_dir(path).unwrap_or_default();
         names
@@ -81,5 +95,6 @@ fn has_disk(sys: &impl Sys, interface: &str) -> bool {
         .iter()
         .flat_map(|host| entries(host, &|n| n.starts_with("target")))
         .flat_map(|target| entries(&target, &|n| n.contains(':')))
-        .any(|lun| sys.file_kind(&format!("{lun}/block")).is_some())
+        .filter(|lun| sys.file_kind(&format!("{lun}/block")).is_some())
+        .collect()
 }

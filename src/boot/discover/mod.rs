@@ -18,10 +18,13 @@
 
 mod coldplug;
 mod content;
+mod removable;
 mod report;
 mod search;
 
+pub use coldplug::usb_disk_pending;
 pub use content::{find_by_content, matches};
+pub use removable::admits;
 
 #[allow(unused_imports)]
 use crate::prelude::*;

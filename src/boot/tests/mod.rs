@@ -11,6 +11,7 @@ pub(super) use crate::sys::Errno;
 pub(super) use core::time::Duration;
 
 mod check;
+mod debian;
 mod discovery;
 mod fetch;
 mod hostile;
