@@ -32,7 +32,18 @@ use crate::elf::{Elf, Symbol, SHT_NOBITS, STT_FUNC, STT_OBJECT};
 /// for size instead of speed would save only 8 KB. The budget keeps about
 /// 6 % of headroom, so the next big feature has to argue for its bytes
 /// again.
-pub const BUDGET_BYTES: u64 = 900_000;
+///
+/// Raised from 900,000 when the sixth wave finished the distro grammars
+/// (846 KB to 907 KB), each part measured on its own branch: live-boot's
+/// `verify-checksums` media test with SHA-512 and MD5 beside SHA-256,
+/// `live-media=removable` and the persistence variants (+24 KB), archiso's
+/// `airootfs.img` dm snapshot, `cow_label=` persistence and `img_loop=`
+/// (+16 KB), casper's `uuid=` and `iso-scan/filename=` with the discovery
+/// fix for uevents arriving during a module wait (+12 KB), kiwi's `cow`
+/// partition (+8 KB), and the download's hashing child (+4 KB; sha2's
+/// x86-64 assembly replaced its Rust code at a small saving). About 6 %
+/// of headroom again.
+pub const BUDGET_BYTES: u64 = 960_000;
 
 /// The same for the init built with `--https`. TLS (rustls 0.23 + ring
 /// 0.17, TLS 1.2 and 1.3, measured on x86-64 musl with the adapter in
