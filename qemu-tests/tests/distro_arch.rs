@@ -14,7 +14,7 @@
 //! Media under `target/qemu-tests/media-distro-arch/`. Console logs:
 //! `target/qemu-tests/<case>.log`.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use qemu_tests::archiso::{self, ARCH_LABEL};
@@ -23,8 +23,7 @@ use qemu_tests::media::{
     mkfs_ext4, mksquashfs, Disk, Image, Layout, LiveImages, LiveRoot, PartitionFs, SquashComp,
 };
 use qemu_tests::out_dir;
-use qemu_tests::persist::{printed, BEFORE, MARK_PARAM, NO_MARKER, WROTE};
-use qemu_tests::qemu::Drive;
+use qemu_tests::persist::{boot_marking, virtio_rw, NO_MARKER};
 
 fn media_dir() -> PathBuf {
     out_dir().join("media-distro-arch")
@@ -126,30 +125,6 @@ fn archiso_airootfs_img_is_a_snapshot_root() {
     );
 }
 
-fn virtio_rw(path: &Path) -> Drive {
-    Drive::VirtioDisk {
-        path: path.to_path_buf(),
-        readonly: false,
-    }
-}
-
-/// One boot leaving `mark` in `/`, which must have held `before`.
-fn boot_with_mark(name: &str, drives: Vec<Drive>, args: &str, mark: &str, before: &str) -> Probed {
-    let b = Case::new(name, drives, &format!("{args} {MARK_PARAM}={mark}")).boot_probe();
-    let log = &b.ended.out.log;
-    let seen = printed(log, BEFORE);
-    b.check(
-        seen == Some(before),
-        &format!("the marker at boot was {seen:?}, expected {before:?}"),
-    );
-    let wrote = printed(log, WROTE);
-    b.check(
-        wrote == Some(mark),
-        &format!("the probe's write: {wrote:?}"),
-    );
-    b
-}
-
 /// A7: `cow_label=PERSIST`: the COW space is that ext4 volume, read-write;
 /// the upper layer under `persistent_<archisolabel>/x86_64/` keeps the
 /// marker from one boot to the next.
@@ -159,7 +134,7 @@ fn archiso_cow_label_keeps_changes_across_boots() {
     // Both on virtio: the medium `vda`, the volume `vdb`.
     let drives = || vec![virtio_ro(plain_iso().path.clone()), virtio_rw(&volume)];
     let args = by_label("copytoram=n cow_label=PERSIST");
-    let first = boot_with_mark("archiso_cow_label_1", drives(), &args, "one", NO_MARKER);
+    let first = boot_marking("archiso_cow_label_1", drives(), &args, "one", NO_MARKER);
     let r = &first.report;
     let space = r.mount_at("/run/archiso/cowspace");
     first.check(
@@ -174,7 +149,7 @@ fn archiso_cow_label_keeps_changes_across_boots() {
         }),
         &format!("/ is not the overlay with its upper layer on the volume: {root:?}"),
     );
-    boot_with_mark("archiso_cow_label_2", drives(), &args, "two", "one");
+    boot_marking("archiso_cow_label_2", drives(), &args, "two", "one");
 }
 
 /// A5 + A7: the snapshot's COW file on the `cow_label=` volume, kept
@@ -185,7 +160,7 @@ fn archiso_snapshot_cow_file_on_a_volume_is_kept() {
     let volume = persist_volume("cow-snapshot", 16);
     let drives = || vec![virtio_ro(nested_iso().path.clone()), virtio_rw(&volume)];
     let args = by_label("copytoram=n cow_label=PERSIST");
-    let first = boot_with_mark("archiso_cow_snapshot_1", drives(), &args, "one", NO_MARKER);
+    let first = boot_marking("archiso_cow_snapshot_1", drives(), &args, "one", NO_MARKER);
     let r = &first.report;
     let cow_file = format!("{COW_DIR}/airootfs.cow");
     let cow = r.loops.iter().find(|l| l.backing.starts_with(&cow_file));
@@ -198,7 +173,7 @@ fn archiso_snapshot_cow_file_on_a_volume_is_kept() {
         root.is_some_and(|m| m.source == "/dev/mapper/arch_airootfs"),
         &format!("/ is not the snapshot: {root:?}"),
     );
-    boot_with_mark("archiso_cow_snapshot_2", drives(), &args, "two", "one");
+    boot_marking("archiso_cow_snapshot_2", drives(), &args, "two", "one");
 }
 
 /// An MBR disk whose ext4 partition holds the ISO as `/iso/arch.iso`.

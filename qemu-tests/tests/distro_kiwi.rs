@@ -16,15 +16,14 @@
 //! each run (the boots write to it). Console logs:
 //! `target/qemu-tests/<case>.log`.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::OnceLock;
 
-use qemu_tests::harness::{probe_root, shared, virtio_ro, Case, Probed, Shared};
+use qemu_tests::harness::{probe_root, shared, virtio_ro, Shared};
 use qemu_tests::kiwi::{check_kiwi_state, kiwi_images, kiwi_stick};
 use qemu_tests::media::{mkfs_ext4, Layout, LiveImages, LiveRoot};
 use qemu_tests::out_dir;
-use qemu_tests::persist::{printed, BEFORE, MARK_PARAM, NO_MARKER, WROTE};
-use qemu_tests::qemu::Drive;
+use qemu_tests::persist::{boot_marking, virtio_rw, NO_MARKER};
 
 const CMDLINE: &str =
     "root=live:CDLABEL=CDROM rd.live.image rd.live.overlay.persistent rd.live.overlay.cowfs=ext4";
@@ -46,30 +45,6 @@ fn images() -> &'static LiveImages {
     })
 }
 
-fn virtio_rw(path: &Path) -> Drive {
-    Drive::VirtioDisk {
-        path: path.to_path_buf(),
-        readonly: false,
-    }
-}
-
-/// One boot that leaves `mark` in `/`; the marker at boot must be `before`.
-fn boot_marking(name: &str, drives: Vec<Drive>, mark: &str, before: &str) -> Probed {
-    let b = Case::new(name, drives, &format!("{CMDLINE} {MARK_PARAM}={mark}")).boot_probe();
-    let log = &b.ended.out.log;
-    let seen = printed(log, BEFORE);
-    b.check(
-        seen == Some(before),
-        &format!("the marker at boot was {seen:?}, expected {before:?}"),
-    );
-    let wrote = printed(log, WROTE);
-    b.check(
-        wrote == Some(mark),
-        &format!("the probe's write: {wrote:?}"),
-    );
-    b
-}
-
 #[test]
 fn the_cow_partition_keeps_the_root_across_reboots() {
     let stick = media_dir().join("kiwi-stick-cow.img");
@@ -78,7 +53,7 @@ fn the_cow_partition_keeps_the_root_across_reboots() {
         ("kiwi-cow-1", "one", NO_MARKER),
         ("kiwi-cow-2", "two", "one"),
     ] {
-        let b = boot_marking(name, vec![virtio_rw(&stick)], mark, before);
+        let b = boot_marking(name, vec![virtio_rw(&stick)], CMDLINE, mark, before);
         // The ISO through its partition: no partition of a disk can be
         // mounted while the whole disk is.
         check_kiwi_state(&b, "/dev/vda1", "ext4", None);
@@ -110,6 +85,7 @@ fn without_a_cow_partition_none_is_made_and_the_root_is_in_ram() {
     let b = boot_marking(
         "kiwi-no-cow",
         vec![virtio_ro(stick.clone()), virtio_rw(&other)],
+        CMDLINE,
         "one",
         NO_MARKER,
     );

@@ -25,7 +25,7 @@ use crate::plan::archiso::{
     cow_holder, mount_cow_device, mount_snapshot, size_bytes, snapshot, COW_FILE_NAME, NESTED_IMAGE,
 };
 use crate::plan::layers::{image_mount, overlay_tmpfs};
-use crate::plan::persist::{can_hold_upper, state_step};
+use crate::plan::persist::can_hold_upper;
 use crate::plan::ram_bound::ram_bound;
 use crate::plan::Step;
 use crate::probe::{self, FsType, PROBE_BYTES};
@@ -94,18 +94,7 @@ pub fn assemble<S: Sys>(
         format!("the overlay's upper layer in {holder}")
     };
     if let Some(named) = device {
-        let text = format!("the COW space on {named}, {kept}");
-        info!("persistence: {text}");
-        // Only for `liveinit status`: a failure to write it is no reason to stop.
-        let _ = exec.run(
-            Stage::AssembleRoot,
-            &[
-                Step::MakeDir {
-                    path: String::from("/run/initramfs"),
-                },
-                state_step(&text),
-            ],
-        );
+        super::layered_persist::record(&mut exec, &format!("the COW space on {named}, {kept}"));
     }
     Ok(())
 }

@@ -122,20 +122,24 @@ pub fn assemble<S: Sys>(
         }
     }
     if !lines.is_empty() {
-        let text = lines.join("; ");
-        info!("persistence: {text}");
-        // Only for `liveinit status`: a failure to write it is no reason to stop.
-        let _ = exec.run(
-            Stage::AssembleRoot,
-            &[
-                Step::MakeDir {
-                    path: String::from("/run/initramfs"),
-                },
-                state_step(&text),
-            ],
-        );
+        record(exec, &lines.join("; "));
     }
     Ok(())
+}
+
+/// Logs what the persistent layer is and records it for `liveinit
+/// status` (a failure to write that is no reason to stop).
+pub fn record<S: Sys>(exec: &mut Executor<'_, S>, text: &str) {
+    info!("persistence: {text}");
+    let _ = exec.run(
+        Stage::AssembleRoot,
+        &[
+            Step::MakeDir {
+                path: String::from("/run/initramfs"),
+            },
+            state_step(text),
+        ],
+    );
 }
 
 /// `DIR bind` or `DIR union` of `persistence.conf`, once the root is
