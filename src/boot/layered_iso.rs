@@ -53,9 +53,7 @@ pub fn mount<S: Sys>(
             fstype: Some(fs.fstype.mount_type()),
             flags: MountFlags {
                 noatime: true,
-                nosuid: true,
-                nodev: true,
-                ..MountFlags::RO
+                ..MountFlags::DATA_RO
             },
             data: String::new(),
         },

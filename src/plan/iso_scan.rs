@@ -30,11 +30,7 @@ pub fn mount_candidate(device: &str, fstype: FsType) -> Vec<Step> {
             source: path(device),
             target: String::from(ISOSCAN_MNT),
             fstype: Some(fstype.mount_type()),
-            flags: MountFlags {
-                nosuid: true,
-                nodev: true,
-                ..MountFlags::RO
-            },
+            flags: MountFlags::DATA_RO,
             data: String::new(),
         },
     ]

@@ -70,11 +70,7 @@ pub fn mount_medium(device: &str, fstype: FsType) -> Vec<Step> {
             source: Source::Path(String::from(device)),
             target: String::from(LIVE),
             fstype: Some(fstype.mount_type()),
-            flags: MountFlags {
-                nosuid: true,
-                nodev: true,
-                ..MountFlags::RO
-            },
+            flags: MountFlags::DATA_RO,
             data: String::new(),
         },
         Step::Symlink {

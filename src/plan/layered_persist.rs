@@ -49,11 +49,7 @@ pub fn mount_file_host(device: &str, fstype: FsType) -> Vec<Step> {
             source: path(device),
             target: String::from(FILE_HOST),
             fstype: Some(fstype.mount_type()),
-            flags: MountFlags {
-                nosuid: true,
-                nodev: true,
-                ..MountFlags::RO
-            },
+            flags: MountFlags::DATA_RO,
             data: String::new(),
         },
     ])

@@ -180,9 +180,7 @@ pub fn mount_medium(paths: &StatePaths, device: &str, fstype: FsType) -> Vec<Ste
             fstype: Some(fstype.mount_type()),
             flags: MountFlags {
                 noatime: true,
-                nosuid: true,
-                nodev: true,
-                ..MountFlags::RO
+                ..MountFlags::DATA_RO
             },
             data: String::new(),
         },

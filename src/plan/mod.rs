@@ -138,6 +138,13 @@ impl MountFlags {
         bind: true,
         ..MountFlags::RW
     };
+    /// A filesystem of data, not a root, read-only: no set-user-ID
+    /// programs and no device nodes from a disk anyone could have made.
+    pub const DATA_RO: MountFlags = MountFlags {
+        nosuid: true,
+        nodev: true,
+        ..MountFlags::RO
+    };
 }
 
 /// One step of the plan.
